@@ -1,0 +1,37 @@
+# Two entry points: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := prometheus prometheus-alertmanager
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test deps system-deps venv clean
+
+deps: system-deps venv
+
+# Debian's prometheus and prometheus-alertmanager ship promtool and amtool too.
+system-deps:
+	@for bin in prometheus promtool prometheus-alertmanager amtool; do command -v $$bin >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo ">> installing Debian packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(APT_PACKAGES); \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@echo ">> creating virtualenv $(VENV) with the project and its test extras"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+test: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: deps
+	$(PY) -m demo $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache

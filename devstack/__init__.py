@@ -1,0 +1,1 @@
+"""Run real Prometheus / Alertmanager binaries locally: for tests, the demo and benchmarks."""

@@ -1,0 +1,201 @@
+"""aiops-exporter: command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, load_config
+from .durations import parse_duration
+
+log = logging.getLogger("exporter")
+
+DEFAULT_LISTEN = "0.0.0.0:9875"
+
+
+def parse_time(text: str, now: float | None = None) -> float:
+    """Unix seconds, RFC 3339 (2026-11-20T10:00:00Z), 'now' or 'now-1d'."""
+    now = time.time() if now is None else now
+    text = text.strip()
+    if text == "now":
+        return now
+    if text.startswith("now-"):
+        return now - parse_duration(text[4:])
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected unix seconds, RFC 3339, 'now' or 'now-<duration>'") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiops-exporter",
+        description="Reads series from Prometheus, learns their normal behaviour and publishes forecast bands, "
+                    "forecasts and anomaly scores on /metrics. Without a subcommand it runs the exporter.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config.file", dest="config_file", help="YAML configuration (see docs/exporter.md)")
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
+                        help=f"address for /metrics, /healthz, /readyz (default {DEFAULT_LISTEN})")
+    parser.add_argument("--log.level", dest="log_level", default="info",
+                        choices=["debug", "info", "warning", "error"], help="log verbosity (default info)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="run the exporter (the default)")
+
+    check = sub.add_parser("check-config", help="validate a configuration file and exit")
+    check.add_argument("file", type=Path)
+
+    score = sub.add_parser("score-csv", help="score timestamp,value CSV files causally, as the exporter would")
+    score.add_argument("inputs", nargs="+", type=Path, metavar="INPUT.csv")
+    score.add_argument("--output-dir", required=True, type=Path, help="where DIR/<input name> is written")
+    score.add_argument("--model", help="model name (default: the query's model, else seasonal)")
+    score.add_argument("--query", help="query in --config.file whose settings to use (default: the first)")
+
+    back = sub.add_parser("backtest", help="replay a query's history from Prometheus and report")
+    back.add_argument("--query", required=True, help="name of the query in --config.file")
+    back.add_argument("--from", dest="start", required=True, type=parse_time, help="start (RFC 3339, unix, now-7d)")
+    back.add_argument("--to", dest="end", default="now", type=parse_time, help="end (default now)")
+    back.add_argument("--output", type=Path, default=Path("backtest.png"), help="PNG of actual vs band")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "check-config":
+            return check_config(args.file)
+        if args.command == "score-csv":
+            return run_score_csv(args)
+        if args.command == "backtest":
+            return run_backtest(args)
+        return run_exporter(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def check_config(path: Path) -> int:
+    cfg = load_config(path)
+    print(f"{path}: OK ({len(cfg.queries)} queries: {', '.join(q.name + '/' + q.model for q in cfg.queries)})")
+    return 0
+
+
+def _require_config(args) -> Path:
+    if not args.config_file:
+        raise ConfigError("--config.file is required for this command")
+    return Path(args.config_file)
+
+
+def run_score_csv(args) -> int:
+    from .backtest import score_csv
+
+    query = None
+    if args.config_file:
+        cfg = load_config(args.config_file)
+        query = cfg.query(args.query) if args.query else cfg.queries[0]
+    for path in args.inputs:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            return 2
+    try:
+        written = score_csv(args.inputs, args.output_dir, query, args.model)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} file(s) to {args.output_dir}")
+    return 0
+
+
+def run_backtest(args) -> int:
+    import numpy as np
+
+    from .backtest import plot, replay, summarize
+    from .source import PrometheusSource, SourceError
+
+    cfg = load_config(_require_config(args))
+    try:
+        query = cfg.query(args.query)
+    except KeyError as err:
+        raise ConfigError(err.args[0]) from None
+    source = PrometheusSource(cfg.prometheus)
+    begin = args.start - query.history
+    print(f"fetching {query.name} from {datetime.fromtimestamp(begin, timezone.utc):%Y-%m-%d %H:%M} "
+          f"to {datetime.fromtimestamp(args.end, timezone.utc):%Y-%m-%d %H:%M} at {query.step:g}s ...", flush=True)
+    try:
+        batch = source.query_range(query.expr, begin, args.end, query.step)
+    except SourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    start_index = int(np.searchsorted(batch.times, args.start))
+    print(f"{len(batch.labels)} series, replaying {len(batch.times) - start_index} steps", flush=True)
+    result = replay(batch, query, start_index)
+    rows = summarize(result)
+    print(f"{'series':<70} {'scored':>7} {'>1':>6} {'max':>8} {'coverage':>9}")
+    for row in sorted(rows, key=lambda r: -r["anomalies"]):
+        print(f"{row['series'][:70]:<70} {row['scored']:>7} {row['anomalies']:>6} {row['max_score']:>8.2f} "
+              f"{row['coverage']:>9.3f}")
+    if rows:
+        plot(result, start_index, args.output)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def run_exporter(args) -> int:
+    from prometheus_client import CollectorRegistry, disable_created_metrics
+
+    from .collector import ExporterCollector
+    from .engine import Engine
+    from .selfmetrics import SelfMetrics
+    from .server import create_server, make_app
+    from .source import PrometheusSource
+
+    cfg = load_config(_require_config(args))
+    disable_created_metrics()  # *_created series only add cardinality here
+    stop = threading.Event()
+    registry = CollectorRegistry()
+    metrics = SelfMetrics(registry)
+    engine = Engine(cfg, PrometheusSource(cfg.prometheus, sleep=stop.wait), metrics, stop_event=stop)
+    registry.register(ExporterCollector(engine.snapshots))
+    try:
+        server = create_server(make_app(registry, engine.ready), args.listen)
+    except (OSError, ValueError) as err:
+        print(f"error: cannot listen on {args.listen}: {err}", file=sys.stderr)
+        return 1
+
+    def shutdown(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    loop = threading.Thread(target=engine.run_forever, name="refresh-loop", daemon=True)
+    loop.start()
+    log.info("aiops-exporter %s: %d queries, listening on %s", __version__, len(cfg.queries), args.listen)
+    try:
+        server.run()
+    except (OSError, ValueError):
+        pass  # the socket closes under run() on shutdown
+    stop.set()
+    engine.stop()
+    loop.join(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Typed exporter configuration loaded from YAML; every error names its key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .durations import Duration, PositiveDuration
+
+_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:.-]*$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BasicAuth(_Strict):
+    username: str
+    password: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> "BasicAuth":
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set password or password_file, not both")
+        return self
+
+
+class TLSConfig(_Strict):
+    verify: bool = True
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class PrometheusConfig(_Strict):
+    url: str
+    timeout: PositiveDuration = 30.0
+    retries: int = Field(default=3, ge=0, le=20)
+    backoff: PositiveDuration = 1.0
+    max_backoff: PositiveDuration = 60.0
+    bearer_token: str | None = None
+    bearer_token_file: Path | None = None
+    basic_auth: BasicAuth | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    tls: TLSConfig = Field(default_factory=TLSConfig)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> "PrometheusConfig":
+        given = [k for k in ("bearer_token", "bearer_token_file", "basic_auth") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"choose one authentication method, got {', '.join(given)}")
+        return self
+
+
+class MinDeviation(_Strict):
+    """Deviations below max(absolute, relative * |yhat|) never score above 1."""
+
+    absolute: float = Field(default=0.0, ge=0)
+    relative: float = Field(default=0.0, ge=0)
+
+
+def _min_deviation(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"absolute": value}
+    return value
+
+
+class QueryConfig(_Strict):
+    name: str
+    expr: str
+    model: str = "seasonal"
+    step: PositiveDuration = 60.0
+    history: PositiveDuration = 7 * 86400.0
+    min_history: Duration | None = None
+    retrain_every: PositiveDuration = 3600.0
+    horizons: list[PositiveDuration] = Field(default_factory=list)
+    interval_width: float = Field(default=0.95, gt=0, lt=1)
+    direction: Literal["both", "up", "down"] = "both"
+    min_deviation: Annotated[MinDeviation, BeforeValidator(_min_deviation)] = Field(default_factory=MinDeviation)
+    max_series: int = Field(default=10000, ge=1)
+    params: Any = None
+
+    @field_validator("name")
+    @classmethod
+    def _label_value_safe(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("must start with a letter or _ and hold only letters, digits, _ : . -")
+        return name
+
+    @field_validator("expr")
+    @classmethod
+    def _non_empty(cls, expr: str) -> str:
+        if not expr.strip():
+            raise ValueError("must be a PromQL expression")
+        return expr
+
+    @model_validator(mode="after")
+    def _check(self) -> "QueryConfig":
+        from .models import params_class  # registry import; no I/O
+
+        try:
+            cls = params_class(self.model)
+        except KeyError as err:
+            raise ValueError(f"model: {err.args[0]}") from None
+        try:
+            params = cls.model_validate(self.params or {})
+        except ValidationError as err:
+            raise ValueError("; ".join("params." + line for line in _format_errors(err))) from None
+        object.__setattr__(self, "params", params)
+        if self.history < 2 * self.step:
+            raise ValueError("history: must cover at least two steps")
+        if self.min_history is not None and self.min_history > self.history:
+            raise ValueError("min_history: must not exceed history")
+        return self
+
+    @property
+    def effective_min_history(self) -> float:
+        """History a series needs before it is modelled (default: a tenth of history, at least 10 steps)."""
+        if self.min_history is not None:
+            return self.min_history
+        return min(self.history, max(10 * self.step, self.history / 10))
+
+
+class ExporterSettings(_Strict):
+    interval: PositiveDuration = 60.0
+    series_ttl: PositiveDuration = 600.0
+    coverage_window: PositiveDuration = 3600.0
+    fit_workers: int = Field(default=2, ge=1, le=256)
+
+
+class Config(_Strict):
+    prometheus: PrometheusConfig
+    queries: list[QueryConfig] = Field(min_length=1)
+    exporter: ExporterSettings = Field(default_factory=ExporterSettings)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        seen: set[str] = set()
+        for i, query in enumerate(self.queries):
+            if query.name in seen:
+                raise ValueError(f"queries[{i}].name: duplicate query name {query.name!r}")
+            seen.add(query.name)
+        return self
+
+    def query(self, name: str) -> QueryConfig:
+        for query in self.queries:
+            if query.name == name:
+                return query
+        raise KeyError(f"no query named {name!r} (have: {', '.join(q.name for q in self.queries)})")
+
+
+def _format_loc(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith(("function-", "constrained-", "lax-")) or "[" in str(part):
+            continue
+        else:
+            path += ("." if path else "") + str(part)
+    return path
+
+
+_SUBKEY = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.*)$", re.S)
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    """One 'key.path: reason' line per problem pydantic found."""
+    messages = []
+    for item in err.errors():
+        key = _format_loc(item["loc"])
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
+        nested = _SUBKEY.match(msg) if item["type"] == "value_error" else None
+        if nested:  # validators report "subkey: reason" for keys below their own
+            key = f"{key}.{nested.group(1)}" if key else nested.group(1)
+            msg = nested.group(2)
+        messages.append(f"{key or '<root>'}: {msg}")
+    return messages
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: top level must be a mapping with keys prometheus and queries")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    return parse_config(data, str(path))

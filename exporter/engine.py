@@ -1,0 +1,323 @@
+"""Per-query modelling state and the refresh loop.
+
+`QueryState.step()` is the one code path that turns samples into bands and
+scores: the live loop feeds it from Prometheus, `score-csv` and `backtest`
+feed it from files or replayed history. State is kept as arrays indexed by
+row (one row per series), so memory per series is a few arrays' worth.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .config import Config, QueryConfig
+from .executor import LocalFitExecutor
+from .models import FitContext, FittedModel, ModelSpec, make_model
+from .models.base import Band
+from .scoring import anomaly_score, inside_band
+from .selfmetrics import SelfMetrics
+from .source import PrometheusSource, QueryStats, SeriesBatch, SourceError, label_key
+
+log = logging.getLogger(__name__)
+
+RESERVED_LABELS = ("aiops_query", "aiops_model", "horizon", "source_metric")
+STALENESS = 300.0  # seconds: like Prometheus' lookback, a score older than this is not published
+
+HistoryFetcher = Callable[[float, float], SeriesBatch]
+Observer = Callable[[float, np.ndarray, Band, np.ndarray], None]  # (t, y per row, band, score per row)
+
+
+def output_labels(source: dict[str, str], query: str, model: str) -> dict[str, str]:
+    """Source labels plus aiops_query/aiops_model; __name__ becomes source_metric.
+
+    A source label that collides with one the exporter sets is kept as
+    exported_<name>, as Prometheus does for target labels.
+    """
+    out: dict[str, str] = {}
+    for name, value in source.items():
+        if name == "__name__":
+            continue
+        out[f"exported_{name}" if name in RESERVED_LABELS else name] = value
+    if "__name__" in source:
+        out["source_metric"] = source["__name__"]
+    out["aiops_query"] = query
+    out["aiops_model"] = model
+    return out
+
+
+@dataclass(frozen=True)
+class QuerySnapshot:
+    """What one scrape publishes for a query: immutable, swapped in whole."""
+
+    name: str
+    model: str
+    labels: list[dict[str, str]]
+    current: Band  # at snapshot time
+    score: np.ndarray
+    forecasts: dict[str, Band]  # horizon label -> band
+    series: int
+    last_fit: float | None
+    coverage: float | None
+
+
+@dataclass
+class StepResult:
+    scored: int = 0
+    fitted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class QueryState:
+    def __init__(self, query: QueryConfig, executor=None, metrics: SelfMetrics | None = None,
+                 ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None):
+        self.q = query
+        self.observer = observer
+        self.spec: ModelSpec = make_model(query.model, query.params)
+        self.executor = executor
+        self.metrics = metrics if metrics is not None else SelfMetrics()
+        self.ttl, self.coverage_window = ttl, coverage_window
+        self.rows: dict[tuple, int] = {}
+        self.labels: list[dict[str, str]] = []
+        self.out_labels: list[dict[str, str]] = []
+        self.model: FittedModel | None = None
+        self.ok = np.zeros(0, dtype=bool)
+        self.last_seen = np.zeros(0)
+        self.score = np.zeros(0)
+        self.last_fit: float | None = None
+        self.processed_until: float | None = None
+        self.retry_at: dict[tuple, float] = {}
+        self.coverage_log: deque[tuple[float, int, int]] = deque()
+
+    # ---- fitting -------------------------------------------------------
+    def _context(self) -> FitContext:
+        longest = max(self.q.horizons, default=0.0)
+        return FitContext(interval_width=self.q.interval_width, step=self.q.step,
+                          forecast_span=self.q.retrain_every + longest + 2 * self.q.step, executor=self.executor)
+
+    def _fit(self, batch: SeriesBatch, now: float) -> tuple[FittedModel | None, np.ndarray, np.ndarray, list[int]]:
+        """Fit the batch's rows that have enough history; returns (model, ok, last_seen, kept rows)."""
+        finite = np.isfinite(batch.values)
+        enough = finite.sum(axis=1) * self.q.step >= self.q.effective_min_history
+        short = np.flatnonzero(~enough)
+        if len(short):
+            self.metrics.dropped_series.labels(self.q.name, "insufficient_history").inc(len(short))
+            retry = now + max(self.q.step * 10, self.q.effective_min_history / 10)
+            for i in short:
+                self.retry_at[label_key(batch.labels[i])] = retry
+        kept = [int(i) for i in np.flatnonzero(enough)]
+        if not kept:
+            return None, np.zeros(0, bool), np.zeros(0), []
+        values = batch.values[kept]
+        started = time.perf_counter()
+        result = self.spec.fit(batch.times, values, self._context())
+        self.metrics.fit_duration.labels(self.q.name, self.q.model).observe(time.perf_counter() - started)
+        self.metrics.fits.labels(self.q.name, "success").inc(int(result.ok.sum()))
+        for reason, count in result.failures.items():
+            self.metrics.fits.labels(self.q.name, reason).inc(count)
+        last_index = np.where(finite[kept], np.arange(len(batch.times)), -1).max(axis=1)
+        last_seen = batch.times[np.maximum(last_index, 0)]
+        return result.model, result.ok, last_seen, kept
+
+    def _admit(self, batch: SeriesBatch, only: set[tuple] | None, replace: bool, now: float) -> int:
+        """Fit series of `batch` (all, or the keys in `only`) and add or replace their rows."""
+        keys = [label_key(labels) for labels in batch.labels]
+        capacity = self.q.max_series - (0 if replace else len(self.rows))
+        wanted = [i for i, k in enumerate(keys) if (only is None or k in only)]
+        if replace:  # series already modelled keep their place ahead of new ones
+            wanted.sort(key=lambda i: keys[i] not in self.rows)
+        if len(wanted) > capacity:
+            self.metrics.dropped_series.labels(self.q.name, "max_series").inc(len(wanted) - max(capacity, 0))
+            wanted = wanted[:max(capacity, 0)]
+        if not wanted:
+            return 0
+        sub = SeriesBatch([batch.labels[i] for i in wanted], batch.times, batch.values[wanted])
+        model, ok, last_seen, kept = self._fit(sub, now)
+        if model is None:
+            return 0
+        new_labels = [sub.labels[i] for i in kept]
+        new_score = np.full(len(kept), np.nan)
+        if replace or self.model is None:
+            for row, labels in enumerate(new_labels):  # a retrain keeps each series' last score
+                old_row = self.rows.get(label_key(labels))
+                if old_row is not None:
+                    new_score[row] = self.score[old_row]
+            self.rows, self.labels, self.out_labels = {}, [], []
+            self.model, self.ok, self.last_seen, self.score = model, ok, last_seen, new_score
+        else:
+            self.model = type(self.model).concat([self.model, model])
+            self.ok = np.concatenate([self.ok, ok])
+            self.last_seen = np.concatenate([self.last_seen, last_seen])
+            self.score = np.concatenate([self.score, new_score])
+        for labels in new_labels:
+            key = label_key(labels)
+            self.rows[key] = len(self.labels)
+            self.labels.append(labels)
+            self.out_labels.append(output_labels(labels, self.q.name, self.q.model))
+            self.retry_at.pop(key, None)
+        return len(kept)
+
+    # ---- the step --------------------------------------------------------
+    def step(self, now: float, recent: SeriesBatch, history: HistoryFetcher) -> StepResult:
+        """Bring this query up to `now`: fit what needs fitting, then score and learn from `recent`."""
+        result = StepResult()
+        fit_end = (recent.times[0] if len(recent.times) else now) - self.q.step
+        recent_keys = [label_key(labels) for labels in recent.labels]
+        new_keys = {k for k in recent_keys if k not in self.rows and self.retry_at.get(k, -np.inf) <= now}
+        retrain = self.model is None or self.last_fit is None or now - self.last_fit >= self.q.retrain_every
+        if retrain or new_keys:
+            try:
+                batch = history(fit_end - self.q.history, fit_end)
+            except SourceError as err:
+                result.errors.append(str(err))
+                batch = None
+            if batch is not None:
+                if retrain and len(batch.labels):
+                    result.fitted += self._admit(batch, None, replace=True, now=now)
+                    self.last_fit = now
+                elif new_keys:
+                    result.fitted += self._admit(batch, new_keys, replace=False, now=now)
+        self._expire(now)
+        if self.model is not None:
+            result.scored = self._score(recent, recent_keys)
+        if len(recent.times):
+            self.processed_until = float(recent.times[-1])
+        return result
+
+    def _score(self, recent: SeriesBatch, recent_keys: list[tuple]) -> int:
+        target = np.array([self.rows.get(k, -1) for k in recent_keys], dtype=np.int64)
+        mapped = target >= 0
+        src_rows, dst_rows = np.flatnonzero(mapped), target[mapped]
+        scored = 0
+        for col, t in enumerate(recent.times):
+            y = np.full(self.model.n_series, np.nan)
+            y[dst_rows] = recent.values[src_rows, col]
+            bad = ~np.isfinite(y) & ~np.isnan(y)
+            if bad.any():
+                self.metrics.invalid_samples.labels(self.q.name).inc(int(bad.sum()))
+                y[bad] = np.nan
+            has = np.isfinite(y) & self.ok
+            if not has.any():
+                continue
+            band = self.model.predict(float(t))
+            score = anomaly_score(y, band, self.q.direction, self.q.min_deviation.absolute, self.q.min_deviation.relative)
+            self.score = np.where(has, score, self.score)
+            self.last_seen = np.where(has, float(t), self.last_seen)
+            covered = has & np.isfinite(band.yhat)
+            self.coverage_log.append((float(t), int((inside_band(y, band) & covered).sum()), int(covered.sum())))
+            if self.observer is not None:
+                self.observer(float(t), np.where(has, y, np.nan), band, np.where(has, score, np.nan))
+            self.model.update(float(t), np.where(has, y, np.nan))
+            scored += int(has.sum())
+        return scored
+
+    def _expire(self, now: float) -> None:
+        while self.coverage_log and self.coverage_log[0][0] < now - self.coverage_window:
+            self.coverage_log.popleft()
+        if self.model is None:
+            return
+        keep = np.flatnonzero(self.last_seen >= now - self.ttl)
+        if len(keep) == len(self.labels):
+            return
+        log.info("query %s: %d series expired", self.q.name, len(self.labels) - len(keep))
+        self.model = self.model.take(keep)
+        self.ok, self.last_seen, self.score = self.ok[keep], self.last_seen[keep], self.score[keep]
+        self.labels = [self.labels[i] for i in keep]
+        self.out_labels = [self.out_labels[i] for i in keep]
+        self.rows = {label_key(labels): i for i, labels in enumerate(self.labels)}
+
+    # ---- publishing -----------------------------------------------------
+    def coverage(self) -> float | None:
+        inside = sum(entry[1] for entry in self.coverage_log)
+        total = sum(entry[2] for entry in self.coverage_log)
+        return inside / total if total else None
+
+    def snapshot(self, now: float) -> QuerySnapshot:
+        if self.model is None:
+            empty = Band(np.zeros(0), np.zeros(0), np.zeros(0))
+            return QuerySnapshot(self.q.name, self.q.model, [], empty, np.zeros(0), {}, 0, self.last_fit, None)
+        from .durations import format_duration
+
+        fresh = self.last_seen >= now - max(STALENESS, 2 * self.q.step)
+        forecasts = {format_duration(h): self.model.predict(now + h) for h in self.q.horizons}
+        score = np.where(self.ok & fresh, self.score, np.nan)
+        return QuerySnapshot(self.q.name, self.q.model, list(self.out_labels), self.model.predict(now), score,
+                             forecasts, int(self.ok.sum()), self.last_fit, self.coverage())
+
+
+class Engine:
+    """The background refresh loop over all configured queries."""
+
+    def __init__(self, cfg: Config, source: PrometheusSource, metrics: SelfMetrics, executor=None,
+                 clock: Callable[[], float] = time.time, stop_event: threading.Event | None = None):
+        self.cfg, self.source, self.metrics, self.clock = cfg, source, metrics, clock
+        self.executor = executor if executor is not None else LocalFitExecutor(cfg.exporter.fit_workers)
+        self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
+                                          cfg.exporter.coverage_window) for q in cfg.queries}
+        self.snapshots: dict[str, QuerySnapshot] = {}
+        self.ready = threading.Event()
+        self.stop_event = stop_event if stop_event is not None else threading.Event()
+
+    def run_cycle(self) -> None:
+        started = time.perf_counter()
+        now = self.clock()
+        unreachable = False
+        for name, state in self.states.items():
+            stats = QueryStats()
+            try:
+                unreachable |= self._run_query(state, now, stats)
+            except Exception:  # never let one query take the loop down
+                log.exception("query %s: unexpected error", name)
+            finally:
+                if stats.errors:
+                    self.metrics.query_errors.labels(name).inc(len(stats.errors))
+            self.snapshots[name] = state.snapshot(self.clock())
+        self.metrics.source_up.set(0 if unreachable else 1)
+        self.metrics.cycle_duration.set(time.perf_counter() - started)
+        self.metrics.cycles.inc()
+        self.metrics.last_cycle.set(time.time())
+        self.ready.set()
+
+    def _run_query(self, state: QueryState, now: float, stats: QueryStats) -> bool:
+        q = state.q
+        start = now - max(self.cfg.exporter.interval, q.step)
+        if state.processed_until is not None:
+            start = max(state.processed_until + q.step, now - 10 * max(self.cfg.exporter.interval, q.step))
+        try:
+            recent = self.source.query_range(q.expr, start, now, q.step, stats)
+        except SourceError as err:
+            log.warning("query %s: %s", q.name, err)
+            return err.unreachable
+        fetch_errors: list[SourceError] = []
+
+        def history(begin: float, end: float) -> SeriesBatch:
+            log.info("query %s: fetching %.0fh of history", q.name, (end - begin) / 3600)
+            try:
+                return self.source.query_range(q.expr, begin, end, q.step, stats)
+            except SourceError as err:
+                fetch_errors.append(err)
+                raise
+
+        result = state.step(now, recent, history)
+        if result.fitted:
+            log.info("query %s: fitted %d series (%d modelled)", q.name, result.fitted, len(state.labels))
+        for err in fetch_errors:
+            log.warning("query %s: history: %s", q.name, err)
+        return any(err.unreachable for err in fetch_errors)
+
+    def run_forever(self) -> None:
+        interval = self.cfg.exporter.interval
+        while not self.stop_event.is_set():
+            began = time.monotonic()
+            self.run_cycle()
+            self.stop_event.wait(max(0.0, interval - (time.monotonic() - began)))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.executor.close()

@@ -1,0 +1,94 @@
+"""The model interface: fit a batch of series, predict bands, update online.
+
+A model works on a *batch*: all series of one query, as rows of arrays.
+Keeping state as arrays (not one Python object per series) is what lets a
+query with 100k series update in milliseconds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any, Callable, ClassVar, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+
+class ModelParams(BaseModel):
+    """Model-specific parameters (the `params:` key of a query)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Expected value and band for each series (arrays of one shape)."""
+
+    yhat: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a fit may use besides the data."""
+
+    interval_width: float
+    step: float
+    forecast_span: float  # how far past the end of history predictions will be asked for
+    executor: Any = None  # FitExecutor for models that fit in worker processes
+
+
+@dataclass
+class FitResult:
+    model: "FittedModel"
+    ok: np.ndarray  # bool per row: False where the fit failed (the row predicts NaN)
+    failures: dict[str, int]  # reason -> count of rows that failed
+
+
+def z_for_width(interval_width: float) -> float:
+    """Half-width of a central normal interval of the given coverage, in sigmas."""
+    return NormalDist().inv_cdf(0.5 + interval_width / 2)
+
+
+class FittedModel(ABC):
+    """State of a model fitted on a batch of series."""
+
+    @property
+    @abstractmethod
+    def n_series(self) -> int: ...
+
+    @abstractmethod
+    def predict(self, t: float) -> Band:
+        """Band for every series at unix time t."""
+
+    def update(self, t: float, y: np.ndarray) -> None:  # noqa: B027 - optional
+        """Learn online from the samples y (NaN = no sample) observed at time t."""
+
+    @abstractmethod
+    def take(self, rows: np.ndarray) -> "FittedModel":
+        """A model holding only the given rows, in that order."""
+
+    @classmethod
+    @abstractmethod
+    def concat(cls, parts: Sequence["FittedModel"]) -> "FittedModel":
+        """One model holding the rows of all parts, in order."""
+
+
+class ModelSpec(ABC):
+    """A model family: its name, parameters and fit function."""
+
+    name: ClassVar[str]
+    params_class: ClassVar[type[ModelParams]]
+
+    def __init__(self, params: ModelParams):
+        self.params = params
+
+    @abstractmethod
+    def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
+        """Fit every row of values (shape series x times, NaN = missing)."""
+
+
+ModelFactory = Callable[[ModelParams], ModelSpec]

@@ -1,0 +1,81 @@
+"""`zscore`: an online robust level and scale, for series without seasonality.
+
+Fit: level = median of the last `level_half_life` x 2 of history, scale =
+1.4826 x the median absolute deviation from it over the last `scale_window`.
+Online: level and variance follow exponentially weighted updates, with each
+residual clipped at `clip` sigmas so a spike does not inflate the band.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from pydantic import Field
+
+from ..durations import PositiveDuration
+from ._arrays import MAD_TO_SIGMA, fill_nan, nanmedian
+from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
+
+
+class ZScoreParams(ModelParams):
+    level_half_life: PositiveDuration = 1800.0
+    scale_half_life: PositiveDuration = 6 * 3600.0
+    scale_window: PositiveDuration = 86400.0
+    clip: float = Field(default=3.0, gt=0)
+
+
+class ZScoreModel(FittedModel):
+    def __init__(self, level, var, last_t, floor, *, z, params: ZScoreParams):
+        self.level, self.var, self.last_t, self.floor = level, var, last_t, floor
+        self.z, self.p = z, params
+
+    @property
+    def n_series(self) -> int:
+        return self.level.shape[0]
+
+    def predict(self, t: float) -> Band:
+        half = self.z * np.sqrt(self.var)
+        return Band(self.level.copy(), self.level - half, self.level + half)
+
+    def update(self, t: float, y: np.ndarray) -> None:
+        seen = np.isfinite(y)
+        if not seen.any():
+            return
+        sigma = np.sqrt(self.var)
+        resid = np.clip(np.where(seen, y - self.level, 0.0), -self.p.clip * sigma, self.p.clip * sigma)
+        dt = np.maximum(t - self.last_t, 0.0)
+        a_level = 1.0 - 0.5 ** (dt / self.p.level_half_life)
+        a_var = 1.0 - 0.5 ** (dt / self.p.scale_half_life)
+        self.level = self.level + np.where(seen, a_level * resid, 0.0)
+        self.var = np.maximum(np.where(seen, (1 - a_var) * self.var + a_var * resid**2, self.var), self.floor**2)
+        self.last_t = np.where(seen, t, self.last_t)
+
+    def take(self, rows: np.ndarray) -> "ZScoreModel":
+        return ZScoreModel(self.level[rows], self.var[rows], self.last_t[rows], self.floor[rows], z=self.z, params=self.p)
+
+    @classmethod
+    def concat(cls, parts: Sequence["ZScoreModel"]) -> "ZScoreModel":
+        first = parts[0]
+        arrays = (np.concatenate([getattr(p, n) for p in parts]) for n in ("level", "var", "last_t", "floor"))
+        return ZScoreModel(*arrays, z=first.z, params=first.p)
+
+
+class ZScoreSpec(ModelSpec):
+    name = "zscore"
+    params_class = ZScoreParams
+
+    def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
+        p = self.params
+        end = times[-1]
+        level = nanmedian(values[:, times >= end - 2 * p.level_half_life], axis=1)
+        overall = nanmedian(values, axis=1)
+        level = fill_nan(level, overall)
+        window = values[:, times >= end - p.scale_window]
+        sigma = MAD_TO_SIGMA * nanmedian(np.abs(window - level[:, None]), axis=1)
+        floor = 1e-9 * np.maximum(np.abs(fill_nan(overall, 0.0)), 1.0)
+        sigma = np.maximum(fill_nan(sigma, 0.0), floor)
+        ok = np.isfinite(overall)
+        model = ZScoreModel(level, sigma**2, np.full(len(level), float(end)), floor,
+                            z=z_for_width(ctx.interval_width), params=p)
+        return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})

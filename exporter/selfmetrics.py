@@ -1,0 +1,38 @@
+"""The exporter's own metrics (aiops_exporter_*), kept in the exporter's registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+FIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
+class SelfMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        reg = registry if registry is not None else CollectorRegistry()
+        self.registry = reg
+        self.fit_duration = Histogram(
+            "aiops_exporter_fit_duration_seconds", "Wall time of one fit of a query's series batch.",
+            ["aiops_query", "aiops_model"], buckets=FIT_BUCKETS, registry=reg)
+        self.fits = Counter(
+            "aiops_exporter_fits", "Series fits by result (success, timeout, error, no_data).",
+            ["aiops_query", "result"], registry=reg)
+        self.query_errors = Counter(
+            "aiops_exporter_query_errors", "Failed Prometheus requests (each attempt, retries included).",
+            ["aiops_query"], registry=reg)
+        self.dropped_series = Counter(
+            "aiops_exporter_dropped_series",
+            "Series left unmodelled, per cycle, by reason (max_series, insufficient_history).",
+            ["aiops_query", "reason"], registry=reg)
+        self.invalid_samples = Counter(
+            "aiops_exporter_invalid_samples", "Samples skipped because they were NaN or infinite.",
+            ["aiops_query"], registry=reg)
+        self.cycle_duration = Gauge(
+            "aiops_exporter_cycle_duration_seconds", "Wall time of the last completed refresh cycle.", registry=reg)
+        self.cycles = Counter("aiops_exporter_cycles", "Completed refresh cycles.", registry=reg)
+        self.source_up = Gauge(
+            "aiops_exporter_source_up", "1 if Prometheus answered the last cycle's queries, 0 if unreachable.",
+            registry=reg)
+        self.last_cycle = Gauge(
+            "aiops_exporter_last_cycle_timestamp_seconds", "Unix time the last refresh cycle completed.",
+            registry=reg)

@@ -1,0 +1,52 @@
+"""HTTP endpoints: /metrics, /healthz, /readyz (a WSGI app served by waitress)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, make_wsgi_app
+
+INDEX = b"""<html><head><title>aiops exporter</title></head><body><h1>aiops exporter</h1>
+<ul><li><a href="/metrics">/metrics</a></li><li><a href="/healthz">/healthz</a></li>
+<li><a href="/readyz">/readyz</a></li></ul></body></html>"""
+
+
+def make_app(registry: CollectorRegistry, ready: threading.Event) -> Callable:
+    metrics_app = make_wsgi_app(registry)
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "/")
+        if path == "/metrics":
+            return metrics_app(environ, start_response)
+        if path == "/healthz":
+            return _plain(start_response, "200 OK", b"ok\n")
+        if path == "/readyz":
+            if ready.is_set():
+                return _plain(start_response, "200 OK", b"ready\n")
+            return _plain(start_response, "503 Service Unavailable", b"not ready: first refresh cycle still running\n")
+        if path == "/":
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [INDEX]
+        return _plain(start_response, "404 Not Found", b"not found\n")
+
+    return app
+
+
+def _plain(start_response, status: str, body: bytes):
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def parse_listen_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--web.listen-address {address!r}: expected HOST:PORT, e.g. 0.0.0.0:9875")
+    return (host.strip("[]") or "0.0.0.0"), int(port)
+
+
+def create_server(app: Callable, address: str):
+    from waitress import create_server as waitress_server
+
+    host, port = parse_listen_address(address)
+    return waitress_server(app, host=host, port=port, threads=4, ident="aiops-exporter")
