@@ -183,9 +183,9 @@ class QueryState:
                     self.last_fit = now
                 elif new_keys:
                     result.fitted += self._admit(batch, new_keys, replace=False, now=now)
-        self._expire(now)
         if self.model is not None:
             result.scored = self._score(recent, recent_keys)
+        self._expire(now)
         if len(recent.times):
             self.processed_until = float(recent.times[-1])
         return result

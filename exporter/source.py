@@ -100,6 +100,8 @@ class PrometheusSource:
             unreachable = not status.startswith("4") or status in ("408", "429")
             raise SourceError(str(err)[:500], unreachable) from None
         except requests.RequestException as err:
+            if isinstance(err, requests.exceptions.JSONDecodeError):
+                raise SourceError(f"malformed response: not JSON: {err}"[:500], True) from None
             raise SourceError(f"{type(err).__name__}: {err}"[:500], True) from None
         except (ValueError, KeyError, TypeError) as err:  # malformed JSON or unexpected shape
             raise SourceError(f"malformed response: {type(err).__name__}: {err}"[:500], True) from None

@@ -1,0 +1,135 @@
+"""QueryState: the one code path from samples to bands and scores."""
+
+import numpy as np
+
+from exporter.config import QueryConfig
+from exporter.engine import QueryState, output_labels
+from exporter.selfmetrics import SelfMetrics
+from exporter.source import SeriesBatch
+
+STEP = 60.0
+DAY = 86400.0
+
+
+def make_history(labels, days=2.0, end=10 * DAY, seed=0):
+    times = np.arange(end - days * DAY, end + 1, STEP)
+    rng = np.random.default_rng(seed)
+    values = 50 + 10 * np.sin(2 * np.pi * times / DAY)[None, :] + rng.uniform(-1, 1, (len(labels), len(times)))
+    return SeriesBatch(labels, times, values)
+
+
+def provider(batch):
+    def history(begin, end):
+        mask = (batch.times >= begin) & (batch.times <= end)
+        return SeriesBatch(batch.labels, batch.times[mask], batch.values[:, mask])
+    return history
+
+
+def recent_at(batch, t, values=None):
+    col = int(np.searchsorted(batch.times, t))
+    vals = batch.values[:, col:col + 1] if values is None else np.asarray(values, float)[:, None]
+    return SeriesBatch(batch.labels, batch.times[col:col + 1], vals)
+
+
+def query(**extra):
+    return QueryConfig(**{"name": "q", "expr": "x", "step": "60s", "history": "1d", "min_history": "1h", **extra})
+
+
+def counter(metrics, name, **labels):
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def test_output_labels_carry_the_source_labels_and_rename_collisions():
+    out = output_labels({"__name__": "m", "job": "j", "horizon": "x"}, "q", "seasonal")
+    assert out == {"job": "j", "exported_horizon": "x", "source_metric": "m", "aiops_query": "q",
+                   "aiops_model": "seasonal"}
+
+
+def test_series_beyond_max_series_are_dropped_and_counted():
+    labels = [{"i": str(i)} for i in range(5)]
+    batch = make_history(labels)
+    metrics = SelfMetrics()
+    state = QueryState(query(max_series=3), metrics=metrics)
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t), provider(batch))
+    assert len(state.labels) == 3
+    assert counter(metrics, "aiops_exporter_dropped_series_total", aiops_query="q", reason="max_series") == 2
+
+
+def test_a_series_with_too_little_history_is_counted_and_modelled_once_it_has_enough():
+    labels = [{"i": "old"}, {"i": "young"}]
+    batch = make_history(labels)
+    young_start = batch.times[-1] - 1800  # 30 minutes of data, min_history is 1h
+    batch.values[1, batch.times < young_start] = np.nan
+    metrics = SelfMetrics()
+    state = QueryState(query(), metrics=metrics)
+    t = batch.times[-1] - 2 * 3600
+    state.step(t, recent_at(batch, t), provider(batch))
+    assert [lab["i"] for lab in state.labels] == ["old"]
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t), provider(batch))
+    assert counter(metrics, "aiops_exporter_dropped_series_total", aiops_query="q", reason="insufficient_history") >= 1
+    assert [lab["i"] for lab in state.labels] == ["old"]
+    later = young_start + 3700
+    longer = make_history(labels, end=later + 600)
+    longer.values[1, longer.times < young_start] = np.nan
+    state.step(later, recent_at(longer, later), provider(longer))
+    assert sorted(lab["i"] for lab in state.labels) == ["old", "young"]
+
+
+def test_nan_and_inf_samples_are_skipped_and_counted_without_disturbing_other_series():
+    labels = [{"i": "a"}, {"i": "b"}, {"i": "c"}]
+    batch = make_history(labels)
+    metrics = SelfMetrics()
+    state = QueryState(query(), metrics=metrics)
+    t = batch.times[-2]
+    state.step(t, recent_at(batch, t), provider(batch))
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t, [np.inf, np.nan, 50.0]), provider(batch))
+    assert counter(metrics, "aiops_exporter_invalid_samples_total", aiops_query="q") == 1
+    snap = state.snapshot(t)
+    assert np.isfinite(snap.score[2])
+    assert np.isfinite(snap.current.yhat).all()
+
+
+def test_series_that_vanish_expire_after_the_ttl_and_leave_the_snapshot():
+    labels = [{"i": "stays"}, {"i": "goes"}]
+    batch = make_history(labels)
+    state = QueryState(query(), ttl=600)
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t), provider(batch))
+    assert state.snapshot(t).series == 2
+    only_first = SeriesBatch(labels[:1], np.array([t + 900]), np.array([[50.0]]))
+    state.step(t + 900, only_first, provider(batch))
+    snap = state.snapshot(t + 900)
+    assert snap.series == 1 and snap.labels[0]["i"] == "stays"
+
+
+def test_a_history_failure_keeps_the_previous_model_and_is_reported():
+    from exporter.source import SourceError
+
+    labels = [{"i": "a"}]
+    batch = make_history(labels)
+    state = QueryState(query(retrain_every="10m"))
+    t = batch.times[-30]
+    state.step(t, recent_at(batch, t), provider(batch))
+
+    def failing(begin, end):
+        raise SourceError("connection refused", True)
+
+    t = batch.times[-1]
+    result = state.step(t, recent_at(batch, t), failing)
+    assert result.errors == ["connection refused"]
+    assert result.scored == 1 and state.snapshot(t).series == 1
+
+
+def test_forecasts_are_published_for_each_horizon():
+    labels = [{"i": "a"}]
+    batch = make_history(labels)
+    state = QueryState(query(horizons=["1h", "6h"]))
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t), provider(batch))
+    snap = state.snapshot(t)
+    assert set(snap.forecasts) == {"1h", "6h"}
+    expected = 50 + 10 * np.sin(2 * np.pi * (t + 6 * 3600) / DAY)
+    assert abs(snap.forecasts["6h"].yhat[0] - expected) < 2

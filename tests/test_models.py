@@ -1,0 +1,131 @@
+import time
+
+import numpy as np
+import pytest
+
+from exporter.executor import LocalFitExecutor, TaskFailure
+from exporter.models import FitContext, REGISTRY, make_model
+from exporter.scoring import anomaly_score
+
+STEP = 300.0
+CTX = FitContext(interval_width=0.95, step=STEP, forecast_span=7200.0)
+
+
+def seasonal_batch(n_series=5, days=7, noise=1.0, seed=0):
+    times = np.arange(0, days * 86400, STEP, dtype=float)
+    rng = np.random.default_rng(seed)
+    base = 50 + 20 * np.sin(2 * np.pi * times / 86400)
+    values = base[None, :] + rng.normal(0, noise, (n_series, len(times)))
+    return times, values
+
+
+def truth(t):
+    return 50 + 20 * np.sin(2 * np.pi * t / 86400)
+
+
+@pytest.mark.parametrize("name", ["seasonal", "zscore"])
+def test_fast_models_return_a_band_around_yhat_for_every_series(name):
+    times, values = seasonal_batch()
+    fit = make_model(name).fit(times, values, CTX)
+    assert fit.ok.all() and fit.model.n_series == 5
+    band = fit.model.predict(times[-1] + STEP)
+    assert np.all(band.lower < band.yhat) and np.all(band.yhat < band.upper)
+
+
+def test_the_seasonal_model_follows_the_daily_shape_and_its_band_covers_about_its_width():
+    times, values = seasonal_batch(n_series=50, days=14, noise=2.0, seed=3)
+    train = times < 7 * 86400
+    fit = make_model("seasonal").fit(times[train], values[:, train], CTX)
+    inside = []
+    for col in np.flatnonzero(~train):
+        band = fit.model.predict(times[col])
+        assert np.allclose(band.yhat, truth(times[col]), atol=4)
+        inside.append((values[:, col] >= band.lower) & (values[:, col] <= band.upper))
+        fit.model.update(times[col], values[:, col])
+    coverage = np.mean(inside)
+    assert 0.88 <= coverage <= 0.99, coverage
+
+
+def test_the_seasonal_level_moves_towards_a_shift_but_a_single_spike_does_not_drag_it():
+    times, values = seasonal_batch(n_series=1)
+    model = make_model("seasonal").fit(times, values, CTX).model
+    t = times[-1] + STEP
+    before = model.predict(t).yhat[0]
+    model.update(t, np.array([truth(t) + 1000.0]))  # one spike, clipped to the band
+    assert abs(model.predict(t).yhat[0] - before) < 1.0
+    for k in range(1, 60):  # five hours 15 above normal
+        tk = t + k * STEP
+        model.update(tk, np.array([truth(tk) + 15.0]))
+    moved = model.predict(t + 60 * STEP).yhat[0] - truth(t + 60 * STEP)
+    assert 3 < moved < 15  # clipped steps: it follows, but slower than the shift itself
+
+
+def test_a_refit_after_a_level_shift_centres_the_band_on_the_new_level():
+    times, values = seasonal_batch(n_series=1)
+    values[:, -12:] += 15  # the last hour sits 15 higher
+    model = make_model("seasonal").fit(times, values, CTX).model
+    t = times[-1] + STEP
+    assert abs(model.predict(t).yhat[0] - (truth(t) + 15)) < 3
+
+
+def test_take_and_concat_keep_each_series_its_own_state():
+    times, values = seasonal_batch(n_series=4)
+    values[2] += 100
+    for name in ("seasonal", "zscore"):
+        model = make_model(name).fit(times, values, CTX).model
+        t = times[-1] + STEP
+        full = model.predict(t).yhat
+        parts = type(model).concat([model.take(np.array([2, 3])), model.take(np.array([0, 1]))])
+        assert np.allclose(parts.predict(t).yhat, full[[2, 3, 0, 1]])
+
+
+def test_the_zscore_model_flags_a_spike_on_a_flat_noisy_series():
+    rng = np.random.default_rng(1)
+    times = np.arange(0, 86400, 60.0)
+    values = 10 + rng.normal(0, 0.5, (1, len(times)))
+    model = make_model("zscore").fit(times, values, FitContext(0.95, 60.0, 3600.0)).model
+    band = model.predict(times[-1] + 60)
+    assert anomaly_score(np.array([10.2]), band)[0] < 1
+    assert anomaly_score(np.array([20.0]), band)[0] > 5
+
+
+def test_a_series_without_any_sample_fails_its_fit_with_a_reason_and_the_others_succeed():
+    times, values = seasonal_batch(n_series=3)
+    values[1] = np.nan
+    for name in ("seasonal", "zscore"):
+        fit = make_model(name).fit(times, values, CTX)
+        assert list(fit.ok) == [True, False, True]
+        assert fit.failures == {"no_data": 1}
+
+
+def test_prophet_fits_in_worker_processes_and_precomputes_the_forecast_band():
+    times = np.arange(0, 3 * 86400, 1800.0)
+    values = (50 + 20 * np.sin(2 * np.pi * times / 86400))[None, :].repeat(2, axis=0)
+    values[1] += 100
+    executor = LocalFitExecutor(workers=2)
+    try:
+        spec = make_model("prophet", REGISTRY["prophet"].params_class(uncertainty_samples=50, grid_points=50))
+        fit = spec.fit(times, values, FitContext(0.95, 1800.0, 6 * 3600.0, executor=executor))
+    finally:
+        executor.close()
+    assert fit.ok.all(), fit.failures
+    t = times[-1] + 3 * 3600
+    band = fit.model.predict(t)
+    assert np.allclose(band.yhat, truth(t) + np.array([0, 100]), atol=5)
+    assert np.all(band.lower < band.yhat) and np.all(band.yhat < band.upper)
+    assert np.isnan(fit.model.predict(t + 86400).yhat).all()  # beyond the precomputed span
+
+
+def _sleep_then_return(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_fit_that_exceeds_its_timeout_is_killed_and_reported_while_the_others_finish():
+    executor = LocalFitExecutor(workers=2)
+    try:
+        results = executor.map(_sleep_then_return, [(0.0,), (30.0,), (0.1,)], timeout=3.0)
+    finally:
+        executor.close()
+    assert results[0] == 0.0 and results[2] == 0.1
+    assert isinstance(results[1], TaskFailure) and results[1].reason == "timeout"

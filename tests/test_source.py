@@ -1,0 +1,91 @@
+"""PrometheusSource against a real Prometheus and against misbehaving HTTP servers."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from devstack.procs import free_port
+from exporter.config import PrometheusConfig
+from exporter.source import PrometheusSource, QueryStats, SourceError
+
+
+def source(url, **extra):
+    return PrometheusSource(PrometheusConfig(url=url, timeout="2s", retries=2, backoff="0.05s", **extra),
+                            sleep=lambda s: None)
+
+
+def test_a_range_longer_than_the_point_limit_is_fetched_in_chunks_without_gaps(prometheus):
+    end = prometheus.history_end
+    stats = QueryStats()
+    fine = source(prometheus.url).query_range("demo_cpu_usage", end - 6 * 86400, end, 30, stats)
+    assert fine.values.shape[1] == 6 * 86400 // 30 + 1 > 11000
+    assert stats.requests == 2
+    assert np.isfinite(fine.values).all()
+    coarse = source(prometheus.url).query_range("demo_cpu_usage", end - 6 * 86400, end, 60)
+    order = [fine.labels.index(lab) for lab in coarse.labels]
+    assert np.allclose(fine.values[order][:, ::2], coarse.values)
+
+
+def test_bad_promql_is_an_error_but_not_an_unreachable_source_and_is_not_retried(prometheus):
+    stats = QueryStats()
+    with pytest.raises(SourceError) as err:
+        source(prometheus.url).query_range("rate(demo_cpu_usage", 0, 600, 60, stats)
+    assert not err.value.unreachable
+    assert stats.requests == 1
+
+
+def test_a_closed_port_is_unreachable_after_the_configured_retries():
+    stats = QueryStats()
+    with pytest.raises(SourceError) as err:
+        source(f"http://127.0.0.1:{free_port()}").query_range("up", 0, 600, 60, stats)
+    assert err.value.unreachable
+    assert stats.requests == 3 and stats.retries == 2
+
+
+class _Handler(BaseHTTPRequestHandler):
+    body = b"{"
+    seen_headers: list = []
+
+    def do_GET(self):
+        type(self).seen_headers.append(dict(self.headers))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(type(self).body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_http():
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Handler.seen_headers = []
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("body", [b"{", b"<html>oops</html>", b'{"status":"success","data":{"result":7}}',
+                                  b'{"status":"success","data":{"result":[{"values":[[1,"x"]]}]}}'])
+def test_malformed_responses_raise_a_source_error_instead_of_crashing(fake_http, body):
+    _Handler.body = body
+    with pytest.raises(SourceError, match="malformed"):
+        source(fake_http).query_range("up", 0, 600, 60)
+
+
+def test_bearer_token_from_a_file_and_extra_headers_are_sent(fake_http, tmp_path):
+    _Handler.body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "up"}, "values": [[0, "1"], [60, "NaN"], [120, "+Inf"]]}]}}).encode()
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    batch = source(fake_http, bearer_token_file=str(token), headers={"X-Scope-OrgID": "team-a"}).query_range(
+        "up", 0, 120, 60)
+    headers = _Handler.seen_headers[-1]
+    assert headers["Authorization"] == "Bearer s3cret"
+    assert headers["X-Scope-OrgID"] == "team-a"
+    assert batch.values[0, 0] == 1 and np.isnan(batch.values[0, 1]) and np.isinf(batch.values[0, 2])
