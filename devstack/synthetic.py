@@ -21,8 +21,8 @@ class Spec:
     seed: int = 0
 
 
-def seasonal_values(spec: Spec, times: np.ndarray) -> np.ndarray:
-    rng = np.random.default_rng(spec.seed)
+def seasonal_values(spec: Spec, times: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    rng = rng if rng is not None else np.random.default_rng(spec.seed)
     day = 2 * np.pi * (times % 86400) / 86400
     week = 2 * np.pi * (times % 604800) / 604800
     return (spec.base + spec.daily_amplitude * np.sin(day - np.pi / 2) + spec.weekly_amplitude * np.sin(week)

@@ -94,6 +94,8 @@ def exporter_config(prom_url: str, interval: str = "2s") -> dict:
         "queries": [
             {"name": "cpu", "expr": "demo_cpu_usage", "model": "seasonal", "step": "60s", "history": "7d",
              "horizons": ["1h", "6h"], "interval_width": 0.999},
+            {"name": "cpu_prophet", "expr": 'demo_cpu_usage{instance="host-4"}', "model": "prophet", "step": "5m",
+             "history": "3d", "horizons": ["1h"], "params": {"uncertainty_samples": 100, "fit_timeout": "60s"}},
             {"name": "queues", "expr": "live_queue_depth", "model": "zscore", "step": "1s", "history": "2m",
              "min_history": "4s", "retrain_every": "1m", "interval_width": 0.999},
         ],

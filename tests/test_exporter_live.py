@@ -17,7 +17,8 @@ SELF_METRICS = ["aiops_exporter_series", "aiops_exporter_fit_duration_seconds", 
 
 
 def _cpu_scored(families):
-    return len(samples_of(families, "aiops_anomaly_score", aiops_query="cpu")) == len(HISTORY_SERIES)
+    return (len(samples_of(families, "aiops_anomaly_score", aiops_query="cpu")) == len(HISTORY_SERIES)
+            and samples_of(families, "aiops_yhat", aiops_query="cpu_prophet"))
 
 
 def test_the_scrape_exposes_every_contract_metric_with_the_source_labels(exporter):
@@ -38,6 +39,9 @@ def test_the_scrape_exposes_every_contract_metric_with_the_source_labels(exporte
         assert horizons == {"1h", "6h"}, name
     for name in SELF_METRICS:
         assert name in families, name
+    prophet = samples_of(families, "aiops_forecast_yhat", aiops_query="cpu_prophet", horizon="1h")
+    assert len(prophet) == 1 and prophet[0].labels["aiops_model"] == "prophet"
+    assert samples_of(families, "aiops_exporter_fits", aiops_query="cpu_prophet", result="success")
     series = samples_of(families, "aiops_exporter_series", aiops_query="cpu")
     assert series[0].value == len(HISTORY_SERIES)
     assert samples_of(families, "aiops_exporter_source_up")[0].value == 1
@@ -88,3 +92,19 @@ def test_killing_prometheus_sets_source_up_to_zero_and_the_exporter_recovers(tmp
     finally:
         exp.stop()
         prom.stop()
+
+
+def test_backtest_replays_history_prints_counts_and_coverage_and_writes_a_png(exporter, prometheus, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "band.png"
+    result = subprocess.run([sys.executable, "-m", "exporter", "--config.file", str(exporter.config_path), "backtest",
+                             "--query", "cpu", "--from", "now-3h", "--to", "now", "--output", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("demo_cpu_usage")]
+    assert len(lines) == len(HISTORY_SERIES)
+    anomalous = [line for line in lines if ANOMALOUS_INSTANCE in line][0]
+    assert int(anomalous.split()[-3]) >= 5  # the injected ten minutes are counted
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

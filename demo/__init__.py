@@ -1,0 +1,1 @@
+"""`make demo`: the suite on an embedded default stack of local binaries."""
