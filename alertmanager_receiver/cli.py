@@ -1,8 +1,74 @@
-"""aiops-receiver: command line."""
+"""aiops-receiver: command line (served by waitress, a production WSGI server)."""
 
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
 import sys
+import threading
+
+from . import __version__
+
+log = logging.getLogger("alertmanager_receiver")
+DEFAULT_LISTEN = "0.0.0.0:9876"
 
 
-def main(argv=None) -> int:
-    print("aiops-receiver is not implemented yet (issue 3)", file=sys.stderr)
-    return 1
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiops-receiver",
+        description="Alertmanager webhook receiver: stores every alert durably, folds storms into incidents "
+                    "and ranks their probable root cause and priority.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config.file", dest="config_file", required=True, help="YAML config (docs/receiver.md)")
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
+                        help=f"HOST:PORT to serve on (default {DEFAULT_LISTEN})")
+    parser.add_argument("--log.level", dest="log_level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from exporter.config import ConfigError
+    from exporter.server import parse_listen_address
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .app import create_app
+    from .config import load_receiver_config
+    from .maintenance import Maintenance
+
+    try:
+        config = load_receiver_config(args.config_file)
+        host, port = parse_listen_address(args.listen)
+    except (ConfigError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    app = create_app(config)
+    from waitress import create_server
+
+    server = create_server(app, host=host, port=port, threads=config.server.threads, ident="aiops-receiver",
+                           max_request_body_size=config.server.max_body_bytes + 1)
+    stop = threading.Event()
+    maintenance = Maintenance(app, stop)
+    maintenance.start()
+
+    def shutdown(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log.info("aiops-receiver %s listening on %s, storage %s", __version__, args.listen,
+             config.storage.url.split("@")[-1])
+    try:
+        server.run()
+    except (OSError, ValueError):
+        pass
+    stop.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""/api/v1/incidents: list, detail, ack, resolve, feedback."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..app import receiver
+from ..incidents import Lifecycle, incident_detail, list_incidents
+from ..store import StoreUnavailable
+from . import authenticated, error
+
+bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
+STATUSES = ("open", "acknowledged", "resolving", "resolved")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+VERDICTS = ("false_positive", "useful")
+
+
+@bp.errorhandler(StoreUnavailable)
+def _store_down(err):
+    response = error(503, "database unavailable", reason=str(err))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _body() -> dict:
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+@bp.get("/incidents")
+@authenticated
+def incidents_list():
+    status, prio = request.args.get("status"), request.args.get("priority")
+    if status and status not in STATUSES:
+        return error(400, f"status must be one of {', '.join(STATUSES)}")
+    if prio and prio not in PRIORITIES:
+        return error(400, f"priority must be one of {', '.join(PRIORITIES)}")
+    try:
+        limit = int(request.args.get("limit", 100))
+    except ValueError:
+        return error(400, "limit must be an integer")
+    if not 1 <= limit <= 1000:
+        return error(400, "limit must be between 1 and 1000")
+    with receiver().store.read() as conn:
+        return jsonify(incidents=list_incidents(conn, status, prio, limit))
+
+
+@bp.get("/incidents/<int:incident_id>")
+@authenticated
+def incident_get(incident_id: int):
+    with receiver().store.read() as conn:
+        detail = incident_detail(conn, incident_id)
+    if detail is None:
+        return error(404, f"no incident {incident_id}")
+    return jsonify(detail)
+
+
+def _lifecycle_action(incident_id: int, action: str):
+    body = _body()
+    if body is None:
+        return error(400, "body must be a JSON object")
+    by = body.get("by", "api")
+    if not isinstance(by, str) or len(by) > 200:
+        return error(400, "by must be a string of at most 200 characters")
+    rx = receiver()
+    lifecycle = Lifecycle()
+    with rx.store.write() as conn:
+        found = getattr(rx.incidents, action)(conn, incident_id, rx.clock(), by, lifecycle)
+    if not found:
+        return error(404, f"no incident {incident_id}")
+    rx.metrics.record(lifecycle)
+    with rx.store.read() as conn:
+        return jsonify(incident_detail(conn, incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/ack")
+@authenticated
+def incident_ack(incident_id: int):
+    return _lifecycle_action(incident_id, "ack")
+
+
+@bp.post("/incidents/<int:incident_id>/resolve")
+@authenticated
+def incident_resolve(incident_id: int):
+    return _lifecycle_action(incident_id, "resolve")
+
+
+@bp.post("/incidents/<int:incident_id>/feedback")
+@authenticated
+def incident_feedback(incident_id: int):
+    body = _body()
+    if not body:
+        return error(400, 'body must be a JSON object like {"verdict": "false_positive", "comment": "..."}')
+    verdict, comment = body.get("verdict"), body.get("comment", "")
+    if verdict not in VERDICTS:
+        return error(400, f"verdict must be one of {', '.join(VERDICTS)}")
+    if not isinstance(comment, str) or len(comment) > 10000:
+        return error(400, "comment must be a string of at most 10000 characters")
+    rx = receiver()
+    with rx.store.write() as conn:
+        feedback_id = rx.incidents.add_feedback(conn, incident_id, rx.clock(), verdict, comment)
+    if feedback_id is None:
+        return error(404, f"no incident {incident_id}")
+    return jsonify(id=feedback_id, incident_id=incident_id, verdict=verdict, comment=comment), 201

@@ -1,0 +1,94 @@
+"""The OpenAPI 3.0 document of the receiver's routes (a test keeps it equal to the real routes)."""
+
+from __future__ import annotations
+
+from .. import __version__
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJ = {"type": "object"}
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+BY_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"by": {"type": "string", "maxLength": 200}}}}}}
+
+
+def _protected(op: dict) -> dict:
+    op.setdefault("responses", {})["401"] = _json(ERROR, "missing or wrong credentials (when auth is configured)")
+    op["security"] = [{"bearer": []}, {"basic": []}, {}]
+    return op
+
+
+def openapi_document() -> dict:
+    alert = {"type": "object", "required": ["status", "labels", "startsAt"], "properties": {
+        "status": {"type": "string", "enum": ["firing", "resolved"]},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "startsAt": {"type": "string", "format": "date-time"},
+        "endsAt": {"type": "string"},
+        "generatorURL": {"type": "string"},
+        "fingerprint": {"type": "string", "maxLength": 128}}}
+    payload = {"type": "object", "required": ["version", "groupKey", "status", "receiver", "alerts"], "properties": {
+        "version": {"type": "string", "enum": ["4"]},
+        "groupKey": {"type": "string"},
+        "truncatedAlerts": {"type": "integer", "minimum": 0},
+        "status": {"type": "string", "enum": ["firing", "resolved"]},
+        "receiver": {"type": "string"},
+        "groupLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "commonLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "commonAnnotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "externalURL": {"type": "string"},
+        "alerts": {"type": "array", "items": alert, "maxItems": 10000}}}
+    incident_responses = {"200": _json(OBJ, "the incident"), "404": _json(ERROR, "no such incident")}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "aiops-receiver", "version": __version__,
+                 "description": "Alertmanager webhook receiver: durable ingest, incidents, root cause, priority."},
+        "paths": {
+            "/webhook/alertmanager": {"post": _protected({
+                "summary": "Alertmanager webhook (payload version 4); stored before the 2xx",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": payload}}},
+                "responses": {"200": _json(OBJ, "stored (new, duplicates, resolved, incidents)"),
+                              "400": _json(ERROR, "malformed payload, with the reason"),
+                              "413": _json(ERROR, "body larger than server.max_body_bytes"),
+                              "503": _json(ERROR, "database unavailable or busy; Alertmanager retries")}})},
+            "/api/v1/incidents": {"get": _protected({
+                "summary": "List incidents, newest first",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                        "open", "acknowledged", "resolving", "resolved"]}},
+                    {"name": "priority", "in": "query", "schema": {"type": "string", "enum": ["P1", "P2", "P3", "P4"]}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": _json(OBJ, "{incidents: [...]}"), "400": _json(ERROR, "bad filter")}})},
+            "/api/v1/incidents/{id}": {"get": _protected({
+                "summary": "An incident: alerts with join reasons, timeline, root-cause candidates, priority",
+                "parameters": [ID_PARAM], "responses": dict(incident_responses)})},
+            "/api/v1/incidents/{id}/ack": {"post": _protected({
+                "summary": "Acknowledge", "parameters": [ID_PARAM], "requestBody": BY_BODY,
+                "responses": {**incident_responses, "400": _json(ERROR, "bad body")}})},
+            "/api/v1/incidents/{id}/resolve": {"post": _protected({
+                "summary": "Resolve now", "parameters": [ID_PARAM], "requestBody": BY_BODY,
+                "responses": {**incident_responses, "400": _json(ERROR, "bad body")}})},
+            "/api/v1/incidents/{id}/feedback": {"post": _protected({
+                "summary": "Record an operator verdict for the learning loop", "parameters": [ID_PARAM],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["verdict"], "properties": {
+                        "verdict": {"type": "string", "enum": ["false_positive", "useful"]},
+                        "comment": {"type": "string", "maxLength": 10000}}}}}},
+                "responses": {"201": _json(OBJ, "stored"), "400": _json(ERROR, "bad verdict"),
+                              "404": _json(ERROR, "no such incident")}})},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json(OBJ)}}},
+            "/readyz": {"get": {"summary": "Readiness (database reachable)",
+                                "responses": {"200": _json(OBJ), "503": _json(OBJ, "database unreachable")}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(OBJ)}}},
+        },
+        "components": {
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "basic": {"type": "http", "scheme": "basic"}},
+        },
+    }

@@ -1,0 +1,58 @@
+"""POST /webhook/alertmanager: validate, store durably, then answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, jsonify, request
+
+from ..app import receiver
+from ..payload import PayloadError, parse_notification
+from ..store import StoreUnavailable
+from . import authenticated, error
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhook", __name__)
+RETRY_AFTER = "5"
+
+
+def _unavailable(reason: str):
+    receiver().metrics.notifications.labels("unavailable").inc()
+    response = error(503, "cannot store the notification now; Alertmanager will retry", reason=reason)
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+@bp.post("/webhook/alertmanager")
+@authenticated
+def alertmanager_webhook():
+    rx = receiver()
+    raw = request.get_data(cache=False)  # werkzeug raises 413 past MAX_CONTENT_LENGTH
+    try:
+        data = json.loads(raw)
+        note = parse_notification(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        rx.metrics.notifications.labels("invalid").inc()
+        return error(400, f"invalid JSON: {err}"[:300])
+    except RecursionError:
+        rx.metrics.notifications.labels("invalid").inc()
+        return error(400, "invalid JSON: nested too deeply")
+    except PayloadError as err:
+        rx.metrics.notifications.labels("invalid").inc()
+        return error(400, f"invalid Alertmanager payload: {err}"[:1000])
+    if not rx.write_slots.acquire(timeout=rx.config.storage.busy_timeout):
+        return _unavailable("too many notifications waiting for the database")
+    try:
+        result = rx.ingestor.ingest(note, rx.clock())
+    except StoreUnavailable as err:
+        log.error("webhook: database unavailable, answering 503 so Alertmanager retries: %s", err)
+        return _unavailable(str(err))
+    finally:
+        rx.write_slots.release()
+    rx.metrics.notifications.labels("stored").inc()
+    for status, count in result.statuses.items():
+        rx.metrics.alerts.labels(status).inc(count)
+    rx.metrics.record(result.lifecycle)
+    return jsonify(status="stored", new=result.new, duplicates=result.duplicates, resolved=result.resolved,
+                   incidents=sorted(i for i in result.incidents if i is not None))

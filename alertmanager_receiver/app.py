@@ -1,0 +1,68 @@
+"""create_app(config): wiring only. The logic lives in plain modules."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .auth import Authenticator
+from .config import ReceiverConfig
+from .correlate import Correlation
+from .incidents import Incidents
+from .ingest import Ingestor
+from .metrics import ReceiverMetrics
+from .store import Store
+from .topology import Topology
+
+
+@dataclass
+class Receiver:
+    """Everything the blueprints need, passed in rather than imported."""
+
+    config: ReceiverConfig
+    store: Store
+    ingestor: Ingestor
+    incidents: Incidents
+    metrics: ReceiverMetrics
+    auth: Authenticator
+    clock: Callable[[], float]
+    write_slots: threading.BoundedSemaphore
+
+
+def receiver() -> Receiver:
+    return current_app.extensions["aiops_receiver"]
+
+
+def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callable[[], float] = time.time) -> Flask:
+    from .api import incidents as incidents_api
+    from .api import ops, webhook
+
+    store = store if store is not None else Store(config.storage.url, config.storage.busy_timeout)
+    store.create_schema()
+    corr = config.correlation
+    rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label)
+    topology = Topology.from_config(config.topology)
+    incidents = Incidents(rules, topology, corr.quiet_period)
+    app = Flask("alertmanager_receiver", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["aiops_receiver"] = Receiver(
+        config=config, store=store, ingestor=Ingestor(store, incidents, rules, topology), incidents=incidents,
+        metrics=ReceiverMetrics(store, config.server.noise_window, clock), auth=Authenticator(config.auth),
+        clock=clock, write_slots=threading.BoundedSemaphore(config.storage.max_pending_writes))
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(incidents_api.bp)
+    app.register_blueprint(ops.bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        if err.code == 413:
+            receiver().metrics.notifications.labels("too_large").inc() if request.path.startswith("/webhook") else None
+        return jsonify(error=err.name, detail=err.description), err.code
+
+    return app

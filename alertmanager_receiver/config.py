@@ -1,0 +1,118 @@
+"""Typed receiver configuration loaded from YAML; every error names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from exporter.config import ConfigError, _format_errors
+from exporter.durations import PositiveDuration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Strict):
+    url: str = "sqlite:///aiops-receiver.db"
+    busy_timeout: PositiveDuration = 5.0  # how long a write waits for the database lock before 503
+    max_pending_writes: int = Field(default=32, ge=1)  # more webhook requests waiting than this -> 503
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
+            raise ValueError("must be a SQLAlchemy URL for SQLite (sqlite:///path) or PostgreSQL (postgresql://...)")
+        return "postgresql" + url[len("postgres"):] if url.startswith("postgres:") else url
+
+
+class CorrelationConfig(_Strict):
+    group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace"])
+    window: PositiveDuration = 600.0
+    service_label: str = "service"
+    quiet_period: PositiveDuration = 300.0  # all alerts resolved this long -> incident resolved
+
+
+class ServiceNode(_Strict):
+    depends_on: list[str] = Field(default_factory=list)
+    criticality: Literal["low", "medium", "high"] = "medium"
+
+
+class BasicAuthConfig(_Strict):
+    username: str
+    password: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "BasicAuthConfig":
+        if (self.password is None) == (self.password_file is None):
+            raise ValueError("set exactly one of password or password_file")
+        return self
+
+
+class AuthConfig(_Strict):
+    bearer_token: str | None = None
+    bearer_token_file: Path | None = None
+    basic_auth: BasicAuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_method(self) -> "AuthConfig":
+        given = [k for k in ("bearer_token", "bearer_token_file", "basic_auth") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"choose one authentication method, got {', '.join(given)}")
+        return self
+
+
+class AlertmanagerConfig(_Strict):
+    url: str | None = None
+    reconcile_interval: PositiveDuration = 300.0
+    timeout: PositiveDuration = 10.0
+
+
+class ServerConfig(_Strict):
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    threads: int = Field(default=8, ge=1, le=256)
+    noise_window: PositiveDuration = 86400.0  # window of aiops_receiver_noise_reduction_ratio
+    maintenance_interval: PositiveDuration = 30.0  # how often quiet incidents are closed
+
+
+class ReceiverConfig(_Strict):
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    correlation: CorrelationConfig = Field(default_factory=CorrelationConfig)
+    topology: dict[str, ServiceNode] = Field(default_factory=dict)
+    auth: AuthConfig | None = None
+    alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    automation: Any = None  # issue 4
+
+    @model_validator(mode="after")
+    def _known_dependencies(self) -> "ReceiverConfig":
+        for name, node in self.topology.items():
+            if name in node.depends_on:
+                raise ValueError(f"topology.{name}.depends_on: a service cannot depend on itself")
+        return self
+
+
+def parse_receiver_config(data: Any, source: str = "config") -> ReceiverConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: top level must be a mapping")
+    try:
+        return ReceiverConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
+
+
+def load_receiver_config(path: str | Path) -> ReceiverConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    return parse_receiver_config(data, str(path))

@@ -1,0 +1,195 @@
+"""Incident records: recompute root cause and priority, lifecycle, and the read queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import priority as priority_mod
+from . import rootcause
+from .correlate import Correlation
+from .domain import Alert, IncidentSummary
+from .store import alerts as alerts_t
+from .store import feedback as feedback_t
+from .store import incident_events as events_t
+from .store import incidents as incidents_t
+from .topology import Topology
+
+ACTIVE = ("open", "acknowledged", "resolving")
+
+
+@dataclass
+class Lifecycle:
+    """What happened to incidents in one transaction (the app turns it into metrics)."""
+
+    opened: int = 0
+    resolved_durations: list[float] = None
+    acked_after: list[float] = None
+
+    def __post_init__(self):
+        self.resolved_durations = self.resolved_durations or []
+        self.acked_after = self.acked_after or []
+
+
+def add_event(conn: Connection, incident_id: int, at: float, kind: str, **detail) -> None:
+    conn.execute(events_t.insert().values(incident_id=incident_id, at=at, kind=kind, detail=detail))
+
+
+def row_to_alert(row) -> Alert:
+    return Alert(fingerprint=row.fingerprint, starts_at=row.starts_at, status=row.status, labels=row.labels,
+                 annotations=row.annotations, ends_at=row.ends_at, id=row.id)
+
+
+def active_summaries(conn: Connection) -> list[IncidentSummary]:
+    rows = conn.execute(sa.select(incidents_t).where(incidents_t.c.status.in_(ACTIVE))).all()
+    return [IncidentSummary(r.id, set(r.services), r.group_values, r.first_alert_at, r.last_alert_at, r.status)
+            for r in rows]
+
+
+class Incidents:
+    def __init__(self, rules: Correlation, topology: Topology, quiet_period: float):
+        self.rules, self.topology, self.quiet_period = rules, topology, quiet_period
+
+    def open_incident(self, conn: Connection, alert: Alert, group_values: dict | None, now: float,
+                      reason: str) -> int:
+        service = alert.service(self.rules.service_label)
+        result = conn.execute(incidents_t.insert().values(
+            status="open", title=alert.name, priority="P4", priority_points=0, priority_factors=[], root_cause=[],
+            services=[service] if service else [], group_values=group_values, opened_at=now, updated_at=now,
+            first_alert_at=alert.starts_at, last_alert_at=alert.starts_at))
+        incident_id = result.inserted_primary_key[0]
+        add_event(conn, incident_id, now, "opened", reason=reason, alert=alert.name)
+        return incident_id
+
+    def join(self, conn: Connection, incident_id: int, alert: Alert, now: float, reason: str) -> None:
+        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
+        services = set(row.services)
+        service = alert.service(self.rules.service_label)
+        if service:
+            services.add(service)
+        values = {"services": sorted(services), "first_alert_at": min(row.first_alert_at, alert.starts_at),
+                  "last_alert_at": max(row.last_alert_at, alert.starts_at), "updated_at": now}
+        if row.status == "resolving" and alert.status == "firing":
+            values.update(status="open", resolving_since=None)
+            add_event(conn, incident_id, now, "reopened", alert=alert.name, reason="recurred within the quiet period")
+        conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
+
+    def recompute(self, conn: Connection, incident_id: int, now: float) -> None:
+        """Root cause, priority, title and the firing/resolving state from the incident's alerts."""
+        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
+        members = [row_to_alert(r) for r in conn.execute(
+            sa.select(alerts_t).where(alerts_t.c.incident_id == incident_id)).all()]
+        if not members:
+            return
+        candidates = rootcause.rank(members, self.topology, self.rules.service_label)
+        prio = priority_mod.assess(members, self.topology, self.rules.service_label, now, row.first_alert_at)
+        values = {"root_cause": [c.as_dict() for c in candidates], "priority": prio.level,
+                  "priority_points": prio.points, "priority_factors": prio.factors, "updated_at": now,
+                  "title": _title(members, candidates)}
+        if prio.level != row.priority:
+            add_event(conn, incident_id, now, "priority", old=row.priority, new=prio.level, factors=prio.factors)
+        firing = any(a.status == "firing" for a in members)
+        if row.status in ("open", "acknowledged") and not firing:
+            values.update(status="resolving", resolving_since=now)
+            add_event(conn, incident_id, now, "all_resolved", quiet_period_seconds=self.quiet_period)
+        elif row.status == "resolving" and firing:
+            values.update(status="open", resolving_since=None)
+        conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
+
+    def close_quiet(self, conn: Connection, now: float, lifecycle: Lifecycle) -> int:
+        rows = conn.execute(sa.select(incidents_t.c.id, incidents_t.c.opened_at).where(
+            (incidents_t.c.status == "resolving") & (incidents_t.c.resolving_since <= now - self.quiet_period))).all()
+        for row in rows:
+            conn.execute(incidents_t.update().where(incidents_t.c.id == row.id).values(
+                status="resolved", resolved_at=now, updated_at=now))
+            add_event(conn, row.id, now, "resolved", reason=f"all alerts resolved for {self.quiet_period:g}s")
+            lifecycle.resolved_durations.append(now - row.opened_at)
+        return len(rows)
+
+    def ack(self, conn: Connection, incident_id: int, now: float, by: str, lifecycle: Lifecycle) -> bool:
+        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).first()
+        if row is None:
+            return False
+        if row.acked_at is None:
+            lifecycle.acked_after.append(now - row.opened_at)
+        values = {"acked_at": row.acked_at or now, "acked_by": by, "updated_at": now}
+        if row.status == "open":
+            values["status"] = "acknowledged"
+        conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
+        add_event(conn, incident_id, now, "acknowledged", by=by)
+        return True
+
+    def resolve(self, conn: Connection, incident_id: int, now: float, by: str, lifecycle: Lifecycle) -> bool:
+        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).first()
+        if row is None:
+            return False
+        if row.status != "resolved":
+            conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(
+                status="resolved", resolved_at=now, updated_at=now))
+            lifecycle.resolved_durations.append(now - row.opened_at)
+        add_event(conn, incident_id, now, "resolved", by=by, reason="resolved through the API")
+        return True
+
+    def add_feedback(self, conn: Connection, incident_id: int, now: float, verdict: str, comment: str) -> int | None:
+        if conn.execute(sa.select(incidents_t.c.id).where(incidents_t.c.id == incident_id)).first() is None:
+            return None
+        result = conn.execute(feedback_t.insert().values(incident_id=incident_id, at=now, verdict=verdict,
+                                                         comment=comment))
+        add_event(conn, incident_id, now, "feedback", verdict=verdict, comment=comment)
+        return result.inserted_primary_key[0]
+
+
+def _title(members: list[Alert], candidates) -> str:
+    names = sorted({a.name for a in members})
+    head = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} other alert(s)"
+    if candidates:
+        return f"{head} (probable cause: {candidates[0].service})"
+    return head
+
+
+# ---- read queries ------------------------------------------------------------
+
+def incident_dict(row) -> dict:
+    return {
+        "id": row.id, "status": row.status, "title": row.title, "priority": row.priority,
+        "priority_factors": row.priority_factors, "services": row.services, "group_values": row.group_values,
+        "opened_at": row.opened_at, "updated_at": row.updated_at, "first_alert_at": row.first_alert_at,
+        "last_alert_at": row.last_alert_at, "resolved_at": row.resolved_at, "acked_at": row.acked_at,
+        "acked_by": row.acked_by,
+        "probable_root_cause": row.root_cause[0] if row.root_cause else None,
+    }
+
+
+def list_incidents(conn: Connection, status: str | None, priority: str | None, limit: int) -> list[dict]:
+    query = sa.select(incidents_t).order_by(incidents_t.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(incidents_t.c.status == status)
+    if priority:
+        query = query.where(incidents_t.c.priority == priority)
+    rows = conn.execute(query).all()
+    counts = dict(conn.execute(sa.select(alerts_t.c.incident_id, sa.func.count()).where(
+        alerts_t.c.incident_id.in_([r.id for r in rows])).group_by(alerts_t.c.incident_id)).all()) if rows else {}
+    return [{**incident_dict(r), "alert_count": counts.get(r.id, 0)} for r in rows]
+
+
+def incident_detail(conn: Connection, incident_id: int) -> dict | None:
+    row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).first()
+    if row is None:
+        return None
+    alert_rows = conn.execute(sa.select(alerts_t).where(alerts_t.c.incident_id == incident_id)
+                              .order_by(alerts_t.c.starts_at, alerts_t.c.id)).all()
+    events = conn.execute(sa.select(events_t).where(events_t.c.incident_id == incident_id)
+                          .order_by(events_t.c.at, events_t.c.id)).all()
+    verdicts = conn.execute(sa.select(feedback_t).where(feedback_t.c.incident_id == incident_id)
+                            .order_by(feedback_t.c.id)).all()
+    return {
+        **incident_dict(row),
+        "root_cause_candidates": row.root_cause,
+        "alerts": [{"id": a.id, "fingerprint": a.fingerprint, "status": a.status, "starts_at": a.starts_at,
+                    "ends_at": a.ends_at, "labels": a.labels, "annotations": a.annotations,
+                    "generator_url": a.generator_url, "join_reason": a.join_reason} for a in alert_rows],
+        "timeline": [{"at": e.at, "kind": e.kind, **e.detail} for e in events],
+        "feedback": [{"id": f.id, "at": f.at, "verdict": f.verdict, "comment": f.comment} for f in verdicts],
+    }

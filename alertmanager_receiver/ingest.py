@@ -1,0 +1,163 @@
+"""One notification -> stored alert occurrences and incidents, in one transaction.
+
+An alert occurrence is (fingerprint, startsAt): Alertmanager delivers at least
+once, HA pairs deliver twice and retries repeat, so an occurrence already
+stored is only refreshed. Each notification is the group's full current
+state: an alert that went resolved, or vanished from an untruncated group,
+is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .correlate import Correlation, choose_incident, group_values
+from .domain import Alert, IncidentSummary
+from .incidents import Incidents, Lifecycle, active_summaries, add_event
+from .payload import Notification
+from .store import Store
+from .store import alerts as alerts_t
+from .store import group_state as group_state_t
+from .store import notifications as notifications_t
+from .topology import Topology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    resolved: int = 0
+    duplicates: int = 0
+    incidents: set[int] = field(default_factory=set)
+    statuses: dict[str, int] = field(default_factory=dict)  # status -> new occurrences stored
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+
+class Ingestor:
+    def __init__(self, store: Store, incidents: Incidents, rules: Correlation, topology: Topology):
+        self.store, self.incidents, self.rules, self.topology = store, incidents, rules, topology
+
+    def ingest(self, note: Notification, now: float) -> IngestResult:
+        result = IngestResult()
+        with self.store.write() as conn:
+            conn.execute(notifications_t.insert().values(
+                received_at=now, group_key=note.group_key, receiver=note.receiver, status=note.status,
+                alert_count=len(note.alerts), payload=note.raw))
+            summaries = active_summaries(conn)
+            for alert in note.alerts:
+                self._store_alert(conn, alert, now, summaries, result)
+            if note.truncated == 0:
+                self._close_absent(conn, note, now, result)
+            for incident_id in sorted(result.incidents):
+                self.incidents.recompute(conn, incident_id, now)
+            self.incidents.close_quiet(conn, now, result.lifecycle)
+        return result
+
+    def _store_alert(self, conn: Connection, alert: Alert, now: float, summaries: list[IncidentSummary],
+                     result: IngestResult) -> None:
+        row = conn.execute(sa.select(alerts_t).where(
+            (alerts_t.c.fingerprint == alert.fingerprint) & (alerts_t.c.starts_at == alert.starts_at))).first()
+        if row is not None:
+            values = {"last_received": now, "annotations": alert.annotations}
+            if row.status == "firing" and alert.status == "resolved":
+                values.update(status="resolved", ends_at=alert.ends_at or now)
+                result.resolved += 1
+                result.incidents.add(row.incident_id)
+                add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
+            else:
+                result.duplicates += 1
+            conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(**values))
+            return
+        self._end_earlier_occurrences(conn, alert, now, result)
+        incident_id, reason = choose_incident(alert, summaries, self.rules, self.topology)
+        service = alert.service(self.rules.service_label)
+        if incident_id is None:
+            values = group_values(alert, self.rules.group_by)
+            incident_id = self.incidents.open_incident(conn, alert, values, now, reason)
+            summaries.append(IncidentSummary(incident_id, {service} if service else set(), values,
+                                             alert.starts_at, alert.starts_at))
+            result.lifecycle.opened += 1
+        else:
+            self.incidents.join(conn, incident_id, alert, now, reason)
+            summary = next(s for s in summaries if s.id == incident_id)
+            if service:
+                summary.services.add(service)
+            summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
+            summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
+        conn.execute(alerts_t.insert().values(
+            fingerprint=alert.fingerprint, starts_at=alert.starts_at, status=alert.status,
+            ends_at=alert.ends_at if alert.status == "resolved" else None, labels=alert.labels,
+            annotations=alert.annotations, generator_url="", first_received=now, last_received=now,
+            incident_id=incident_id, join_reason=reason))
+        add_event(conn, incident_id, now, "alert_joined", alert=alert.name, fingerprint=alert.fingerprint,
+                  service=service, reason=reason)
+        result.new += 1
+        result.statuses[alert.status] = result.statuses.get(alert.status, 0) + 1
+        result.incidents.add(incident_id)
+
+    def _end_earlier_occurrences(self, conn: Connection, alert: Alert, now: float, result: IngestResult) -> None:
+        """A new startsAt for a fingerprint means its earlier occurrence ended."""
+        earlier = conn.execute(sa.select(alerts_t.c.id, alerts_t.c.incident_id).where(
+            (alerts_t.c.fingerprint == alert.fingerprint) & (alerts_t.c.status == "firing")
+            & (alerts_t.c.starts_at < alert.starts_at))).all()
+        for row in earlier:
+            conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
+                status="resolved", ends_at=alert.starts_at, last_received=now))
+            result.incidents.add(row.incident_id)
+
+    def _close_absent(self, conn: Connection, note: Notification, now: float, result: IngestResult) -> None:
+        current = sorted({a.fingerprint for a in note.alerts if a.status == "firing"})
+        previous = conn.execute(sa.select(group_state_t.c.fingerprints).where(
+            group_state_t.c.group_key == note.group_key)).scalar()
+        if previous is None:
+            conn.execute(group_state_t.insert().values(group_key=note.group_key, fingerprints=current,
+                                                       updated_at=now))
+            return
+        gone = set(previous) - {a.fingerprint for a in note.alerts}
+        if gone:
+            rows = conn.execute(sa.select(alerts_t.c.id, alerts_t.c.incident_id, alerts_t.c.fingerprint).where(
+                alerts_t.c.fingerprint.in_(sorted(gone)) & (alerts_t.c.status == "firing"))).all()
+            for row in rows:
+                conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
+                    status="resolved", ends_at=now, last_received=now))
+                add_event(conn, row.incident_id, now, "alert_resolved", fingerprint=row.fingerprint,
+                          reason="absent from its group's latest notification")
+                result.resolved += 1
+                result.incidents.add(row.incident_id)
+        conn.execute(group_state_t.update().where(group_state_t.c.group_key == note.group_key).values(
+            fingerprints=current, updated_at=now))
+
+
+def reconcile(ingestor: Ingestor, active: list[Alert], now: float) -> tuple[int, int]:
+    """Align stored state with Alertmanager's active alerts: (picked up, closed).
+
+    Firing alerts Alertmanager no longer holds as active (resolved while we
+    missed the notification, silenced, or lost) are closed; active ones never
+    received are ingested.
+    """
+    note = Notification(group_key="reconcile", receiver="reconcile", status="firing", truncated=1,
+                        external_url="", alerts=active, raw={"source": "GET /api/v2/alerts", "count": len(active)})
+    result = ingestor.ingest(note, now)
+    keep = {a.fingerprint for a in active}
+    closed = 0
+    with ingestor.store.write() as conn:
+        rows = conn.execute(sa.select(alerts_t.c.id, alerts_t.c.incident_id, alerts_t.c.fingerprint).where(
+            alerts_t.c.status == "firing")).all()
+        touched = set()
+        for row in rows:
+            if row.fingerprint in keep:
+                continue
+            conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
+                status="resolved", ends_at=now, last_received=now))
+            add_event(conn, row.incident_id, now, "alert_resolved", fingerprint=row.fingerprint,
+                      reason="no longer active in Alertmanager (resolved, silenced or lost)")
+            touched.add(row.incident_id)
+            closed += 1
+        for incident_id in sorted(touched):
+            ingestor.incidents.recompute(conn, incident_id, now)
+    return result.new, closed

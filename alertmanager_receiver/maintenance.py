@@ -1,0 +1,75 @@
+"""Background upkeep: close incidents past their quiet period; reconcile with Alertmanager."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import requests
+from flask import Flask
+
+from .incidents import Lifecycle
+from .ingest import reconcile
+from .payload import PayloadError, fingerprint_of, parse_time
+from .domain import Alert
+from .store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def fetch_active_alerts(base_url: str, timeout: float) -> list[Alert]:
+    """GET /api/v2/alerts (active only) as plain alerts."""
+    response = requests.get(f"{base_url.rstrip('/')}/api/v2/alerts", timeout=timeout,
+                            params={"active": "true", "silenced": "false", "inhibited": "false"})
+    response.raise_for_status()
+    out = []
+    for item in response.json():
+        try:
+            labels = {str(k): str(v) for k, v in item["labels"].items()}
+            out.append(Alert(fingerprint=item.get("fingerprint") or fingerprint_of(labels),
+                             starts_at=parse_time(item["startsAt"]), status="firing", labels=labels,
+                             annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()}))
+        except (KeyError, TypeError, ValueError, AttributeError, PayloadError) as err:
+            log.warning("reconcile: skipping a malformed alert from Alertmanager: %s", err)
+    return out
+
+
+class Maintenance:
+    def __init__(self, app: Flask, stop: threading.Event):
+        self.app, self.stop = app, stop
+        self.rx = app.extensions["aiops_receiver"]
+        self._last_reconcile = 0.0
+
+    def run_once(self) -> None:
+        rx = self.rx
+        now = rx.clock()
+        lifecycle = Lifecycle()
+        try:
+            with rx.store.write() as conn:
+                rx.incidents.close_quiet(conn, now, lifecycle)
+        except StoreUnavailable as err:
+            log.warning("maintenance: database unavailable: %s", err)
+            return
+        rx.metrics.record(lifecycle)
+        am = rx.config.alertmanager
+        if am.url and now - self._last_reconcile >= am.reconcile_interval:
+            self._last_reconcile = now
+            try:
+                picked, closed = reconcile(rx.ingestor, fetch_active_alerts(am.url, am.timeout), rx.clock())
+                if picked or closed:
+                    log.info("reconcile: picked up %d missed alert(s), closed %d", picked, closed)
+            except (requests.RequestException, ValueError, StoreUnavailable) as err:
+                log.warning("reconcile with %s failed: %s", am.url, err)
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.rx.config.server.maintenance_interval):
+            try:
+                self.run_once()
+            except Exception:  # upkeep must never take the receiver down
+                log.exception("maintenance failed")
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,80 @@
+"""The receiver's metrics (aiops_receiver_*)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .store import Store, StoreUnavailable
+from .store import alerts as alerts_t
+from .store import incidents as incidents_t
+
+log = logging.getLogger(__name__)
+DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+class ReceiverMetrics:
+    def __init__(self, store: Store, noise_window: float, clock: Callable[[], float] = time.time):
+        reg = CollectorRegistry()
+        self.registry = reg
+        self.notifications = Counter("aiops_receiver_notifications", "Webhook notifications by result "
+                                     "(stored, invalid, unauthorized, too_large, unavailable).", ["result"],
+                                     registry=reg)
+        self.alerts = Counter("aiops_receiver_alerts", "New alert occurrences stored, by status when first seen.",
+                              ["status"], registry=reg)
+        self.incidents = Counter("aiops_receiver_incidents", "Incidents opened.", registry=reg)
+        self.incident_duration = Histogram("aiops_receiver_incident_duration_seconds",
+                                           "Time from opening to resolution of incidents.",
+                                           buckets=DURATION_BUCKETS, registry=reg)
+        self.time_to_ack = Histogram("aiops_receiver_time_to_ack_seconds",
+                                     "Time from opening to first acknowledgement.", buckets=DURATION_BUCKETS,
+                                     registry=reg)
+        reg.register(_StateCollector(store, noise_window, clock))
+
+    def record(self, lifecycle) -> None:
+        self.incidents.inc(lifecycle.opened)
+        for seconds in lifecycle.resolved_durations:
+            self.incident_duration.observe(seconds)
+        for seconds in lifecycle.acked_after:
+            self.time_to_ack.observe(seconds)
+
+
+class _StateCollector(Collector):
+    """Gauges read from the database at scrape time (two small aggregate queries)."""
+
+    def __init__(self, store: Store, window: float, clock):
+        self.store, self.window, self.clock = store, window, clock
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        open_by_priority = GaugeMetricFamily("aiops_receiver_incidents_open", "Incidents not yet resolved.",
+                                             labels=["priority"])
+        noise = GaugeMetricFamily("aiops_receiver_noise_reduction_ratio",
+                                  "1 - incidents opened / alert occurrences received over the noise window.")
+        try:
+            with self.store.read() as conn:
+                counts = dict(conn.execute(sa.select(incidents_t.c.priority, sa.func.count()).where(
+                    incidents_t.c.status != "resolved").group_by(incidents_t.c.priority)).all())
+                since = self.clock() - self.window
+                alert_count = conn.execute(sa.select(sa.func.count()).select_from(alerts_t).where(
+                    alerts_t.c.first_received >= since)).scalar()
+                incident_count = conn.execute(sa.select(sa.func.count()).select_from(incidents_t).where(
+                    incidents_t.c.opened_at >= since)).scalar()
+        except (StoreUnavailable, sa.exc.SQLAlchemyError) as err:
+            log.warning("metrics: database unavailable: %s", err)
+            return
+        for priority in PRIORITIES:
+            open_by_priority.add_metric([priority], counts.get(priority, 0))
+        yield open_by_priority
+        if alert_count:
+            noise.add_metric([], max(0.0, 1 - incident_count / alert_count))
+            yield noise

@@ -1,0 +1,179 @@
+"""Tables and the few queries the receiver needs (SQLAlchemy Core).
+
+SQLite (default) runs in WAL mode with synchronous=FULL, and every write
+transaction starts with BEGIN IMMEDIATE so writers queue on the lock instead
+of failing half-way. On PostgreSQL, writers serialise on an advisory lock.
+Either way a webhook's alerts are committed before it is answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("receiver", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("alert_count", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("starts_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ends_at", sa.Float),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("generator_url", sa.Text, nullable=False, default=""),
+    sa.Column("first_received", sa.Float, nullable=False),
+    sa.Column("last_received", sa.Float, nullable=False),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
+    sa.Column("join_reason", sa.Text),
+    sa.UniqueConstraint("fingerprint", "starts_at", name="uq_alert_occurrence"),
+)
+sa.Index("ix_alerts_incident", alerts.c.incident_id)
+sa.Index("ix_alerts_status_fp", alerts.c.status, alerts.c.fingerprint)
+sa.Index("ix_alerts_first_received", alerts.c.first_received)
+
+incidents = sa.Table(
+    "incidents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # open | acknowledged | resolving | resolved
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("priority", sa.String(4), nullable=False),
+    sa.Column("priority_points", sa.Integer, nullable=False, default=0),
+    sa.Column("priority_factors", sa.JSON, nullable=False),
+    sa.Column("root_cause", sa.JSON, nullable=False),
+    sa.Column("services", sa.JSON, nullable=False),
+    sa.Column("group_values", sa.JSON),
+    sa.Column("opened_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("first_alert_at", sa.Float, nullable=False),
+    sa.Column("last_alert_at", sa.Float, nullable=False),
+    sa.Column("resolving_since", sa.Float),
+    sa.Column("resolved_at", sa.Float),
+    sa.Column("acked_at", sa.Float),
+    sa.Column("acked_by", sa.Text),
+)
+sa.Index("ix_incidents_status", incidents.c.status)
+
+incident_events = sa.Table(
+    "incident_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+sa.Index("ix_events_incident", incident_events.c.incident_id)
+
+feedback = sa.Table(
+    "feedback", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("verdict", sa.String(32), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, default=""),
+)
+sa.Index("ix_feedback_at", feedback.c.at)
+
+group_state = sa.Table(
+    "group_state", metadata,
+    sa.Column("group_key", sa.Text, primary_key=True),
+    sa.Column("fingerprints", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+ADVISORY_LOCK_ID = 0x41_49_4F_70  # "AIOp"
+
+
+class StoreUnavailable(Exception):
+    """The database cannot take the write now (locked, read-only, full, down): answer 503."""
+
+
+class Store:
+    def __init__(self, url: str, busy_timeout: float = 5.0):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict = {"future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10,
+                          connect_args={"connect_timeout": max(1, int(busy_timeout))})
+        self.engine: Engine = sa.create_engine(url, **kwargs)
+        if self.is_sqlite:
+            _sqlite_pragmas(self.engine, busy_timeout)
+
+    def create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A serialised write transaction; database trouble becomes StoreUnavailable."""
+        try:
+            with self.engine.begin() as conn:
+                if not self.is_sqlite:
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+                yield conn
+        except sa.exc.OperationalError as err:
+            raise StoreUnavailable(_reason(err)) from err
+        except sa.exc.DatabaseError as err:
+            if "readonly" in str(err).lower() or "read-only" in str(err).lower() or "disk" in str(err).lower():
+                raise StoreUnavailable(_reason(err)) from err
+            raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn.info["read_only"] = True  # SQLite: a plain (deferred) BEGIN, no write lock
+                yield conn
+        except sa.exc.OperationalError as err:
+            raise StoreUnavailable(_reason(err)) from err
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _reason(err: Exception) -> str:
+    text = str(getattr(err, "orig", err)).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN" if conn.info.pop("read_only", False) else "BEGIN IMMEDIATE")
