@@ -61,8 +61,8 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        if err.code == 413:
-            receiver().metrics.notifications.labels("too_large").inc() if request.path.startswith("/webhook") else None
+        if err.code == 413 and request.path.startswith("/webhook"):
+            receiver().metrics.notifications.labels("too_large").inc()
         return jsonify(error=err.name, detail=err.description), err.code
 
     return app
