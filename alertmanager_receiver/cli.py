@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 
@@ -30,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from exporter.config import ConfigError
-    from exporter.server import parse_listen_address
+    from exporter.server import parse_listen_address, serve_until_signal
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -53,20 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     maintenance = Maintenance(app, stop)
     maintenance.start()
 
-    def shutdown(signum, _frame):
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-        server.close()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     log.info("aiops-receiver %s listening on %s, storage %s", __version__, args.listen,
              config.storage.url.split("@")[-1])
-    try:
-        server.run()
-    except (OSError, ValueError):
-        pass
-    stop.set()
+    serve_until_signal(server, stop, log)
     return 0
 
 

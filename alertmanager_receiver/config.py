@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from exporter.config import ConfigError, _format_errors
+from exporter.config import ConfigError, _format_errors, load_yaml
 from exporter.durations import PositiveDuration
 
 
@@ -108,11 +107,5 @@ def parse_receiver_config(data: Any, source: str = "config") -> ReceiverConfig:
 
 
 def load_receiver_config(path: str | Path) -> ReceiverConfig:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    path, data = load_yaml(path)
     return parse_receiver_config(data, str(path))

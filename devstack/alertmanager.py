@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from .procs import Process, free_port, require_binary, wait_http
+from .procs import Process, free_port, require_binary
 
 
 def rfc3339(ts: float) -> str:
@@ -42,11 +42,7 @@ class Alertmanager:
         argv = [require_binary("prometheus-alertmanager"), f"--config.file={config_path}",
                 f"--storage.path={self.workdir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
                 "--cluster.listen-address=", "--log.level=warn"]
-        self.process = Process("alertmanager", argv, self.workdir / "alertmanager.log").start()
-        try:
-            wait_http(f"{self.url}/-/ready", timeout, self.process.proc)
-        except Exception:
-            raise RuntimeError(f"alertmanager did not start:\n{self.process.log_tail()}") from None
+        self.process = Process("alertmanager", argv, self.workdir / "alertmanager.log").start_and_wait(f"{self.url}/-/ready", timeout)
         return self
 
     def stop(self) -> None:

@@ -66,6 +66,16 @@ class Process:
         handle.close()
         return self
 
+    def start_and_wait(self, ready_url: str, timeout: float = 60.0) -> "Process":
+        """Start, then wait for ready_url to answer 200; on failure the error carries the log tail."""
+        self.start()
+        try:
+            wait_http(ready_url, timeout, self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start:\n{self.log_tail()}") from None
+        return self
+
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self.proc is not None and self.proc.poll() is None:

@@ -9,7 +9,7 @@ from typing import Iterable
 import requests
 import yaml
 
-from .procs import Process, free_port, require_binary, wait_http
+from .procs import Process, free_port, require_binary
 
 
 def backfill(openmetrics: Path, data_dir: Path) -> None:
@@ -60,11 +60,7 @@ class Prometheus:
                 f"--storage.tsdb.path={self.data_dir}", f"--web.listen-address=127.0.0.1:{self.port}",
                 "--storage.tsdb.retention.time=3650d", "--web.enable-lifecycle",
                 "--log.level=warn", *self.extra_args]
-        self.process = Process("prometheus", argv, self.workdir / "prometheus.log").start()
-        try:
-            wait_http(f"{self.url}/-/ready", timeout, self.process.proc)
-        except Exception:
-            raise RuntimeError(f"prometheus did not start:\n{self.process.log_tail()}") from None
+        self.process = Process("prometheus", argv, self.workdir / "prometheus.log").start_and_wait(f"{self.url}/-/ready", timeout)
         return self
 
     def stop(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from .procs import Process, free_port, wait_http
+from .procs import Process, free_port
 
 
 class ReceiverProcess:
@@ -25,11 +25,7 @@ class ReceiverProcess:
     def start(self, timeout: float = 60.0) -> "ReceiverProcess":
         argv = [sys.executable, "-m", "alertmanager_receiver", "--config.file", str(self.config_path),
                 "--web.listen-address", f"127.0.0.1:{self.port}"]
-        self.process = Process("receiver", argv, self.workdir / "receiver.log").start()
-        try:
-            wait_http(f"{self.url}/readyz", timeout, self.process.proc)
-        except Exception:
-            raise RuntimeError(f"receiver did not start:\n{self.process.log_tail()}") from None
+        self.process = Process("receiver", argv, self.workdir / "receiver.log").start_and_wait(f"{self.url}/readyz", timeout)
         return self
 
     def stop(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 import time
@@ -161,7 +160,7 @@ def run_exporter(args) -> int:
     from .collector import ExporterCollector
     from .engine import Engine
     from .selfmetrics import SelfMetrics
-    from .server import create_server, make_app
+    from .server import create_server, make_app, serve_until_signal
     from .source import PrometheusSource
 
     cfg = load_config(_require_config(args))
@@ -177,21 +176,10 @@ def run_exporter(args) -> int:
         print(f"error: cannot listen on {args.listen}: {err}", file=sys.stderr)
         return 1
 
-    def shutdown(signum, _frame):
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-        server.close()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     loop = threading.Thread(target=engine.run_forever, name="refresh-loop", daemon=True)
     loop.start()
     log.info("aiops-exporter %s: %d queries, listening on %s", __version__, len(cfg.queries), args.listen)
-    try:
-        server.run()
-    except (OSError, ValueError):
-        pass  # the socket closes under run() on shutdown
-    stop.set()
+    serve_until_signal(server, stop, log)
     engine.stop()
     loop.join(timeout=10)
     return 0

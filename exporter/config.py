@@ -211,14 +211,19 @@ def parse_config(data: Any, source: str = "config") -> Config:
         raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
 
 
-def load_config(path: str | Path) -> Config:
+def load_yaml(path: str | Path) -> tuple[Path, Any]:
+    """Read and parse a YAML file; problems become a ConfigError naming the file."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return path, yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    path, data = load_yaml(path)
     return parse_config(data, str(path))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
 from typing import Callable
 
@@ -50,3 +52,20 @@ def create_server(app: Callable, address: str):
 
     host, port = parse_listen_address(address)
     return waitress_server(app, host=host, port=port, threads=4, ident="aiops-exporter")
+
+
+def serve_until_signal(server, stop: threading.Event, log: logging.Logger) -> None:
+    """Run a waitress server until SIGTERM or SIGINT; then set `stop` for the background work."""
+
+    def shutdown(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        server.run()
+    except (OSError, ValueError):
+        pass  # the socket closes under run() on shutdown
+    stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,9 @@ import yaml
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
+import sqlalchemy as sa
+
+from alertmanager_receiver.store import Store, metadata
 from devstack.procs import Process, free_port, wait_http
 from devstack.prometheus import Prometheus, backfill
 from devstack.synthetic import Spec, seasonal_values, write_openmetrics
@@ -147,3 +151,34 @@ def exporter(tmp_path_factory, prometheus):
 
 def samples_of(families: dict, name: str, **labels) -> list:
     return [s for s in families.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())]
+
+
+# ---- storage: a real SQLite file, and a real PostgreSQL when one is reachable ----
+
+PG_URL = os.environ.get("AIOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_reason() -> str | None:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as err:  # any failure means: skip, and say why
+        return f"no PostgreSQL reachable at {PG_URL} ({type(err).__name__}); set AIOPS_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'receiver.db'}"
+        return
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    store = Store(PG_URL)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+    store.dispose()
+    yield PG_URL

@@ -13,7 +13,6 @@ from alertmanager_receiver.app import create_app
 from alertmanager_receiver.config import parse_receiver_config
 from alertmanager_receiver.store import Store, alerts, notifications
 from amhelpers import am_alert, payload
-from receiver_fixtures import store_url  # noqa: F401 - fixture
 
 T0 = 1_800_000_000.0
 TOPOLOGY = {"checkout": {"depends_on": ["payments", "cart"], "criticality": "high"},
