@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps system-deps venv clean
+.PHONY: demo test deps system-deps venv clean bench-nab
 
 deps: system-deps venv
 
@@ -35,3 +35,7 @@ demo: deps
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache
+
+# Detection quality on NAB (../shared/nab by default): prints a table, writes benchmarks/results/nab.json
+bench-nab: venv
+	$(PY) -m benchmarks.nab $(BENCH_ARGS)

@@ -39,13 +39,15 @@ def read_csv_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
         parsed = pd.to_datetime(stamps, utc=True)
         times = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
     values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
-    if len(times) > 1 and np.any(np.diff(times) <= 0):
-        raise ValueError(f"{path}: timestamps must be strictly increasing")
+    if len(times) > 1 and np.any(np.diff(times) < 0):
+        raise ValueError(f"{path}: timestamps must not decrease (repeated ones are scored as successive samples)")
     return times, values
 
 
 def spacing(times: np.ndarray) -> float:
-    return float(np.median(np.diff(times))) if len(times) > 1 else 60.0
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else 60.0
 
 
 @dataclass
@@ -64,11 +66,10 @@ def replay(batch: SeriesBatch, query: QueryConfig, start_index: int = 0, executo
     n, width = len(batch.labels), len(batch.times)
     scores = np.full((n, width), np.nan)
     bands = Band(*(np.full((n, width), np.nan) for _ in range(3)))
-    column_of = {float(t): i for i, t in enumerate(batch.times)}
     state: QueryState | None = None
+    col = start_index
 
     def observe(t: float, y: np.ndarray, band: Band, score: np.ndarray) -> None:
-        col = column_of[t]
         rows = np.array([batch_row[label_key(labels)] for labels in state.labels], dtype=np.int64)
         scores[rows, col] = score
         for name in ("yhat", "lower", "upper"):
@@ -81,7 +82,7 @@ def replay(batch: SeriesBatch, query: QueryConfig, start_index: int = 0, executo
         mask = (batch.times >= begin) & (batch.times <= end)
         return SeriesBatch(batch.labels, batch.times[mask], batch.values[:, mask])
 
-    for col in range(start_index, width):
+    for col in range(start_index, width):  # observe() writes into column `col`
         recent = SeriesBatch(batch.labels, batch.times[col:col + 1], batch.values[:, col:col + 1])
         state.step(float(batch.times[col]), recent, history)
     return Replay(batch.times, batch.values, scores, bands, batch.labels)

@@ -98,7 +98,7 @@ class QueryConfig(_Strict):
     min_history: Duration | None = None
     retrain_every: PositiveDuration = 3600.0
     horizons: list[PositiveDuration] = Field(default_factory=list)
-    interval_width: float = Field(default=0.95, gt=0, lt=1)
+    interval_width: float = Field(default=0.999, gt=0, lt=1)
     direction: Literal["both", "up", "down"] = "both"
     min_deviation: Annotated[MinDeviation, BeforeValidator(_min_deviation)] = Field(default_factory=MinDeviation)
     max_series: int = Field(default=10000, ge=1)

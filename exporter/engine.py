@@ -211,9 +211,13 @@ class QueryState:
             self.last_seen = np.where(has, float(t), self.last_seen)
             covered = has & np.isfinite(band.yhat)
             self.coverage_log.append((float(t), int((inside_band(y, band) & covered).sum()), int(covered.sum())))
+            self.model.update(float(t), np.where(has, y, np.nan))
+            extra = self.model.extra_score(self.q.direction)
+            if extra is not None:
+                score = np.where(np.isfinite(score), np.fmax(score, extra), score)
+                self.score = np.where(has, score, self.score)
             if self.observer is not None:
                 self.observer(float(t), np.where(has, y, np.nan), band, np.where(has, score, np.nan))
-            self.model.update(float(t), np.where(has, y, np.nan))
             scored += int(has.sum())
         return scored
 

@@ -125,8 +125,8 @@ def test_a_history_failure_keeps_the_previous_model_and_is_reported():
 
 def test_forecasts_are_published_for_each_horizon():
     labels = [{"i": "a"}]
-    batch = make_history(labels)
-    state = QueryState(query(horizons=["1h", "6h"]))
+    batch = make_history(labels, days=4)  # the daily profile is used from three days of history on
+    state = QueryState(query(horizons=["1h", "6h"], history="4d"))
     t = batch.times[-1]
     state.step(t, recent_at(batch, t), provider(batch))
     snap = state.snapshot(t)

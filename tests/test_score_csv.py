@@ -13,7 +13,7 @@ def write_csv(path, n=4 * 288, anomaly_at=None, seed=0):
     t = np.arange(n) * 300.0
     values = 40 + 15 * np.sin(2 * np.pi * t / 86400) + np.random.default_rng(seed).normal(0, 1, n)
     if anomaly_at is not None:
-        values[anomaly_at:anomaly_at + 6] += 30
+        values[anomaly_at:anomaly_at + 6] += 60
     pd.DataFrame({"timestamp": times.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(path, index=False)
     return path
 

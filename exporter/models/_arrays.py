@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 MAD_TO_SIGMA = 1.4826
+MEAN_ABS_TO_SIGMA = 1.2533
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
@@ -16,6 +17,37 @@ def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
         return np.nanmedian(a, axis=axis)
 
 
+def nanquantile(a: np.ndarray, q: float, axis: int) -> np.ndarray:
+    """np.nanquantile without the all-NaN RuntimeWarning (all-NaN gives NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(a, q, axis=axis)
+
+
+def nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
 def fill_nan(a: np.ndarray, fallback: np.ndarray | float) -> np.ndarray:
     """a with NaNs replaced by fallback (broadcast)."""
     return np.where(np.isnan(a), fallback, a)
+
+
+def robust_sigma(resid: np.ndarray) -> np.ndarray:
+    """Per row: the larger of the MAD sigma and the (top-1%-clipped) mean-absolute sigma.
+
+    MAD alone is 0 for series that sit on one value most of the time; the mean
+    absolute deviation still sees their occasional movement.
+    """
+    absolute = np.abs(resid)
+    mad = MAD_TO_SIGMA * nanmedian(absolute, axis=1)
+    cap = nanquantile(absolute, 0.99, axis=1) if absolute.shape[1] else np.full(absolute.shape[0], np.nan)
+    mean_abs = MEAN_ABS_TO_SIGMA * nanmean(np.minimum(absolute, cap[:, None]), axis=1)
+    return np.fmax(mad, mean_abs)
+
+
+def calibrated_k(z_abs: np.ndarray, width: float) -> np.ndarray:
+    """Per row: the `width` quantile of the history's own |z| (0 where there is none)."""
+    return fill_nan(nanquantile(z_abs, width, axis=1), 0.0)

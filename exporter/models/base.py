@@ -67,6 +67,13 @@ class FittedModel(ABC):
     def update(self, t: float, y: np.ndarray) -> None:  # noqa: B027 - optional
         """Learn online from the samples y (NaN = no sample) observed at time t."""
 
+    def extra_score(self, direction: str) -> np.ndarray | None:
+        """A score per series from context beyond the latest sample (e.g. a burst of deviations), or None.
+
+        Read after update(); the published score is the larger of this and the band score.
+        """
+        return None
+
     @abstractmethod
     def take(self, rows: np.ndarray) -> "FittedModel":
         """A model holding only the given rows, in that order."""

@@ -1,41 +1,73 @@
-"""`seasonal`: a robust seasonal profile, vectorised over all series of a query.
+"""`seasonal`: a robust seasonal profile, vectorised over all series of a query (the default).
 
-Fit: the period (default one day) is cut into slots; for each series and slot
-the profile is the median of the history samples in that slot and its
-neighbours, and the scale is 1.4826 x the median absolute residual over the
-same slots, widened by the profile's own estimation error and floored at a
-fraction of the series' overall scale. Online, a level offset
-follows the residuals with an exponential half-life, each residual clipped to
-the band so an anomaly does not drag the level with it.
+Fit, per series:
+- the period (default one day) is cut into slots; the profile is the median of
+  the history samples in each slot and its neighbours. The profile is kept
+  only where it pays (it must cut the residual scale by `min_seasonal_gain`);
+  otherwise the series is modelled as a level, which suits most infrastructure
+  metrics that are not seasonal at all;
+- the scale is a robust sigma of the residuals (per slot when seasonal), floored
+  so that quantised or nearly flat series do not get a zero-width band;
+- the band's half-width in sigmas is calibrated: the larger of the normal
+  quantile for `interval_width` and the empirical `interval_width` quantile of
+  the history's own standardised residuals (plus `calibration_margin`), so
+  heavy-tailed series get the wider band they need and 1 stays rare.
+
+Online, a level offset follows the residuals, each clipped to the band so a
+spike does not drag it; when samples fall outside the band on one side for
+`shift_after` (at least one sample) the offset jumps to their mean, so a
+sustained level shift pages for that long and then becomes the new normal.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Literal, Sequence
 
 import numpy as np
 from pydantic import Field
 
-from ..durations import PositiveDuration
-from ._arrays import MAD_TO_SIGMA, fill_nan, nanmedian
+from ..durations import Duration, PositiveDuration
+from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
-
 
 class SeasonalParams(ModelParams):
     period: PositiveDuration = 86400.0
     slots: int | None = Field(default=None, ge=1, le=10080)  # default: period/step, at most 288
+    seasonality: Literal["auto", "on", "off"] = "auto"
+    min_seasonal_gain: float = Field(default=0.2, ge=0, lt=1)  # profile must cut the residual scale this much
+    min_periods: float = Field(default=3, ge=0)  # history (in periods) a series needs before "auto" uses a profile
     level_half_life: PositiveDuration = 3600.0
-    smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into the scale
-    scale_floor: float = Field(default=0.25, ge=0, le=1)  # scale >= this x the series' overall scale
+    smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
+    scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
+    relative_scale_floor: float = Field(default=0.001, ge=0)  # scale >= this x |typical level|
+    calibrate: bool = True
+    calibration_margin: float = Field(default=0.1, ge=0)
+    shift_after: Duration = 900.0  # a shift outside the band this long becomes the new level; 0 disables
+    density: bool = False  # also score bursts of moderate deviations (distribution shifts); see docs
+    density_level: float = Field(default=0.5, gt=0, le=1)  # a "moderate" deviation: beyond this share of the band
+    density_half_life: PositiveDuration = 3600.0
+    density_min_count: float = Field(default=3.0, ge=1)
 
 
 class SeasonalModel(FittedModel):
-    def __init__(self, profile, scale, offset, last_t, *, period, slot_width, z, half_life):
+    def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
+                 *, period, slot_width, half_life, shift_samples, density: "DensitySettings | None", z_width):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
+        self.k = k  # (S,) band half-width in sigmas
         self.offset = offset  # (S,) online level offset
         self.last_t = last_t  # (S,) time of the last update
-        self.period, self.slot_width, self.z, self.half_life = period, slot_width, z, half_life
+        self.run = run  # (S,) consecutive samples outside the band: + above, - below
+        self.run_sum = run_sum  # (S,) sum of those samples' residuals
+        self.base_up, self.base_down = base_up, base_down  # (S,) history's rate of moderate deviations
+        self.rate_up, self.rate_down = rate_up, rate_down  # (S,) recent (exponentially weighted) rate
+        self.period, self.slot_width, self.half_life = period, slot_width, half_life
+        self.shift_samples, self.density, self.z_width = shift_samples, density, z_width
+        self.context = np.zeros(len(offset))  # (S,) the density score after the last update
+
+    ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
+              "rate_down")
 
     @property
     def n_series(self) -> int:
@@ -47,7 +79,7 @@ class SeasonalModel(FittedModel):
     def predict(self, t: float) -> Band:
         slot = self._slot(t)
         yhat = self.profile[:, slot] + self.offset
-        half = self.z * self.scale[:, slot]
+        half = self.k * self.scale[:, slot]
         return Band(yhat, yhat - half, yhat + half)
 
     def update(self, t: float, y: np.ndarray) -> None:
@@ -55,24 +87,82 @@ class SeasonalModel(FittedModel):
         seen = np.isfinite(y)
         if not seen.any():
             return
-        half = self.z * self.scale[:, slot]
-        resid = np.clip(y - self.profile[:, slot] - self.offset, -half, half)
+        half = self.k * self.scale[:, slot]
+        resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
+        if self.density is not None:
+            self._update_density(seen, resid, half)
+        above, below = seen & (resid > half), seen & (resid < -half)
+        continuing = (above & (self.run > 0)) | (below & (self.run < 0))
+        run = np.where(above, np.where(continuing, self.run + 1, 1), np.where(below, np.where(continuing, self.run - 1, -1), 0))
+        run = np.where(seen, run, self.run)
+        run_sum = np.where(above | below, np.where(continuing, self.run_sum + resid, resid), 0.0)
+        run_sum = np.where(seen, run_sum, self.run_sum)
         alpha = 1.0 - 0.5 ** (np.maximum(t - self.last_t, 0.0) / self.half_life)
-        self.offset = np.where(seen, self.offset + alpha * resid, self.offset)
+        follow = self.offset + np.where(seen, alpha * np.clip(resid, -half, half), 0.0)
+        shifted = (np.abs(run) >= self.shift_samples) if self.shift_samples else np.zeros_like(seen)
+        self.offset = np.where(shifted, self.offset + run_sum / np.maximum(np.abs(run), 1), follow)
+        self.run = np.where(shifted, 0, run)
+        self.run_sum = np.where(shifted, 0.0, run_sum)
         self.last_t = np.where(seen, t, self.last_t)
 
-    def take(self, rows: np.ndarray) -> "SeasonalModel":
-        return self._like(self.profile[rows], self.scale[rows], self.offset[rows], self.last_t[rows])
+    def _update_density(self, seen: np.ndarray, resid: np.ndarray, half: np.ndarray) -> None:
+        d = self.density
+        moderate = d.level * half
+        up, down = seen & (resid > moderate), seen & (resid < -moderate)
+        self.rate_up = np.where(seen, (1 - d.alpha) * self.rate_up + d.alpha * up, self.rate_up)
+        self.rate_down = np.where(seen, (1 - d.alpha) * self.rate_down + d.alpha * down, self.rate_down)
+        self.context = np.where(seen, self._density_score(up, down), 0.0)
 
-    def _like(self, profile, scale, offset, last_t) -> "SeasonalModel":
-        return SeasonalModel(profile, scale, offset, last_t, period=self.period, slot_width=self.slot_width,
-                             z=self.z, half_life=self.half_life)
+    def _density_score(self, up: np.ndarray, down: np.ndarray) -> np.ndarray:
+        """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
+
+        The count over the effective window is compared with the history's
+        rate through the variance-stabilised (Anscombe) Poisson statistic, in
+        band units: 1 means as unlikely as a sample outside the band. Samples
+        nearer yhat than `density_level` of the band get 0, so the score still
+        reads 0 at yhat.
+        """
+        d = self.density
+        scores = []
+        for rate, base, current in ((self.rate_up, self.base_up, up), (self.rate_down, self.base_down, down)):
+            count, expected = rate * d.samples, base * d.samples
+            z = 2 * (np.sqrt(count + 0.375) - np.sqrt(expected + 0.375))
+            scores.append(np.where(current & (count >= d.min_count), np.maximum(z, 0) / self.z_width, 0.0))
+        self.context_up, self.context_down = scores
+        return np.maximum(*scores)
+
+    def extra_score(self, direction: str) -> np.ndarray | None:
+        if self.density is None:
+            return None
+        if direction == "up":
+            return getattr(self, "context_up", self.context)
+        if direction == "down":
+            return getattr(self, "context_down", self.context)
+        return self.context
+
+    def take(self, rows: np.ndarray) -> "SeasonalModel":
+        return self._like(*(getattr(self, name)[rows] for name in self.ARRAYS))
+
+    def _like(self, *arrays) -> "SeasonalModel":
+        model = SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
+                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width)
+        return model
 
     @classmethod
     def concat(cls, parts: Sequence["SeasonalModel"]) -> "SeasonalModel":
-        first = parts[0]
-        return first._like(*(np.concatenate([getattr(p, name) for p in parts])
-                             for name in ("profile", "scale", "offset", "last_t")))
+        return parts[0]._like(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.ARRAYS))
+
+
+@dataclass(frozen=True)
+class DensitySettings:
+    level: float  # share of the band that makes a deviation "moderate"
+    alpha: float  # weight of each new sample in the recent rate
+    min_count: float
+
+    @property
+    def samples(self) -> float:
+        """Effective number of samples the exponentially weighted rate averages over."""
+        return (2 - self.alpha) / self.alpha
 
 
 def slot_grid(values: np.ndarray, slot_of_column: np.ndarray, n_slots: int) -> np.ndarray:
@@ -108,29 +198,54 @@ class SeasonalSpec(ModelSpec):
         n_slots = self.n_slots(ctx.step)
         slot_width = p.period / n_slots
         slot_of_column = ((times % p.period) // slot_width).astype(np.int64) % n_slots
-        grid = slot_grid(values, slot_of_column, n_slots)
-
-        pooled = pool_neighbours(grid, p.smooth_slots)
         overall = nanmedian(values, axis=1)  # (S,)
-        profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+        pooled = pool_neighbours(slot_grid(values, slot_of_column, n_slots), p.smooth_slots)
+        seasonal_profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+        flat_sigma = robust_sigma(values - overall[:, None])
+        seasonal_sigma = robust_sigma(values - seasonal_profile[:, slot_of_column])
+        if p.seasonality == "on":
+            use = np.ones(len(overall), dtype=bool)
+        elif p.seasonality == "off":
+            use = np.zeros(len(overall), dtype=bool)
+        else:
+            covered = (times[-1] - times[0]) / p.period if len(times) > 1 else 0.0
+            use = (seasonal_sigma <= (1 - p.min_seasonal_gain) * flat_sigma) & (covered >= p.min_periods)
+        profile = np.where(use[:, None], seasonal_profile, overall[:, None])
         resid = values - profile[:, slot_of_column]
-        overall_scale = MAD_TO_SIGMA * nanmedian(np.abs(resid), axis=1)
-        abs_grid = slot_grid(np.abs(resid), slot_of_column, n_slots)
-        scale = MAD_TO_SIGMA * nanmedian(pool_neighbours(abs_grid, p.smooth_slots), axis=2)
-        # the profile is itself a median of k samples: widen by its error (var of a median ~ pi/2 sigma^2/k)
-        samples = np.maximum(np.isfinite(pooled).sum(axis=2), 1)
-        scale = scale * np.sqrt(1 + np.pi / 2 / samples)
-        tiny = 1e-9 * np.maximum(np.abs(overall), 1.0)
-        floor = np.maximum(p.scale_floor * fill_nan(overall_scale, 0.0), tiny)
-        scale = np.maximum(fill_nan(scale, floor[:, None]), floor[:, None])
+
+        overall_sigma = robust_sigma(resid)
+        abs_grid = pool_neighbours(slot_grid(np.abs(resid), slot_of_column, n_slots), p.smooth_slots)
+        slot_sigma = MAD_TO_SIGMA * nanmedian(abs_grid, axis=2)
+        samples = np.maximum(np.isfinite(abs_grid).sum(axis=2), 1)
+        slot_sigma = slot_sigma * np.sqrt(1 + np.pi / 2 / samples)  # the profile's own estimation error
+        floor = np.maximum(p.relative_scale_floor * np.abs(fill_nan(overall, 0.0)), 1e-9)
+        overall_sigma = np.maximum(fill_nan(overall_sigma, 0.0), floor)
+        slot_floor = np.maximum(p.scale_floor * overall_sigma, floor)[:, None]
+        scale = np.where(use[:, None], np.maximum(fill_nan(slot_sigma, slot_floor), slot_floor),
+                         overall_sigma[:, None])
+
+        k = np.full(len(overall), z_for_width(ctx.interval_width))
+        if p.calibrate and values.shape[1] > 1:
+            k = np.fmax(k, calibrated_k(np.abs(resid) / scale[:, slot_of_column], ctx.interval_width)
+                        * (1 + p.calibration_margin))
 
         recent = times >= times[-1] - p.level_half_life
         offset = fill_nan(nanmedian(resid[:, recent], axis=1), 0.0)
         ok = np.isfinite(overall)
-        model = SeasonalModel(profile, scale, offset, np.full(values.shape[0], float(times[-1])),
-                              period=p.period, slot_width=slot_width, z=z_for_width(ctx.interval_width),
-                              half_life=p.level_half_life)
+        n = len(overall)
+        density = None
+        if p.density:
+            density = DensitySettings(p.density_level, 1 - 0.5 ** (ctx.step / p.density_half_life), p.density_min_count)
+        moderate = p.density_level * k[:, None] * scale[:, slot_of_column]
+        floor_rate = 1.0 / max(values.shape[1], 1)
+        seen = np.isfinite(resid)
+        counted = np.maximum(seen.sum(axis=1), 1)
+        base_up = np.maximum(((resid > moderate) & seen).sum(axis=1) / counted, floor_rate)
+        base_down = np.maximum(((resid < -moderate) & seen).sum(axis=1) / counted, floor_rate)
+        model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
+                              np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(),
+                              period=p.period, slot_width=slot_width, half_life=p.level_half_life,
+                              shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
+                              density=density,
+                              z_width=z_for_width(ctx.interval_width))
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})
-
-
-__all__ = ["SeasonalSpec", "SeasonalParams", "SeasonalModel"]

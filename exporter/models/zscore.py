@@ -1,7 +1,8 @@
 """`zscore`: an online robust level and scale, for series without seasonality.
 
-Fit: level = median of the last `level_half_life` x 2 of history, scale =
-1.4826 x the median absolute deviation from it over the last `scale_window`.
+Fit: level = median of the last `level_half_life` x 2 of history, scale = a
+robust sigma of the deviations from it over the last `scale_window` (floored
+for quantised or flat series), band half-width calibrated like `seasonal`.
 Online: level and variance follow exponentially weighted updates, with each
 residual clipped at `clip` sigmas so a spike does not inflate the band.
 """
@@ -14,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ..durations import PositiveDuration
-from ._arrays import MAD_TO_SIGMA, fill_nan, nanmedian
+from ._arrays import calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
 
 
@@ -23,12 +24,16 @@ class ZScoreParams(ModelParams):
     scale_half_life: PositiveDuration = 6 * 3600.0
     scale_window: PositiveDuration = 86400.0
     clip: float = Field(default=3.0, gt=0)
+    calibrate: bool = True  # band half-width >= the interval_width quantile of the history's own |z|
+    relative_scale_floor: float = Field(default=0.001, ge=0)  # sigma >= this x |level|
 
 
 class ZScoreModel(FittedModel):
-    def __init__(self, level, var, last_t, floor, *, z, params: ZScoreParams):
+    def __init__(self, level, var, last_t, floor, z, *, params: ZScoreParams):
         self.level, self.var, self.last_t, self.floor = level, var, last_t, floor
-        self.z, self.p = z, params
+        self.z, self.p = z, params  # z: (S,) band half-width in sigmas
+
+    ARRAYS = ("level", "var", "last_t", "floor", "z")
 
     @property
     def n_series(self) -> int:
@@ -52,13 +57,12 @@ class ZScoreModel(FittedModel):
         self.last_t = np.where(seen, t, self.last_t)
 
     def take(self, rows: np.ndarray) -> "ZScoreModel":
-        return ZScoreModel(self.level[rows], self.var[rows], self.last_t[rows], self.floor[rows], z=self.z, params=self.p)
+        return ZScoreModel(*(getattr(self, n)[rows] for n in self.ARRAYS), params=self.p)
 
     @classmethod
     def concat(cls, parts: Sequence["ZScoreModel"]) -> "ZScoreModel":
-        first = parts[0]
-        arrays = (np.concatenate([getattr(p, n) for p in parts]) for n in ("level", "var", "last_t", "floor"))
-        return ZScoreModel(*arrays, z=first.z, params=first.p)
+        arrays = (np.concatenate([getattr(p, n) for p in parts]) for n in cls.ARRAYS)
+        return ZScoreModel(*arrays, params=parts[0].p)
 
 
 class ZScoreSpec(ModelSpec):
@@ -72,10 +76,12 @@ class ZScoreSpec(ModelSpec):
         overall = nanmedian(values, axis=1)
         level = fill_nan(level, overall)
         window = values[:, times >= end - p.scale_window]
-        sigma = MAD_TO_SIGMA * nanmedian(np.abs(window - level[:, None]), axis=1)
-        floor = 1e-9 * np.maximum(np.abs(fill_nan(overall, 0.0)), 1.0)
+        sigma = robust_sigma(window - level[:, None])
+        floor = np.maximum(p.relative_scale_floor * np.abs(fill_nan(overall, 0.0)), 1e-9)
         sigma = np.maximum(fill_nan(sigma, 0.0), floor)
+        z = np.full(len(level), z_for_width(ctx.interval_width))
+        if p.calibrate and window.shape[1] > 1:
+            z = np.fmax(z, calibrated_k(np.abs(window - level[:, None]) / sigma[:, None], ctx.interval_width))
         ok = np.isfinite(overall)
-        model = ZScoreModel(level, sigma**2, np.full(len(level), float(end)), floor,
-                            z=z_for_width(ctx.interval_width), params=p)
+        model = ZScoreModel(level, sigma**2, np.full(len(level), float(end)), floor, z, params=p)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})

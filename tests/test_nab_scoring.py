@@ -1,0 +1,80 @@
+"""The NAB scorer on hand-built cases (benchmarks/nabscore.py)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.nabscore import Profile, optimize, prepare, probation_length, scaled_sigmoid, score_at
+
+STANDARD = Profile("standard", tp=1.0, fp=0.11, fn=1.0)
+ROWS = 1000  # probation: 150 rows
+TIMES = pd.date_range("2026-01-01", periods=ROWS, freq="5min")
+WINDOW = [[str(TIMES[500]), str(TIMES[599])]]  # rows 500..599
+
+
+def file_with(detections, windows=WINDOW, name="f"):
+    scores = np.zeros(ROWS)
+    scores[list(detections)] = 1.0
+    return prepare(name, TIMES, scores, windows)
+
+
+def test_probation_is_fifteen_percent_capped_at_750_rows():
+    assert probation_length(1000) == 150
+    assert probation_length(100000) == 750
+
+
+def test_a_detection_at_the_windows_first_row_earns_the_full_true_positive_weight():
+    result = score_at([file_with([500])], STANDARD, 1.0)
+    assert result.raw == pytest.approx(1.0)
+    assert (result.tp, result.fp, result.fn) == (1, 0, 0)
+    assert result.normalized == pytest.approx(100.0)
+
+
+def test_a_late_detection_earns_less_and_only_the_first_detection_in_a_window_counts():
+    late = score_at([file_with([590])], STANDARD, 1.0).raw
+    assert 0 < late < 0.3
+    assert late == pytest.approx(scaled_sigmoid(-(599 - 590 + 1) / 100) / scaled_sigmoid(-1.0))
+    both = score_at([file_with([500, 590])], STANDARD, 1.0).raw
+    assert both == pytest.approx(1.0)
+
+
+def test_a_missed_window_costs_the_false_negative_weight_and_scores_zero_normalised():
+    result = score_at([file_with([])], STANDARD, 1.0)
+    assert result.raw == pytest.approx(-1.0) and result.normalized == pytest.approx(0.0)
+
+
+def test_false_positives_cost_full_weight_before_the_first_window_and_less_right_after_one():
+    before = score_at([file_with([300, 500])], STANDARD, 1.0)
+    assert before.fp == 1 and before.raw == pytest.approx(1.0 - 0.11)
+    just_after = score_at([file_with([500, 601])], STANDARD, 1.0).raw
+    long_after = score_at([file_with([500, 999])], STANDARD, 1.0).raw
+    assert 1.0 - 0.11 < just_after < 1.0
+    assert long_after == pytest.approx(1.0 - 0.11)
+
+
+def test_detections_in_the_probationary_period_are_ignored():
+    assert score_at([file_with([10, 500])], STANDARD, 1.0).fp == 0
+
+
+def test_an_empty_file_without_windows_scores_nothing_either_way():
+    empty = prepare("e", TIMES, np.zeros(ROWS), [])
+    assert score_at([empty], STANDARD, 1.0).raw == 0.0
+    noisy = prepare("n", TIMES, np.where(np.arange(ROWS) == 400, 5.0, 0.0), [])
+    assert score_at([noisy], STANDARD, 1.0).raw == pytest.approx(-0.11)
+
+
+def test_the_optimised_threshold_maximises_the_total_across_files():
+    scores = np.zeros(ROWS)
+    scores[520] = 0.8  # inside the window
+    scores[300] = 0.9  # a false positive scoring higher
+    a = prepare("a", TIMES, scores, WINDOW)
+    best = optimize([a], STANDARD)
+    assert best.threshold == pytest.approx(0.8)
+    assert best.raw == pytest.approx(score_at([a], STANDARD, 0.8).raw)
+    for threshold in (0.85, 0.95, 2.0):
+        assert score_at([a], STANDARD, threshold).raw <= best.raw
+
+
+def test_nan_scores_never_detect():
+    scores = np.full(ROWS, np.nan)
+    assert score_at([prepare("x", TIMES, scores, WINDOW)], STANDARD, -1e9).tp == 0
