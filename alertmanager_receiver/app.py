@@ -11,6 +11,8 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .auth import Authenticator
+from .automation.engine import Automation
+from .automation.run import Runner
 from .config import ReceiverConfig
 from .correlate import Correlation
 from .incidents import Incidents
@@ -32,6 +34,8 @@ class Receiver:
     auth: Authenticator
     clock: Callable[[], float]
     write_slots: threading.BoundedSemaphore
+    automation: Automation
+    runner: Runner
 
 
 def receiver() -> Receiver:
@@ -39,6 +43,7 @@ def receiver() -> Receiver:
 
 
 def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callable[[], float] = time.time) -> Flask:
+    from .api import actions as actions_api
     from .api import incidents as incidents_api
     from .api import ops, webhook
 
@@ -48,15 +53,19 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
     rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label)
     topology = Topology.from_config(config.topology)
     incidents = Incidents(rules, topology, corr.quiet_period)
+    automation = Automation(config.automation)
     app = Flask("alertmanager_receiver", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
     app.json.sort_keys = False
     app.extensions["aiops_receiver"] = Receiver(
-        config=config, store=store, ingestor=Ingestor(store, incidents, rules, topology), incidents=incidents,
-        metrics=ReceiverMetrics(store, config.server.noise_window, clock), auth=Authenticator(config.auth),
-        clock=clock, write_slots=threading.BoundedSemaphore(config.storage.max_pending_writes))
+        config=config, store=store, ingestor=Ingestor(store, incidents, rules, topology, automation),
+        incidents=incidents, metrics=ReceiverMetrics(store, config.server.noise_window, clock),
+        auth=Authenticator(config.auth), clock=clock,
+        write_slots=threading.BoundedSemaphore(config.storage.max_pending_writes), automation=automation,
+        runner=Runner(config.automation, store, config.alertmanager.url, clock))
     app.register_blueprint(webhook.bp)
     app.register_blueprint(incidents_api.bp)
+    app.register_blueprint(actions_api.bp)
     app.register_blueprint(ops.bp)
 
     @app.errorhandler(HTTPException)

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .app import create_app
     from .config import load_receiver_config
+    from .automation.worker import Worker
     from .maintenance import Maintenance
 
     try:
@@ -51,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     maintenance = Maintenance(app, stop)
     maintenance.start()
+    Worker(app.extensions["aiops_receiver"], stop).start()
 
-    log.info("aiops-receiver %s listening on %s, storage %s", __version__, args.listen,
-             config.storage.url.split("@")[-1])
+    log.info("aiops-receiver %s listening on %s, storage %s, automation %s (%d rules)", __version__, args.listen,
+             config.storage.url.split("@")[-1], config.automation.mode, len(config.automation.rules))
     serve_until_signal(server, stop, log)
     return 0
 

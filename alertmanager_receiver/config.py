@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exporter.config import ConfigError, _format_errors, load_yaml
+
+from .automation.config import AutomationConfig
 from exporter.durations import PositiveDuration
 
 
@@ -85,7 +87,15 @@ class ReceiverConfig(_Strict):
     auth: AuthConfig | None = None
     alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
-    automation: Any = None  # issue 4
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
+
+    @model_validator(mode="after")
+    def _silences_need_alertmanager(self) -> "ReceiverConfig":
+        for i, rule in enumerate(self.automation.rules):
+            for j, action in enumerate(rule.actions):
+                if action.type == "silence" and not self.alertmanager.url:
+                    raise ValueError(f"automation.rules[{i}].actions[{j}]: silence actions need alertmanager.url")
+        return self
 
     @model_validator(mode="after")
     def _known_dependencies(self) -> "ReceiverConfig":

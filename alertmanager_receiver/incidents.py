@@ -98,7 +98,7 @@ class Incidents:
             values.update(status="open", resolving_since=None)
         conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
 
-    def close_quiet(self, conn: Connection, now: float, lifecycle: Lifecycle) -> int:
+    def close_quiet(self, conn: Connection, now: float, lifecycle: Lifecycle) -> list[int]:
         rows = conn.execute(sa.select(incidents_t.c.id, incidents_t.c.opened_at).where(
             (incidents_t.c.status == "resolving") & (incidents_t.c.resolving_since <= now - self.quiet_period))).all()
         for row in rows:
@@ -106,7 +106,7 @@ class Incidents:
                 status="resolved", resolved_at=now, updated_at=now))
             add_event(conn, row.id, now, "resolved", reason=f"all alerts resolved for {self.quiet_period:g}s")
             lifecycle.resolved_durations.append(now - row.opened_at)
-        return len(rows)
+        return [row.id for row in rows]
 
     def ack(self, conn: Connection, incident_id: int, now: float, by: str, lifecycle: Lifecycle) -> bool:
         row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).first()

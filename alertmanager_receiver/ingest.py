@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .automation.decide import Event
+from .automation.engine import Automation
 from .correlate import Correlation, choose_incident, group_values
 from .domain import Alert, IncidentSummary
 from .incidents import Incidents, Lifecycle, active_summaries, add_event
@@ -22,6 +24,7 @@ from .payload import Notification
 from .store import Store
 from .store import alerts as alerts_t
 from .store import group_state as group_state_t
+from .store import incidents as incidents_t
 from .store import notifications as notifications_t
 from .topology import Topology
 
@@ -36,11 +39,15 @@ class IngestResult:
     incidents: set[int] = field(default_factory=set)
     statuses: dict[str, int] = field(default_factory=dict)  # status -> new occurrences stored
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    events: list[tuple[int, Alert, str]] = field(default_factory=list)  # (incident, alert, firing|resolved)
+    decisions: list[tuple[str, str, str]] = field(default_factory=list)  # automation: (rule, action, status)
 
 
 class Ingestor:
-    def __init__(self, store: Store, incidents: Incidents, rules: Correlation, topology: Topology):
+    def __init__(self, store: Store, incidents: Incidents, rules: Correlation, topology: Topology,
+                 automation: Automation | None = None):
         self.store, self.incidents, self.rules, self.topology = store, incidents, rules, topology
+        self.automation = automation
 
     def ingest(self, note: Notification, now: float) -> IngestResult:
         result = IngestResult()
@@ -55,8 +62,24 @@ class Ingestor:
                 self._close_absent(conn, note, now, result)
             for incident_id in sorted(result.incidents):
                 self.incidents.recompute(conn, incident_id, now)
-            self.incidents.close_quiet(conn, now, result.lifecycle)
+            closed = self.incidents.close_quiet(conn, now, result.lifecycle)
+            if self.automation is not None:
+                result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
+                self.automation.on_incidents_changed(conn, result.incidents | set(closed), now)
         return result
+
+    def _events(self, conn: Connection, raw: list[tuple[int, Alert, str]]) -> list[Event]:
+        ids = sorted({incident_id for incident_id, _, _ in raw})
+        rows = {r.id: r for r in conn.execute(sa.select(incidents_t.c.id, incidents_t.c.priority,
+                                                        incidents_t.c.root_cause).where(incidents_t.c.id.in_(ids)))}
+        events = []
+        for incident_id, alert, status in raw:
+            row = rows.get(incident_id)
+            if row is None:
+                continue
+            cause = row.root_cause[0]["service"] if row.root_cause else None
+            events.append(Event(incident_id, status, alert, row.priority, cause))
+        return events
 
     def _store_alert(self, conn: Connection, alert: Alert, now: float, summaries: list[IncidentSummary],
                      result: IngestResult) -> None:
@@ -68,6 +91,7 @@ class Ingestor:
                 values.update(status="resolved", ends_at=alert.ends_at or now)
                 result.resolved += 1
                 result.incidents.add(row.incident_id)
+                result.events.append((row.incident_id, alert, "resolved"))
                 add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
             else:
                 result.duplicates += 1
@@ -97,6 +121,7 @@ class Ingestor:
         add_event(conn, incident_id, now, "alert_joined", alert=alert.name, fingerprint=alert.fingerprint,
                   service=service, reason=reason)
         result.new += 1
+        result.events.append((incident_id, alert, alert.status))
         result.statuses[alert.status] = result.statuses.get(alert.status, 0) + 1
         result.incidents.add(incident_id)
 

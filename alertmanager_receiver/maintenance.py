@@ -8,6 +8,7 @@ import threading
 import requests
 from flask import Flask
 
+from .automation.engine import expire_approvals
 from .incidents import Lifecycle
 from .ingest import reconcile
 from .payload import PayloadError, fingerprint_of, parse_time
@@ -46,7 +47,9 @@ class Maintenance:
         lifecycle = Lifecycle()
         try:
             with rx.store.write() as conn:
-                rx.incidents.close_quiet(conn, now, lifecycle)
+                closed = rx.incidents.close_quiet(conn, now, lifecycle)
+                rx.automation.on_incidents_changed(conn, closed, now)
+                expire_approvals(conn, now)
         except StoreUnavailable as err:
             log.warning("maintenance: database unavailable: %s", err)
             return

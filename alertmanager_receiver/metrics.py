@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from .store import Store, StoreUnavailable
 from .store import alerts as alerts_t
+from .store import automation_state
 from .store import incidents as incidents_t
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,11 @@ class ReceiverMetrics:
         self.time_to_ack = Histogram("aiops_receiver_time_to_ack_seconds",
                                      "Time from opening to first acknowledgement.", buckets=DURATION_BUCKETS,
                                      registry=reg)
+        self.actions = Counter("aiops_receiver_actions", "Automation decisions and results by rule, action type "
+                               "and result (succeeded, failed, dry_run, skipped, awaiting_approval, refused, ...).",
+                               ["rule", "action", "result"], registry=reg)
+        self.action_duration = Histogram("aiops_receiver_action_duration_seconds", "Wall time of running one action.",
+                                         buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=reg)
         reg.register(_StateCollector(store, noise_window, clock))
 
     def record(self, lifecycle) -> None:
@@ -58,6 +64,8 @@ class _StateCollector(Collector):
     def collect(self):
         open_by_priority = GaugeMetricFamily("aiops_receiver_incidents_open", "Incidents not yet resolved.",
                                              labels=["priority"])
+        breaker = GaugeMetricFamily("aiops_receiver_automation_breaker_open",
+                                    "1 while the automation circuit breaker is open, else 0.")
         noise = GaugeMetricFamily("aiops_receiver_noise_reduction_ratio",
                                   "1 - incidents opened / alert occurrences received over the noise window.")
         try:
@@ -69,12 +77,16 @@ class _StateCollector(Collector):
                     alerts_t.c.first_received >= since)).scalar()
                 incident_count = conn.execute(sa.select(sa.func.count()).select_from(incidents_t).where(
                     incidents_t.c.opened_at >= since)).scalar()
+                state = conn.execute(sa.select(automation_state.c.value).where(
+                    automation_state.c.key == "breaker")).scalar()
         except (StoreUnavailable, sa.exc.SQLAlchemyError) as err:
             log.warning("metrics: database unavailable: %s", err)
             return
         for priority in PRIORITIES:
             open_by_priority.add_metric([priority], counts.get(priority, 0))
         yield open_by_priority
+        breaker.add_metric([], 1 if state and state.get("open") else 0)
+        yield breaker
         if alert_count:
             noise.add_metric([], max(0.0, 1 - incident_count / alert_count))
             yield noise

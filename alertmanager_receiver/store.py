@@ -97,6 +97,45 @@ group_state = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+actions = sa.Table(
+    "actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("rule", sa.Text, nullable=False),  # rule name, or "chatops"/"grafana" for built-in notifications
+    sa.Column("trigger_id", sa.Text, nullable=False),  # one trigger of a rule: its actions share it
+    sa.Column("action_index", sa.Integer, nullable=False),
+    sa.Column("action_type", sa.String(16), nullable=False),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("context", sa.JSON, nullable=False),  # the event the action acts on (alert, incident fields)
+    sa.Column("result", sa.JSON),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("expires_at", sa.Float),  # approval deadline
+)
+sa.Index("ix_actions_status", actions.c.status)
+sa.Index("ix_actions_rule_created", actions.c.rule, actions.c.created_at)
+
+automation_state = sa.Table(
+    "automation_state", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+external_refs = sa.Table(  # ids other systems gave us: chat message ts, Grafana annotation, silences
+    "external_refs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # slack_ts | generic_chat | grafana_annotation | silence
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+sa.Index("ix_refs_incident", external_refs.c.incident_id, external_refs.c.kind)
+
 ADVISORY_LOCK_ID = 0x41_49_4F_70  # "AIOp"
 
 

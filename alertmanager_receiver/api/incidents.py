@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from ..app import receiver
 from ..incidents import Lifecycle, incident_detail, list_incidents
+from ..notify.summary import summarize
 from ..store import StoreUnavailable
 from . import authenticated, error
 
@@ -54,6 +55,7 @@ def incident_get(incident_id: int):
         detail = incident_detail(conn, incident_id)
     if detail is None:
         return error(404, f"no incident {incident_id}")
+    detail["summary"] = summarize(detail)
     return jsonify(detail)
 
 
@@ -68,6 +70,8 @@ def _lifecycle_action(incident_id: int, action: str):
     lifecycle = Lifecycle()
     with rx.store.write() as conn:
         found = getattr(rx.incidents, action)(conn, incident_id, rx.clock(), by, lifecycle)
+        if found:
+            rx.automation.on_incidents_changed(conn, [incident_id], rx.clock())
     if not found:
         return error(404, f"no incident {incident_id}")
     rx.metrics.record(lifecycle)

@@ -80,6 +80,28 @@ def openapi_document() -> dict:
                         "comment": {"type": "string", "maxLength": 10000}}}}}},
                 "responses": {"201": _json(OBJ, "stored"), "400": _json(ERROR, "bad verdict"),
                               "404": _json(ERROR, "no such incident")}})},
+            "/api/v1/actions": {"get": _protected({
+                "summary": "Automation audit trail: every decision (ran, skipped and why, failed, dry-run), newest first",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                        "pending", "awaiting_approval", "running", "succeeded", "failed", "dry_run", "skipped",
+                        "expired", "interrupted", "refused"]}},
+                    {"name": "rule", "in": "query", "schema": {"type": "string"}},
+                    {"name": "incident_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": _json(OBJ, "{actions: [...]}"), "400": _json(ERROR, "bad filter")}})},
+            "/api/v1/actions/{id}/approve": {"post": _protected({
+                "summary": "Approve an action waiting for approval (and the other actions of its trigger)",
+                "parameters": [ID_PARAM], "requestBody": BY_BODY,
+                "responses": {"200": _json(OBJ, "approved, queued"), "400": _json(ERROR, "bad body"),
+                              "404": _json(ERROR, "no such action"),
+                              "409": _json(ERROR, "not awaiting approval")}})},
+            "/api/v1/automation": {"get": _protected({
+                "summary": "Automation mode, rules and breaker state",
+                "responses": {"200": _json(OBJ)}})},
+            "/api/v1/automation/breaker/reset": {"post": _protected({
+                "summary": "Close the circuit breaker", "requestBody": BY_BODY,
+                "responses": {"200": _json(OBJ), "400": _json(ERROR, "bad body")}})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json(OBJ)}}},
             "/readyz": {"get": {"summary": "Readiness (database reachable)",

@@ -54,5 +54,8 @@ def alertmanager_webhook():
     for status, count in result.statuses.items():
         rx.metrics.alerts.labels(status).inc(count)
     rx.metrics.record(result.lifecycle)
+    for rule, action, status in result.decisions:
+        if status != "pending":  # pending ones are counted when they finish
+            rx.metrics.actions.labels(rule, action, status).inc()
     return jsonify(status="stored", new=result.new, duplicates=result.duplicates, resolved=result.resolved,
                    incidents=sorted(i for i in result.incidents if i is not None))

@@ -1,0 +1,86 @@
+"""/api/v1/actions and /api/v1/automation: the audit trail, approvals, the breaker."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..app import receiver
+from ..automation.engine import approve, list_actions
+from ..store import StoreUnavailable
+from . import authenticated, error
+
+bp = Blueprint("actions", __name__, url_prefix="/api/v1")
+STATUSES = ("pending", "awaiting_approval", "running", "succeeded", "failed", "dry_run", "skipped", "expired",
+            "interrupted", "refused")
+
+
+@bp.errorhandler(StoreUnavailable)
+def _store_down(err):
+    response = error(503, "database unavailable", reason=str(err))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _by() -> str | None:
+    data = request.get_json(silent=True) if request.get_data(cache=True) else {}
+    if not isinstance(data, dict):
+        return None
+    by = data.get("by", "api")
+    return by if isinstance(by, str) and len(by) <= 200 else None
+
+
+@bp.get("/actions")
+@authenticated
+def actions_list():
+    status, rule = request.args.get("status"), request.args.get("rule")
+    if status and status not in STATUSES:
+        return error(400, f"status must be one of {', '.join(STATUSES)}")
+    try:
+        limit = int(request.args.get("limit", 100))
+        incident = request.args.get("incident_id")
+        incident_id = int(incident) if incident is not None else None
+    except ValueError:
+        return error(400, "limit and incident_id must be integers")
+    if not 1 <= limit <= 1000:
+        return error(400, "limit must be between 1 and 1000")
+    with receiver().store.read() as conn:
+        return jsonify(actions=list_actions(conn, status, rule, incident_id, limit))
+
+
+@bp.post("/actions/<int:action_id>/approve")
+@authenticated
+def action_approve(action_id: int):
+    by = _by()
+    if by is None:
+        return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
+    rx = receiver()
+    with rx.store.write() as conn:
+        status = approve(conn, action_id, by, rx.clock())
+    if status is None:
+        return error(404, f"no action {action_id}")
+    if status != "pending":
+        return error(409, f"action {action_id} is {status}, not awaiting approval")
+    return jsonify(id=action_id, status=status, approved_by=by)
+
+
+@bp.get("/automation")
+@authenticated
+def automation_state():
+    rx = receiver()
+    with rx.store.read() as conn:
+        breaker = rx.automation.breaker_open(conn)
+    cfg = rx.config.automation
+    return jsonify(mode=cfg.mode, breaker_open=breaker, rules=[r.name for r in cfg.rules],
+                   breaker={"max_actions": cfg.breaker.max_actions, "window_seconds": cfg.breaker.window})
+
+
+@bp.post("/automation/breaker/reset")
+@authenticated
+def breaker_reset():
+    by = _by()
+    if by is None:
+        return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
+    rx = receiver()
+    with rx.store.write() as conn:
+        rx.automation.reset_breaker(conn, rx.clock(), by)
+    return jsonify(breaker_open=False, reset_by=by)

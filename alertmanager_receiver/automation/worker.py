@@ -1,0 +1,66 @@
+"""The worker: drains the action queue outside any webhook request."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..store import StoreUnavailable
+from .engine import claim_next, expire_approvals, finish, interrupt_running
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, rx, stop: threading.Event | None = None):
+        self.rx = rx  # the app's Receiver
+        self.stop = stop or threading.Event()
+
+    def recover(self) -> None:
+        with self.rx.store.write() as conn:
+            count = interrupt_running(conn, self.rx.clock())
+        if count:
+            log.warning("%d action(s) were running when the receiver stopped; marked interrupted, not re-run", count)
+
+    def run_one(self) -> bool:
+        """Run the next runnable action; False when there is none."""
+        rx = self.rx
+        with rx.store.write() as conn:
+            expire_approvals(conn, rx.clock())
+            row = claim_next(conn, rx.config.automation, rx.clock())
+        if row is None:
+            return False
+        started = time.perf_counter()
+        status, reason, result = rx.runner.run(row)
+        with rx.store.write() as conn:
+            finish(conn, row.id, status, reason, result, rx.clock())
+        rx.metrics.actions.labels(row.rule, row.action_type, status).inc()
+        rx.metrics.action_duration.observe(time.perf_counter() - started)
+        log.info("action %d (%s/%s) %s: %s", row.id, row.rule, row.action_type, status, reason)
+        return True
+
+    def drain(self, limit: int = 10000) -> int:
+        done = 0
+        while done < limit and self.run_one():
+            done += 1
+        return done
+
+    def _loop(self) -> None:
+        interval = self.rx.config.automation.worker_interval
+        while not self.stop.is_set():
+            try:
+                if not self.run_one():
+                    self.stop.wait(interval)
+            except StoreUnavailable as err:
+                log.warning("automation worker: database unavailable: %s", err)
+                self.stop.wait(5)
+            except Exception:
+                log.exception("automation worker failed")
+                self.stop.wait(5)
+
+    def start(self) -> threading.Thread:
+        self.recover()
+        thread = threading.Thread(target=self._loop, name="automation-worker", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,1 @@
+"""Telling people: the plain-language summary, ChatOps messages, Grafana annotations."""

@@ -1,0 +1,76 @@
+"""ChatOps messages in Slack's Web API / incoming-webhook format, or a generic JSON webhook."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import requests
+
+from ..automation.config import ChatOpsConfig
+
+PRIORITY_EMOJI = {"P1": ":red_circle:", "P2": ":large_orange_circle:", "P3": ":large_yellow_circle:",
+                  "P4": ":white_circle:"}
+
+
+def _secret(value: str | None, path) -> str | None:
+    return path.read_text().strip() if path is not None else value
+
+
+def _duration(detail: dict, now: float) -> str:
+    end = detail.get("resolved_at") or now
+    minutes = max(0, (end - detail["opened_at"]) / 60)
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def incident_message(detail: dict, summary: str, cfg: ChatOpsConfig, now: float) -> dict:
+    """Slack message (text + blocks) for an incident."""
+    cause = detail.get("probable_root_cause")
+    state = "RESOLVED" if detail["status"] == "resolved" else detail["status"].upper()
+    title = f"{PRIORITY_EMOJI.get(detail['priority'], '')} [{detail['priority']}] [{state}] #{detail['id']} {detail['title']}"
+    fields = [f"*Priority:* {detail['priority']}", f"*Duration:* {_duration(detail, now)}",
+              f"*Services:* {', '.join(detail['services']) or 'n/a'}",
+              f"*Opened:* {datetime.fromtimestamp(detail['opened_at'], timezone.utc):%Y-%m-%d %H:%M} UTC"]
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+              {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+              {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}]
+    if cause:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": f"*Probable root cause:* {cause['explanation']}"}})
+    links = []
+    if cfg.grafana_dashboard_url:
+        links.append(f"<{cfg.grafana_dashboard_url}|Grafana dashboard>")
+    if cfg.alertmanager_url:
+        links.append(f"<{cfg.alertmanager_url.rstrip('/')}/#/alerts|Alertmanager>")
+    if links:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " | ".join(links)}]})
+    return {"text": f"{title}\n{summary}", "blocks": blocks}
+
+
+class ChatError(Exception):
+    pass
+
+
+def post_or_update_slack(cfg: ChatOpsConfig, message: dict, ts: str | None, timeout: float = 10) -> str | None:
+    """chat.postMessage, or chat.update when the incident already has a message; returns the message ts."""
+    slack = cfg.slack
+    if slack.webhook_url:  # incoming webhooks cannot update: post the first message and the resolution only
+        response = requests.post(slack.webhook_url, json=message, timeout=timeout)
+        if response.status_code >= 300:
+            raise ChatError(f"Slack webhook answered {response.status_code}: {response.text[:200]}")
+        return ts or "webhook"
+    token = _secret(slack.token, slack.token_file)
+    method = "chat.update" if ts else "chat.postMessage"
+    body = {"channel": slack.channel, **message, **({"ts": ts} if ts else {})}
+    response = requests.post(f"{slack.api_url.rstrip('/')}/{method}", json=body, timeout=timeout,
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"})
+    data = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    if response.status_code >= 300 or not data.get("ok"):
+        raise ChatError(f"Slack {method} failed: {response.status_code} {data.get('error', response.text[:200])}")
+    return data.get("ts", ts)
+
+
+def post_generic(cfg: ChatOpsConfig, detail: dict, summary: str, event: str, timeout: float = 10) -> None:
+    body = {"event": event, "incident": detail, "summary": summary}
+    response = requests.post(cfg.generic.url, json=body, headers=cfg.generic.headers, timeout=timeout)
+    if response.status_code >= 300:
+        raise ChatError(f"chat webhook answered {response.status_code}")
