@@ -18,7 +18,7 @@ from .correlate import Correlation
 from .incidents import Incidents
 from .ingest import Ingestor
 from .metrics import ReceiverMetrics
-from .store import Store
+from .store import Store, StoreUnavailable
 from .topology import Topology
 
 
@@ -67,6 +67,13 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
     app.register_blueprint(incidents_api.bp)
     app.register_blueprint(actions_api.bp)
     app.register_blueprint(ops.bp)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(err: StoreUnavailable):
+        response = jsonify(error="database unavailable", detail=str(err))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

@@ -6,19 +6,11 @@ from flask import Blueprint, jsonify, request
 
 from ..app import receiver
 from ..automation.engine import approve, list_actions
-from ..store import StoreUnavailable
 from . import authenticated, error
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
 STATUSES = ("pending", "awaiting_approval", "running", "succeeded", "failed", "dry_run", "skipped", "expired",
             "interrupted", "refused")
-
-
-@bp.errorhandler(StoreUnavailable)
-def _store_down(err):
-    response = error(503, "database unavailable", reason=str(err))
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 def _by() -> str | None:

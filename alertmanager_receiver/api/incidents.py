@@ -7,20 +7,12 @@ from flask import Blueprint, jsonify, request
 from ..app import receiver
 from ..incidents import Lifecycle, incident_detail, list_incidents
 from ..notify.summary import summarize
-from ..store import StoreUnavailable
 from . import authenticated, error
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
 STATUSES = ("open", "acknowledged", "resolving", "resolved")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 VERDICTS = ("false_positive", "useful")
-
-
-@bp.errorhandler(StoreUnavailable)
-def _store_down(err):
-    response = error(503, "database unavailable", reason=str(err))
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 def _body() -> dict:
