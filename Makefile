@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := prometheus prometheus-alertmanager
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps system-deps venv clean bench-nab
@@ -11,7 +11,7 @@ deps: system-deps venv
 
 # Debian's prometheus and prometheus-alertmanager ship promtool and amtool too.
 system-deps:
-	@for bin in prometheus promtool prometheus-alertmanager amtool; do command -v $$bin >/dev/null || missing=1; done; \
+	@for bin in prometheus promtool prometheus-alertmanager amtool docker-compose; do command -v $$bin >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  echo ">> installing Debian packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -q && \

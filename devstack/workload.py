@@ -42,12 +42,13 @@ def fault_offset(service: str, since_fault: float) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
     parser.add_argument("--fault-after", type=float, default=-1, help="seconds until the fault starts (<0: never)")
     args = parser.parse_args(argv)
     registry = CollectorRegistry()
     gauge = Gauge("demo_cpu_usage", "Demo CPU usage per service (percent).", ["instance", "service"],
                   registry=registry)
-    start_http_server(args.port, addr="127.0.0.1", registry=registry)
+    start_http_server(args.port, addr=args.host, registry=registry)
     started = time.time()
     all_specs = specs()
     rng = np.random.default_rng()
