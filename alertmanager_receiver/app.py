@@ -63,6 +63,15 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
         auth=Authenticator(config.auth), clock=clock,
         write_slots=threading.BoundedSemaphore(config.storage.max_pending_writes), automation=automation,
         runner=Runner(config.automation, store, config.alertmanager.url, clock))
+    metrics = app.extensions["aiops_receiver"].metrics
+    for result in ("stored", "invalid", "unauthorized", "too_large", "unavailable"):
+        metrics.notifications.labels(result)
+    for status in ("firing", "resolved"):
+        metrics.alerts.labels(status)
+    for rule in config.automation.rules:
+        for action in rule.actions:
+            for result in ("dry_run", "succeeded", "failed", "skipped"):
+                metrics.actions.labels(rule.name, action.type, result)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(incidents_api.bp)
     app.register_blueprint(actions_api.bp)

@@ -265,6 +265,12 @@ class Engine:
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
                                           cfg.exporter.coverage_window) for q in cfg.queries}
         self.snapshots: dict[str, QuerySnapshot] = {}
+        for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
+            metrics.query_errors.labels(q.name)
+            metrics.invalid_samples.labels(q.name)
+            metrics.fits.labels(q.name, "success")
+            for reason in ("max_series", "insufficient_history"):
+                metrics.dropped_series.labels(q.name, reason)
         self.ready = threading.Event()
         self.stop_event = stop_event if stop_event is not None else threading.Event()
 

@@ -32,7 +32,9 @@ def summarize(detail: dict) -> str:
     if detail["status"] == "resolved":
         sentence = sentence[:-1] + "; now resolved."
     cause = (detail.get("root_cause_candidates") or [None])[0]
-    if cause:
+    if cause and cause["service"] == lead["labels"].get("service"):
+        sentence += f" Probable cause: {cause['service']} itself; no alerting dependency explains it."
+    elif cause:
         cause_alerts = [a for a in alerts if a["labels"].get("service") == cause["service"]]
         what = cause_alerts[0]["labels"].get("alertname", "alerting") if cause_alerts else "alerting"
         lead_time = lead["starts_at"] - cause["first_alert_at"]
