@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         stack.start(say=lambda m: say(f"[setup] {m}"))
         say(f"[1/5] models ready; payments-db starts to saturate in {args.fault_after:.0f}s, its dependents a minute later")
         scores = wait(stack, "the anomaly", lambda: {s: v for s, v in stack.scores().items() if v > 1})
-        say(f"[1/5] anomaly scored: " + ", ".join(f"{s} {v:.2f}" for s, v in scores.items())
+        say("[1/5] anomaly scored: " + ", ".join(f"{s} {v:.2f}" for s, v in scores.items())
             + f" ({time.time() - stack.fault_at:.0f}s after the fault began)")
         wait(stack, "AIOpsAnomalyDetected to fire", stack.firing_alerts)
         say("[2/5] Prometheus fires AIOpsAnomalyDetected; Alertmanager routes it to the receiver")

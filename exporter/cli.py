@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"address for /metrics, /healthz, /readyz (default {DEFAULT_LISTEN})")
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"], help="log verbosity (default info)")
+    parser.add_argument("--shard.index", dest="shard_index", type=int,
+                        help="this replica's shard (overrides exporter.shard.index)")
+    parser.add_argument("--shard.count", dest="shard_count", type=int,
+                        help="number of shards (overrides exporter.shard.count)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", help="run the exporter (the default)")
@@ -154,6 +158,21 @@ def run_backtest(args) -> int:
     return 0
 
 
+def with_shard_flags(cfg, args):
+    """Apply --shard.index/--shard.count on top of the file, validated like the file."""
+    if args.shard_index is None and args.shard_count is None:
+        return cfg
+    from .config import parse_config
+
+    data = cfg.model_dump()
+    shard = data["exporter"]["shard"]
+    if args.shard_index is not None:
+        shard["index"] = args.shard_index
+    if args.shard_count is not None:
+        shard["count"] = args.shard_count
+    return parse_config(data, "--shard flags")
+
+
 def run_exporter(args) -> int:
     from prometheus_client import CollectorRegistry, disable_created_metrics
 
@@ -163,7 +182,7 @@ def run_exporter(args) -> int:
     from .server import create_server, make_app, serve_until_signal
     from .source import PrometheusSource
 
-    cfg = load_config(_require_config(args))
+    cfg = with_shard_flags(load_config(_require_config(args)), args)
     disable_created_metrics()  # *_created series only add cardinality here
     stop = threading.Event()
     registry = CollectorRegistry()

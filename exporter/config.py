@@ -145,11 +145,25 @@ class QueryConfig(_Strict):
         return min(self.history, max(10 * self.step, self.history / 10))
 
 
+class ShardConfig(_Strict):
+    """This replica models only the series whose label-set hash modulo count equals index."""
+
+    index: int = Field(default=0, ge=0)
+    count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _index_below_count(self) -> "ShardConfig":
+        if self.index >= self.count:
+            raise ValueError(f"index: must be below count ({self.count})")
+        return self
+
+
 class ExporterSettings(_Strict):
     interval: PositiveDuration = 60.0
     series_ttl: PositiveDuration = 600.0
     coverage_window: PositiveDuration = 3600.0
     fit_workers: int = Field(default=2, ge=1, le=256)
+    shard: ShardConfig = Field(default_factory=ShardConfig)
 
 
 class Config(_Strict):

@@ -23,7 +23,7 @@ from .models import FitContext, FittedModel, ModelSpec, make_model
 from .models.base import Band
 from .scoring import anomaly_score, inside_band
 from .selfmetrics import SelfMetrics
-from .source import PrometheusSource, QueryStats, SeriesBatch, SourceError, label_key
+from .source import PrometheusSource, QueryStats, SeriesBatch, SourceError, label_key, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,11 @@ class StepResult:
 
 class QueryState:
     def __init__(self, query: QueryConfig, executor=None, metrics: SelfMetrics | None = None,
-                 ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None):
+                 ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None,
+                 shard: tuple[int, int] = (0, 1)):
         self.q = query
         self.observer = observer
+        self.shard_index, self.shard_count = shard
         self.spec: ModelSpec = make_model(query.model, query.params)
         self.executor = executor
         self.metrics = metrics if metrics is not None else SelfMetrics()
@@ -129,11 +131,13 @@ class QueryState:
         """Fit series of `batch` (all, or the keys in `only`) and add or replace their rows."""
         keys = [label_key(labels) for labels in batch.labels]
         capacity = self.q.max_series - (0 if replace else len(self.rows))
-        wanted = [i for i, k in enumerate(keys) if (only is None or k in only)]
+        wanted = [i for i, k in enumerate(keys) if (only is None or k in only) and self._mine(batch.labels[i])]
         if replace:  # series already modelled keep their place ahead of new ones
             wanted.sort(key=lambda i: keys[i] not in self.rows)
         if len(wanted) > capacity:
             self.metrics.dropped_series.labels(self.q.name, "max_series").inc(len(wanted) - max(capacity, 0))
+            for i in wanted[max(capacity, 0):]:  # reconsidered at the next retrain, not every cycle
+                self.retry_at[keys[i]] = now + self.q.retrain_every
             wanted = wanted[:max(capacity, 0)]
         if not wanted:
             return 0
@@ -163,13 +167,18 @@ class QueryState:
             self.retry_at.pop(key, None)
         return len(kept)
 
+    def _mine(self, labels: dict[str, str]) -> bool:
+        """Whether this replica's shard models the series."""
+        return self.shard_count == 1 or shard_of(labels, self.shard_count) == self.shard_index
+
     # ---- the step --------------------------------------------------------
     def step(self, now: float, recent: SeriesBatch, history: HistoryFetcher) -> StepResult:
         """Bring this query up to `now`: fit what needs fitting, then score and learn from `recent`."""
         result = StepResult()
         fit_end = (recent.times[0] if len(recent.times) else now) - self.q.step
         recent_keys = [label_key(labels) for labels in recent.labels]
-        new_keys = {k for k in recent_keys if k not in self.rows and self.retry_at.get(k, -np.inf) <= now}
+        new_keys = {k for k, labels in zip(recent_keys, recent.labels)
+                    if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self._mine(labels)}
         retrain = self.model is None or self.last_fit is None or now - self.last_fit >= self.q.retrain_every
         if retrain or new_keys:
             try:
@@ -262,8 +271,9 @@ class Engine:
                  clock: Callable[[], float] = time.time, stop_event: threading.Event | None = None):
         self.cfg, self.source, self.metrics, self.clock = cfg, source, metrics, clock
         self.executor = executor if executor is not None else LocalFitExecutor(cfg.exporter.fit_workers)
+        shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
-                                          cfg.exporter.coverage_window) for q in cfg.queries}
+                                          cfg.exporter.coverage_window, shard=shard) for q in cfg.queries}
         self.snapshots: dict[str, QuerySnapshot] = {}
         for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
             metrics.query_errors.labels(q.name)

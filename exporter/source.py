@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -60,6 +61,14 @@ def grid_times(start: float, end: float, step: float) -> np.ndarray:
 
 def label_key(labels: dict[str, str]) -> tuple:
     return tuple(sorted(labels.items()))
+
+
+def shard_of(labels: dict[str, str], count: int) -> int:
+    """Stable shard of a label set, computed like Prometheus' hashmod relabelling (md5, low 64 bits)."""
+    if count == 1:
+        return 0
+    text = "\xff".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return int.from_bytes(hashlib.md5(text.encode()).digest()[8:], "big") % count
 
 
 class PrometheusSource:

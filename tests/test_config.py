@@ -101,3 +101,15 @@ def test_bad_durations_are_refused(text):
 
 def test_durations_format_back_to_their_shortest_form():
     assert [format_duration(s) for s in (3600, 5400, 21600, 90)] == ["1h", "1h30m", "6h", "1m30s"]
+
+
+def test_shard_flags_override_the_file_and_are_validated(tmp_path):
+    import argparse
+
+    from exporter.cli import with_shard_flags
+
+    cfg = load_config(_write(tmp_path, MINIMAL))
+    sharded = with_shard_flags(cfg, argparse.Namespace(shard_index=2, shard_count=4))
+    assert (sharded.exporter.shard.index, sharded.exporter.shard.count) == (2, 4)
+    with pytest.raises(ConfigError, match=r"exporter.shard.index: must be below count \(2\)"):
+        with_shard_flags(cfg, argparse.Namespace(shard_index=2, shard_count=2))

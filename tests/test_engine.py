@@ -54,6 +54,14 @@ def test_series_beyond_max_series_are_dropped_and_counted():
     state.step(t, recent_at(batch, t), provider(batch))
     assert len(state.labels) == 3
     assert counter(metrics, "aiops_exporter_dropped_series_total", aiops_query="q", reason="max_series") == 2
+    fetches = []
+
+    def counting(begin, end):
+        fetches.append((begin, end))
+        return provider(batch)(begin, end)
+
+    state.step(t + 60, recent_at(batch, t), counting)
+    assert fetches == []  # the excess series wait for the next retrain instead of a history read every cycle
 
 
 def test_a_series_with_too_little_history_is_counted_and_modelled_once_it_has_enough():
@@ -133,3 +141,25 @@ def test_forecasts_are_published_for_each_horizon():
     assert set(snap.forecasts) == {"1h", "6h"}
     expected = 50 + 10 * np.sin(2 * np.pi * (t + 6 * 3600) / DAY)
     assert abs(snap.forecasts["6h"].yhat[0] - expected) < 2
+
+
+def test_shards_split_the_series_of_a_query_without_overlap_or_gaps():
+    labels = [{"instance": f"host-{i}", "job": "node"} for i in range(60)]
+    batch = make_history(labels)
+    t = batch.times[-1]
+    seen = []
+    for index in range(3):
+        state = QueryState(query(), shard=(index, 3))
+        state.step(t, recent_at(batch, t), provider(batch))
+        seen.append({lab["instance"] for lab in state.labels})
+        assert 5 < len(seen[-1]) < 40  # a roughly even split
+    assert set().union(*seen) == {lab["instance"] for lab in labels}
+    assert sum(len(s) for s in seen) == len(labels)
+
+
+def test_the_shard_of_a_label_set_is_stable():
+    from exporter.source import shard_of
+
+    labels = {"instance": "host-7", "job": "node"}
+    assert shard_of(labels, 5) == shard_of(dict(reversed(list(labels.items()))), 5)
+    assert shard_of(labels, 1) == 0

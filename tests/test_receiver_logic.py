@@ -120,3 +120,35 @@ def test_newer_alertmanager_fields_are_accepted_and_kept():
     data = payload([am_alert({"alertname": "A"}, T0)])
     data.update(notification_reason="new_alert", routeLabels={"team": "x"})
     assert parse_notification(data).raw["routeLabels"] == {"team": "x"}
+
+
+def _rule(**extra):
+    from alertmanager_receiver.automation.config import AutomationRule
+
+    return AutomationRule.model_validate({"name": "r", "actions": [{"type": "command", "argv": ["true"]}], **extra})
+
+
+def test_rules_match_on_status_labels_alertname_priority_and_root_cause():
+    from alertmanager_receiver.automation.decide import Event, matches
+
+    event = Event(1, "resolved", alert("payments", status="resolved"), "P2", "payments-db")
+    assert not matches(_rule(), event)  # on: firing by default
+    assert matches(_rule(on="resolved"), event) and matches(_rule(on="both"), event)
+    assert matches(_rule(on="both", match={"labels": {"service": "payments"}, "alertname": ["paymentsDown"],
+                                           "priority": ["P1", "P2"], "root_cause_service": ["payments-db"]}), event)
+    assert not matches(_rule(on="both", match={"labels": {"service": "cart"}}), event)
+    assert not matches(_rule(on="both", match={"priority": ["P1"]}), event)
+    assert not matches(_rule(on="both", match={"root_cause_service": ["cart"]}), event)
+
+
+def test_decisions_check_the_breaker_then_cooldown_then_budgets_then_mode_and_approval():
+    from alertmanager_receiver.automation.decide import History, decide
+
+    quiet = History(None, 0, 0)
+    assert decide(_rule(), quiet, T0, breaker_open=True, dry_run=False)[0] == "skipped"
+    assert decide(_rule(cooldown="10m"), History(T0 - 60, 1, 1), T0, False, False)[1].startswith("cooldown")
+    assert decide(_rule(budget={"per_hour": 2}), History(T0 - 9999, 2, 2), T0, False, False)[1].startswith("budget")
+    assert decide(_rule(budget={"per_day": 3}), History(T0 - 9999, 0, 3), T0, False, False)[1].startswith("budget")
+    assert decide(_rule(require_approval=True), quiet, T0, False, dry_run=True)[0] == "dry_run"
+    assert decide(_rule(require_approval=True), quiet, T0, False, dry_run=False)[0] == "awaiting_approval"
+    assert decide(_rule(), quiet, T0, False, False) == ("pending", "queued")
