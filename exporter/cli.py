@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--from", dest="start", required=True, type=parse_time, help="start (RFC 3339, unix, now-7d)")
     back.add_argument("--to", dest="end", default="now", type=parse_time, help="end (default now)")
     back.add_argument("--output", type=Path, default=Path("backtest.png"), help="PNG of actual vs band")
+    for command in (sub.choices["run"], score, back):  # also accepted after the subcommand
+        command.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS,
+                             help="YAML configuration (see docs/exporter.md)")
     return parser
 
 

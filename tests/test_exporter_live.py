@@ -98,7 +98,7 @@ def test_backtest_replays_history_prints_counts_and_coverage_and_writes_a_png(ex
     import sys
 
     out = tmp_path / "band.png"
-    result = subprocess.run([sys.executable, "-m", "exporter", "--config.file", str(exporter.config_path), "backtest",
+    result = subprocess.run([sys.executable, "-m", "exporter", "backtest", "--config.file", str(exporter.config_path),
                              "--query", "cpu", "--from", "now-3h", "--to", "now", "--output", str(out)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

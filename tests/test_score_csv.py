@@ -56,3 +56,13 @@ def test_a_file_without_the_columns_is_refused_with_the_reason(tmp_path):
                              str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "missing column(s) timestamp, value" in result.stderr
+
+
+def test_score_csv_takes_the_query_settings_from_a_config_file_given_after_the_subcommand(tmp_path):
+    path = write_csv(tmp_path / "series.csv", anomaly_at=900)
+    config = tmp_path / "exporter.yml"
+    config.write_text("prometheus: {url: 'http://127.0.0.1:9090'}\n"
+                      "queries:\n  - {name: cpu, expr: x, model: zscore, interval_width: 0.9999}\n")
+    scored = score_csv([path], tmp_path / "out", "--config.file", str(config), "--query", "cpu")[0]
+    default = score_csv([path], tmp_path / "out2", "--model", "zscore")[0]
+    assert scored["anomaly_score"].iloc[900] < default["anomaly_score"].iloc[900]  # the wider band scores lower
