@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,12 +25,8 @@ class Lifecycle:
     """What happened to incidents in one transaction (the app turns it into metrics)."""
 
     opened: int = 0
-    resolved_durations: list[float] = None
-    acked_after: list[float] = None
-
-    def __post_init__(self):
-        self.resolved_durations = self.resolved_durations or []
-        self.acked_after = self.acked_after or []
+    resolved_durations: list[float] = field(default_factory=list)
+    acked_after: list[float] = field(default_factory=list)
 
 
 def add_event(conn: Connection, incident_id: int, at: float, kind: str, **detail) -> None:

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .config import Config, QueryConfig
+from .durations import format_duration
 from .executor import LocalFitExecutor
 from .models import FitContext, FittedModel, ModelSpec, make_model
 from .models.base import Band
@@ -255,8 +256,6 @@ class QueryState:
         if self.model is None:
             empty = Band(np.zeros(0), np.zeros(0), np.zeros(0))
             return QuerySnapshot(self.q.name, self.q.model, [], empty, np.zeros(0), {}, 0, self.last_fit, None)
-        from .durations import format_duration
-
         fresh = self.last_seen >= now - max(STALENESS, 2 * self.q.step)
         forecasts = {format_duration(h): self.model.predict(now + h) for h in self.q.horizons}
         score = np.where(self.ok & fresh, self.score, np.nan)
