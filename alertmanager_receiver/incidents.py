@@ -189,3 +189,17 @@ def incident_detail(conn: Connection, incident_id: int) -> dict | None:
         "timeline": [{"at": e.at, "kind": e.kind, **e.detail} for e in events],
         "feedback": [{"id": f.id, "at": f.at, "verdict": f.verdict, "comment": f.comment} for f in verdicts],
     }
+
+
+def feedback_since(conn: Connection, since: float, limit: int) -> list[dict]:
+    """Verdicts recorded after `since`, oldest first, each with its incident's alerts and labels."""
+    rows = conn.execute(sa.select(feedback_t).where(feedback_t.c.at > since)
+                        .order_by(feedback_t.c.at, feedback_t.c.id).limit(limit)).all()
+    ids = sorted({r.incident_id for r in rows})
+    members: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        for a in conn.execute(sa.select(alerts_t).where(alerts_t.c.incident_id.in_(ids)).order_by(alerts_t.c.id)):
+            members[a.incident_id].append({"fingerprint": a.fingerprint, "status": a.status, "starts_at": a.starts_at,
+                                           "labels": a.labels, "annotations": a.annotations})
+    return [{"id": r.id, "at": r.at, "incident_id": r.incident_id, "verdict": r.verdict, "comment": r.comment,
+             "alerts": members[r.incident_id]} for r in rows]

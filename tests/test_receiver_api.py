@@ -224,3 +224,19 @@ def test_the_openapi_document_lists_exactly_the_real_routes(store_url):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             real.add((path, method))
     assert documented == real
+
+
+def test_feedback_since_a_time_lists_each_verdict_with_the_incidents_alerts_and_labels(store_url):
+    clock = Clock()
+    app, client = make(store_url, clock)
+    post(client, payload([db_alert("payments-db", aiops_query="cpu", source_metric="demo_cpu_usage")]))
+    clock.now += 60
+    client.post("/api/v1/incidents/1/feedback", json={"verdict": "false_positive", "comment": "batch job"})
+    clock.now += 60
+    client.post("/api/v1/incidents/1/feedback", json={"verdict": "useful"})
+    everything = client.get("/api/v1/feedback").json["feedback"]
+    assert [f["verdict"] for f in everything] == ["false_positive", "useful"]
+    assert everything[0]["alerts"][0]["labels"]["aiops_query"] == "cpu"
+    later = client.get("/api/v1/feedback", query_string={"since": T0 + 90}).json["feedback"]
+    assert [f["verdict"] for f in later] == ["useful"]
+    assert client.get("/api/v1/feedback", query_string={"since": "yesterday"}).status_code == 400

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..app import receiver
-from ..incidents import Lifecycle, incident_detail, list_incidents
+from ..incidents import Lifecycle, feedback_since, incident_detail, list_incidents
+from ..payload import parse_time
 from ..notify.summary import summarize
 from . import authenticated, error
 
@@ -100,3 +101,24 @@ def incident_feedback(incident_id: int):
     if feedback_id is None:
         return error(404, f"no incident {incident_id}")
     return jsonify(id=feedback_id, incident_id=incident_id, verdict=verdict, comment=comment), 201
+
+
+@bp.get("/feedback")
+@authenticated
+def feedback_list():
+    raw = request.args.get("since", "0")
+    try:
+        since = float(raw)
+    except ValueError:
+        try:
+            since = parse_time(raw)
+        except ValueError:
+            return error(400, "since must be unix seconds or an RFC 3339 timestamp")
+    try:
+        limit = int(request.args.get("limit", 1000))
+    except ValueError:
+        return error(400, "limit must be an integer")
+    if not 1 <= limit <= 10000:
+        return error(400, "limit must be between 1 and 10000")
+    with receiver().store.read() as conn:
+        return jsonify(feedback=feedback_since(conn, since, limit))

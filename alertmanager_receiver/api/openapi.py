@@ -80,6 +80,13 @@ def openapi_document() -> dict:
                         "comment": {"type": "string", "maxLength": 10000}}}}}},
                 "responses": {"201": _json(OBJ, "stored"), "400": _json(ERROR, "bad verdict"),
                               "404": _json(ERROR, "no such incident")}})},
+            "/api/v1/feedback": {"get": _protected({
+                "summary": "Operator verdicts recorded after `since`, oldest first, with the incident's alerts and labels",
+                "parameters": [{"name": "since", "in": "query", "schema": {"type": "string"},
+                                "description": "unix seconds or RFC 3339; default 0"},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+                "responses": {"200": _json(OBJ, "{feedback: [...]}"), "400": _json(ERROR, "bad since or limit")}})},
             "/api/v1/actions": {"get": _protected({
                 "summary": "Automation audit trail: every decision (ran, skipped and why, failed, dry-run), newest first",
                 "parameters": [
