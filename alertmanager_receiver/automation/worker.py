@@ -33,12 +33,29 @@ class Worker:
             return False
         started = time.perf_counter()
         status, reason, result = rx.runner.run(row)
-        with rx.store.write() as conn:
-            finish(conn, row.id, status, reason, result, rx.clock())
+        self._record(row.id, status, reason, result)
         rx.metrics.actions.labels(row.rule, row.action_type, status).inc()
         rx.metrics.action_duration.observe(time.perf_counter() - started)
         log.info("action %d (%s/%s) %s: %s", row.id, row.rule, row.action_type, status, reason)
         return True
+
+    def _record(self, action_id: int, status: str, reason: str, result: dict) -> None:
+        """The action has run: its outcome must be stored, so retry while the database is busy.
+
+        Giving up would leave the row `running`, which blocks the rule's concurrency slot and
+        would be reported as interrupted after a restart although it completed.
+        """
+        delay = 0.2
+        while True:
+            try:
+                with self.rx.store.write() as conn:
+                    finish(conn, action_id, status, reason, result, self.rx.clock())
+                return
+            except StoreUnavailable as err:
+                log.warning("action %d ran (%s) but recording it failed, retrying: %s", action_id, status, err)
+                if self.stop.wait(delay):
+                    return  # shutting down: a restart reports it as interrupted
+                delay = min(delay * 2, 5.0)
 
     def drain(self, limit: int = 10000) -> int:
         done = 0
