@@ -30,3 +30,18 @@ def authenticated(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def json_body() -> dict | None:
+    """The request's JSON object body: {} when empty, None when it is not a JSON object."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+def actor() -> str | None:
+    """`by` from an optional JSON body (default "api"); None when the body or `by` is invalid."""
+    body = json_body()
+    by = body.get("by", "api") if body is not None else None
+    return by if isinstance(by, str) and len(by) <= 200 else None

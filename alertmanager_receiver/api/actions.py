@@ -6,19 +6,11 @@ from flask import Blueprint, jsonify, request
 
 from ..app import receiver
 from ..automation.engine import approve, list_actions
-from . import authenticated, error
+from . import actor, authenticated, error
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
 STATUSES = ("pending", "awaiting_approval", "running", "succeeded", "failed", "dry_run", "skipped", "expired",
             "interrupted", "refused")
-
-
-def _by() -> str | None:
-    data = request.get_json(silent=True) if request.get_data(cache=True) else {}
-    if not isinstance(data, dict):
-        return None
-    by = data.get("by", "api")
-    return by if isinstance(by, str) and len(by) <= 200 else None
 
 
 @bp.get("/actions")
@@ -42,7 +34,7 @@ def actions_list():
 @bp.post("/actions/<int:action_id>/approve")
 @authenticated
 def action_approve(action_id: int):
-    by = _by()
+    by = actor()
     if by is None:
         return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
     rx = receiver()
@@ -69,7 +61,7 @@ def automation_state():
 @bp.post("/automation/breaker/reset")
 @authenticated
 def breaker_reset():
-    by = _by()
+    by = actor()
     if by is None:
         return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
     rx = receiver()

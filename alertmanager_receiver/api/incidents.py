@@ -8,19 +8,12 @@ from ..app import receiver
 from ..incidents import Lifecycle, feedback_since, incident_detail, list_incidents
 from ..payload import parse_time
 from ..notify.summary import summarize
-from . import authenticated, error
+from . import actor, authenticated, error, json_body
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
 STATUSES = ("open", "acknowledged", "resolving", "resolved")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 VERDICTS = ("false_positive", "useful")
-
-
-def _body() -> dict:
-    if not request.get_data(cache=True):
-        return {}
-    data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else None
 
 
 @bp.get("/incidents")
@@ -53,12 +46,9 @@ def incident_get(incident_id: int):
 
 
 def _lifecycle_action(incident_id: int, action: str):
-    body = _body()
-    if body is None:
-        return error(400, "body must be a JSON object")
-    by = body.get("by", "api")
-    if not isinstance(by, str) or len(by) > 200:
-        return error(400, "by must be a string of at most 200 characters")
+    by = actor()
+    if by is None:
+        return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
     rx = receiver()
     lifecycle = Lifecycle()
     with rx.store.write() as conn:
@@ -87,7 +77,7 @@ def incident_resolve(incident_id: int):
 @bp.post("/incidents/<int:incident_id>/feedback")
 @authenticated
 def incident_feedback(incident_id: int):
-    body = _body()
+    body = json_body()
     if not body:
         return error(400, 'body must be a JSON object like {"verdict": "false_positive", "comment": "..."}')
     verdict, comment = body.get("verdict"), body.get("comment", "")
