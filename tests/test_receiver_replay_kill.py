@@ -72,9 +72,11 @@ def test_a_receiver_killed_mid_replay_stores_every_alert_once_and_runs_each_acti
             time.sleep(0.5)
         statuses = action_statuses(db)
         lines = ran.read_text().split() if ran.exists() else []
+        succeeded, interrupted = statuses.get("succeeded", 0), statuses.get("interrupted", 0)
         assert len(lines) == len(set(lines)), "an action ran twice"
-        assert statuses.get("succeeded", 0) == len(lines)
-        assert statuses.get("succeeded", 0) + statuses.get("interrupted", 0) == TRIGGERS, statuses
+        assert succeeded + interrupted == TRIGGERS, statuses  # none lost, none left pending
+        # an action cut off by the kill may or may not have run; it is reported, never re-run
+        assert succeeded <= len(lines) <= succeeded + interrupted
     finally:
         for proc in (restarted, am, receiver):
             if proc is not None:
