@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from waitress import create_server
 
     server = create_server(app, host=host, port=port, threads=config.server.threads, ident="aiops-receiver",
-                           max_request_body_size=config.server.max_body_bytes + 1)
+                           max_request_body_size=config.server.max_body_bytes + 1,
+                           connection_limit=config.server.connection_limit)
     stop = threading.Event()
     maintenance = Maintenance(app, stop)
     maintenance.start()

@@ -76,6 +76,7 @@ class AlertmanagerConfig(_Strict):
 class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     threads: int = Field(default=8, ge=1, le=256)
+    connection_limit: int = Field(default=1000, ge=10)  # open connections before waitress stops accepting
     noise_window: PositiveDuration = 86400.0  # window of aiops_receiver_noise_reduction_ratio
     maintenance_interval: PositiveDuration = 30.0  # how often quiet incidents are closed
 

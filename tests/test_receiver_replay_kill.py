@@ -60,7 +60,8 @@ def test_a_receiver_killed_mid_replay_stores_every_alert_once_and_runs_each_acti
         receiver.kill()
         assert 0 < stored_at_kill < TOTAL, stored_at_kill
         time.sleep(3)  # Alertmanager keeps failing and retrying meanwhile
-        restarted = ReceiverProcess(tmp_path / "receiver", config, port=port).start()
+        # Alertmanager's retries of ~200 groups arrive at once: readiness has to get through that storm
+        restarted = ReceiverProcess(tmp_path / "receiver", config, port=port).start(timeout=180)
         deadline = time.monotonic() + 300
         while occurrences(db)[0] < TOTAL and time.monotonic() < deadline:
             time.sleep(1)
