@@ -38,6 +38,12 @@ class Receiver:
     runner: Runner
 
 
+def write_slot_count(config: ReceiverConfig) -> int:
+    """Webhook requests that may wait for the database at once: two threads always stay free for
+    probes and the API, so a retry storm sheds load with 503s instead of starving /readyz."""
+    return max(1, min(config.storage.max_pending_writes, config.server.threads - 2))
+
+
 def receiver() -> Receiver:
     return current_app.extensions["aiops_receiver"]
 
@@ -61,7 +67,7 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
         config=config, store=store, ingestor=Ingestor(store, incidents, rules, topology, automation),
         incidents=incidents, metrics=ReceiverMetrics(store, config.server.noise_window, clock),
         auth=Authenticator(config.auth), clock=clock,
-        write_slots=threading.BoundedSemaphore(config.storage.max_pending_writes), automation=automation,
+        write_slots=threading.BoundedSemaphore(write_slot_count(config)), automation=automation,
         runner=Runner(config.automation, store, config.alertmanager.url, clock))
     metrics = app.extensions["aiops_receiver"].metrics
     for result in ("stored", "invalid", "unauthorized", "too_large", "unavailable"):

@@ -41,7 +41,7 @@ def alertmanager_webhook():
     except PayloadError as err:
         rx.metrics.notifications.labels("invalid").inc()
         return error(400, f"invalid Alertmanager payload: {err}"[:1000])
-    if not rx.write_slots.acquire(timeout=rx.config.storage.busy_timeout):
+    if not rx.write_slots.acquire(timeout=min(1.0, rx.config.storage.busy_timeout)):
         return _unavailable("too many notifications waiting for the database")
     try:
         result = rx.ingestor.ingest(note, rx.clock())
