@@ -6,7 +6,7 @@ COPY pyproject.toml README.md ./
 COPY exporter ./exporter
 COPY alertmanager_receiver ./alertmanager_receiver
 COPY devstack ./devstack
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 aiops && mkdir /data && chown aiops /data
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 aiops && mkdir /data /var/lib/aiops-exporter && chown aiops /data /var/lib/aiops-exporter
 USER aiops
 EXPOSE 9875 9876
 ENTRYPOINT ["aiops-exporter"]

@@ -55,6 +55,8 @@ class Stack:
     def exporter_config(self) -> dict:
         return {"prometheus": {"url": self.prometheus.url, "timeout": "10s"},
                 "exporter": {"interval": self.settings.exporter_interval},
+                "feedback": {"url": f"http://127.0.0.1:{self.receiver_port}", "interval": self.settings.exporter_interval,
+                             "state_file": str(self.workdir / "exporter-feedback.json")},
                 "queries": [{"name": "cpu", "expr": 'demo_cpu_usage{job="demo"}', "model": "seasonal",
                              "step": self.settings.step, "history": f"{self.settings.history_days}d",
                              "horizons": ["1h", "6h"]}]}

@@ -190,7 +190,13 @@ def run_exporter(args) -> int:
     stop = threading.Event()
     registry = CollectorRegistry()
     metrics = SelfMetrics(registry)
-    engine = Engine(cfg, PrometheusSource(cfg.prometheus, sleep=stop.wait), metrics, stop_event=stop)
+    verdicts = None
+    if cfg.feedback is not None:
+        from .verdicts import VerdictPoller
+
+        verdicts = VerdictPoller(cfg.feedback, {q.name for q in cfg.queries}, metrics)
+    engine = Engine(cfg, PrometheusSource(cfg.prometheus, sleep=stop.wait), metrics, stop_event=stop,
+                    verdicts=verdicts)
     registry.register(ExporterCollector(engine.snapshots))
     try:
         server = create_server(make_app(registry, engine.ready), args.listen)

@@ -58,6 +58,12 @@ class ExporterCollector(Collector):
                 for horizon, band in snap.forecasts.items():
                     _add_rows(family, snap.labels, getattr(band, attr), {"horizon": horizon})
             yield family
+        multiplier = Metric("aiops_sensitivity_multiplier", "Band widening from operator feedback (false_positive "
+                            "verdicts widen, useful ones narrow, decaying back to 1); only series above 1.", "gauge")
+        for snap in snaps:
+            if snap.multiplier is not None:
+                _add_rows(multiplier, snap.labels, np.where(snap.multiplier > 1, snap.multiplier, np.nan))
+        yield multiplier
         series = GaugeMetricFamily("aiops_exporter_series", "Series currently modelled per query.", labels=["aiops_query"])
         last_fit = GaugeMetricFamily("aiops_exporter_last_fit_timestamp_seconds",
                                      "Unix time of the last full retrain of the query.", labels=["aiops_query"])

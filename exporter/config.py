@@ -158,6 +158,33 @@ class ShardConfig(_Strict):
         return self
 
 
+class FeedbackConfig(_Strict):
+    """Where operator verdicts come from (the receiver) and how far they may move a series' band."""
+
+    url: str
+    interval: PositiveDuration = 60.0
+    timeout: PositiveDuration = 10.0
+    state_file: Path | None = None
+    widen_factor: float = Field(default=2.0, gt=1, le=10)
+    max_multiplier: float = Field(default=4.0, ge=1, le=100)
+    half_life: PositiveDuration = 3 * 86400.0
+    bearer_token_file: Path | None = None
+    basic_auth: BasicAuth | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("must be the receiver's http:// or https:// URL, e.g. http://127.0.0.1:9876")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> "FeedbackConfig":
+        if self.bearer_token_file is not None and self.basic_auth is not None:
+            raise ValueError("choose one authentication method, got bearer_token_file, basic_auth")
+        return self
+
+
 class ExporterSettings(_Strict):
     interval: PositiveDuration = 60.0
     series_ttl: PositiveDuration = 600.0
@@ -170,6 +197,7 @@ class Config(_Strict):
     prometheus: PrometheusConfig
     queries: list[QueryConfig] = Field(min_length=1)
     exporter: ExporterSettings = Field(default_factory=ExporterSettings)
+    feedback: FeedbackConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Config":

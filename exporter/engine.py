@@ -35,6 +35,27 @@ HistoryFetcher = Callable[[float, float], SeriesBatch]
 Observer = Callable[[float, np.ndarray, Band, np.ndarray], None]  # (t, y per row, band, score per row)
 
 
+def source_labels(output: dict[str, str]) -> dict[str, str]:
+    """The inverse of output_labels: a published series' labels back to its source labels."""
+    out: dict[str, str] = {}
+    for name, value in output.items():
+        if name in ("aiops_query", "aiops_model"):
+            continue
+        if name == "source_metric":
+            out["__name__"] = value
+        elif name.startswith("exported_") and name[len("exported_"):] in RESERVED_LABELS:
+            out[name[len("exported_"):]] = value
+        else:
+            out[name] = value
+    return out
+
+
+def widen(band: Band, multiplier: np.ndarray) -> Band:
+    """The band with each row's half-widths multiplied (feedback sensitivity)."""
+    return Band(band.yhat, band.yhat - (band.yhat - band.lower) * multiplier,
+                band.yhat + (band.upper - band.yhat) * multiplier)
+
+
 def output_labels(source: dict[str, str], query: str, model: str) -> dict[str, str]:
     """Source labels plus aiops_query/aiops_model; __name__ becomes source_metric.
 
@@ -66,6 +87,7 @@ class QuerySnapshot:
     series: int
     last_fit: float | None
     coverage: float | None
+    multiplier: np.ndarray | None = None  # feedback sensitivity per row (None: all 1)
 
 
 @dataclass
@@ -97,6 +119,8 @@ class QueryState:
         self.processed_until: float | None = None
         self.retry_at: dict[tuple, float] = {}
         self.coverage_log: deque[tuple[float, int, int]] = deque()
+        self.sensitivity: dict[tuple, float] = {}  # feedback.alert_key -> multiplier in effect
+        self._alert_rows: dict[tuple, int] = {}  # alert_key -> row (-1: not modelled), reset when rows change
 
     # ---- fitting -------------------------------------------------------
     def _context(self) -> FitContext:
@@ -154,6 +178,7 @@ class QueryState:
                 if old_row is not None:
                     new_score[row] = self.score[old_row]
             self.rows, self.labels, self.out_labels = {}, [], []
+            self._alert_rows = {}
             self.model, self.ok, self.last_seen, self.score = model, ok, last_seen, new_score
         else:
             self.model = type(self.model).concat([self.model, model])
@@ -166,6 +191,7 @@ class QueryState:
             self.labels.append(labels)
             self.out_labels.append(output_labels(labels, self.q.name, self.q.model))
             self.retry_at.pop(key, None)
+        self._alert_rows = {k: v for k, v in self._alert_rows.items() if v >= 0}
         return len(kept)
 
     def _mine(self, labels: dict[str, str]) -> bool:
@@ -245,6 +271,31 @@ class QueryState:
         self.labels = [self.labels[i] for i in keep]
         self.out_labels = [self.out_labels[i] for i in keep]
         self.rows = {label_key(labels): i for i, labels in enumerate(self.labels)}
+        self._alert_rows = {}
+
+    # ---- feedback -------------------------------------------------------
+    def _row_for_alert(self, key: tuple) -> int:
+        """Row of the series an anomaly alert came from, or -1 if it is not modelled here."""
+        row = self._alert_rows.get(key)
+        if row is None:
+            alert_labels = dict(key[1])
+            row = self.rows.get(label_key(source_labels(alert_labels)), -1)
+            if row < 0:  # the alert may carry more labels (Prometheus external labels): match by subset
+                items = alert_labels.items()
+                row = next((i for i, out in enumerate(self.out_labels) if out.items() <= items), -1)
+            self._alert_rows[key] = row
+        return row
+
+    def multipliers(self) -> np.ndarray | None:
+        """Per-row sensitivity multiplier from `self.sensitivity`, or None when every row is at 1."""
+        if not self.sensitivity or self.model is None:
+            return None
+        mult = np.ones(len(self.labels))
+        for key, value in self.sensitivity.items():
+            row = self._row_for_alert(key)
+            if row >= 0:
+                mult[row] = max(mult[row], value)
+        return mult if (mult != 1).any() else None
 
     # ---- publishing -----------------------------------------------------
     def coverage(self) -> float | None:
@@ -259,16 +310,23 @@ class QueryState:
         fresh = self.last_seen >= now - max(STALENESS, 2 * self.q.step)
         forecasts = {format_duration(h): self.model.predict(now + h) for h in self.q.horizons}
         score = np.where(self.ok & fresh, self.score, np.nan)
-        return QuerySnapshot(self.q.name, self.q.model, list(self.out_labels), self.model.predict(now), score,
-                             forecasts, int(self.ok.sum()), self.last_fit, self.coverage())
+        current = self.model.predict(now)
+        mult = self.multipliers()
+        if mult is not None:  # operator feedback: a wider band, so the same deviation scores lower
+            score = score / mult
+            current = widen(current, mult)
+            forecasts = {h: widen(band, mult) for h, band in forecasts.items()}
+        return QuerySnapshot(self.q.name, self.q.model, list(self.out_labels), current, score,
+                             forecasts, int(self.ok.sum()), self.last_fit, self.coverage(), mult)
 
 
 class Engine:
     """The background refresh loop over all configured queries."""
 
     def __init__(self, cfg: Config, source: PrometheusSource, metrics: SelfMetrics, executor=None,
-                 clock: Callable[[], float] = time.time, stop_event: threading.Event | None = None):
+                 clock: Callable[[], float] = time.time, stop_event: threading.Event | None = None, verdicts=None):
         self.cfg, self.source, self.metrics, self.clock = cfg, source, metrics, clock
+        self.verdicts = verdicts  # a VerdictPoller, or None without `feedback`
         self.executor = executor if executor is not None else LocalFitExecutor(cfg.exporter.fit_workers)
         shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
@@ -287,6 +345,11 @@ class Engine:
         started = time.perf_counter()
         now = self.clock()
         unreachable = False
+        if self.verdicts is not None:
+            multipliers = self.verdicts.poll(now)
+            if multipliers is not None:
+                for name, state in self.states.items():
+                    state.sensitivity = multipliers.get(name, {})
         for name, state in self.states.items():
             stats = QueryStats()
             try:

@@ -33,6 +33,13 @@ class SelfMetrics:
         self.source_up = Gauge(
             "aiops_exporter_source_up", "1 if Prometheus answered the last cycle's queries, 0 if unreachable.",
             registry=reg)
+        self.feedback_verdicts = Counter(
+            "aiops_exporter_feedback_verdicts", "Operator verdicts read from the receiver, by verdict and result "
+            "(applied: it changed a series' sensitivity; ignored: no anomaly alert of this exporter's queries).",
+            ["verdict", "result"], registry=reg)
+        self.feedback_errors = Counter(
+            "aiops_exporter_feedback_errors", "Failed reads of the receiver's verdicts (retried next interval).",
+            registry=reg)
         self.last_cycle = Gauge(
             "aiops_exporter_last_cycle_timestamp_seconds", "Unix time the last refresh cycle completed.",
             registry=reg)

@@ -144,6 +144,10 @@ def suite_health() -> dict:
         panel("timeseries", "Fits by result", [target(
             "sum by (aiops_query, result) (increase(aiops_exporter_fits_total[$__rate_interval]))",
             "{{aiops_query}} {{result}}")], 0, 24, w=24),
+        panel("table", "Operator feedback: series with a wider band", [target(
+            "sort_desc(aiops_sensitivity_multiplier)", instant=True)], 0, 32, w=24,
+            description="Sensitivity multipliers from false_positive verdicts (docs/learning.md): the band of each "
+                        "series is this many times wider than its model's."),
     ])
 
 

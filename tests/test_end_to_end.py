@@ -54,6 +54,12 @@ def chain(stack):
         lambda: [i for i in stack.incidents() if i["probable_root_cause"]], stack=stack)[0]
     evidence["action"] = wait_for("the dry-run action to be recorded",
                                   lambda: [a for a in stack.actions() if a["status"] == "dry_run"], stack=stack)[0]
+    response = requests.post(f"{stack.receiver.url}/api/v1/incidents/{evidence['incident']['id']}/feedback",
+                             json={"verdict": "false_positive", "comment": "e2e"}, timeout=10)
+    response.raise_for_status()
+    evidence["multiplier"] = wait_for(
+        "Prometheus to hold the feedback multiplier of payments-db",
+        lambda: stack.prometheus.query('aiops_sensitivity_multiplier{service="payments-db"}'), stack=stack)
     return evidence
 
 
@@ -86,6 +92,12 @@ def test_the_automation_records_a_dry_run_action_for_the_incident(chain):
     action = chain["action"]
     assert action["rule"] == "restart-on-anomaly" and action["action_type"] == "command"
     assert action["context"]["alert"]["labels"]["alertname"] == "AIOpsAnomalyDetected"
+
+
+def test_a_false_positive_verdict_reaches_the_exporter_as_a_wider_band_for_the_alerting_series(chain):
+    (series,) = chain["multiplier"]
+    assert abs(float(series["value"][1]) - 2.0) < 1e-3  # widen_factor 2, decaying over days
+    assert series["metric"]["aiops_query"] == "cpu" and series["metric"]["service"] == "payments-db"
 
 
 def test_every_dashboard_panel_query_returns_data_from_the_live_prometheus(chain, stack):
