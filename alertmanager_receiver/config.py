@@ -73,6 +73,29 @@ class AlertmanagerConfig(_Strict):
     timeout: PositiveDuration = 10.0
 
 
+class PrometheusConfig(_Strict):
+    """The Prometheus that scrapes `aiops-exporter logs`; enables log evidence on incidents."""
+
+    url: str
+    timeout: PositiveDuration = 5.0
+    bearer_token_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
+        return url.rstrip("/")
+
+
+class LogEvidenceConfig(_Strict):
+    window: PositiveDuration = 600.0  # compared span: incident start - window .. start + window
+    baseline: PositiveDuration = 3600.0  # the span before it that defines "normal"
+    limit: int = Field(default=5, ge=1, le=50)  # templates listed per incident
+    min_records: int = Field(default=3, ge=1)  # fewer records in the window are not evidence
+    cache_for: PositiveDuration = 60.0
+
+
 class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     threads: int = Field(default=8, ge=1, le=256)
@@ -89,6 +112,8 @@ class ReceiverConfig(_Strict):
     alertmanager: AlertmanagerConfig = Field(default_factory=AlertmanagerConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     automation: AutomationConfig = Field(default_factory=AutomationConfig)
+    prometheus: PrometheusConfig | None = None
+    log_evidence: LogEvidenceConfig = Field(default_factory=LogEvidenceConfig)
 
     @model_validator(mode="after")
     def _silences_need_alertmanager(self) -> "ReceiverConfig":

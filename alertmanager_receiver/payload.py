@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import StrictInt, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .domain import Alert
 
@@ -83,7 +83,7 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow")
     version: Literal["4"]
     groupKey: str = Field(max_length=4096)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: StrictInt = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str = Field(max_length=1024)
     groupLabels: dict[str, str] = Field(default_factory=dict)

@@ -17,6 +17,7 @@ from .durations import parse_duration
 log = logging.getLogger("exporter")
 
 DEFAULT_LISTEN = "0.0.0.0:9875"
+DEFAULT_LOGS_LISTEN = "0.0.0.0:9877"
 
 
 def parse_time(text: str, now: float | None = None) -> float:
@@ -47,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "forecasts and anomaly scores on /metrics. Without a subcommand it runs the exporter.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config.file", dest="config_file", help="YAML configuration (see docs/exporter.md)")
-    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN,
-                        help=f"address for /metrics, /healthz, /readyz (default {DEFAULT_LISTEN})")
+    parser.add_argument("--web.listen-address", dest="listen",
+                        help=f"address for /metrics, /healthz, /readyz (default {DEFAULT_LISTEN}; "
+                             f"{DEFAULT_LOGS_LISTEN} for `logs`)")
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"], help="log verbosity (default info)")
     parser.add_argument("--shard.index", dest="shard_index", type=int,
@@ -73,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--from", dest="start", required=True, type=parse_time, help="start (RFC 3339, unix, now-7d)")
     back.add_argument("--to", dest="end", default="now", type=parse_time, help="end (default now)")
     back.add_argument("--output", type=Path, default=Path("backtest.png"), help="PNG of actual vs band")
-    for command in (sub.choices["run"], score, back):  # also accepted after the subcommand
+    logs = sub.add_parser("logs", help="follow log files or stdin, mine message templates, export their counts",
+                          description="Follows the `logs.sources` of --config.file (see docs/logs.md) and serves "
+                                      "aiops_log_* series on /metrics.")
+    for command in (sub.choices["run"], score, back, logs):  # also accepted after the subcommand
         command.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS,
                              help="YAML configuration (see docs/exporter.md)")
     return parser
@@ -89,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_score_csv(args)
         if args.command == "backtest":
             return run_backtest(args)
+        if args.command == "logs":
+            return run_logs(args)
         return run_exporter(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -198,17 +205,47 @@ def run_exporter(args) -> int:
     engine = Engine(cfg, PrometheusSource(cfg.prometheus, sleep=stop.wait), metrics, stop_event=stop,
                     verdicts=verdicts)
     registry.register(ExporterCollector(engine.snapshots))
+    listen = args.listen or DEFAULT_LISTEN
     try:
-        server = create_server(make_app(registry, engine.ready), args.listen)
+        server = create_server(make_app(registry, engine.ready), listen)
     except (OSError, ValueError) as err:
-        print(f"error: cannot listen on {args.listen}: {err}", file=sys.stderr)
+        print(f"error: cannot listen on {listen}: {err}", file=sys.stderr)
         return 1
 
     loop = threading.Thread(target=engine.run_forever, name="refresh-loop", daemon=True)
     loop.start()
-    log.info("aiops-exporter %s: %d queries, listening on %s", __version__, len(cfg.queries), args.listen)
+    log.info("aiops-exporter %s: %d queries, listening on %s", __version__, len(cfg.queries), listen)
     serve_until_signal(server, stop, log)
     engine.stop()
+    loop.join(timeout=10)
+    return 0
+
+
+def run_logs(args) -> int:
+    from prometheus_client import CollectorRegistry, disable_created_metrics
+
+    from .logs.config import load_logs_config
+    from .logs.service import LogCollector, LogFollower
+    from .server import create_server, make_app, serve_until_signal
+
+    cfg = load_logs_config(_require_config(args))
+    disable_created_metrics()
+    follower = LogFollower(cfg)
+    registry = CollectorRegistry()
+    registry.register(LogCollector(follower))
+    listen = args.listen or DEFAULT_LOGS_LISTEN
+    try:
+        server = create_server(make_app(registry, follower.ready), listen)
+    except (OSError, ValueError) as err:
+        print(f"error: cannot listen on {listen}: {err}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    loop = threading.Thread(target=follower.run, args=(sys.stdin,), name="log-follower", daemon=True)
+    loop.start()
+    log.info("aiops-exporter logs %s: %d sources (%s), listening on %s", __version__, len(cfg.sources),
+             ", ".join(s.name for s in cfg.sources), listen)
+    serve_until_signal(server, stop, log)
+    follower.stop()
     loop.join(timeout=10)
     return 0
 

@@ -198,6 +198,7 @@ class Config(_Strict):
     queries: list[QueryConfig] = Field(min_length=1)
     exporter: ExporterSettings = Field(default_factory=ExporterSettings)
     feedback: FeedbackConfig | None = None
+    logs: dict | None = None  # read by `aiops-exporter logs` (exporter/logs/config.py), not by the exporter
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Config":

@@ -13,7 +13,7 @@ RULES = Path(__file__).resolve().parent.parent / "rules"
 RUNBOOKS = RULES.parent / "docs" / "runbooks"
 REQUIRED_ALERTS = {"AIOpsAnomalyDetected", "AIOpsCapacityForecastBreach", "AIOpsExporterDown",
                    "AIOpsExporterSourceDown", "AIOpsModelStale", "AIOpsBandCoverageLow", "AIOpsReceiverDown",
-                   "AIOpsAutomationBreakerOpen"}
+                   "AIOpsAutomationBreakerOpen", "AIOpsLogTemplateNew", "AIOpsLogErrorSpike"}
 
 
 def all_rules():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..app import receiver
+from ..app import MAX_ID, receiver
 from ..automation.engine import approve, list_actions
 from . import actor, authenticated, error
 
@@ -17,7 +17,7 @@ STATUSES = ("pending", "awaiting_approval", "running", "succeeded", "failed", "d
 @authenticated
 def actions_list():
     status, rule = request.args.get("status"), request.args.get("rule")
-    if status and status not in STATUSES:
+    if status is not None and status not in STATUSES:
         return error(400, f"status must be one of {', '.join(STATUSES)}")
     try:
         limit = int(request.args.get("limit", 100))
@@ -27,11 +27,13 @@ def actions_list():
         return error(400, "limit and incident_id must be integers")
     if not 1 <= limit <= 1000:
         return error(400, "limit must be between 1 and 1000")
+    if incident_id is not None and not 0 <= incident_id <= MAX_ID:
+        return error(400, f"incident_id must be between 0 and {MAX_ID}")
     with receiver().store.read() as conn:
         return jsonify(actions=list_actions(conn, status, rule, incident_id, limit))
 
 
-@bp.post("/actions/<int:action_id>/approve")
+@bp.post("/actions/<id:action_id>/approve")
 @authenticated
 def action_approve(action_id: int):
     by = actor()

@@ -20,9 +20,9 @@ VERDICTS = ("false_positive", "useful")
 @authenticated
 def incidents_list():
     status, prio = request.args.get("status"), request.args.get("priority")
-    if status and status not in STATUSES:
+    if status is not None and status not in STATUSES:
         return error(400, f"status must be one of {', '.join(STATUSES)}")
-    if prio and prio not in PRIORITIES:
+    if prio is not None and prio not in PRIORITIES:
         return error(400, f"priority must be one of {', '.join(PRIORITIES)}")
     try:
         limit = int(request.args.get("limit", 100))
@@ -34,13 +34,16 @@ def incidents_list():
         return jsonify(incidents=list_incidents(conn, status, prio, limit))
 
 
-@bp.get("/incidents/<int:incident_id>")
+@bp.get("/incidents/<id:incident_id>")
 @authenticated
 def incident_get(incident_id: int):
     with receiver().store.read() as conn:
         detail = incident_detail(conn, incident_id)
     if detail is None:
         return error(404, f"no incident {incident_id}")
+    rx = receiver()
+    if rx.log_evidence is not None:
+        detail["log_evidence"] = rx.log_evidence.for_incident(detail)
     detail["summary"] = summarize(detail)
     return jsonify(detail)
 
@@ -62,19 +65,19 @@ def _lifecycle_action(incident_id: int, action: str):
         return jsonify(incident_detail(conn, incident_id))
 
 
-@bp.post("/incidents/<int:incident_id>/ack")
+@bp.post("/incidents/<id:incident_id>/ack")
 @authenticated
 def incident_ack(incident_id: int):
     return _lifecycle_action(incident_id, "ack")
 
 
-@bp.post("/incidents/<int:incident_id>/resolve")
+@bp.post("/incidents/<id:incident_id>/resolve")
 @authenticated
 def incident_resolve(incident_id: int):
     return _lifecycle_action(incident_id, "resolve")
 
 
-@bp.post("/incidents/<int:incident_id>/feedback")
+@bp.post("/incidents/<id:incident_id>/feedback")
 @authenticated
 def incident_feedback(incident_id: int):
     body = json_body()
@@ -96,7 +99,7 @@ def incident_feedback(incident_id: int):
 @bp.get("/feedback")
 @authenticated
 def feedback_list():
-    raw = request.args.get("since", "0")
+    raw = request.args.get("since") or "0"
     try:
         since = float(raw)
     except ValueError:

@@ -11,7 +11,8 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJ = {"type": "object"}
-ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": ID_SCHEMA}
 BY_BODY = {"required": False, "content": {"application/json": {"schema": {
     "type": "object", "properties": {"by": {"type": "string", "maxLength": 200}}}}}}
 
@@ -64,7 +65,8 @@ def openapi_document() -> dict:
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
                 "responses": {"200": _json(OBJ, "{incidents: [...]}"), "400": _json(ERROR, "bad filter")}})},
             "/api/v1/incidents/{id}": {"get": _protected({
-                "summary": "An incident: alerts with join reasons, timeline, root-cause candidates, priority",
+                "summary": "An incident: alerts with join reasons, timeline, root-cause candidates, priority, summary "
+                           "and (with prometheus.url) log_evidence",
                 "parameters": [ID_PARAM], "responses": dict(incident_responses)})},
             "/api/v1/incidents/{id}/ack": {"post": _protected({
                 "summary": "Acknowledge", "parameters": [ID_PARAM], "requestBody": BY_BODY,
@@ -94,7 +96,7 @@ def openapi_document() -> dict:
                         "pending", "awaiting_approval", "running", "succeeded", "failed", "dry_run", "skipped",
                         "expired", "interrupted", "refused"]}},
                     {"name": "rule", "in": "query", "schema": {"type": "string"}},
-                    {"name": "incident_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "incident_id", "in": "query", "schema": ID_SCHEMA},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
                 "responses": {"200": _json(OBJ, "{actions: [...]}"), "400": _json(ERROR, "bad filter")}})},
             "/api/v1/actions/{id}/approve": {"post": _protected({

@@ -53,8 +53,9 @@ def _rfc3339(ts: float) -> str:
 
 class Runner:
     def __init__(self, cfg: AutomationConfig, store: Store, alertmanager_url: str | None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, log_evidence=None):
         self.cfg, self.store, self.alertmanager_url, self.clock = cfg, store, alertmanager_url, clock
+        self.log_evidence = log_evidence  # LogEvidence or None
         self.rules = {rule.name: rule for rule in cfg.rules}
 
     def run(self, row) -> tuple[str, str, dict]:
@@ -78,6 +79,8 @@ class Runner:
         with self.store.read() as conn:
             detail = incident_detail(conn, incident_id)
         if detail is not None:
+            if self.log_evidence is not None:
+                detail["log_evidence"] = self.log_evidence.for_incident(detail)
             detail["summary"] = summarize(detail)
         return detail
 

@@ -36,6 +36,12 @@ def incident_message(detail: dict, summary: str, cfg: ChatOpsConfig, now: float)
     if cause:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": f"*Probable root cause:* {cause['explanation']}"}})
+    templates = (detail.get("log_evidence") or {}).get("templates") or []
+    if templates:
+        lines = [f"`{t['source']}` {t['level']} x{t['change']:.0f} ({t['rate_during_per_minute']:.1f}/min): "
+                 f"{t['template'][:200]}" for t in templates[:3]]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": "*Log evidence:*\n" + "\n".join(lines)}})
     links = []
     if cfg.grafana_dashboard_url:
         links.append(f"<{cfg.grafana_dashboard_url}|Grafana dashboard>")

@@ -47,7 +47,17 @@ def summarize(detail: dict) -> str:
         sentence += part + "."
     others = len({a["labels"].get("service") for a in alerts} - {None})
     sentence += f" {len(alerts)} alert(s) across {others} service(s); priority {detail['priority']}."
+    templates = (detail.get("log_evidence") or {}).get("templates") or []
+    if templates:
+        top = templates[0]
+        what = "a new log line" if top["new"] else f"a log line {top['change']:.0f}x more often than before"
+        sentence += (f" Logs: {top['source']} shows {what} ({top['level']}, {top['rate_during_per_minute']:.1f}/min):"
+                     f" \"{_clip(top['template'], 160)}\".")
     return sentence
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _score(alert: dict) -> float | None:

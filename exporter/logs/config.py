@@ -1,0 +1,114 @@
+"""The `logs:` section of the exporter's YAML file (typed; errors name the key)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from ..config import ConfigError, _format_errors, _Strict, load_yaml
+from ..durations import PositiveDuration
+
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+RESERVED = {"source", "template_id", "template", "level"}
+
+# A record's continuation lines: indented lines (stack frames), "Caused by:", "... 12 more",
+# and a bare exception line right after the message (Tomcat, Log4j).
+DEFAULT_CONTINUATION = r"^(\s|Caused by:|\.\.\. \d+ (more|common frames omitted)|[a-zA-Z_$][\w$]*(\.[\w$]+)+(Exception|Error)\b)"
+DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG)\b"
+
+
+def _regex(value: str | None, what: str) -> str | None:
+    if value:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"not a valid regular expression ({err})") from None
+    return value
+
+
+class Masking(_Strict):
+    pattern: str
+    mask_with: str = Field(pattern=r"^[A-Z_]+$")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return _regex(value, "pattern")
+
+
+class LogSource(_Strict):
+    name: str
+    paths: list[str] = Field(default_factory=list)
+    stdin: bool = False
+    start_at: Literal["end", "beginning"] = "end"
+    labels: dict[str, str] = Field(default_factory=dict)
+    continuation: str | None = DEFAULT_CONTINUATION
+    level_pattern: str = DEFAULT_LEVEL
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not re.match(r"^[a-zA-Z0-9_.:-]+$", name):
+            raise ValueError("must hold only letters, digits, _ . : -")
+        return name
+
+    @field_validator("continuation", "level_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        return _regex(value, "pattern")
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
+        for name in labels:
+            if not _LABEL.match(name) or name.startswith("__"):
+                raise ValueError(f"{name!r} is not a valid Prometheus label name")
+            if name in RESERVED:
+                raise ValueError(f"{name!r} is set by the log follower itself")
+        return labels
+
+    @model_validator(mode="after")
+    def _one_input(self) -> "LogSource":
+        if bool(self.paths) == self.stdin:
+            raise ValueError("set either paths (a list of globs) or stdin: true")
+        return self
+
+
+class LogsConfig(_Strict):
+    sources: list[LogSource] = Field(min_length=1)
+    state_dir: Path | None = None
+    max_templates: int = Field(default=200, ge=1, le=100000)
+    template_max_length: int = Field(default=200, ge=20, le=10000)
+    similarity_threshold: float = Field(default=0.4, gt=0, lt=1)
+    depth: int = Field(default=4, ge=3, le=20)
+    masking: list[Masking] = Field(default_factory=list)
+    poll_interval: PositiveDuration = 1.0
+    save_interval: PositiveDuration = 60.0
+    max_line_length: int = Field(default=16384, ge=256)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "LogsConfig":
+        names = [s.name for s in self.sources]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise ValueError(f"sources[{i}].name: duplicate source name {name!r}")
+        if sum(s.stdin for s in self.sources) > 1:
+            raise ValueError("sources: at most one source can read stdin")
+        return self
+
+
+def parse_logs_config(data: Any, source: str = "config") -> LogsConfig:
+    if not isinstance(data, dict) or not isinstance(data.get("logs"), dict):
+        raise ConfigError(f"{source}: logs: a mapping with a list of sources is required for `aiops-exporter logs`")
+    try:
+        return LogsConfig.model_validate(data["logs"])
+    except ValidationError as err:
+        raise ConfigError(f"{source}: " + "\n  ".join("logs." + line for line in _format_errors(err))) from None
+
+
+def load_logs_config(path: str | Path) -> LogsConfig:
+    path, data = load_yaml(path)
+    return parse_logs_config(data, str(path))

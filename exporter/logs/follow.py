@@ -1,0 +1,128 @@
+"""Following log files by glob, safe across rotation (rename or copytruncate), and standard input."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 1 << 20
+
+
+@dataclass
+class Position:
+    inode: int
+    offset: int
+
+
+class _OpenFile:
+    def __init__(self, path: str, handle, inode: int, offset: int):
+        self.path, self.handle, self.inode = path, handle, inode
+        self.offset = offset
+        self.partial = b""
+
+    def read_lines(self, max_line: int) -> Iterator[str]:
+        """Complete lines appended since the last read (a trailing partial line waits)."""
+        while True:
+            chunk = self.handle.read(READ_CHUNK)
+            if not chunk:
+                return
+            self.offset += len(chunk)
+            data = self.partial + chunk
+            lines = data.split(b"\n")
+            self.partial = lines.pop()
+            if len(self.partial) > max_line:  # a runaway line is cut, not buffered without bound
+                lines.append(self.partial)
+                self.partial = b""
+            for raw in lines:
+                yield raw[:max_line].decode("utf-8", "replace").rstrip("\r")
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class FileFollower:
+    """Tails every file matching `patterns`.
+
+    Files present at start are read from their end (`start_at="end"`) or their
+    beginning; files that appear later are read from the beginning. A file
+    renamed away (logrotate's default) is read to its end before the new file
+    at the path is opened; a file truncated in place (copytruncate) is read
+    again from the start. `positions` (path -> inode, offset) resumes where a
+    previous run stopped when the inode is unchanged.
+    """
+
+    def __init__(self, patterns: list[str], start_at: str = "end", max_line: int = 16384,
+                 positions: dict[str, Position] | None = None):
+        self.patterns, self.max_line = patterns, max_line
+        self.files: dict[str, _OpenFile] = {}
+        self.saved = dict(positions or {})
+        self.first_scan, self.start_at = True, start_at
+        self.errors = 0
+
+    def _matching(self) -> list[str]:
+        paths: set[str] = set()
+        for pattern in self.patterns:
+            paths.update(p for p in glob.glob(os.path.expanduser(pattern)) if os.path.isfile(p))
+        return sorted(paths)
+
+    def _open(self, path: str, at_start: bool) -> None:
+        try:
+            handle = open(path, "rb")
+            stat = os.fstat(handle.fileno())
+        except OSError as err:
+            self.errors += 1
+            log.warning("logs: cannot open %s: %s", path, err)
+            return
+        saved = self.saved.pop(path, None)
+        if saved is not None and saved.inode == stat.st_ino and saved.offset <= stat.st_size:
+            offset = saved.offset
+        elif at_start and self.start_at == "end" and saved is None:
+            offset = stat.st_size
+        else:
+            offset = 0
+        handle.seek(offset)
+        self.files[path] = _OpenFile(path, handle, stat.st_ino, offset)
+        log.info("logs: following %s from byte %d", path, offset)
+
+    def poll(self) -> Iterator[str]:
+        """Lines appended to any followed file since the last poll."""
+        at_start, self.first_scan = self.first_scan, False
+        current = set(self._matching())
+        for path in sorted(current - set(self.files)):
+            self._open(path, at_start)
+        for path, followed in list(self.files.items()):
+            yield from followed.read_lines(self.max_line)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                stat = None
+            if stat is None or stat.st_ino != followed.inode:  # rotated away: the old file is read to its end
+                yield from followed.read_lines(self.max_line)
+                followed.close()
+                del self.files[path]
+                if stat is not None:
+                    self._open(path, at_start=False)
+                    yield from self.files[path].read_lines(self.max_line) if path in self.files else ()
+            elif stat.st_size < followed.offset:  # truncated in place
+                log.info("logs: %s was truncated; reading it from the start", path)
+                followed.handle.seek(0)
+                followed.offset, followed.partial = 0, b""
+                yield from followed.read_lines(self.max_line)
+
+    def positions(self) -> dict[str, Position]:
+        return {path: Position(f.inode, f.offset - len(f.partial)) for path, f in self.files.items()}
+
+    def close(self) -> None:
+        for followed in self.files.values():
+            followed.close()
+        self.files.clear()
+
+
+def stdin_lines(stream, max_line: int, on_line: Callable[[str], None]) -> None:
+    """Feed every line of a text stream to `on_line` until EOF."""
+    for line in stream:
+        on_line(line[:max_line].rstrip("\r\n"))

@@ -1,0 +1,182 @@
+"""The log follower: sources -> records -> templates, its metrics, and its state file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from .config import LogsConfig, LogSource
+from .follow import FileFollower, Position, stdin_lines
+from .mining import RecordAssembler, SourceMiner, make_miner
+
+log = logging.getLogger(__name__)
+STATE_FILE = "logs-state.json"
+
+
+class Source:
+    """One configured source: where lines come from, how records are cut, and its templates."""
+
+    def __init__(self, cfg: LogSource, logs: LogsConfig, state: dict | None):
+        self.cfg = cfg
+        self.miner: SourceMiner = make_miner(
+            cfg.name, max_templates=logs.max_templates, template_max_length=logs.template_max_length,
+            level_pattern=cfg.level_pattern, similarity=logs.similarity_threshold, depth=logs.depth,
+            extra_masking=[(m.pattern, m.mask_with) for m in logs.masking], state=(state or {}).get("miner"))
+        self.assembler = RecordAssembler(cfg.continuation)
+        positions = {p: Position(int(v[0]), int(v[1])) for p, v in ((state or {}).get("positions") or {}).items()}
+        self.follower = FileFollower(cfg.paths, cfg.start_at, logs.max_line_length, positions) if cfg.paths else None
+        self.lock = threading.Lock()  # the stdin thread and the loop both feed the assembler
+        self.records = 0
+
+    def line(self, text: str, now: float) -> None:
+        with self.lock:
+            record = self.assembler.feed(text)
+            if record:
+                self._count(record, now)
+
+    def flush(self, now: float) -> None:
+        with self.lock:
+            record = self.assembler.flush()
+            if record:
+                self._count(record, now)
+
+    def _count(self, record: list[str], now: float) -> None:
+        self.miner.add(record, now)
+        self.records += 1
+
+    def poll(self, now: float) -> int:
+        """Read what the files gained; a record with no new lines after it is complete."""
+        if self.follower is None:
+            return 0
+        count = 0
+        for text in self.follower.poll():
+            self.line(text, now)
+            count += 1
+        if count == 0:
+            self.flush(now)
+        return count
+
+    def state(self) -> dict:
+        positions = {p: [pos.inode, pos.offset] for p, pos in self.follower.positions().items()} if self.follower else {}
+        return {"miner": self.miner.state(), "positions": positions}
+
+
+class LogFollower:
+    def __init__(self, cfg: LogsConfig, clock=time.time):
+        self.cfg, self.clock = cfg, clock
+        state = self._load_state()
+        self.sources = [Source(s, cfg, state.get(s.name)) for s in cfg.sources]
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    @property
+    def state_path(self) -> Path | None:
+        return self.cfg.state_dir / STATE_FILE if self.cfg.state_dir else None
+
+    def _load_state(self) -> dict:
+        path = self.state_path
+        if path is None or not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") != 1:
+                raise ValueError(f"unknown version {data.get('version')!r}")
+            log.info("logs: state restored from %s", path)
+            return data["sources"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.error("logs: cannot read state %s (%s); starting with no templates", path, err)
+            return {}
+
+    def save_state(self) -> None:
+        path = self.state_path
+        if path is None:
+            return
+        data = {"version": 1, "saved_at": self.clock(), "sources": {s.cfg.name: s.state() for s in self.sources}}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as f:
+                json.dump(data, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(f.name, path)
+        except OSError as err:
+            log.error("logs: cannot write state %s: %s", path, err)
+
+    def poll_once(self) -> int:
+        now = self.clock()
+        return sum(source.poll(now) for source in self.sources)
+
+    def run(self, stdin=None) -> None:
+        """Follow until stop(): files every poll_interval, stdin (if configured) in its own thread."""
+        for source in self.sources:
+            if source.cfg.stdin and stdin is not None:
+                threading.Thread(target=self._read_stdin, args=(source, stdin), name="stdin", daemon=True).start()
+        last_save = time.monotonic()
+        while not self.stop_event.is_set():
+            self.poll_once()
+            self.ready.set()
+            if time.monotonic() - last_save >= self.cfg.save_interval:
+                self.save_state()
+                last_save = time.monotonic()
+            self.stop_event.wait(self.cfg.poll_interval)
+        for source in self.sources:
+            source.flush(self.clock())
+        self.save_state()
+
+    def _read_stdin(self, source: Source, stream) -> None:
+        stdin_lines(stream, self.cfg.max_line_length, lambda text: source.line(text, self.clock()))
+        source.flush(self.clock())
+        log.info("logs: end of standard input (%d records); still serving /metrics", source.records)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def _metric(name: str, doc: str, kind: str) -> Metric:
+    return Metric(name, doc, kind)
+
+
+class LogCollector(Collector):
+    """Families built per scrape from each source's counts; a scrape never reads a file."""
+
+    def __init__(self, follower: LogFollower):
+        self.follower = follower
+
+    def describe(self):
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        lines = _metric("aiops_log_lines", "Log records per message template and level.", "counter")
+        info = _metric("aiops_log_template_info", "Text of each template (truncated); value 1.", "gauge")
+        first = _metric("aiops_log_template_first_seen_timestamp_seconds",
+                        "When each template was first seen (kept across restarts).", "gauge")
+        source_first = _metric("aiops_log_source_first_seen_timestamp_seconds",
+                               "When the first record of each source was mined (kept across restarts).", "gauge")
+        templates = _metric("aiops_log_templates", "Templates kept per source (at most logs.max_templates).", "gauge")
+        files = _metric("aiops_log_files", "Files followed per source.", "gauge")
+        errors = _metric("aiops_log_open_errors", "Files that matched a glob but could not be opened.", "counter")
+        for source in self.follower.sources:
+            base = {**source.cfg.labels, "source": source.cfg.name}
+            known, counts, first_seen = source.miner.snapshot()
+            for (template_id, level), count in sorted(counts.items()):
+                lines.add_sample("aiops_log_lines_total", {**base, "template_id": template_id, "level": level}, count)
+            for template_id, template in sorted(known.items()):
+                info.add_sample("aiops_log_template_info", {**base, "template_id": template_id,
+                                                            "template": template.text}, 1.0)
+                first.add_sample(first.name, {**base, "template_id": template_id}, template.first_seen)
+            if first_seen is not None:
+                source_first.add_sample(source_first.name, base, first_seen)
+            templates.add_sample(templates.name, base, len(known))
+            if source.follower is not None:
+                files.add_sample(files.name, base, len(source.follower.files))
+                errors.add_sample("aiops_log_open_errors_total", base, source.follower.errors)
+        yield from (lines, info, first, source_first, templates, files, errors)

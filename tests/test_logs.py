@@ -1,0 +1,201 @@
+"""Log templates: records, masking, levels, the template cap, state, following files, ranking evidence."""
+
+import os
+import random
+import re
+
+import pytest
+
+from alertmanager_receiver.logevidence import label_matcher, rank_templates
+from devstack.tomcatlog import routine_lines, stack_trace
+from exporter.config import ConfigError
+from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
+from exporter.logs.follow import FileFollower
+from exporter.logs.mining import OTHER, RecordAssembler, level_of, make_miner
+
+
+def miner(max_templates=50, state=None):
+    return make_miner("tomcat", max_templates=max_templates, template_max_length=200, level_pattern=DEFAULT_LEVEL,
+                      similarity=0.4, depth=4, state=state)
+
+
+def feed(source, lines, now=1000.0):
+    assembler = RecordAssembler(DEFAULT_CONTINUATION)
+    ids = []
+    for line in lines:
+        record = assembler.feed(line)
+        if record:
+            ids.append(source.add(record, now))
+    record = assembler.flush()
+    if record:
+        ids.append(source.add(record, now))
+    return ids
+
+
+def tomcat_text(n=600, trace_every=0, seed=1):
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n):
+        lines += stack_trace(rng, 1e9 + i) if trace_every and i % trace_every == 0 else routine_lines(rng, 1e9 + i)
+    return lines
+
+
+def test_a_stack_trace_is_one_error_record_and_routine_lines_fold_into_a_few_templates():
+    source = miner()
+    ids = feed(source, tomcat_text(600, trace_every=20))
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 600  # 30 traces of 7 lines each counted once
+    assert len(templates) <= 8
+    errors = {tid: n for (tid, level), n in counts.items() if level == "error"}
+    assert sum(errors.values()) == 30 and len(errors) == 1
+    (trace_id,) = errors
+    assert "SEVERE" in templates[trace_id].text and "threw exception" in templates[trace_id].text
+    assert all(not re.search(r"\d{4,}", t.text) for t in templates.values()), "ids and times are masked"
+
+
+@pytest.mark.parametrize("line, level", [
+    ("22-Nov-2026 10:00:00.000 SEVERE [main] x", "error"),
+    ("2026-11-22 10:00:00 UTC [42] ERROR:  duplicate key value", "error"),
+    ("2026-11-22 10:00:00 UTC [42] LOG:  checkpoint starting", "info"),
+    ("level=warn msg=slow", "unknown"),
+    ("WARN  [pool-1] connection slow", "warning"),
+    ("FATAL: the database system is shutting down", "critical"),
+    ('127.0.0.1 - - [22/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 512', "unknown"),
+])
+def test_levels_are_read_from_the_first_line(line, level):
+    assert level_of(line, re.compile(DEFAULT_LEVEL)) == level
+
+
+def test_addresses_uuids_hex_and_numbers_are_masked_so_one_message_is_one_template():
+    source = miner()
+    ids = feed(source, [
+        "2026-11-22 10:00:00,123 INFO session 3f2a9c1e-1b2c-4d5e-8f90-123456789abc from 10.0.0.12:5432 took 15 ms id=0xdeadbeef",
+        "2026-11-22 10:00:05,999 INFO session 0a1b2c3d-1111-2222-3333-444455556666 from 192.168.1.7:80 took 9 ms id=0x1f",
+    ])
+    assert ids[0] == ids[1]
+    text = source.snapshot()[0][ids[0]].text
+    assert "<UUID>" in text and "<IP>" in text and "<HEX>" in text and "<NUM>" in text and "<TS>" in text
+
+
+def test_templates_beyond_the_cap_are_counted_as_other():
+    source = miner(max_templates=2)
+    ids = feed(source, ["INFO user login ok", "WARN disk almost full on volume", "ERROR payment declined by bank",
+                        "ERROR payment declined by bank"])
+    templates, counts, _ = source.snapshot()
+    assert len(templates) == 2
+    assert ids[2:] == [OTHER, OTHER] and counts[(OTHER, "error")] == 2
+
+
+def test_the_state_restores_templates_ids_and_first_seen_so_the_same_lines_match_again():
+    source = miner()
+    ids = feed(source, tomcat_text(200, trace_every=10), now=500.0)
+    restored = miner(state=source.state())
+    again = feed(restored, tomcat_text(200, trace_every=10, seed=2), now=900.0)
+    assert set(again) <= set(ids)
+    templates = restored.snapshot()[0]
+    assert all(t.first_seen == 500.0 for t in templates.values()) and restored.first_seen == 500.0
+
+
+def test_config_errors_name_the_key():
+    good = {"logs": {"sources": [{"name": "tomcat", "paths": ["/var/log/tomcat/*.log"], "labels": {"service": "x"}}]}}
+    assert parse_logs_config(good).sources[0].start_at == "end"
+    cases = [
+        ({"logs": {"sources": [{"name": "a"}]}}, "logs.sources[0]: set either paths"),
+        ({"logs": {"sources": [{"name": "a", "stdin": True, "paths": ["x"]}]}}, "set either paths"),
+        ({"logs": {"sources": [{"name": "a", "paths": ["x"], "continuation": "("}]}}, "logs.sources[0].continuation"),
+        ({"logs": {"sources": [{"name": "a", "paths": ["x"], "labels": {"template": "t"}}]}}, "logs.sources[0].labels"),
+        ({"logs": {"sources": [{"name": "a", "paths": ["x"]}], "max_templates": 0}}, "logs.max_templates"),
+        ({"logs": {"sources": [{"name": "a", "paths": ["x"]}, {"name": "a", "paths": ["y"]}]}}, "logs.sources[1].name"),
+        ({"queries": []}, "logs: a mapping"),
+    ]
+    for data, message in cases:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            parse_logs_config(data)
+
+
+def append(path, *lines):
+    with open(path, "a") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def test_the_follower_starts_at_the_end_and_reads_what_is_appended_a_partial_line_waits(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "old 1", "old 2")
+    follower = FileFollower([str(tmp_path / "*.log")])
+    assert list(follower.poll()) == []
+    append(log, "new 1")
+    with open(log, "a") as f:
+        f.write("half")
+    assert list(follower.poll()) == ["new 1"]
+    append(log, " done")
+    assert list(follower.poll()) == ["half done"]
+
+
+def test_rotation_by_rename_reads_the_old_file_to_its_end_then_the_new_one(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "a")
+    follower = FileFollower([str(log)], start_at="beginning")
+    assert list(follower.poll()) == ["a"]
+    append(log, "b")
+    os.rename(log, tmp_path / "app.log.1")
+    append(log, "c")
+    assert list(follower.poll()) == ["b", "c"]
+    append(log, "d")
+    assert list(follower.poll()) == ["d"]
+
+
+def test_copytruncate_is_read_again_from_the_start_and_a_new_file_matching_the_glob_is_read_whole(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "one", "two")
+    follower = FileFollower([str(tmp_path / "*.log")], start_at="beginning")
+    assert list(follower.poll()) == ["one", "two"]
+    with open(log, "w"):
+        pass
+    append(log, "x")
+    assert list(follower.poll()) == ["x"]
+    append(tmp_path / "other.log", "first line of a new file")
+    assert list(follower.poll()) == ["first line of a new file"]
+
+
+def test_saved_positions_resume_where_the_last_run_stopped(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "a", "b")
+    first = FileFollower([str(log)], start_at="beginning")
+    assert list(first.poll()) == ["a", "b"]
+    positions = first.positions()
+    first.close()
+    append(log, "c")
+    assert list(FileFollower([str(log)], positions=positions).poll()) == ["c"]
+
+
+def test_templates_are_ranked_by_rate_change_and_a_new_template_ranks_first():
+    window = {("tomcat", "7", "error"): 120.0, ("tomcat", "2", "info"): 600.0, ("tomcat", "3", "info"): 2.0,
+              ("tomcat", "4", "warning"): 40.0}
+    baseline = {("tomcat", "2", "info"): 3000.0, ("tomcat", "4", "warning"): 20.0}
+    texts = {("tomcat", "7"): "SEVERE threw exception", ("tomcat", "4"): "Connection is slow"}
+    ranked = rank_templates(window, baseline, 1200.0, 3600.0, texts, limit=5, min_records=3)
+    assert [c.template_id for c in ranked] == ["7", "4"]  # 2 is steady, 3 too rare
+    assert ranked[0].new and ranked[0].template == "SEVERE threw exception"
+    assert ranked[1].rate_before_per_minute == pytest.approx(20 / 60, abs=1e-3) and ranked[1].change > 5
+
+
+def test_label_matcher_escapes_regex_and_string_syntax():
+    assert label_matcher(["a.b", 'x"y', "a.b"]) == 'a\\\\.b|x\\"y'
+
+
+def test_the_chat_message_and_the_summary_carry_the_top_log_evidence():
+    from alertmanager_receiver.automation.config import ChatOpsConfig
+    from alertmanager_receiver.notify.chat import incident_message
+    from alertmanager_receiver.notify.summary import summarize
+
+    change = rank_templates({("tomcat", "7", "error"): 120.0}, {}, 600.0, 3600.0,
+                            {("tomcat", "7"): "<TS> SEVERE [<*>] threw exception"})[0]
+    detail = {"id": 3, "status": "open", "title": "orders errors", "priority": "P2", "services": ["orders"],
+              "opened_at": 1000.0, "alerts": [{"status": "firing", "starts_at": 1000.0,
+                                               "labels": {"alertname": "OrdersErrors", "service": "orders"}}],
+              "root_cause_candidates": [], "log_evidence": {"templates": [change.as_dict()]}}
+    summary = summarize(detail)
+    assert 'Logs: tomcat shows a new log line (error, 12.0/min): "<TS> SEVERE [<*>] threw exception".' in summary
+    message = incident_message(detail, summary, ChatOpsConfig(), 1060.0)
+    evidence = [b for b in message["blocks"] if "Log evidence" in b.get("text", {}).get("text", "")]
+    assert evidence and "threw exception" in evidence[0]["text"]["text"]
