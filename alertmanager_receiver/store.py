@@ -186,8 +186,10 @@ class Store:
             raise StoreUnavailable(_reason(err)) from err
 
     def ping(self) -> bool:
+        """Whether the database answers a read (never waits for the write lock)."""
         try:
             with self.engine.connect() as conn:
+                conn.info["read_only"] = True
                 conn.execute(sa.text("SELECT 1"))
             return True
         except sa.exc.SQLAlchemyError:

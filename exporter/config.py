@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -254,17 +255,48 @@ def parse_config(data: Any, source: str = "config") -> Config:
         raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
 
 
-def load_yaml(path: str | Path) -> tuple[Path, Any]:
-    """Read and parse a YAML file; problems become a ConfigError naming the file."""
+_ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(data: Any, environ: dict[str, str], key: str = "") -> Any:
+    """Replace ${NAME} in every string value by the environment variable NAME ($$ is a literal $).
+
+    Secrets can then come from the environment (`bearer_token: ${AIOPS_TOKEN}`) instead of the
+    file; a reference to an unset variable is an error naming the key, never an empty secret.
+    """
+    if isinstance(data, dict):
+        return {k: expand_env(v, environ, f"{key}.{k}" if key else str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v, environ, f"{key}[{i}]") for i, v in enumerate(data)]
+    if not isinstance(data, str) or "$" not in data:
+        return data
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"{key or '<root>'}: environment variable {name} is not set")
+        return environ[name]
+
+    return _ENV_REF.sub(replace, data)
+
+
+def load_yaml(path: str | Path, environ: dict[str, str] | None = None) -> tuple[Path, Any]:
+    """Read and parse a YAML file, expanding ${ENV} references; problems become a ConfigError naming the file."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
     try:
-        return path, yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    try:
+        return path, expand_env(data, dict(os.environ) if environ is None else environ)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def load_config(path: str | Path) -> Config:

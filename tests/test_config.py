@@ -113,3 +113,14 @@ def test_shard_flags_override_the_file_and_are_validated(tmp_path):
     assert (sharded.exporter.shard.index, sharded.exporter.shard.count) == (2, 4)
     with pytest.raises(ConfigError, match=r"exporter.shard.index: must be below count \(2\)"):
         with_shard_flags(cfg, argparse.Namespace(shard_index=2, shard_count=2))
+
+
+def test_secrets_come_from_the_environment_and_an_unset_variable_names_its_key(tmp_path):
+    from exporter.config import load_yaml
+
+    path = tmp_path / "c.yml"
+    path.write_text("auth:\n  bearer_token: ${AIOPS_TEST_TOKEN}\n  note: 'costs $$5'\nlist: ['${AIOPS_TEST_TOKEN}x']\n")
+    _, data = load_yaml(path, {"AIOPS_TEST_TOKEN": "s3cret"})
+    assert data == {"auth": {"bearer_token": "s3cret", "note": "costs $5"}, "list": ["s3cretx"]}
+    with pytest.raises(ConfigError, match=r"c.yml: auth.bearer_token: environment variable AIOPS_TEST_TOKEN is not set"):
+        load_yaml(path, {})

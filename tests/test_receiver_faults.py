@@ -1,8 +1,10 @@
-"""The receiver when its database disk fills up: 503s (so Alertmanager retries), a clear log line,
-nothing half-stored, and recovery without a restart once space is freed.
+"""The receiver when its database disk fills up or its files turn read-only: 503s (so Alertmanager
+retries), a clear log line, nothing half-stored, and recovery without a restart once fixed.
 
-Uses a real 2 MiB tmpfs (needs mount privileges; skipped with the reason otherwise). A read-only
-remount cannot be simulated this way: the kernel refuses it while the database is open for writing."""
+The full disk is a real 2 MiB tmpfs (needs mount privileges; skipped with the reason otherwise).
+Read-only is the ext4 immutable attribute (`chattr +i`), which also refuses writes through files
+already open, as a filesystem remounted read-only after an I/O error does; a plain read-only
+remount cannot be made while the database is open for writing, and root ignores file modes."""
 
 from __future__ import annotations
 
@@ -64,3 +66,25 @@ def test_a_full_disk_gets_503_and_recovers_when_space_is_freed(receiver, small_f
     filler.unlink()
     assert post(receiver, "after").status_code == 200
     assert stored(receiver.db) == 2 + accepted  # every 200 was stored; no 503 left anything behind
+
+
+def test_a_read_only_database_gets_503_and_recovers_when_writable_again(tmp_path):
+    db = tmp_path / "ro" / "receiver.db"
+    db.parent.mkdir()
+    proc = ReceiverProcess(tmp_path / "receiver", {"storage": {"url": f"sqlite:///{db}", "busy_timeout": "1s"}}).start()
+    proc.db = db
+    files = [db, db.with_name(db.name + "-wal")]
+    try:
+        assert post(proc, "before").status_code == 200
+        result = subprocess.run(["chattr", "+i", *map(str, files)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot set the immutable attribute here ({result.stderr.strip()}); needs root on ext4/xfs")
+        statuses = [post(proc, f"during-{i}").status_code for i in range(3)]
+        assert statuses == [503, 503, 503]
+        assert "database unavailable, answering 503" in proc.process.log_tail(200)
+        subprocess.run(["chattr", "-i", *map(str, files)], check=True)
+        assert post(proc, "after").status_code == 200
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, files)], capture_output=True)
+        proc.stop()
+    assert stored(db) == 2  # before and after; nothing from the 503s
