@@ -35,6 +35,7 @@ class CorrelationConfig(_Strict):
     window: PositiveDuration = 600.0
     service_label: str = "service"
     quiet_period: PositiveDuration = 300.0  # all alerts resolved this long -> incident resolved
+    large_incident_recompute_interval: PositiveDuration = 1.0  # incidents over 200 alerts: ranking refresh
 
 
 class ServiceNode(_Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from .store import incidents as incidents_t
 from .topology import Topology
 
 ACTIVE = ("open", "acknowledged", "resolving")
+SMALL_INCIDENT = 200  # alerts; smaller incidents are always recomputed inline
 
 
 @dataclass
@@ -47,6 +49,49 @@ def active_summaries(conn: Connection) -> list[IncidentSummary]:
 class Incidents:
     def __init__(self, rules: Correlation, topology: Topology, quiet_period: float):
         self.rules, self.topology, self.quiet_period = rules, topology, quiet_period
+        self._large: set[int] = set()  # incidents known to hold more than SMALL_INCIDENT alerts
+        self._dirty: set[int] = set()  # large incidents changed since their last recompute
+        self._not_before: dict[int, float] = {}  # large incident -> earliest next deferred recompute
+        self._lock = threading.Lock()
+
+    def touch(self, conn: Connection, incident_id: int, now: float) -> bool:
+        """Recompute an incident that changed now, unless it is large.
+
+        Root cause and priority read every alert of the incident. An incident of more than
+        SMALL_INCIDENT alerts is marked instead, and the background loop recomputes it at most
+        every `correlation.large_incident_recompute_interval` on a read connection (Maintenance.recompute_deferred):
+        during a storm ingest stays fast and holds the write lock briefly, and the ranking of a
+        large incident lags by about that interval. Returns whether it ran now.
+        """
+        with self._lock:
+            large = incident_id in self._large
+        if not large:
+            size = conn.execute(sa.select(sa.func.count()).select_from(alerts_t)
+                                .where(alerts_t.c.incident_id == incident_id)).scalar()
+            large = size > SMALL_INCIDENT
+        if large:
+            with self._lock:
+                self._large.add(incident_id)
+                self._dirty.add(incident_id)
+            return False
+        self.recompute(conn, incident_id, now)
+        return True
+
+    def has_dirty(self) -> bool:
+        with self._lock:
+            return bool(self._dirty)
+
+    def take_dirty(self, now: float) -> list[int]:
+        """The large incidents whose deferred recompute is due, clearing their marks."""
+        with self._lock:
+            ids = sorted(i for i in self._dirty if self._not_before.get(i, 0.0) <= now)
+            self._dirty.difference_update(ids)
+        return ids
+
+    def recomputed(self, incident_id: int, now: float, took: float) -> None:
+        """Space a large incident's recomputes so that they use at most a tenth of the time."""
+        with self._lock:
+            self._not_before[incident_id] = now + 10 * took
 
     def open_incident(self, conn: Connection, alert: Alert, group_values: dict | None, now: float,
                       reason: str) -> int:
@@ -59,34 +104,47 @@ class Incidents:
         add_event(conn, incident_id, now, "opened", reason=reason, alert=alert.name)
         return incident_id
 
-    def join(self, conn: Connection, incident_id: int, alert: Alert, now: float, reason: str) -> None:
+    def join_many(self, conn: Connection, incident_id: int, alerts: list[Alert], now: float) -> None:
+        """New alerts joined the incident: its services, time span and (if resolving) state."""
         row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
-        services = set(row.services)
-        service = alert.service(self.rules.service_label)
-        if service:
-            services.add(service)
-        values = {"services": sorted(services), "first_alert_at": min(row.first_alert_at, alert.starts_at),
-                  "last_alert_at": max(row.last_alert_at, alert.starts_at), "updated_at": now}
-        if row.status == "resolving" and alert.status == "firing":
+        services = set(row.services) | {s for s in (a.service(self.rules.service_label) for a in alerts) if s}
+        values = {"services": sorted(services),
+                  "first_alert_at": min(row.first_alert_at, *(a.starts_at for a in alerts)),
+                  "last_alert_at": max(row.last_alert_at, *(a.starts_at for a in alerts)), "updated_at": now}
+        recurring = next((a for a in alerts if a.status == "firing"), None)
+        if row.status == "resolving" and recurring is not None:
             values.update(status="open", resolving_since=None)
-            add_event(conn, incident_id, now, "reopened", alert=alert.name, reason="recurred within the quiet period")
+            add_event(conn, incident_id, now, "reopened", alert=recurring.name, reason="recurred within the quiet period")
         conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
 
     def recompute(self, conn: Connection, incident_id: int, now: float) -> None:
         """Root cause, priority, title and the firing/resolving state from the incident's alerts."""
-        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
+        assessment = self.assess(conn, incident_id, now)
+        if assessment is not None:
+            self.apply(conn, incident_id, assessment, now)
+
+    def assess(self, conn: Connection, incident_id: int, now: float) -> dict | None:
+        """Read the incident's alerts and rank them (reads only; see `apply`)."""
+        first_alert_at = conn.execute(sa.select(incidents_t.c.first_alert_at)
+                                      .where(incidents_t.c.id == incident_id)).scalar()
         members = [row_to_alert(r) for r in conn.execute(
             sa.select(alerts_t).where(alerts_t.c.incident_id == incident_id)).all()]
         if not members:
-            return
+            return None
         candidates = rootcause.rank(members, self.topology, self.rules.service_label)
-        prio = priority_mod.assess(members, self.topology, self.rules.service_label, now, row.first_alert_at)
-        values = {"root_cause": [c.as_dict() for c in candidates], "priority": prio.level,
+        prio = priority_mod.assess(members, self.topology, self.rules.service_label, now, first_alert_at)
+        return {"candidates": candidates, "priority": prio, "title": _title(members, candidates),
+                "firing": any(a.status == "firing" for a in members)}
+
+    def apply(self, conn: Connection, incident_id: int, assessment: dict, now: float) -> None:
+        """Write an assessment to the incident (inside a write transaction)."""
+        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
+        prio, firing = assessment["priority"], assessment["firing"]
+        values = {"root_cause": [c.as_dict() for c in assessment["candidates"]], "priority": prio.level,
                   "priority_points": prio.points, "priority_factors": prio.factors, "updated_at": now,
-                  "title": _title(members, candidates)}
+                  "title": assessment["title"]}
         if prio.level != row.priority:
             add_event(conn, incident_id, now, "priority", old=row.priority, new=prio.level, factors=prio.factors)
-        firing = any(a.status == "firing" for a in members)
         if row.status in ("open", "acknowledged") and not firing:
             values.update(status="resolving", resolving_since=now)
             add_event(conn, incident_id, now, "all_resolved", quiet_period_seconds=self.quiet_period)

@@ -24,6 +24,7 @@ from .payload import Notification
 from .store import Store
 from .store import alerts as alerts_t
 from .store import group_state as group_state_t
+from .store import incident_events as events_t
 from .store import incidents as incidents_t
 from .store import notifications as notifications_t
 from .topology import Topology
@@ -55,13 +56,11 @@ class Ingestor:
             conn.execute(notifications_t.insert().values(
                 received_at=now, group_key=note.group_key, receiver=note.receiver, status=note.status,
                 alert_count=len(note.alerts), payload=note.raw))
-            summaries = active_summaries(conn)
-            for alert in note.alerts:
-                self._store_alert(conn, alert, now, summaries, result)
+            self._store_alerts(conn, note.alerts, now, result)
             if note.truncated == 0:
                 self._close_absent(conn, note, now, result)
             for incident_id in sorted(result.incidents):
-                self.incidents.recompute(conn, incident_id, now)
+                self.incidents.touch(conn, incident_id, now)
             closed = self.incidents.close_quiet(conn, now, result.lifecycle)
             if self.automation is not None:
                 result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
@@ -81,59 +80,96 @@ class Ingestor:
             events.append(Event(incident_id, status, alert, row.priority, cause))
         return events
 
-    def _store_alert(self, conn: Connection, alert: Alert, now: float, summaries: list[IncidentSummary],
-                     result: IngestResult) -> None:
-        row = conn.execute(sa.select(alerts_t).where(
-            (alerts_t.c.fingerprint == alert.fingerprint) & (alerts_t.c.starts_at == alert.starts_at))).first()
-        if row is not None:
-            values = {"last_received": now, "annotations": alert.annotations}
-            if row.status == "firing" and alert.status == "resolved":
-                values.update(status="resolved", ends_at=alert.ends_at or now)
-                result.resolved += 1
-                result.incidents.add(row.incident_id)
-                result.events.append((row.incident_id, alert, "resolved"))
-                add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
-            else:
-                result.duplicates += 1
-            conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(**values))
-            return
-        self._end_earlier_occurrences(conn, alert, now, result)
-        incident_id, reason = choose_incident(alert, summaries, self.rules, self.topology)
-        service = alert.service(self.rules.service_label)
-        if incident_id is None:
-            values = group_values(alert, self.rules.group_by)
-            incident_id = self.incidents.open_incident(conn, alert, values, now, reason)
-            summaries.append(IncidentSummary(incident_id, {service} if service else set(), values,
-                                             alert.starts_at, alert.starts_at))
-            result.lifecycle.opened += 1
-        else:
-            self.incidents.join(conn, incident_id, alert, now, reason)
-            summary = next(s for s in summaries if s.id == incident_id)
-            if service:
-                summary.services.add(service)
-            summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
-            summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
-        conn.execute(alerts_t.insert().values(
-            fingerprint=alert.fingerprint, starts_at=alert.starts_at, status=alert.status,
-            ends_at=alert.ends_at if alert.status == "resolved" else None, labels=alert.labels,
-            annotations=alert.annotations, generator_url="", first_received=now, last_received=now,
-            incident_id=incident_id, join_reason=reason))
-        add_event(conn, incident_id, now, "alert_joined", alert=alert.name, fingerprint=alert.fingerprint,
-                  service=service, reason=reason)
-        result.new += 1
-        result.events.append((incident_id, alert, alert.status))
-        result.statuses[alert.status] = result.statuses.get(alert.status, 0) + 1
-        result.incidents.add(incident_id)
+    def _store_alerts(self, conn: Connection, alerts: list[Alert], now: float, result: IngestResult) -> None:
+        """Store a notification's alerts with a handful of statements, whatever their number.
 
-    def _end_earlier_occurrences(self, conn: Connection, alert: Alert, now: float, result: IngestResult) -> None:
-        """A new startsAt for a fingerprint means its earlier occurrence ended."""
-        earlier = conn.execute(sa.select(alerts_t.c.id, alerts_t.c.incident_id).where(
-            (alerts_t.c.fingerprint == alert.fingerprint) & (alerts_t.c.status == "firing")
-            & (alerts_t.c.starts_at < alert.starts_at))).all()
-        for row in earlier:
+        One SELECT finds the occurrences already stored and the firing ones the new
+        occurrences end; new occurrences, their timeline events and the refreshes of
+        known ones are written with one executemany each; each incident joined is
+        updated once.
+        """
+        unique = list({(a.fingerprint, a.starts_at): a for a in alerts}.values())
+        if not unique:
+            return
+        fingerprints = sorted({a.fingerprint for a in unique})
+        known: dict[tuple[str, float], sa.Row] = {}
+        firing: dict[str, list[sa.Row]] = {}
+        for first in range(0, len(fingerprints), 500):  # bounded IN lists
+            chunk = fingerprints[first:first + 500]
+            for row in conn.execute(sa.select(alerts_t.c.id, alerts_t.c.fingerprint, alerts_t.c.starts_at,
+                                              alerts_t.c.status, alerts_t.c.incident_id)
+                                    .where(alerts_t.c.fingerprint.in_(chunk))
+                                    .where((alerts_t.c.status == "firing")
+                                           | alerts_t.c.starts_at.in_(sorted({a.starts_at for a in unique})))):
+                known[(row.fingerprint, row.starts_at)] = row
+                if row.status == "firing":
+                    firing.setdefault(row.fingerprint, []).append(row)
+        summaries = active_summaries(conn)
+        by_id = {s.id: s for s in summaries}
+        refresh, ended, inserts, events = [], [], [], []
+        joined: dict[int, list[Alert]] = {}
+        for alert in unique:
+            row = known.get((alert.fingerprint, alert.starts_at))
+            if row is not None:
+                self._known_occurrence(conn, row, alert, now, result, refresh)
+                continue
+            for earlier in firing.get(alert.fingerprint, []):  # a new startsAt ends the earlier occurrence
+                if earlier.starts_at < alert.starts_at and earlier.id not in ended:
+                    ended.append(earlier.id)
+                    result.incidents.add(earlier.incident_id)
+                    conn.execute(alerts_t.update().where(alerts_t.c.id == earlier.id).values(
+                        status="resolved", ends_at=alert.starts_at, last_received=now))
+            incident_id, reason = choose_incident(alert, summaries, self.rules, self.topology)
+            service = alert.service(self.rules.service_label)
+            if incident_id is None:
+                values = group_values(alert, self.rules.group_by)
+                incident_id = self.incidents.open_incident(conn, alert, values, now, reason)
+                summary = IncidentSummary(incident_id, {service} if service else set(), values,
+                                          alert.starts_at, alert.starts_at)
+                summaries.append(summary)
+                by_id[incident_id] = summary
+                result.lifecycle.opened += 1
+            else:
+                joined.setdefault(incident_id, []).append(alert)
+                summary = by_id[incident_id]
+                if service:
+                    summary.services.add(service)
+                summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
+                summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
+            inserts.append({"fingerprint": alert.fingerprint, "starts_at": alert.starts_at, "status": alert.status,
+                            "ends_at": alert.ends_at if alert.status == "resolved" else None,
+                            "labels": alert.labels, "annotations": alert.annotations, "generator_url": "",
+                            "first_received": now, "last_received": now, "incident_id": incident_id,
+                            "join_reason": reason})
+            events.append({"incident_id": incident_id, "at": now, "kind": "alert_joined",
+                           "detail": {"alert": alert.name, "fingerprint": alert.fingerprint, "service": service,
+                                      "reason": reason}})
+            result.new += 1
+            result.events.append((incident_id, alert, alert.status))
+            result.statuses[alert.status] = result.statuses.get(alert.status, 0) + 1
+            result.incidents.add(incident_id)
+        for incident_id, members in joined.items():
+            self.incidents.join_many(conn, incident_id, members, now)
+        if inserts:
+            conn.execute(alerts_t.insert(), inserts)
+            conn.execute(events_t.insert(), events)
+        if refresh:
+            conn.execute(alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id"))
+                         .values(last_received=now, annotations=sa.bindparam("new_annotations")), refresh)
+
+    def _known_occurrence(self, conn: Connection, row, alert: Alert, now: float, result: IngestResult,
+                          refresh: list[dict]) -> None:
+        """An occurrence stored before: resolve it if it went resolved, else refresh it (a duplicate)."""
+        if row.status == "firing" and alert.status == "resolved":
             conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
-                status="resolved", ends_at=alert.starts_at, last_received=now))
+                status="resolved", ends_at=alert.ends_at or now, last_received=now, annotations=alert.annotations))
+            result.resolved += 1
             result.incidents.add(row.incident_id)
+            result.events.append((row.incident_id, alert, "resolved"))
+            add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
+        else:
+            result.duplicates += 1
+            refresh.append({"row_id": row.id, "new_annotations": alert.annotations})
 
     def _close_absent(self, conn: Connection, note: Notification, now: float, result: IngestResult) -> None:
         current = sorted({a.fingerprint for a in note.alerts if a.status == "firing"})

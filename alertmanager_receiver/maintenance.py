@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import requests
 from flask import Flask
@@ -64,6 +65,37 @@ class Maintenance:
             except (requests.RequestException, ValueError, StoreUnavailable) as err:
                 log.warning("reconcile with %s failed: %s", am.url, err)
 
+    def recompute_deferred(self) -> None:
+        """Large incidents whose recompute ingest deferred during a storm (Incidents.touch).
+
+        The ranking reads every alert of the incident; it runs on a read connection, so
+        webhooks keep committing meanwhile, and only the result is written under the lock.
+        """
+        rx = self.rx
+        if not rx.incidents.has_dirty():
+            return
+        now = rx.clock()
+        try:
+            for incident_id in rx.incidents.take_dirty(now):
+                started = time.monotonic()
+                with rx.store.read() as conn:
+                    assessment = rx.incidents.assess(conn, incident_id, now)
+                rx.incidents.recomputed(incident_id, now, time.monotonic() - started)
+                if assessment is None:
+                    continue
+                with rx.store.write() as conn:
+                    rx.incidents.apply(conn, incident_id, assessment, now)
+                    rx.automation.on_incidents_changed(conn, {incident_id}, now)
+        except StoreUnavailable as err:
+            log.warning("recompute: database unavailable: %s", err)
+
+    def _recompute_loop(self) -> None:
+        while not self.stop.wait(self.rx.config.correlation.large_incident_recompute_interval):
+            try:
+                self.recompute_deferred()
+            except Exception:
+                log.exception("deferred recompute failed")
+
     def _loop(self) -> None:
         while not self.stop.wait(self.rx.config.server.maintenance_interval):
             try:
@@ -74,4 +106,5 @@ class Maintenance:
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
         thread.start()
+        threading.Thread(target=self._recompute_loop, name="recompute", daemon=True).start()
         return thread
