@@ -67,7 +67,7 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
     from .api import ops, webhook
 
     store = store if store is not None else Store(config.storage.url, config.storage.busy_timeout)
-    store.create_schema()
+    store.create_schema(config.correlation.service_label)
     corr = config.correlation
     rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label)
     topology = Topology.from_config(config.topology)

@@ -21,7 +21,7 @@ from .correlate import Correlation, choose_incident, group_values
 from .domain import Alert, IncidentSummary
 from .incidents import Incidents, Lifecycle, active_summaries, add_event
 from .payload import Notification
-from .store import Store
+from .store import Store, ranking_values
 from .store import alerts as alerts_t
 from .store import group_state as group_state_t
 from .store import incident_events as events_t
@@ -140,7 +140,8 @@ class Ingestor:
                             "ends_at": alert.ends_at if alert.status == "resolved" else None,
                             "labels": alert.labels, "annotations": alert.annotations, "generator_url": "",
                             "first_received": now, "last_received": now, "incident_id": incident_id,
-                            "join_reason": reason})
+                            "join_reason": reason,
+                            **ranking_values(alert.labels, alert.annotations, self.rules.service_label)})
             events.append({"incident_id": incident_id, "at": now, "kind": "alert_joined",
                            "detail": {"alert": alert.name, "fingerprint": alert.fingerprint, "service": service,
                                       "reason": reason}})
@@ -155,21 +156,23 @@ class Ingestor:
             conn.execute(events_t.insert(), events)
         if refresh:
             conn.execute(alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id"))
-                         .values(last_received=now, annotations=sa.bindparam("new_annotations")), refresh)
+                         .values(last_received=now, annotations=sa.bindparam("new_annotations"),
+                                 anomaly_score=sa.bindparam("new_score")), refresh)
 
     def _known_occurrence(self, conn: Connection, row, alert: Alert, now: float, result: IngestResult,
                           refresh: list[dict]) -> None:
         """An occurrence stored before: resolve it if it went resolved, else refresh it (a duplicate)."""
         if row.status == "firing" and alert.status == "resolved":
             conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
-                status="resolved", ends_at=alert.ends_at or now, last_received=now, annotations=alert.annotations))
+                status="resolved", ends_at=alert.ends_at or now, last_received=now, annotations=alert.annotations,
+                anomaly_score=alert.anomaly_score))
             result.resolved += 1
             result.incidents.add(row.incident_id)
             result.events.append((row.incident_id, alert, "resolved"))
             add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
         else:
             result.duplicates += 1
-            refresh.append({"row_id": row.id, "new_annotations": alert.annotations})
+            refresh.append({"row_id": row.id, "new_annotations": alert.annotations, "new_score": alert.anomaly_score})
 
     def _close_absent(self, conn: Connection, note: Notification, now: float, result: IngestResult) -> None:
         current = sorted({a.fingerprint for a in note.alerts if a.status == "firing"})

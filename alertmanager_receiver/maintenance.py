@@ -90,9 +90,14 @@ class Maintenance:
             log.warning("recompute: database unavailable: %s", err)
 
     def _recompute_loop(self) -> None:
+        """Deferred recomputes, and SQLite WAL checkpoints (about every 2 s), off the webhook path."""
+        last_checkpoint = time.monotonic()
         while not self.stop.wait(self.rx.config.correlation.large_incident_recompute_interval):
             try:
                 self.recompute_deferred()
+                if time.monotonic() - last_checkpoint >= 2.0:
+                    self.rx.store.checkpoint()
+                    last_checkpoint = time.monotonic()
             except Exception:
                 log.exception("deferred recompute failed")
 

@@ -9,12 +9,14 @@ Either way a webhook's alerts are committed before it is answered.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
 
 notifications = sa.Table(
@@ -42,6 +44,12 @@ alerts = sa.Table(
     sa.Column("last_received", sa.Float, nullable=False),
     sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
     sa.Column("join_reason", sa.Text),
+    # Scalar copies of what ranking reads, so a large incident is ranked without decoding JSON.
+    sa.Column("alertname", sa.Text),
+    sa.Column("severity", sa.String(64)),
+    sa.Column("service", sa.Text),
+    sa.Column("instance", sa.Text),
+    sa.Column("anomaly_score", sa.Float),
     sa.UniqueConstraint("fingerprint", "starts_at", name="uq_alert_occurrence"),
 )
 sa.Index("ix_alerts_incident", alerts.c.incident_id)
@@ -157,9 +165,10 @@ class Store:
         if self.is_sqlite:
             _sqlite_pragmas(self.engine, busy_timeout)
 
-    def create_schema(self) -> None:
+    def create_schema(self, service_label: str = "service") -> None:
         with self.engine.begin() as conn:
             metadata.create_all(conn)
+            _add_ranking_columns(conn, service_label)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -195,8 +204,48 @@ class Store:
         except sa.exc.SQLAlchemyError:
             return False
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file without blocking writers."""
+        if not self.is_sqlite:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.info["read_only"] = True
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except sa.exc.SQLAlchemyError as err:
+            log.warning("WAL checkpoint failed: %s", err)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+RANKING_COLUMNS = ("alertname", "severity", "service", "instance", "anomaly_score")
+
+
+def ranking_values(labels: dict, annotations: dict, service_label: str) -> dict:
+    """The scalar ranking columns of an alert (see the alerts table)."""
+    from .domain import Alert
+
+    alert = Alert(fingerprint="", starts_at=0.0, status="firing", labels=labels, annotations=annotations)
+    return {"alertname": alert.name, "severity": labels.get("severity"), "service": alert.service(service_label),
+            "instance": labels.get("instance"), "anomaly_score": alert.anomaly_score}
+
+
+def _add_ranking_columns(conn: Connection, service_label: str) -> None:
+    """Databases created before the ranking columns existed get them, filled from the labels."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns("alerts")}
+    missing = [c for c in RANKING_COLUMNS if c not in present]
+    if not missing:
+        return
+    log.info("adding columns %s to the alerts table and filling them", ", ".join(missing))
+    for name in missing:
+        column = alerts.c[name]
+        conn.exec_driver_sql(f"ALTER TABLE alerts ADD COLUMN {name} {column.type.compile(conn.dialect)}")
+    rows = conn.execute(sa.select(alerts.c.id, alerts.c.labels, alerts.c.annotations)).all()
+    updates = [{"row_id": r.id, **ranking_values(r.labels, r.annotations, service_label)} for r in rows]
+    if updates:
+        conn.execute(alerts.update().where(alerts.c.id == sa.bindparam("row_id"))
+                     .values({c: sa.bindparam(c) for c in RANKING_COLUMNS}), updates)
 
 
 def _reason(err: Exception) -> str:
@@ -213,6 +262,8 @@ def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints run in the background (Store.checkpoint), not inside a webhook's commit.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -240,3 +240,24 @@ def test_feedback_since_a_time_lists_each_verdict_with_the_incidents_alerts_and_
     later = client.get("/api/v1/feedback", query_string={"since": T0 + 90}).json["feedback"]
     assert [f["verdict"] for f in later] == ["useful"]
     assert client.get("/api/v1/feedback", query_string={"since": "yesterday"}).status_code == 400
+
+
+def test_a_database_without_the_ranking_columns_gets_them_filled_and_ranks_the_same(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    app, client = make(url)
+    labels = {"alertname": "Errors", "service": "api", "severity": "critical", "instance": "api-1"}
+    client.post("/webhook/alertmanager", json=payload([am_alert(labels, 1_800_000_000.0,
+                                                                annotations={"anomaly_score": "4.5"})]))
+    before = client.get("/api/v1/incidents/1").json
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the table as an earlier version created it
+        for column in ("alertname", "severity", "service", "instance", "anomaly_score"):
+            conn.exec_driver_sql(f"ALTER TABLE alerts DROP COLUMN {column}")
+    engine.dispose()
+    app, client = make(url)
+    with Store(url).engine.connect() as conn:
+        row = conn.execute(sa.select(alerts)).one()
+    assert (row.alertname, row.severity, row.service, row.instance, row.anomaly_score) == \
+        ("Errors", "critical", "api", "api-1", 4.5)
+    after = client.get("/api/v1/incidents/1").json
+    assert after["root_cause_candidates"] == before["root_cause_candidates"]
