@@ -156,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.output}")
+    if args.output == RESULTS:  # the default results feed docs/reliability.md
+        from .reliability_report import write
+
+        print(f"wrote {write()}")
     for problem in problems:
         print(f"FAILED: {problem}")
     return 1 if problems else 0

@@ -302,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.output}")
+    if args.output == RESULTS:  # the default results feed docs/reliability.md
+        from .reliability_report import write
+
+        print(f"wrote {write()}")
     return 0 if all(r.get("nothing_lost", True) for r in results["backends"]) else 1
 
 

@@ -186,11 +186,32 @@ class FeedbackConfig(_Strict):
         return self
 
 
+class ExecutorConfig(_Strict):
+    """Where fits run: `local` worker processes (fit_workers of them) or a Dask distributed cluster."""
+
+    type: Literal["local", "dask"] = "local"
+    address: str | None = None  # dask: the scheduler, e.g. tcp://dask-scheduler:8786
+    fit_chunk_series: int = Field(default=10000, ge=100)  # vectorised models: series per parallel fit task
+    chunk_timeout: PositiveDuration = 600.0
+
+    @model_validator(mode="after")
+    def _address_for_dask(self) -> "ExecutorConfig":
+        if self.type == "dask":
+            if not self.address:
+                raise ValueError("address: required for type dask, e.g. tcp://dask-scheduler:8786")
+            if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://", self.address):
+                raise ValueError("address: must be a Dask scheduler address such as tcp://host:8786")
+        elif self.address is not None:
+            raise ValueError("address: only used with type dask")
+        return self
+
+
 class ExporterSettings(_Strict):
     interval: PositiveDuration = 60.0
     series_ttl: PositiveDuration = 600.0
     coverage_window: PositiveDuration = 3600.0
     fit_workers: int = Field(default=2, ge=1, le=256)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)
 
 

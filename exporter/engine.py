@@ -19,9 +19,9 @@ import numpy as np
 
 from .config import Config, QueryConfig
 from .durations import format_duration
-from .executor import LocalFitExecutor
+from .executor import TaskFailure, make_executor
 from .models import FitContext, FittedModel, ModelSpec, make_model
-from .models.base import Band
+from .models.base import Band, FitResult
 from .scoring import anomaly_score, inside_band
 from .selfmetrics import SelfMetrics
 from .source import PrometheusSource, QueryStats, SeriesBatch, SourceError, label_key, shard_of
@@ -54,6 +54,11 @@ def widen(band: Band, multiplier: np.ndarray) -> Band:
     """The band with each row's half-widths multiplied (feedback sensitivity)."""
     return Band(band.yhat, band.yhat - (band.yhat - band.lower) * multiplier,
                 band.yhat + (band.upper - band.yhat) * multiplier)
+
+
+def fit_chunk(spec, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
+    """One chunk of a vectorised fit (runs in a worker process or on a Dask worker)."""
+    return spec.fit(times, values, ctx)
 
 
 def output_labels(source: dict[str, str], query: str, model: str) -> dict[str, str]:
@@ -100,8 +105,9 @@ class StepResult:
 class QueryState:
     def __init__(self, query: QueryConfig, executor=None, metrics: SelfMetrics | None = None,
                  ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None,
-                 shard: tuple[int, int] = (0, 1)):
+                 shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 10000, chunk_timeout: float = 600.0):
         self.q = query
+        self.fit_chunk_series, self.chunk_timeout = fit_chunk_series, chunk_timeout
         self.observer = observer
         self.shard_index, self.shard_count = shard
         self.spec: ModelSpec = make_model(query.model, query.params)
@@ -143,7 +149,7 @@ class QueryState:
             return None, np.zeros(0, bool), np.zeros(0), []
         values = batch.values[kept]
         started = time.perf_counter()
-        result = self.spec.fit(batch.times, values, self._context())
+        result = self._fit_rows(batch.times, values)
         self.metrics.fit_duration.labels(self.q.name, self.q.model).observe(time.perf_counter() - started)
         self.metrics.fits.labels(self.q.name, "success").inc(int(result.ok.sum()))
         for reason, count in result.failures.items():
@@ -151,6 +157,29 @@ class QueryState:
         last_index = np.where(finite[kept], np.arange(len(batch.times)), -1).max(axis=1)
         last_seen = batch.times[np.maximum(last_index, 0)]
         return result.model, result.ok, last_seen, kept
+
+    def _fit_rows(self, times: np.ndarray, values: np.ndarray) -> FitResult:
+        """Fit all rows; a vectorised model's large batch is split into chunks fitted in parallel."""
+        ctx = self._context()
+        chunk = self.fit_chunk_series
+        workers = getattr(self.executor, "workers", 1)
+        if not self.spec.vectorised or self.executor is None or workers < 2 or len(values) <= chunk:
+            return self.spec.fit(times, values, ctx)
+        local_ctx = FitContext(ctx.interval_width, ctx.step, ctx.forecast_span, None)
+        tasks = [(self.spec, times, values[i:i + chunk], local_ctx) for i in range(0, len(values), chunk)]
+        parts = []
+        for task, result in zip(tasks, self.executor.map(fit_chunk, tasks, self.chunk_timeout)):
+            if isinstance(result, TaskFailure):  # a lost worker: fit this chunk here rather than drop it
+                log.warning("query %s: chunk fit failed on the executor (%s); fitting it in-process",
+                            self.q.name, result.detail)
+                result = fit_chunk(*task)
+            parts.append(result)
+        failures: dict[str, int] = {}
+        for part in parts:
+            for reason, count in part.failures.items():
+                failures[reason] = failures.get(reason, 0) + count
+        return FitResult(type(parts[0].model).concat([p.model for p in parts]),
+                         np.concatenate([p.ok for p in parts]), failures)
 
     def _admit(self, batch: SeriesBatch, only: set[tuple] | None, replace: bool, now: float) -> int:
         """Fit series of `batch` (all, or the keys in `only`) and add or replace their rows."""
@@ -327,10 +356,12 @@ class Engine:
                  clock: Callable[[], float] = time.time, stop_event: threading.Event | None = None, verdicts=None):
         self.cfg, self.source, self.metrics, self.clock = cfg, source, metrics, clock
         self.verdicts = verdicts  # a VerdictPoller, or None without `feedback`
-        self.executor = executor if executor is not None else LocalFitExecutor(cfg.exporter.fit_workers)
+        ex = cfg.exporter.executor
+        self.executor = executor if executor is not None else make_executor(ex, cfg.exporter.fit_workers)
         shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
-                                          cfg.exporter.coverage_window, shard=shard) for q in cfg.queries}
+                                          cfg.exporter.coverage_window, shard=shard, fit_chunk_series=ex.fit_chunk_series,
+                                          chunk_timeout=ex.chunk_timeout) for q in cfg.queries}
         self.snapshots: dict[str, QuerySnapshot] = {}
         for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
             metrics.query_errors.labels(q.name)

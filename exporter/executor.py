@@ -1,9 +1,15 @@
-"""Where fits run: worker processes with a per-task timeout (a hung fit is killed)."""
+"""Where fits run: local worker processes (a hung fit is killed), or a Dask distributed cluster.
+
+Every executor has `map(fn, tasks, timeout)` returning, per task, its result or a
+TaskFailure, and `workers` (how many tasks it runs at once). `fn` and the task
+arguments must be picklable module-level objects.
+"""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -51,8 +57,54 @@ class LocalFitExecutor:
             self._pool = None
 
 
+class DaskFitExecutor:
+    """Sends tasks to a Dask distributed scheduler (`executor: {type: dask, address: tcp://...}`).
+
+    A task past its timeout is cancelled and counted as `timeout`; Dask cannot kill a running
+    thread, so the worker finishes it in the background (set worker memory and lifetime limits).
+    """
+
+    def __init__(self, address: str, connect_timeout: float = 30.0):
+        try:
+            from distributed import Client
+        except ImportError:  # the optional extra is missing
+            raise RuntimeError("executor type dask needs the 'distributed' package: pip install 'aiops-prometheus[dask]'") from None
+        self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        log.info("fits go to the Dask scheduler at %s (%d worker threads)", address, self.workers)
+
+    @property
+    def workers(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn: Callable, tasks: Sequence[tuple], timeout: float) -> list[Any | TaskFailure]:
+        if not tasks:
+            return []
+        futures = [self.client.submit(fn, *task, pure=False) for task in tasks]
+        # every task gets its timeout once a worker thread is free for it
+        budget = timeout * -(-len(tasks) // self.workers) + timeout
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline and any(f.status == "pending" for f in futures):
+            time.sleep(0.05)
+        results: list[Any | TaskFailure] = []
+        for future in futures:
+            if future.status == "finished":
+                results.append(future.result())
+            elif future.status == "error":
+                err = future.exception()
+                results.append(TaskFailure("error", f"{type(err).__name__}: {err}"))
+            else:
+                future.cancel()
+                results.append(TaskFailure("timeout", f"fit exceeded {timeout:g}s on the Dask cluster and was cancelled"))
+        return results
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class InlineFitExecutor:
     """Runs tasks in this process (no timeout): for tests and one-off scoring."""
+
+    workers = 1
 
     def map(self, fn: Callable, tasks: Sequence[tuple], timeout: float) -> list[Any | TaskFailure]:
         results: list[Any | TaskFailure] = []
@@ -65,3 +117,10 @@ class InlineFitExecutor:
 
     def close(self) -> None:
         pass
+
+
+def make_executor(cfg, fit_workers: int):
+    """The executor an ExecutorConfig asks for."""
+    if cfg.type == "dask":
+        return DaskFitExecutor(cfg.address)
+    return LocalFitExecutor(fit_workers)

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 MAX_POINTS_PER_REQUEST = 11000  # Prometheus refuses ranges with more points per series
 CHUNK_POINTS = 10000
+FIRST_CHUNK_POINTS = 120  # until the number of series is known
+MAX_SAMPLES_PER_REQUEST = 1_000_000  # series x points per range query, bounding the JSON parsed at once
 
 
 @dataclass
@@ -145,8 +147,9 @@ class PrometheusSource:
         rows: dict[tuple, int] = {}
         labels: list[dict[str, str]] = []
         columns: list[tuple[int, np.ndarray, np.ndarray]] = []  # (row, column index, values)
-        for first in range(0, len(times), CHUNK_POINTS):
-            chunk = times[first:first + CHUNK_POINTS]
+        first, length = 0, min(FIRST_CHUNK_POINTS, CHUNK_POINTS)
+        while first < len(times):
+            chunk = times[first:first + length]
             for series in self._request_with_retries(expr, chunk[0], chunk[-1], step, stats):
                 metric, samples = _parse_series(series)
                 key = label_key(metric)
@@ -157,6 +160,9 @@ class PrometheusSource:
                     index = np.rint((samples[:, 0] - times[0]) / step).astype(np.int64)
                     inside = (index >= 0) & (index < len(times))
                     columns.append((rows[key], index[inside], samples[inside, 1]))
+            first += len(chunk)
+            # a response is parsed whole: keep each to about MAX_SAMPLES_PER_REQUEST samples
+            length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(len(labels), 1))))
         values = np.full((len(labels), len(times)), np.nan)
         for row, index, vals in columns:
             values[row, index] = vals

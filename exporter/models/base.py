@@ -89,6 +89,7 @@ class ModelSpec(ABC):
 
     name: ClassVar[str]
     params_class: ClassVar[type[ModelParams]]
+    vectorised: ClassVar[bool] = True  # fit() handles any number of rows at once (split into chunks when large)
 
     def __init__(self, params: ModelParams):
         self.params = params

@@ -85,6 +85,7 @@ class ProphetModel(FittedModel):
 class ProphetSpec(ModelSpec):
     name = "prophet"
     params_class = ProphetParams
+    vectorised = False  # one fit per series, already spread over the executor
 
     def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
         params = self.params.model_dump()
