@@ -191,7 +191,7 @@ class ExecutorConfig(_Strict):
 
     type: Literal["local", "dask"] = "local"
     address: str | None = None  # dask: the scheduler, e.g. tcp://dask-scheduler:8786
-    fit_chunk_series: int = Field(default=10000, ge=100)  # vectorised models: series per parallel fit task
+    fit_chunk_series: int = Field(default=2000, ge=100)  # vectorised models: series per fit task (bounds scratch memory)
     chunk_timeout: PositiveDuration = 600.0
 
     @model_validator(mode="after")

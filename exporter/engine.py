@@ -105,7 +105,7 @@ class StepResult:
 class QueryState:
     def __init__(self, query: QueryConfig, executor=None, metrics: SelfMetrics | None = None,
                  ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None,
-                 shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 10000, chunk_timeout: float = 600.0):
+                 shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 2000, chunk_timeout: float = 600.0):
         self.q = query
         self.fit_chunk_series, self.chunk_timeout = fit_chunk_series, chunk_timeout
         self.observer = observer
@@ -147,7 +147,7 @@ class QueryState:
         kept = [int(i) for i in np.flatnonzero(enough)]
         if not kept:
             return None, np.zeros(0, bool), np.zeros(0), []
-        values = batch.values[kept]
+        values = batch.values if len(kept) == len(batch.values) else batch.values[kept]  # no copy when all fit
         started = time.perf_counter()
         result = self._fit_rows(batch.times, values)
         self.metrics.fit_duration.labels(self.q.name, self.q.model).observe(time.perf_counter() - started)
@@ -162,13 +162,16 @@ class QueryState:
         """Fit all rows; a vectorised model's large batch is split into chunks fitted in parallel."""
         ctx = self._context()
         chunk = self.fit_chunk_series
-        workers = getattr(self.executor, "workers", 1)
-        if not self.spec.vectorised or self.executor is None or workers < 2 or len(values) <= chunk:
+        if not self.spec.vectorised or len(values) <= chunk:
             return self.spec.fit(times, values, ctx)
         local_ctx = FitContext(ctx.interval_width, ctx.step, ctx.forecast_span, None)
         tasks = [(self.spec, times, values[i:i + chunk], local_ctx) for i in range(0, len(values), chunk)]
+        if self.executor is None or getattr(self.executor, "workers", 1) < 2:
+            results = [fit_chunk(*task) for task in tasks]  # in chunks all the same: bounded scratch memory
+        else:
+            results = self.executor.map(fit_chunk, tasks, self.chunk_timeout)
         parts = []
-        for task, result in zip(tasks, self.executor.map(fit_chunk, tasks, self.chunk_timeout)):
+        for task, result in zip(tasks, results):
             if isinstance(result, TaskFailure):  # a lost worker: fit this chunk here rather than drop it
                 log.warning("query %s: chunk fit failed on the executor (%s); fitting it in-process",
                             self.q.name, result.detail)
@@ -195,7 +198,8 @@ class QueryState:
             wanted = wanted[:max(capacity, 0)]
         if not wanted:
             return 0
-        sub = SeriesBatch([batch.labels[i] for i in wanted], batch.times, batch.values[wanted])
+        everything = len(wanted) == len(keys) and wanted == list(range(len(keys)))
+        sub = batch if everything else SeriesBatch([batch.labels[i] for i in wanted], batch.times, batch.values[wanted])
         model, ok, last_seen, kept = self._fit(sub, now)
         if model is None:
             return 0

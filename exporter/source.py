@@ -146,26 +146,29 @@ class PrometheusSource:
             return SeriesBatch.empty()
         rows: dict[tuple, int] = {}
         labels: list[dict[str, str]] = []
-        columns: list[tuple[int, np.ndarray, np.ndarray]] = []  # (row, column index, values)
+        values = np.full((16, len(times)), np.nan)  # grows by doubling; one copy of the data at most
         first, length = 0, min(FIRST_CHUNK_POINTS, CHUNK_POINTS)
         while first < len(times):
             chunk = times[first:first + length]
             for series in self._request_with_retries(expr, chunk[0], chunk[-1], step, stats):
                 metric, samples = _parse_series(series)
                 key = label_key(metric)
-                if key not in rows:
-                    rows[key] = len(labels)
+                row = rows.get(key)
+                if row is None:
+                    row = rows[key] = len(labels)
                     labels.append(metric)
+                    if row >= len(values):
+                        grown = np.full((2 * len(values), len(times)), np.nan)
+                        grown[:len(values)] = values
+                        values = grown
                 if len(samples):
                     index = np.rint((samples[:, 0] - times[0]) / step).astype(np.int64)
                     inside = (index >= 0) & (index < len(times))
-                    columns.append((rows[key], index[inside], samples[inside, 1]))
+                    values[row, index[inside]] = samples[inside, 1]
             first += len(chunk)
             # a response is parsed whole: keep each to about MAX_SAMPLES_PER_REQUEST samples
             length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(len(labels), 1))))
-        values = np.full((len(labels), len(times)), np.nan)
-        for row, index, vals in columns:
-            values[row, index] = vals
+        values = values[:len(labels)]
         return SeriesBatch(labels, times, values)
 
 
@@ -173,7 +176,9 @@ def _parse_series(series: dict) -> tuple[dict[str, str], np.ndarray]:
     try:
         metric = {str(k): str(v) for k, v in series["metric"].items()}
         raw = series.get("values") or []
-        samples = np.array([(float(ts), float(val)) for ts, val in raw], dtype=float).reshape(-1, 2)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        samples = np.empty((len(raw), 2))
+        samples[:, 0] = np.fromiter((point[0] for point in raw), dtype=float, count=len(raw))
+        samples[:, 1] = np.array([point[1] for point in raw], dtype=float)  # Prometheus sends values as strings
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise SourceError(f"malformed series in response: {type(err).__name__}: {err}"[:300], True) from None
     return metric, samples
