@@ -63,6 +63,7 @@ class Stack:
 
     def receiver_config(self) -> dict:
         return {"storage": {"url": f"sqlite:///{self.workdir / 'receiver.db'}"},
+                "prometheus": {"url": self.prometheus.url},
                 "correlation": {"group_by": ["cluster", "namespace"], "window": "10m", "service_label": "service"},
                 "topology": TOPOLOGY, "alertmanager": {"url": self.alertmanager.url},
                 "automation": {"mode": "dry-run", "rules": [{
@@ -72,7 +73,7 @@ class Stack:
     def start(self, say=print) -> "Stack":
         s = self.settings
         self.workdir.mkdir(parents=True, exist_ok=True)
-        ports = {name: free_port() for name in ("workload", "exporter", "receiver")}
+        ports = {name: free_port() for name in ("workload", "exporter", "receiver", "logs")}
         self.exporter_url = f"http://127.0.0.1:{ports['exporter']}"
         self.receiver_port = ports["receiver"]
         self.alertmanager = Alertmanager(self.workdir / "alertmanager", {})
@@ -81,6 +82,7 @@ class Stack:
             alertmanagers=[f"127.0.0.1:{self.alertmanager.port}"],
             scrape_targets={"demo": [f"127.0.0.1:{ports['workload']}"],
                             "aiops-exporter": [f"127.0.0.1:{ports['exporter']}"],
+                            "aiops-logs": [f"127.0.0.1:{ports['logs']}"],
                             "aiops-receiver": [f"127.0.0.1:{ports['receiver']}"]})
         marker = self.prometheus.data_dir / "backfilled"
         if not marker.exists():
@@ -108,6 +110,20 @@ class Stack:
                                 self.workdir / "workload.log").start()
         self.fault_at = time.time() + s.fault_after
         self.started.append(self.workload)
+        say(f"starting a Tomcat-like log writer and aiops-exporter logs on http://127.0.0.1:{ports['logs']}")
+        catalina = self.workdir / "catalina.out"
+        catalina.touch()
+        self.started.append(Process("tomcat-log", [sys.executable, "-m", "devstack.tomcatlog", "--output",
+                                                   str(catalina), "--rate", "5", "--burst-after", str(s.fault_after),
+                                                   "--burst-rate", "3"], self.workdir / "tomcat-log.log").start())
+        logs_config = self.workdir / "logs.yml"
+        logs_config.write_text(yaml.safe_dump({"logs": {
+            "state_dir": str(self.workdir / "logs-state"),
+            "sources": [{"name": "tomcat", "paths": [str(catalina)], "labels": {"service": "payments"}}]}}))
+        self.logs = Process("logs", [sys.executable, "-m", "exporter", "--web.listen-address",
+                                     f"127.0.0.1:{ports['logs']}", "logs", "--config.file", str(logs_config)],
+                            self.workdir / "logs.log").start()
+        self.started.append(self.logs)
         config_path = self.workdir / "exporter.yml"
         config_path.write_text(yaml.safe_dump(self.exporter_config(), sort_keys=False))
         self.exporter_config_path = config_path

@@ -146,7 +146,8 @@ class PrometheusSource:
             return SeriesBatch.empty()
         rows: dict[tuple, int] = {}
         labels: list[dict[str, str]] = []
-        values = np.full((16, len(times)), np.nan)  # grows by doubling; one copy of the data at most
+        values: np.ndarray | None = None  # allocated once the first chunk tells how many series there are
+        pending: list[tuple[int, np.ndarray, np.ndarray]] = []
         first, length = 0, min(FIRST_CHUNK_POINTS, CHUNK_POINTS)
         while first < len(times):
             chunk = times[first:first + length]
@@ -157,19 +158,33 @@ class PrometheusSource:
                 if row is None:
                     row = rows[key] = len(labels)
                     labels.append(metric)
-                    if row >= len(values):
-                        grown = np.full((2 * len(values), len(times)), np.nan)
-                        grown[:len(values)] = values
-                        values = grown
-                if len(samples):
-                    index = np.rint((samples[:, 0] - times[0]) / step).astype(np.int64)
-                    inside = (index >= 0) & (index < len(times))
-                    values[row, index[inside]] = samples[inside, 1]
+                if not len(samples):
+                    continue
+                index = np.rint((samples[:, 0] - times[0]) / step).astype(np.int64)
+                inside = (index >= 0) & (index < len(times))
+                if values is None:
+                    pending.append((row, index[inside], samples[inside, 1]))
+                    continue
+                if row >= len(values):  # a series that appeared later in the range
+                    values = _grown(values, row + 1)
+                values[row, index[inside]] = samples[inside, 1]
+            if values is None:
+                values = np.full((len(labels), len(times)), np.nan)
+                for row, index, vals in pending:
+                    values[row, index] = vals
+                pending = []
             first += len(chunk)
             # a response is parsed whole: keep each to about MAX_SAMPLES_PER_REQUEST samples
             length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(len(labels), 1))))
         values = values[:len(labels)]
         return SeriesBatch(labels, times, values)
+
+
+def _grown(values: np.ndarray, rows: int) -> np.ndarray:
+    """A copy of `values` with room for at least `rows` rows (a quarter more, to grow rarely)."""
+    grown = np.full((max(rows, len(values) + len(values) // 4 + 16), values.shape[1]), np.nan)
+    grown[:len(values)] = values
+    return grown
 
 
 def _parse_series(series: dict) -> tuple[dict[str, str], np.ndarray]:

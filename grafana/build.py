@@ -151,8 +151,26 @@ def suite_health() -> dict:
     ])
 
 
+def logs() -> dict:
+    text = "max by (source, template_id, template) (aiops_log_template_info)"
+    return dashboard("aiops-logs", "AIOps / Log templates", [
+        panel("timeseries", "Log records per second by level", [target(
+            "sum by (source, level) (rate(aiops_log_lines_total[$__rate_interval]))", "{{source}} {{level}}")],
+              0, 0, w=24, unit="reqps", description="From `aiops-exporter logs` (docs/logs.md)."),
+        panel("table", "Busiest templates now (records/s)", [target(
+            "topk(10, sum by (source, template_id) (rate(aiops_log_lines_total[5m]))"
+            f" * on (source, template_id) group_left (template) {text})", instant=True)], 0, 8, w=24),
+        panel("table", "Templates first seen in the last hour", [target(
+            "(time() - aiops_log_template_first_seen_timestamp_seconds < 3600)"
+            f" * on (source, template_id) group_left (template) {text}", instant=True)], 0, 16, w=24,
+              unit="s", description="Value: seconds since the template first appeared."),
+        panel("stat", "Templates kept", [target("sum by (source) (aiops_log_templates)", "{{source}}")], 0, 24, w=12),
+        panel("stat", "Files followed", [target("sum by (source) (aiops_log_files)", "{{source}}")], 12, 24, w=12),
+    ], annotations=[INCIDENT_ANNOTATIONS], description="Message templates mined from logs and their rates.")
+
+
 DASHBOARDS = {"aiops-overview.json": overview, "aiops-forecast.json": forecast_explorer,
-              "aiops-incidents.json": incidents, "aiops-health.json": suite_health}
+              "aiops-incidents.json": incidents, "aiops-health.json": suite_health, "aiops-logs.json": logs}
 
 
 def render_all() -> dict[str, str]:

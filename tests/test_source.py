@@ -4,6 +4,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import time
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,25 @@ def test_history_chunks_shrink_so_that_one_response_holds_about_the_sample_budge
     assert stats.requests == 1 + -(-(1441 - 120) // 200)
     order = [chunked.labels.index(lab) for lab in whole.labels]
     assert np.array_equal(chunked.values[order], whole.values, equal_nan=True)
+
+
+def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, live_target, monkeypatch):
+    import exporter.source as source_module
+
+    live_target.gauge.labels("late-in-range").set(7)
+    deadline = time.monotonic() + 60
+    while not prometheus.query('live_queue_depth{queue="late-in-range"}') and time.monotonic() < deadline:
+        time.sleep(0.5)  # until Prometheus has scraped it
+    monkeypatch.setattr(source_module, "FIRST_CHUNK_POINTS", 2)
+    monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 4 * 700)  # ~700 points a request for 4 series
+    end = time.time() + 120  # grid points after the live series began (lookback carries its sample)
+    expr = '{__name__=~"demo_cpu_usage|live_queue_depth"}'
+    batch = source(prometheus.url).query_range(expr, end - 2 * 86400, end, 60)
+    names = [labels["__name__"] for labels in batch.labels]
+    assert names.count("demo_cpu_usage") == 4 and "live_queue_depth" in names
+    late = names.index("live_queue_depth")
+    assert late >= 4 and np.isnan(batch.values[late, 0]) and batch.values.shape[0] == len(batch.labels)
+    live_target.gauge.remove("late-in-range")
 
 
 def test_bad_promql_is_an_error_but_not_an_unreachable_source_and_is_not_retried(prometheus):
