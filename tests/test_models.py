@@ -80,9 +80,42 @@ def test_a_burst_of_moderate_deviations_scores_above_one_when_density_is_on_but_
     assert extras[-1] == 0.0  # the last sample sat at yhat
 
 
+def test_a_sustained_deviation_inside_the_band_pages_then_becomes_the_new_level_while_yhat_scores_zero():
+    ctx = FitContext(0.999, STEP, 7200.0)
+    times, values = seasonal_batch(n_series=1, noise=1.0, seed=7)
+    model = make_model("seasonal").fit(times, values, ctx).model
+    t, band_scores, sustained = times[-1], [], []
+    for _ in range(12):  # an hour at 60% of the band above yhat: no single sample is outside it
+        t += STEP
+        band = model.predict(t)
+        y = band.yhat + 0.6 * (band.upper - band.yhat)
+        band_scores.append(float(anomaly_score(y, band)[0]))
+        model.update(t, y)
+        sustained.append(float(model.extra_score("both")[0]))
+    assert max(band_scores) < 1 < max(sustained)
+    assert model.extra_score("down")[0] == 0.0  # it is a deviation upwards
+    paging = [i for i, score in enumerate(sustained) if score >= 1]
+    assert paging[-1] - paging[0] < 6  # after shift_after (15 minutes) the new level is the normal one
+    t += STEP
+    model.update(t, model.predict(t).yhat)
+    assert model.extra_score("both")[0] == 0.0  # a sample at yhat scores 0
+
+
+def test_the_sustained_score_stays_quiet_on_noise_like_its_history():
+    ctx = FitContext(0.999, STEP, 7200.0)
+    times, values = seasonal_batch(n_series=40, days=9, noise=2.0, seed=11)
+    train = times < 7 * 86400
+    model = make_model("seasonal").fit(times[train], values[:, train], ctx).model
+    above = []
+    for col in np.flatnonzero(~train):
+        model.update(times[col], values[:, col])
+        above.append(model.extra_score("both") >= 1)
+    assert np.mean(above) < 0.002  # the band's own rate at interval_width 0.999 is 0.001
+
+
 def test_a_refit_after_a_level_shift_centres_the_band_on_the_new_level():
     times, values = seasonal_batch(n_series=1)
-    values[:, -12:] += 15  # the last hour sits 15 higher
+    values[:, -24:] += 15  # the last two hours sit 15 higher: most of the level's window (level_half_life 3h)
     model = make_model("seasonal").fit(times, values, CTX).model
     t = times[-1] + STEP
     assert abs(model.predict(t).yhat[0] - (truth(t) + 15)) < 3

@@ -17,6 +17,11 @@ Online, a level offset follows the residuals, each clipped to the band so a
 spike does not drag it; when samples fall outside the band on one side for
 `shift_after` (at least one sample) the offset jumps to their mean, so a
 sustained level shift pages for that long and then becomes the new normal.
+
+A sustained score (exponentially weighted mean of the standardised residuals,
+one per `sustained` half-life, calibrated on the history replayed through the
+same online level) catches deviations that stay inside the band but last; it
+is published through extra_score() and counts towards `shift_after` too.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from ..durations import Duration, PositiveDuration
 from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
+
+AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
+
 
 class SeasonalParams(ModelParams):
     period: PositiveDuration = 86400.0
@@ -37,7 +46,7 @@ class SeasonalParams(ModelParams):
     seasonality: Literal["auto", "on", "off"] = "auto"
     min_seasonal_gain: float = Field(default=0.2, ge=0, lt=1)  # profile must cut the residual scale this much
     min_periods: float = Field(default=3, ge=0)  # history (in periods) a series needs before "auto" uses a profile
-    level_half_life: PositiveDuration = 3600.0
+    level_half_life: PositiveDuration = 3 * 3600.0
     smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
     scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
     relative_scale_floor: float = Field(default=0.001, ge=0)  # scale >= this x |typical level|
@@ -48,11 +57,15 @@ class SeasonalParams(ModelParams):
     density_level: float = Field(default=0.5, gt=0, le=1)  # a "moderate" deviation: beyond this share of the band
     density_half_life: PositiveDuration = 3600.0
     density_min_count: float = Field(default=3.0, ge=1)
+    sustained: list[PositiveDuration] = Field(default_factory=lambda: [3600.0], max_length=4)  # EWMA half-lives
+    sustained_margin: float = Field(default=0.5, ge=0)  # the sustained limits' calibration margin
 
 
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
-                 *, period, slot_width, half_life, shift_samples, density: "DensitySettings | None", z_width):
+                 sustained=None, sustained_k=None,
+                 *, period, slot_width, half_life, shift_samples, density: "DensitySettings | None", z_width,
+                 sustained_alpha=()):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
         self.k = k  # (S,) band half-width in sigmas
@@ -64,10 +77,19 @@ class SeasonalModel(FittedModel):
         self.rate_up, self.rate_down = rate_up, rate_down  # (S,) recent (exponentially weighted) rate
         self.period, self.slot_width, self.half_life = period, slot_width, half_life
         self.shift_samples, self.density, self.z_width = shift_samples, density, z_width
-        self.context = np.zeros(len(offset))  # (S,) the density score after the last update
+        n = len(offset)
+        self.sustained = np.zeros((n, 0)) if sustained is None else sustained  # (S, H) EWMA of resid / scale
+        self.sustained_k = np.zeros((n, 0)) if sustained_k is None else sustained_k  # (S, H) calibrated limit
+        self.sustained_alpha = tuple(sustained_alpha)
+        self.context = np.zeros(n)  # (S,) the context score after the last update
+        self.context_up = self.context_down = self.context
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
-              "rate_down")
+              "rate_down", "sustained", "sustained_k")
+
+    @property
+    def has_context(self) -> bool:
+        return self.density is not None or bool(self.sustained_alpha)
 
     @property
     def n_series(self) -> int:
@@ -89,9 +111,11 @@ class SeasonalModel(FittedModel):
             return
         half = self.k * self.scale[:, slot]
         resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
-        if self.density is not None:
-            self._update_density(seen, resid, half)
+        if self.has_context:
+            self._update_context(seen, resid, half, self.scale[:, slot])
         above, below = seen & (resid > half), seen & (resid < -half)
+        if self.sustained_alpha:  # a sustained deviation pages like one outside the band, then becomes the level
+            above, below = above | (self.context_up >= 1), below | (self.context_down >= 1)
         continuing = (above & (self.run > 0)) | (below & (self.run < 0))
         run = np.where(above, np.where(continuing, self.run + 1, 1), np.where(below, np.where(continuing, self.run - 1, -1), 0))
         run = np.where(seen, run, self.run)
@@ -101,17 +125,44 @@ class SeasonalModel(FittedModel):
         follow = self.offset + np.where(seen, alpha * np.clip(resid, -half, half), 0.0)
         shifted = (np.abs(run) >= self.shift_samples) if self.shift_samples else np.zeros_like(seen)
         self.offset = np.where(shifted, self.offset + run_sum / np.maximum(np.abs(run), 1), follow)
+        if self.sustained_alpha:  # the new level is the new normal: nothing sustained relative to it yet
+            self.sustained = np.where(shifted[:, None], 0.0, self.sustained)
         self.run = np.where(shifted, 0, run)
         self.run_sum = np.where(shifted, 0.0, run_sum)
         self.last_t = np.where(seen, t, self.last_t)
 
-    def _update_density(self, seen: np.ndarray, resid: np.ndarray, half: np.ndarray) -> None:
-        d = self.density
-        moderate = d.level * half
-        up, down = seen & (resid > moderate), seen & (resid < -moderate)
-        self.rate_up = np.where(seen, (1 - d.alpha) * self.rate_up + d.alpha * up, self.rate_up)
-        self.rate_down = np.where(seen, (1 - d.alpha) * self.rate_down + d.alpha * down, self.rate_down)
-        self.context = np.where(seen, self._density_score(up, down), 0.0)
+    def _update_context(self, seen: np.ndarray, resid: np.ndarray, half: np.ndarray, scale: np.ndarray) -> None:
+        up = down = np.zeros(len(seen))
+        if self.density is not None:
+            d = self.density
+            moderate = d.level * half
+            is_up, is_down = seen & (resid > moderate), seen & (resid < -moderate)
+            self.rate_up = np.where(seen, (1 - d.alpha) * self.rate_up + d.alpha * is_up, self.rate_up)
+            self.rate_down = np.where(seen, (1 - d.alpha) * self.rate_down + d.alpha * is_down, self.rate_down)
+            up, down = self._density_score(is_up, is_down)
+        if self.sustained_alpha:
+            s_up, s_down = self._sustained_score(seen, resid, scale)
+            up, down = np.fmax(up, s_up), np.fmax(down, s_down)
+        self.context_up, self.context_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)
+        self.context = np.fmax(self.context_up, self.context_down)
+
+    def _sustained_score(self, seen, resid, scale) -> tuple[np.ndarray, np.ndarray]:
+        """How far the recent mean residual is beyond what history's means reached, in band units.
+
+        One exponentially weighted mean per half-life, each calibrated on the
+        history like the band (its `interval_width` quantile, plus the margin).
+        Only a sample that itself deviates the same way carries the score, so
+        yhat still scores 0.
+        """
+        alpha = np.asarray(self.sustained_alpha)
+        standardised = np.clip(resid / scale, -self.k, self.k)  # a single spike counts as a band-edge sample
+        self.sustained = np.where(seen[:, None], (1 - alpha) * self.sustained + alpha * standardised[:, None],
+                                  self.sustained)
+        z = (self.sustained / self.sustained_k).max(axis=1, initial=0.0)
+        z_down = (-self.sustained / self.sustained_k).max(axis=1, initial=0.0)
+        up = np.where(seen & (standardised > AT_YHAT), np.maximum(z, 0.0), 0.0)
+        down = np.where(seen & (standardised < -AT_YHAT), np.maximum(z_down, 0.0), 0.0)
+        return up, down
 
     def _density_score(self, up: np.ndarray, down: np.ndarray) -> np.ndarray:
         """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
@@ -128,25 +179,24 @@ class SeasonalModel(FittedModel):
             count, expected = rate * d.samples, base * d.samples
             z = 2 * (np.sqrt(count + 0.375) - np.sqrt(expected + 0.375))
             scores.append(np.where(current & (count >= d.min_count), np.maximum(z, 0) / self.z_width, 0.0))
-        self.context_up, self.context_down = scores
-        return np.maximum(*scores)
+        return scores[0], scores[1]
 
     def extra_score(self, direction: str) -> np.ndarray | None:
-        if self.density is None:
+        if not self.has_context:
             return None
         if direction == "up":
-            return getattr(self, "context_up", self.context)
+            return self.context_up
         if direction == "down":
-            return getattr(self, "context_down", self.context)
+            return self.context_down
         return self.context
 
     def take(self, rows: np.ndarray) -> "SeasonalModel":
         return self._like(*(getattr(self, name)[rows] for name in self.ARRAYS))
 
     def _like(self, *arrays) -> "SeasonalModel":
-        model = SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
-                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width)
-        return model
+        return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
+                             shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
+                             sustained_alpha=self.sustained_alpha)
 
     @classmethod
     def concat(cls, parts: Sequence["SeasonalModel"]) -> "SeasonalModel":
@@ -182,6 +232,34 @@ def pool_neighbours(grid: np.ndarray, width: int) -> np.ndarray:
     if width == 0:
         return grid
     return np.concatenate([np.roll(grid, shift, axis=1) for shift in range(-width, width + 1)], axis=2)
+
+
+def ewma_columns(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponentially weighted mean along each row, starting from 0; NaNs leave it unchanged."""
+    padded = np.concatenate([np.zeros((values.shape[0], 1)), values], axis=1)  # the online state starts at 0
+    mean = pd.DataFrame(padded.T).ewm(alpha=alpha, adjust=False, ignore_na=True).mean().to_numpy().T
+    return np.ascontiguousarray(mean[:, 1:])
+
+
+def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas: tuple[float, ...], width: float,
+                    margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sustained scores' calibrated limits (S, H) and their state at the end of history, in sigmas.
+
+    The limit for each half-life is the `width` quantile of the history's own
+    |EWMA| in sigmas (times the margin), never below the normal-theory value
+    for an EWMA of independent residuals, so a smooth history cannot make it
+    trigger-happy.
+    """
+    n = resid.shape[0]
+    limits, state = np.zeros((n, len(alphas))), np.zeros((n, len(alphas)))
+    z_width = z_for_width(width)
+    standardised = np.clip(resid / scale, -k[:, None], k[:, None])
+    for i, alpha in enumerate(alphas):
+        mean = ewma_columns(standardised, alpha)
+        empirical = calibrated_k(np.abs(mean), width) * margin
+        limits[:, i] = np.fmax(empirical, z_width * np.sqrt(alpha / (2 - alpha)))
+        state[:, i] = mean[:, -1] if mean.shape[1] else 0.0
+    return limits, state
 
 
 class SeasonalSpec(ModelSpec):
@@ -229,7 +307,7 @@ class SeasonalSpec(ModelSpec):
             k = np.fmax(k, calibrated_k(np.abs(resid) / scale[:, slot_of_column], ctx.interval_width)
                         * (1 + p.calibration_margin))
 
-        recent = times >= times[-1] - p.level_half_life
+        recent = times >= times[-1] - p.level_half_life  # the level restarts at its robust recent value
         offset = fill_nan(nanmedian(resid[:, recent], axis=1), 0.0)
         ok = np.isfinite(overall)
         n = len(overall)
@@ -242,10 +320,22 @@ class SeasonalSpec(ModelSpec):
         counted = np.maximum(seen.sum(axis=1), 1)
         base_up = np.maximum(((resid > moderate) & seen).sum(axis=1) / counted, floor_rate)
         base_down = np.maximum(((resid < -moderate) & seen).sum(axis=1) / counted, floor_rate)
+        alphas = tuple(1 - 0.5 ** (ctx.step / h) for h in p.sustained)
+        sustained_k, sustained = np.zeros((n, 0)), np.zeros((n, 0))
+        if alphas:
+            half = k[:, None] * scale[:, slot_of_column]
+            level = ewma_columns(np.clip(resid, -half, half), 1 - 0.5 ** (ctx.step / p.level_half_life))
+            online = resid - np.concatenate([np.zeros((n, 1)), level[:, :-1]], axis=1)  # as update() sees them
+            sustained_k, sustained = sustained_state(online, scale[:, slot_of_column], k, alphas,
+                                                     ctx.interval_width, 1 + p.sustained_margin)
+            # a seasonal profile's own error (a median of few samples per slot) is itself sustained: the limit
+            # must exceed it (in quadrature), so short seasonal histories rarely trigger the sustained score
+            profile_error = np.sqrt(np.pi / 2 / samples).mean(axis=1) * z_for_width(ctx.interval_width)
+            sustained_k = np.where(use[:, None], np.hypot(sustained_k, profile_error[:, None]), sustained_k)
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
-                              np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(),
+                              np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
                               period=p.period, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
-                              density=density,
-                              z_width=z_for_width(ctx.interval_width))
+                              density=density, z_width=z_for_width(ctx.interval_width),
+                              sustained_alpha=alphas)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})
