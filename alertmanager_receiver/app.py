@@ -16,6 +16,7 @@ from .automation.engine import Automation
 from .automation.run import Runner
 from .config import ReceiverConfig
 from .correlate import Correlation
+from .groupcommit import GroupCommitter
 from .incidents import Incidents
 from .ingest import Ingestor
 from .logsource import LogEvidence
@@ -36,6 +37,7 @@ class Receiver:
     auth: Authenticator
     clock: Callable[[], float]
     write_slots: threading.BoundedSemaphore
+    committer: GroupCommitter
     automation: Automation
     runner: Runner
     log_evidence: "LogEvidence | None" = None
@@ -79,11 +81,13 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
     app.json.sort_keys = False
     app.url_map.converters["id"] = IdConverter
+    ingestor = Ingestor(store, incidents, rules, topology, automation)
     app.extensions["aiops_receiver"] = Receiver(
-        config=config, store=store, ingestor=Ingestor(store, incidents, rules, topology, automation),
+        config=config, store=store, ingestor=ingestor,
         incidents=incidents, metrics=ReceiverMetrics(store, config.server.noise_window, clock),
         auth=Authenticator(config.auth), clock=clock,
-        write_slots=threading.BoundedSemaphore(write_slot_count(config)), automation=automation,
+        write_slots=threading.BoundedSemaphore(write_slot_count(config)), committer=GroupCommitter(ingestor),
+        automation=automation,
         runner=Runner(config.automation, store, config.alertmanager.url, clock, log_evidence),
         log_evidence=log_evidence)
     metrics = app.extensions["aiops_receiver"].metrics

@@ -21,6 +21,7 @@ class StorageConfig(_Strict):
     url: str = "sqlite:///aiops-receiver.db"
     busy_timeout: PositiveDuration = 5.0  # how long a write waits for the database lock before 503
     max_pending_writes: int = Field(default=32, ge=1)  # more webhook requests waiting than this -> 503
+    checkpoint_interval: PositiveDuration = 10.0  # SQLite: WAL copied into the database file this often
 
     @field_validator("url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -31,8 +32,28 @@ class Lifecycle:
     acked_after: list[float] = field(default_factory=list)
 
 
+# Statements on the ingest path are built once: building a SQLAlchemy statement costs more than running it.
+INSERT_EVENT = events_t.insert()
+SELECT_ACTIVE = sa.select(incidents_t).where(incidents_t.c.status.in_(ACTIVE))
+SELECT_INCIDENT = sa.select(incidents_t).where(incidents_t.c.id == sa.bindparam("incident_id"))
+COUNT_ALERTS = (sa.select(sa.func.count()).select_from(alerts_t)
+                .where(alerts_t.c.incident_id == sa.bindparam("incident_id")))
+UPDATE_SPAN = incidents_t.update().where(incidents_t.c.id == sa.bindparam("incident_id")).values(
+    services=sa.bindparam("new_services"), first_alert_at=sa.bindparam("new_first"),
+    last_alert_at=sa.bindparam("new_last"), updated_at=sa.bindparam("now"))
+REOPEN = incidents_t.update().where(incidents_t.c.id == sa.bindparam("incident_id")).values(
+    status="open", resolving_since=None)
+SELECT_RANKING = sa.select(alerts_t.c.id, alerts_t.c.fingerprint, alerts_t.c.starts_at, alerts_t.c.status,
+                           alerts_t.c.ends_at, alerts_t.c.alertname, alerts_t.c.severity, alerts_t.c.service,
+                           alerts_t.c.instance, alerts_t.c.anomaly_score
+                           ).where(alerts_t.c.incident_id == sa.bindparam("incident_id"))
+RANKING_BATCH = 500
+SELECT_QUIET = sa.select(incidents_t.c.id, incidents_t.c.opened_at).where(
+    (incidents_t.c.status == "resolving") & (incidents_t.c.resolving_since <= sa.bindparam("quiet_since")))
+
+
 def add_event(conn: Connection, incident_id: int, at: float, kind: str, **detail) -> None:
-    conn.execute(events_t.insert().values(incident_id=incident_id, at=at, kind=kind, detail=detail))
+    conn.execute(INSERT_EVENT, {"incident_id": incident_id, "at": at, "kind": kind, "detail": detail})
 
 
 def row_to_alert(row) -> Alert:
@@ -41,7 +62,7 @@ def row_to_alert(row) -> Alert:
 
 
 def active_summaries(conn: Connection) -> list[IncidentSummary]:
-    rows = conn.execute(sa.select(incidents_t).where(incidents_t.c.status.in_(ACTIVE))).all()
+    rows = conn.execute(SELECT_ACTIVE).all()
     return [IncidentSummary(r.id, set(r.services), r.group_values, r.first_alert_at, r.last_alert_at, r.status)
             for r in rows]
 
@@ -66,8 +87,7 @@ class Incidents:
         with self._lock:
             large = incident_id in self._large
         if not large:
-            size = conn.execute(sa.select(sa.func.count()).select_from(alerts_t)
-                                .where(alerts_t.c.incident_id == incident_id)).scalar()
+            size = conn.execute(COUNT_ALERTS, {"incident_id": incident_id}).scalar()
             large = size > SMALL_INCIDENT
         if large:
             with self._lock:
@@ -106,16 +126,15 @@ class Incidents:
 
     def join_many(self, conn: Connection, incident_id: int, alerts: list[Alert], now: float) -> None:
         """New alerts joined the incident: its services, time span and (if resolving) state."""
-        row = conn.execute(sa.select(incidents_t).where(incidents_t.c.id == incident_id)).one()
+        row = conn.execute(SELECT_INCIDENT, {"incident_id": incident_id}).one()
         services = set(row.services) | {s for s in (a.service(self.rules.service_label) for a in alerts) if s}
-        values = {"services": sorted(services),
-                  "first_alert_at": min(row.first_alert_at, *(a.starts_at for a in alerts)),
-                  "last_alert_at": max(row.last_alert_at, *(a.starts_at for a in alerts)), "updated_at": now}
+        conn.execute(UPDATE_SPAN, {"incident_id": incident_id, "new_services": sorted(services),
+                                   "new_first": min(row.first_alert_at, *(a.starts_at for a in alerts)),
+                                   "new_last": max(row.last_alert_at, *(a.starts_at for a in alerts)), "now": now})
         recurring = next((a for a in alerts if a.status == "firing"), None)
         if row.status == "resolving" and recurring is not None:
-            values.update(status="open", resolving_since=None)
+            conn.execute(REOPEN, {"incident_id": incident_id})
             add_event(conn, incident_id, now, "reopened", alert=recurring.name, reason="recurred within the quiet period")
-        conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
 
     def recompute(self, conn: Connection, incident_id: int, now: float) -> None:
         """Root cause, priority, title and the firing/resolving state from the incident's alerts."""
@@ -127,11 +146,7 @@ class Incidents:
         """Read the incident's alerts and rank them (reads only; see `apply`)."""
         first_alert_at = conn.execute(sa.select(incidents_t.c.first_alert_at)
                                       .where(incidents_t.c.id == incident_id)).scalar()
-        members = [self._ranking_alert(r) for r in conn.execute(
-            sa.select(alerts_t.c.id, alerts_t.c.fingerprint, alerts_t.c.starts_at, alerts_t.c.status,
-                      alerts_t.c.ends_at, alerts_t.c.alertname, alerts_t.c.severity, alerts_t.c.service,
-                      alerts_t.c.instance, alerts_t.c.anomaly_score)
-            .where(alerts_t.c.incident_id == incident_id)).all()]
+        members = self._ranking_alerts(conn, incident_id)
         if not members:
             return None
         candidates = rootcause.rank(members, self.topology, self.rules.service_label)
@@ -139,16 +154,30 @@ class Incidents:
         return {"candidates": candidates, "priority": prio, "title": _title(members, candidates),
                 "firing": any(a.status == "firing" for a in members)}
 
-    def _ranking_alert(self, row) -> Alert:
-        """An alert with just what ranking reads, from the scalar columns (no JSON to decode)."""
-        labels = {"alertname": row.alertname or "alert"}
-        for name, value in (("severity", row.severity), (self.rules.service_label, row.service),
-                            ("instance", row.instance)):
-            if value is not None:
-                labels[name] = value
-        annotations = {"anomaly_score": repr(row.anomaly_score)} if row.anomaly_score is not None else {}
-        return Alert(fingerprint=row.fingerprint, starts_at=row.starts_at, status=row.status, labels=labels,
-                     annotations=annotations, ends_at=row.ends_at, id=row.id)
+    def _ranking_alerts(self, conn: Connection, incident_id: int) -> list[Alert]:
+        """The incident's alerts with just what ranking reads, from the scalar columns (no JSON to decode).
+
+        A storm incident holds thousands of alerts, so rows are read in batches as plain tuples,
+        and the thread lets webhook threads run between batches (it runs in the background).
+        """
+        service_label = self.rules.service_label
+        members = []
+        result = conn.execute(SELECT_RANKING, {"incident_id": incident_id})
+        while batch := result.fetchmany(RANKING_BATCH):
+            for alert_id, fingerprint, starts_at, status, ends_at, alertname, severity, service, instance, score \
+                    in batch:
+                labels = {"alertname": alertname or "alert"}
+                if severity is not None:
+                    labels["severity"] = severity
+                if service is not None:
+                    labels[service_label] = service
+                if instance is not None:
+                    labels["instance"] = instance
+                members.append(Alert(fingerprint, starts_at, status, labels,
+                                     {"anomaly_score": repr(score)} if score is not None else {}, ends_at, alert_id))
+            if len(batch) == RANKING_BATCH:
+                time.sleep(0)  # hand the GIL to waiting request threads
+        return members
 
     def apply(self, conn: Connection, incident_id: int, assessment: dict, now: float) -> None:
         """Write an assessment to the incident (inside a write transaction)."""
@@ -167,8 +196,7 @@ class Incidents:
         conn.execute(incidents_t.update().where(incidents_t.c.id == incident_id).values(**values))
 
     def close_quiet(self, conn: Connection, now: float, lifecycle: Lifecycle) -> list[int]:
-        rows = conn.execute(sa.select(incidents_t.c.id, incidents_t.c.opened_at).where(
-            (incidents_t.c.status == "resolving") & (incidents_t.c.resolving_since <= now - self.quiet_period))).all()
+        rows = conn.execute(SELECT_QUIET, {"quiet_since": now - self.quiet_period}).all()
         for row in rows:
             conn.execute(incidents_t.update().where(incidents_t.c.id == row.id).values(
                 status="resolved", resolved_at=now, updated_at=now))

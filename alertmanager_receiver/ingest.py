@@ -31,6 +31,32 @@ from .topology import Topology
 
 log = logging.getLogger(__name__)
 
+# Statements on the ingest path are built once: building a SQLAlchemy statement costs more than running it.
+INSERT_NOTIFICATION = notifications_t.insert()
+INSERT_ALERT = alerts_t.insert()
+INSERT_EVENT = events_t.insert()
+SELECT_KNOWN = (sa.select(alerts_t.c.id, alerts_t.c.fingerprint, alerts_t.c.starts_at, alerts_t.c.status,
+                          alerts_t.c.incident_id)
+                .where(alerts_t.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+                .where((alerts_t.c.status == "firing") | alerts_t.c.starts_at.in_(sa.bindparam("starts", expanding=True))))
+END_OCCURRENCE = alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id")).values(
+    status="resolved", ends_at=sa.bindparam("new_ends_at"), last_received=sa.bindparam("now"))
+RESOLVE_OCCURRENCE = alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id")).values(
+    status="resolved", ends_at=sa.bindparam("new_ends_at"), last_received=sa.bindparam("now"),
+    annotations=sa.bindparam("new_annotations"), anomaly_score=sa.bindparam("new_score"))
+REFRESH_OCCURRENCE = alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id")).values(
+    last_received=sa.bindparam("now"), annotations=sa.bindparam("new_annotations"),
+    anomaly_score=sa.bindparam("new_score"))
+SELECT_GROUP = sa.select(group_state_t.c.fingerprints).where(group_state_t.c.group_key == sa.bindparam("key"))
+INSERT_GROUP = group_state_t.insert()
+UPDATE_GROUP = group_state_t.update().where(group_state_t.c.group_key == sa.bindparam("key")).values(
+    fingerprints=sa.bindparam("new_fingerprints"), updated_at=sa.bindparam("now"))
+SELECT_FIRING = (sa.select(alerts_t.c.id, alerts_t.c.incident_id, alerts_t.c.fingerprint)
+                 .where(alerts_t.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+                 .where(alerts_t.c.status == "firing"))
+SELECT_RANKED = (sa.select(incidents_t.c.id, incidents_t.c.priority, incidents_t.c.root_cause)
+                 .where(incidents_t.c.id.in_(sa.bindparam("ids", expanding=True))))
+
 
 @dataclass
 class IngestResult:
@@ -51,26 +77,30 @@ class Ingestor:
         self.automation = automation
 
     def ingest(self, note: Notification, now: float) -> IngestResult:
-        result = IngestResult()
+        """Store one notification in a transaction of its own."""
         with self.store.write() as conn:
-            conn.execute(notifications_t.insert().values(
-                received_at=now, group_key=note.group_key, receiver=note.receiver, status=note.status,
-                alert_count=len(note.alerts), payload=note.raw))
-            self._store_alerts(conn, note.alerts, now, result)
-            if note.truncated == 0:
-                self._close_absent(conn, note, now, result)
-            for incident_id in sorted(result.incidents):
-                self.incidents.touch(conn, incident_id, now)
-            closed = self.incidents.close_quiet(conn, now, result.lifecycle)
-            if self.automation is not None:
-                result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
-                self.automation.on_incidents_changed(conn, result.incidents | set(closed), now)
+            return self.ingest_in(conn, note, now)
+
+    def ingest_in(self, conn: Connection, note: Notification, now: float) -> IngestResult:
+        """Store one notification inside the caller's transaction (see groupcommit)."""
+        result = IngestResult()
+        conn.execute(INSERT_NOTIFICATION, {"received_at": now, "group_key": note.group_key, "receiver": note.receiver,
+                                           "status": note.status, "alert_count": len(note.alerts),
+                                           "payload": note.raw})
+        self._store_alerts(conn, note.alerts, now, result)
+        if note.truncated == 0:
+            self._close_absent(conn, note, now, result)
+        for incident_id in sorted(result.incidents):
+            self.incidents.touch(conn, incident_id, now)
+        closed = self.incidents.close_quiet(conn, now, result.lifecycle)
+        if self.automation is not None:
+            result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
+            self.automation.on_incidents_changed(conn, result.incidents | set(closed), now)
         return result
 
     def _events(self, conn: Connection, raw: list[tuple[int, Alert, str]]) -> list[Event]:
         ids = sorted({incident_id for incident_id, _, _ in raw})
-        rows = {r.id: r for r in conn.execute(sa.select(incidents_t.c.id, incidents_t.c.priority,
-                                                        incidents_t.c.root_cause).where(incidents_t.c.id.in_(ids)))}
+        rows = {r.id: r for r in conn.execute(SELECT_RANKED, {"ids": ids})} if ids else {}
         events = []
         for incident_id, alert, status in raw:
             row = rows.get(incident_id)
@@ -92,15 +122,12 @@ class Ingestor:
         if not unique:
             return
         fingerprints = sorted({a.fingerprint for a in unique})
+        starts = sorted({a.starts_at for a in unique})
         known: dict[tuple[str, float], sa.Row] = {}
         firing: dict[str, list[sa.Row]] = {}
         for first in range(0, len(fingerprints), 500):  # bounded IN lists
             chunk = fingerprints[first:first + 500]
-            for row in conn.execute(sa.select(alerts_t.c.id, alerts_t.c.fingerprint, alerts_t.c.starts_at,
-                                              alerts_t.c.status, alerts_t.c.incident_id)
-                                    .where(alerts_t.c.fingerprint.in_(chunk))
-                                    .where((alerts_t.c.status == "firing")
-                                           | alerts_t.c.starts_at.in_(sorted({a.starts_at for a in unique})))):
+            for row in conn.execute(SELECT_KNOWN, {"fingerprints": chunk, "starts": starts}):
                 known[(row.fingerprint, row.starts_at)] = row
                 if row.status == "firing":
                     firing.setdefault(row.fingerprint, []).append(row)
@@ -117,8 +144,7 @@ class Ingestor:
                 if earlier.starts_at < alert.starts_at and earlier.id not in ended:
                     ended.append(earlier.id)
                     result.incidents.add(earlier.incident_id)
-                    conn.execute(alerts_t.update().where(alerts_t.c.id == earlier.id).values(
-                        status="resolved", ends_at=alert.starts_at, last_received=now))
+                    conn.execute(END_OCCURRENCE, {"row_id": earlier.id, "new_ends_at": alert.starts_at, "now": now})
             incident_id, reason = choose_incident(alert, summaries, self.rules, self.topology)
             service = alert.service(self.rules.service_label)
             if incident_id is None:
@@ -152,49 +178,43 @@ class Ingestor:
         for incident_id, members in joined.items():
             self.incidents.join_many(conn, incident_id, members, now)
         if inserts:
-            conn.execute(alerts_t.insert(), inserts)
-            conn.execute(events_t.insert(), events)
+            conn.execute(INSERT_ALERT, inserts)
+            conn.execute(INSERT_EVENT, events)
         if refresh:
-            conn.execute(alerts_t.update().where(alerts_t.c.id == sa.bindparam("row_id"))
-                         .values(last_received=now, annotations=sa.bindparam("new_annotations"),
-                                 anomaly_score=sa.bindparam("new_score")), refresh)
+            conn.execute(REFRESH_OCCURRENCE, refresh)
 
     def _known_occurrence(self, conn: Connection, row, alert: Alert, now: float, result: IngestResult,
                           refresh: list[dict]) -> None:
         """An occurrence stored before: resolve it if it went resolved, else refresh it (a duplicate)."""
         if row.status == "firing" and alert.status == "resolved":
-            conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
-                status="resolved", ends_at=alert.ends_at or now, last_received=now, annotations=alert.annotations,
-                anomaly_score=alert.anomaly_score))
+            conn.execute(RESOLVE_OCCURRENCE, {"row_id": row.id, "new_ends_at": alert.ends_at or now, "now": now,
+                                              "new_annotations": alert.annotations, "new_score": alert.anomaly_score})
             result.resolved += 1
             result.incidents.add(row.incident_id)
             result.events.append((row.incident_id, alert, "resolved"))
             add_event(conn, row.incident_id, now, "alert_resolved", alert=alert.name, fingerprint=alert.fingerprint)
         else:
             result.duplicates += 1
-            refresh.append({"row_id": row.id, "new_annotations": alert.annotations, "new_score": alert.anomaly_score})
+            refresh.append({"row_id": row.id, "now": now, "new_annotations": alert.annotations,
+                            "new_score": alert.anomaly_score})
 
     def _close_absent(self, conn: Connection, note: Notification, now: float, result: IngestResult) -> None:
         current = sorted({a.fingerprint for a in note.alerts if a.status == "firing"})
-        previous = conn.execute(sa.select(group_state_t.c.fingerprints).where(
-            group_state_t.c.group_key == note.group_key)).scalar()
+        previous = conn.execute(SELECT_GROUP, {"key": note.group_key}).scalar()
         if previous is None:
-            conn.execute(group_state_t.insert().values(group_key=note.group_key, fingerprints=current,
-                                                       updated_at=now))
+            conn.execute(INSERT_GROUP, {"group_key": note.group_key, "fingerprints": current, "updated_at": now})
             return
         gone = set(previous) - {a.fingerprint for a in note.alerts}
         if gone:
-            rows = conn.execute(sa.select(alerts_t.c.id, alerts_t.c.incident_id, alerts_t.c.fingerprint).where(
-                alerts_t.c.fingerprint.in_(sorted(gone)) & (alerts_t.c.status == "firing"))).all()
+            rows = conn.execute(SELECT_FIRING, {"fingerprints": sorted(gone)}).all()
             for row in rows:
-                conn.execute(alerts_t.update().where(alerts_t.c.id == row.id).values(
-                    status="resolved", ends_at=now, last_received=now))
+                conn.execute(END_OCCURRENCE, {"row_id": row.id, "new_ends_at": now, "now": now})
                 add_event(conn, row.incident_id, now, "alert_resolved", fingerprint=row.fingerprint,
                           reason="absent from its group's latest notification")
                 result.resolved += 1
                 result.incidents.add(row.incident_id)
-        conn.execute(group_state_t.update().where(group_state_t.c.group_key == note.group_key).values(
-            fingerprints=current, updated_at=now))
+        if sorted(previous) != current:
+            conn.execute(UPDATE_GROUP, {"key": note.group_key, "new_fingerprints": current, "now": now})
 
 
 def reconcile(ingestor: Ingestor, active: list[Alert], now: float) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -162,6 +163,10 @@ class Store:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10,
                           connect_args={"connect_timeout": max(1, int(busy_timeout))})
         self.engine: Engine = sa.create_engine(url, **kwargs)
+        self.busy_timeout = busy_timeout
+        # SQLite: writers of this process queue here, and are woken the moment the lock is free, instead of
+        # meeting in SQLite's busy handler, which sleeps and retries (up to 100 ms apart).
+        self._write_lock = threading.Lock()
         if self.is_sqlite:
             _sqlite_pragmas(self.engine, busy_timeout)
 
@@ -173,17 +178,21 @@ class Store:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A serialised write transaction; database trouble becomes StoreUnavailable."""
+        if self.is_sqlite:
+            if not self._write_lock.acquire(timeout=self.busy_timeout):
+                raise StoreUnavailable(f"another write of this process held the database for {self.busy_timeout:g}s")
         try:
             with self.engine.begin() as conn:
                 if not self.is_sqlite:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
                 yield conn
-        except sa.exc.OperationalError as err:
-            raise StoreUnavailable(_reason(err)) from err
         except sa.exc.DatabaseError as err:
-            if "readonly" in str(err).lower() or "read-only" in str(err).lower() or "disk" in str(err).lower():
+            if is_unavailable(err):
                 raise StoreUnavailable(_reason(err)) from err
             raise
+        finally:
+            if self.is_sqlite:
+                self._write_lock.release()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -246,6 +255,14 @@ def _add_ranking_columns(conn: Connection, service_label: str) -> None:
     if updates:
         conn.execute(alerts.update().where(alerts.c.id == sa.bindparam("row_id"))
                      .values({c: sa.bindparam(c) for c in RANKING_COLUMNS}), updates)
+
+
+def is_unavailable(err: Exception) -> bool:
+    """Whether err is the database failing (locked, read-only, full, down) rather than one request's fault."""
+    if isinstance(err, (StoreUnavailable, sa.exc.OperationalError)):
+        return True
+    text = str(err).lower()
+    return isinstance(err, sa.exc.DatabaseError) and ("readonly" in text or "read-only" in text or "disk" in text)
 
 
 def _reason(err: Exception) -> str:

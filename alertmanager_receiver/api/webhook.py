@@ -44,7 +44,7 @@ def alertmanager_webhook():
     if not rx.write_slots.acquire(timeout=min(1.0, rx.config.storage.busy_timeout)):
         return _unavailable("too many notifications waiting for the database")
     try:
-        result = rx.ingestor.ingest(note, rx.clock())
+        result = rx.committer.submit(note, rx.clock())  # returns once committed, with others queued meanwhile
     except StoreUnavailable as err:
         log.error("webhook: database unavailable, answering 503 so Alertmanager retries: %s", err)
         return _unavailable(str(err))

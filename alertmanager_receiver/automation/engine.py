@@ -24,6 +24,8 @@ BUILTIN_RULES = ("chatops", "grafana", "breaker", "unsilence")
 BREAKER_KEY = "breaker"
 
 
+SELECT_STATUS = sa.select(incidents_t.c.status).where(incidents_t.c.id == sa.bindparam("incident_id"))
+
 class Automation:
     def __init__(self, cfg: AutomationConfig):
         self.cfg = cfg
@@ -105,7 +107,7 @@ class Automation:
                 self._enqueue_builtin(conn, "chatops", "chat", incident_id, now, {}, coalesce=True)
             if self.cfg.grafana is not None:
                 self._enqueue_builtin(conn, "grafana", "annotation", incident_id, now, {}, coalesce=True)
-            status = conn.execute(sa.select(incidents_t.c.status).where(incidents_t.c.id == incident_id)).scalar()
+            status = conn.execute(SELECT_STATUS, {"incident_id": incident_id}).scalar()
             if status == "resolved":
                 self._queue_unsilence(conn, incident_id, now)
 
