@@ -67,7 +67,9 @@ def main(argv=None) -> int:
             + f" ({time.time() - stack.fault_at:.0f}s after the fault began)")
         wait(stack, "AIOpsAnomalyDetected to fire", stack.firing_alerts)
         say("[2/5] Prometheus fires AIOpsAnomalyDetected; Alertmanager routes it to the receiver")
-        incident = wait(stack, "the incident", lambda: [i for i in stack.incidents() if i["probable_root_cause"]])[0]
+        incident = wait(stack, "the incident", lambda: [i for i in stack.incidents()  # not the suite's own health
+                                                          if i["probable_root_cause"]
+                                                          and i["title"].startswith("AIOpsAnomalyDetected")])[0]
         detail = stack.incident(incident["id"])
         say(f"[3/5] incident #{incident['id']} {incident['priority']}: {detail['summary']}")
         say(f"      probable root cause: {detail['root_cause_candidates'][0]['explanation']}")
