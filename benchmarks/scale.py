@@ -1,18 +1,22 @@
 """Fleet scale against a real Prometheus: cycle time, CPU, memory and /metrics at 1k..100k series.
 
     .venv/bin/python -m benchmarks.scale [--series 1000,10000] [--models seasonal,zscore]
-                                         [--history 1d] [--cycles 4]
+                                         [--history 1d] [--cycles 6] [--retrain-every 5m]
 
 For each fleet size: N synthetic seasonal series are backfilled into a fresh
 Prometheus with promtool (`history` at 5-minute steps), and a synthetic scrape
 target keeps serving their current values (scraped every 15 s). For each
 model an exporter process (the real `aiops-exporter`, default executor: 2
-local worker processes) models them with a 60 s step; the benchmark reads its
-self-metrics and /proc: the first cycle (history fetch + fit of every series),
-the steady cycles (score only), CPU seconds, peak resident memory, and the
-time and size of one /metrics scrape. Also runs the in-process updates/s
-micro-benchmark (benchmarks/updates.py) for reference. Prints a table and
-writes benchmarks/results/scale.json.
+local worker processes) models them with a 60 s step and retrains every
+`--retrain-every`; the benchmark scrapes its /metrics every 15 s, as a
+Prometheus would, and reads its self-metrics and /proc: the cold start
+(history read from Prometheus + fit of every series), the steady cycles
+(score only) and the retrain cycles (refit from the in-memory history), CPU
+seconds, peak resident memory during the cold start and afterwards (the fit
+worker processes reported separately), and the time and size of a /metrics
+scrape. Also runs the in-process updates/s micro-benchmark
+(benchmarks/updates.py) for reference. Prints a table and writes
+benchmarks/results/scale.json.
 """
 
 from __future__ import annotations
@@ -110,6 +114,29 @@ def proc_stats(pid: int) -> tuple[float, float]:
     return cpu, peak
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Start VmHWM afresh (Linux: writing 5 to clear_refs), so later peaks exclude the cold start."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def children_peak_rss(pid: int) -> float:
+    """Sum of the live child processes' (fit workers') peak RSS in MiB."""
+    total = 0.0
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            fields = (child / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += proc_stats(int(child.name))[1]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def children_cpu(pid: int) -> float:
     """CPU seconds of the live child processes (fit workers)."""
     total = 0.0
@@ -133,12 +160,14 @@ def self_metric(text: str, name: str) -> float | None:
     return None
 
 
-def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int, workdir: Path, say) -> dict:
+def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int, workdir: Path, say,
+              retrain_every: float = 300.0, scrape_every: float = 15.0) -> dict:
     port = free_port()
     config = {"prometheus": {"url": prom.url, "timeout": "300s"},
               "exporter": {"interval": "60s", "series_ttl": "1h", "fit_workers": 2},
               "queries": [{"name": "fleet", "expr": METRIC, "model": model, "step": "60s", "history": f"{history:g}s",
-                           "min_history": f"{min(history, 6 * 3600):g}s", "max_series": max(n, 10000)}]}
+                           "min_history": f"{min(history, 6 * 3600):g}s", "max_series": max(n, 10000),
+                           "retrain_every": f"{retrain_every:g}s"}]}
     path = workdir / f"exporter-{model}.yml"
     path.write_text(yaml.safe_dump(config))
     proc = Process(f"exporter-{model}", [sys.executable, "-m", "exporter", "--config.file", str(path),
@@ -153,39 +182,51 @@ def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int,
         fit_seconds = self_metric(text, "aiops_exporter_fit_duration_seconds_sum")
         modelled = self_metric(text, 'aiops_exporter_series{aiops_query="fleet"}')
         cpu_after_fit = proc_stats(proc.proc.pid)[0] + children_cpu(proc.proc.pid)
-        steady, scrape_seconds, scrape_bytes = [], [], 0
+        cold_rss = proc_stats(proc.proc.pid)[1]
+        reset_peak_rss(proc.proc.pid)
+        steady, retrains, scrape_seconds, scrape_bytes = [], [], [], 0
         seen = self_metric(text, "aiops_exporter_cycles_total") or 0
-        deadline = time.monotonic() + cycles * 90 + 120
-        while len(steady) < cycles and time.monotonic() < deadline:
-            time.sleep(2)
+        fits_seen = self_metric(text, "aiops_exporter_fit_duration_seconds_count") or 0
+        deadline = time.monotonic() + cycles * 90 + 300
+        while len(steady) + len(retrains) < cycles and time.monotonic() < deadline:
+            time.sleep(scrape_every)  # as a Prometheus scraping every `scrape_every` would
             began = time.perf_counter()
             text = requests.get(f"{url}/metrics", timeout=120).text
             scrape_seconds.append(time.perf_counter() - began)
             scrape_bytes = len(text)
             count = self_metric(text, "aiops_exporter_cycles_total") or 0
+            fits = self_metric(text, "aiops_exporter_fit_duration_seconds_count") or 0
             if count > seen:
                 seen = count
-                steady.append(self_metric(text, "aiops_exporter_cycle_duration_seconds"))
+                (retrains if fits > fits_seen else steady).append(
+                    self_metric(text, "aiops_exporter_cycle_duration_seconds"))
+                fits_seen = fits
         cpu_total = proc_stats(proc.proc.pid)[0] + children_cpu(proc.proc.pid)
         peak_rss = proc_stats(proc.proc.pid)[1]
+        workers_rss = children_peak_rss(proc.proc.pid)
         scored = self_metric(text, 'aiops_exporter_series{aiops_query="fleet"}')
     finally:
         proc.stop()
     result = {"series": n, "model": model, "modelled": modelled, "scored_series": scored,
               "first_cycle_seconds": round(first_cycle, 1), "fit_seconds": round(fit_seconds or 0, 1),
               "steady_cycle_seconds": [round(c, 2) for c in steady if c is not None],
+              "retrain_cycle_seconds": [round(c, 2) for c in retrains if c is not None],
+              "retrain_every_seconds": retrain_every,
               "cpu_seconds_first_cycle": round(cpu_after_fit, 1), "cpu_seconds_total": round(cpu_total, 1),
-              "peak_rss_mib": round(peak_rss, 0), "metrics_scrape_seconds_p50": round(float(np.median(scrape_seconds)), 3)
+              "cold_start_peak_rss_mib": round(cold_rss, 0), "peak_rss_mib": round(peak_rss, 0),
+              "workers_peak_rss_mib": round(workers_rss, 0),
+              "metrics_scrape_seconds_p50": round(float(np.median(scrape_seconds)), 3)
               if scrape_seconds else None, "metrics_bytes": scrape_bytes}
     cycle = max(result["steady_cycle_seconds"] or [float("nan")])
+    retrain = max(result["retrain_cycle_seconds"] or [float("nan")])
     say(f"{n:>7} {model:<9} {result['first_cycle_seconds']:>8.1f} {result['fit_seconds']:>7.1f} {cycle:>8.2f} "
-        f"{n / cycle if cycle == cycle and cycle > 0 else float('nan'):>10.0f} {result['cpu_seconds_total']:>7.1f} "
-        f"{result['peak_rss_mib']:>7.0f} {result['metrics_scrape_seconds_p50'] or float('nan'):>8.3f} "
-        f"{scrape_bytes / 1e6:>7.1f}")
+        f"{retrain:>8.2f} {result['cpu_seconds_total']:>7.1f} {cold_rss:>7.0f} {result['peak_rss_mib']:>7.0f} "
+        f"{workers_rss:>7.0f} {result['metrics_scrape_seconds_p50'] or float('nan'):>8.3f} {scrape_bytes / 1e6:>7.1f}")
     return result
 
 
-def run_size(n: int, models: list[str], history: float, cycles: int, workdir: Path, say) -> list[dict]:
+def run_size(n: int, models: list[str], history: float, cycles: int, workdir: Path, say,
+             retrain_every: float = 300.0) -> list[dict]:
     target = Target(n)
     prom = Prometheus(workdir / f"prom-{n}", scrape_targets={"scale": [f"127.0.0.1:{target.port}"]},
                       scrape_interval="15s", extra_args=["--query.max-samples=200000000"])
@@ -200,7 +241,7 @@ def run_size(n: int, models: list[str], history: float, cycles: int, workdir: Pa
     prom.start(timeout=600)
     time.sleep(20)  # a scrape or two of current values
     try:
-        return [run_model(prom, n, model, history, cycles, workdir, say) for model in models]
+        return [run_model(prom, n, model, history, cycles, workdir, say, retrain_every) for model in models]
     finally:
         prom.stop()
         target.close()
@@ -211,17 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", default="1000,10000")
     parser.add_argument("--models", default="seasonal,zscore")
     parser.add_argument("--history", default="1d", help="history backfilled and fitted (default 1d)")
-    parser.add_argument("--cycles", type=int, default=3, help="steady cycles measured after the first")
+    parser.add_argument("--cycles", type=int, default=6, help="cycles measured after the first (steady and retrains)")
+    parser.add_argument("--retrain-every", default="5m", help="the query's retrain_every, so retrains are measured")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     history = parse_duration(args.history)
     say = lambda text: print(text, flush=True)  # noqa: E731
     rows = []
-    say(f"{'series':>7} {'model':<9} {'1st cyc':>8} {'fit s':>7} {'cycle s':>8} {'series/s':>10} {'CPU s':>7} "
-        f"{'RSS MiB':>7} {'scrape s':>8} {'MB':>7}")
+    say(f"{'series':>7} {'model':<9} {'1st cyc':>8} {'fit s':>7} {'cycle s':>8} {'retrain':>8} {'CPU s':>7} "
+        f"{'RSS 1st':>7} {'RSS':>7} {'workers':>7} {'scrape s':>8} {'MB':>7}")
+    say("(1st cyc: cold start, history read from Prometheus and fitted; cycle s / retrain: the longest steady and "
+        "retrain cycle; RSS 1st: peak MiB during the cold start; RSS: peak MiB afterwards; workers: fit processes)")
     with tempfile.TemporaryDirectory(prefix="aiops-scale-") as tmp:
         for n in (int(x) for x in args.series.split(",")):
-            rows += run_size(n, args.models.split(","), history, args.cycles, Path(tmp), say)
+            rows += run_size(n, args.models.split(","), history, args.cycles, Path(tmp), say,
+                             parse_duration(args.retrain_every))
     from .updates import main as updates_main
 
     say("\nin-process micro-benchmark (benchmarks/updates.py, 10,000 series):")

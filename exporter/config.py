@@ -191,7 +191,7 @@ class ExecutorConfig(_Strict):
 
     type: Literal["local", "dask"] = "local"
     address: str | None = None  # dask: the scheduler, e.g. tcp://dask-scheduler:8786
-    fit_chunk_series: int = Field(default=2000, ge=100)  # vectorised models: series per fit task (bounds scratch memory)
+    fit_chunk_series: int = Field(default=1000, ge=100)  # vectorised models: series per fit task (bounds scratch memory)
     chunk_timeout: PositiveDuration = 600.0
 
     @model_validator(mode="after")
@@ -211,6 +211,7 @@ class ExporterSettings(_Strict):
     series_ttl: PositiveDuration = 600.0
     coverage_window: PositiveDuration = 3600.0
     fit_workers: int = Field(default=2, ge=1, le=256)
+    history_memory_bytes: int = Field(default=2 * 1024**3, ge=0)  # in-memory history for retrains, all queries
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)
 

@@ -22,6 +22,7 @@ from .durations import format_duration
 from .executor import TaskFailure, make_executor
 from .models import FitContext, FittedModel, ModelSpec, make_model
 from .models.base import Band, FitResult
+from .ring import HistoryRing
 from .scoring import anomaly_score, inside_band
 from .selfmetrics import SelfMetrics
 from .source import PrometheusSource, QueryStats, SeriesBatch, SourceError, label_key, shard_of
@@ -102,11 +103,32 @@ class StepResult:
     errors: list[str] = field(default_factory=list)
 
 
+class MemoryBudget:
+    """Bytes the queries' in-memory histories may hold together (None: no limit)."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.used: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def allows(self, owner, nbytes: int) -> bool:
+        with self._lock:
+            others = sum(v for k, v in self.used.items() if k != id(owner))
+            return self.limit is None or others + nbytes <= self.limit
+
+    def set(self, owner, nbytes: int) -> None:
+        with self._lock:
+            self.used[id(owner)] = nbytes
+
+
 class QueryState:
     def __init__(self, query: QueryConfig, executor=None, metrics: SelfMetrics | None = None,
                  ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None,
-                 shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 2000, chunk_timeout: float = 600.0):
+                 shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 1000, chunk_timeout: float = 600.0,
+                 memory: "MemoryBudget | None" = None):
         self.q = query
+        self.memory = memory if memory is not None else MemoryBudget(None)
+        self.ring: HistoryRing | None = None  # recent history of the modelled rows (retrains read it, not Prometheus)
         self.fit_chunk_series, self.chunk_timeout = fit_chunk_series, chunk_timeout
         self.observer = observer
         self.shard_index, self.shard_count = shard
@@ -154,8 +176,8 @@ class QueryState:
         self.metrics.fits.labels(self.q.name, "success").inc(int(result.ok.sum()))
         for reason, count in result.failures.items():
             self.metrics.fits.labels(self.q.name, reason).inc(count)
-        last_index = np.where(finite[kept], np.arange(len(batch.times)), -1).max(axis=1)
-        last_seen = batch.times[np.maximum(last_index, 0)]
+        last_index = len(batch.times) - 1 - np.argmax(finite[kept, ::-1], axis=1)  # no (series x times) temporary
+        last_seen = batch.times[last_index]
         return result.model, result.ok, last_seen, kept
 
     def _fit_rows(self, times: np.ndarray, values: np.ndarray) -> FitResult:
@@ -205,6 +227,7 @@ class QueryState:
             return 0
         new_labels = [sub.labels[i] for i in kept]
         new_score = np.full(len(kept), np.nan)
+        self._keep_history(sub, kept, replace or self.model is None)
         if replace or self.model is None:
             for row, labels in enumerate(new_labels):  # a retrain keeps each series' last score
                 old_row = self.rows.get(label_key(labels))
@@ -227,6 +250,21 @@ class QueryState:
         self._alert_rows = {k: v for k, v in self._alert_rows.items() if v >= 0}
         return len(kept)
 
+    def _keep_history(self, sub: SeriesBatch, kept: list[int], replace: bool) -> None:
+        """Keep the fitted rows' history in the ring, as far as the memory budget allows."""
+        rows = len(kept) + (0 if replace or self.ring is None else self.ring.values.shape[0])
+        if not self.memory.allows(self, HistoryRing.nbytes(rows, self.q.step, self.q.history)):
+            if self.ring is not None:
+                log.info("query %s: history no longer fits exporter.history_memory_bytes; retrains read "
+                         "Prometheus", self.q.name)
+            self.ring = None
+            self.memory.set(self, 0)
+            return
+        values = sub.values if len(kept) == len(sub.values) else sub.values[kept]
+        fresh = HistoryRing.from_history(sub.times, values, self.q.step, self.q.history)
+        self.ring = fresh if replace or self.ring is None else self.ring.append(fresh)
+        self.memory.set(self, self.ring.values.nbytes)
+
     def _mine(self, labels: dict[str, str]) -> bool:
         """Whether this replica's shard models the series."""
         return self.shard_count == 1 or shard_of(labels, self.shard_count) == self.shard_index
@@ -240,6 +278,12 @@ class QueryState:
         new_keys = {k for k, labels in zip(recent_keys, recent.labels)
                     if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self._mine(labels)}
         retrain = self.model is None or self.last_fit is None or now - self.last_fit >= self.q.retrain_every
+        if retrain and self.ring is not None:
+            self.ring.advance(fit_end)  # a cycle longer than 10 intervals skipped samples: they stay missing
+        if retrain and self.ring is not None and self.ring.covers(fit_end - self.q.history, fit_end):
+            times, values = self.ring.window(fit_end - self.q.history, fit_end)
+            result.fitted += self._admit(SeriesBatch(list(self.labels), times, values), None, replace=True, now=now)
+            self.last_fit, retrain = now, False
         if retrain or new_keys:
             try:
                 batch = history(fit_end - self.q.history, fit_end)
@@ -281,6 +325,8 @@ class QueryState:
             covered = has & np.isfinite(band.yhat)
             self.coverage_log.append((float(t), int((inside_band(y, band) & covered).sum()), int(covered.sum())))
             self.model.update(float(t), np.where(has, y, np.nan))
+            if self.ring is not None:
+                self.ring.write(float(t), slice(None), y)
             extra = self.model.extra_score(self.q.direction)
             if extra is not None:
                 score = np.where(np.isfinite(score), np.fmax(score, extra), score)
@@ -300,6 +346,9 @@ class QueryState:
             return
         log.info("query %s: %d series expired", self.q.name, len(self.labels) - len(keep))
         self.model = self.model.take(keep)
+        if self.ring is not None:
+            self.ring = self.ring.take(keep)
+            self.memory.set(self, self.ring.values.nbytes)
         self.ok, self.last_seen, self.score = self.ok[keep], self.last_seen[keep], self.score[keep]
         self.labels = [self.labels[i] for i in keep]
         self.out_labels = [self.out_labels[i] for i in keep]
@@ -363,9 +412,10 @@ class Engine:
         ex = cfg.exporter.executor
         self.executor = executor if executor is not None else make_executor(ex, cfg.exporter.fit_workers)
         shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
+        memory = MemoryBudget(cfg.exporter.history_memory_bytes)
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
                                           cfg.exporter.coverage_window, shard=shard, fit_chunk_series=ex.fit_chunk_series,
-                                          chunk_timeout=ex.chunk_timeout) for q in cfg.queries}
+                                          chunk_timeout=ex.chunk_timeout, memory=memory) for q in cfg.queries}
         self.snapshots: dict[str, QuerySnapshot] = {}
         for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
             metrics.query_errors.labels(q.name)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_POINTS_PER_REQUEST = 11000  # Prometheus refuses ranges with more points per series
 CHUNK_POINTS = 10000
-FIRST_CHUNK_POINTS = 120  # until the number of series is known
+FIRST_CHUNK_POINTS = 5  # until the number of series is known (100,000 series x 5 points: a small first response)
 MAX_SAMPLES_PER_REQUEST = 1_000_000  # series x points per range query, bounding the JSON parsed at once
 
 

@@ -65,4 +65,4 @@ def test_the_executor_config_names_the_key():
     with pytest.raises(ConfigError, match=r"exporter.executor.address: must be a Dask scheduler address"):
         parse_config({**base, "exporter": {"executor": {"type": "dask", "address": "dask:8786"}}})
     cfg = parse_config({**base, "exporter": {"executor": {"type": "dask", "address": "tcp://dask:8786"}}})
-    assert cfg.exporter.executor.fit_chunk_series == 2000
+    assert cfg.exporter.executor.fit_chunk_series == 1000

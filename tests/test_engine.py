@@ -116,9 +116,11 @@ def test_series_that_vanish_expire_after_the_ttl_and_leave_the_snapshot():
 def test_a_history_failure_keeps_the_previous_model_and_is_reported():
     from exporter.source import SourceError
 
+    from exporter.engine import MemoryBudget
+
     labels = [{"i": "a"}]
     batch = make_history(labels)
-    state = QueryState(query(retrain_every="10m"))
+    state = QueryState(query(retrain_every="10m"), memory=MemoryBudget(0))  # retrains read Prometheus
     t = batch.times[-30]
     state.step(t, recent_at(batch, t), provider(batch))
 
@@ -163,3 +165,85 @@ def test_the_shard_of_a_label_set_is_stable():
     labels = {"instance": "host-7", "job": "node"}
     assert shard_of(labels, 5) == shard_of(dict(reversed(list(labels.items()))), 5)
     assert shard_of(labels, 1) == 0
+
+
+def replay_scores(state: QueryState, batch: SeriesBatch, start: int, fetches: list) -> np.ndarray:
+    history = provider(batch)
+
+    def counted(begin, end):
+        fetches.append((begin, end))
+        return history(begin, end)
+
+    scores = []
+    for col in range(start, len(batch.times)):
+        state.step(float(batch.times[col]), recent_at(batch, batch.times[col]), counted)
+        row = np.full(len(batch.labels), np.nan)
+        row[:len(state.score)] = state.score
+        scores.append(row)
+    return np.array(scores)
+
+
+def test_retrains_refit_from_the_in_memory_history_with_the_same_result_as_reading_prometheus_again():
+    from exporter.engine import MemoryBudget
+
+    labels = [{"__name__": "m", "instance": str(i)} for i in range(6)]
+    batch = make_history(labels, days=1.5, end=10 * DAY + 17.0)  # a query_range start off the minute grid
+    start = int(np.searchsorted(batch.times, batch.times[0] + DAY + 600))  # history covers a day, then 4h of cycles
+    with_ring, without = [], []
+    kept = QueryState(query(retrain_every="1h"))
+    scores = replay_scores(kept, batch, start, with_ring)
+    fetching = QueryState(query(retrain_every="1h"), memory=MemoryBudget(0))
+    expected = replay_scores(fetching, batch, start, without)
+    assert len(without) >= 4 and len(with_ring) == 1  # the first fit only
+    assert kept.ring is not None and fetching.ring is None
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9, equal_nan=True)
+
+
+def test_the_in_memory_history_follows_added_and_expired_series():
+    labels = [{"__name__": "m", "instance": str(i)} for i in range(3)]
+    batch = make_history(labels, days=1.2)
+    state = QueryState(query(retrain_every="1h"), ttl=600.0)
+    start = int(np.searchsorted(batch.times, batch.times[0] + DAY))
+    history = provider(batch)
+    for col in range(start, start + 5):
+        state.step(float(batch.times[col]), recent_at(batch, batch.times[col]), history)
+    assert state.ring.values.shape[0] == 3
+    only_two = SeriesBatch(labels[:2], batch.times, batch.values[:2])
+    for col in range(start + 5, start + 30):  # instance 2 stops reporting and expires after the ttl
+        state.step(float(batch.times[col]), recent_at(only_two, batch.times[col]), history)
+    assert len(state.labels) == 2 and state.ring.values.shape[0] == 2
+    times, values = state.ring.window(batch.times[start + 25] - 3600, batch.times[start + 25])
+    np.testing.assert_array_equal(values, batch.values[:2, start - 35:start + 26])
+
+
+def test_the_in_memory_history_leaves_skipped_steps_missing_and_forgets_what_is_older_than_history():
+    from exporter.ring import HistoryRing
+
+    times = 1000.0 + STEP * np.arange(5)
+    ring = HistoryRing.from_history(times, np.arange(10.0).reshape(2, 5), STEP, 4 * STEP)  # holds 5 steps
+    ring.write(times[-1] + 3 * STEP, slice(None), np.array([100.0, 200.0]))  # two steps skipped
+    got_times, values = ring.window(times[0], times[-1] + 3 * STEP)
+    np.testing.assert_array_equal(got_times, times[-1] + STEP * np.arange(-1, 4))  # the oldest fell out
+    np.testing.assert_array_equal(values, [[3, 4, np.nan, np.nan, 100], [8, 9, np.nan, np.nan, 200]])
+    assert not ring.covers(times[0], times[-1])  # its first steps are gone
+    assert ring.covers(times[-1] - STEP, times[-1] + 3 * STEP)  # skipped steps are known to be missing
+
+
+def test_a_retrain_after_a_cycle_that_skipped_samples_still_refits_from_memory():
+    labels = [{"__name__": "m", "instance": str(i)} for i in range(3)]
+    batch = make_history(labels, days=1.5)
+    state = QueryState(query(retrain_every="1h"))
+    fetches = []
+    history = provider(batch)
+
+    def counted(begin, end):
+        fetches.append((begin, end))
+        return history(begin, end)
+
+    start = int(np.searchsorted(batch.times, batch.times[0] + DAY))
+    state.step(float(batch.times[start]), recent_at(batch, batch.times[start]), counted)
+    later = start + 90  # the next cycle comes 90 steps later (a long cold start): samples in between were never read
+    state.step(float(batch.times[later]), recent_at(batch, batch.times[later]), counted)
+    assert len(fetches) == 1 and state.last_fit == batch.times[later]  # retrained, from memory
+    times, values = state.ring.window(batch.times[later] - 3600, batch.times[later])
+    assert np.isnan(values[:, :-1]).all() and np.isfinite(values[:, -1]).all()
