@@ -188,6 +188,7 @@ def run_exporter(args) -> int:
 
     from .collector import ExporterCollector
     from .engine import Engine
+    from .exposition import render_series_families
     from .selfmetrics import SelfMetrics
     from .server import create_server, make_app, serve_until_signal
     from .source import PrometheusSource
@@ -207,7 +208,8 @@ def run_exporter(args) -> int:
     registry.register(ExporterCollector(engine.snapshots))
     listen = args.listen or DEFAULT_LISTEN
     try:
-        server = create_server(make_app(registry, engine.ready), listen)
+        series_families = lambda names: render_series_families(list(engine.snapshots.values()), names)  # noqa: E731
+        server = create_server(make_app(registry, engine.ready, series_families), listen)
     except (OSError, ValueError) as err:
         print(f"error: cannot listen on {listen}: {err}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ import numpy as np
 from .config import Config, QueryConfig
 from .durations import format_duration
 from .executor import TaskFailure, make_executor
+from .exposition import label_text
 from .models import FitContext, FittedModel, ModelSpec, make_model
 from .models.base import Band, FitResult
 from .ring import HistoryRing
@@ -86,7 +87,7 @@ class QuerySnapshot:
 
     name: str
     model: str
-    labels: list[dict[str, str]]
+    label_text: list[str]  # per row: its published labels rendered for the text format (exposition.label_text)
     current: Band  # at snapshot time
     score: np.ndarray
     forecasts: dict[str, Band]  # horizon label -> band
@@ -138,7 +139,7 @@ class QueryState:
         self.ttl, self.coverage_window = ttl, coverage_window
         self.rows: dict[tuple, int] = {}
         self.labels: list[dict[str, str]] = []
-        self.out_labels: list[dict[str, str]] = []
+        self.out_label_text: list[str] = []  # each row's published labels, rendered once (exposition)
         self.model: FittedModel | None = None
         self.ok = np.zeros(0, dtype=bool)
         self.last_seen = np.zeros(0)
@@ -233,7 +234,7 @@ class QueryState:
                 old_row = self.rows.get(label_key(labels))
                 if old_row is not None:
                     new_score[row] = self.score[old_row]
-            self.rows, self.labels, self.out_labels = {}, [], []
+            self.rows, self.labels, self.out_label_text = {}, [], []
             self._alert_rows = {}
             self.model, self.ok, self.last_seen, self.score = model, ok, last_seen, new_score
         else:
@@ -245,7 +246,7 @@ class QueryState:
             key = label_key(labels)
             self.rows[key] = len(self.labels)
             self.labels.append(labels)
-            self.out_labels.append(output_labels(labels, self.q.name, self.q.model))
+            self.out_label_text.append(label_text(output_labels(labels, self.q.name, self.q.model)))
             self.retry_at.pop(key, None)
         self._alert_rows = {k: v for k, v in self._alert_rows.items() if v >= 0}
         return len(kept)
@@ -351,7 +352,7 @@ class QueryState:
             self.memory.set(self, self.ring.values.nbytes)
         self.ok, self.last_seen, self.score = self.ok[keep], self.last_seen[keep], self.score[keep]
         self.labels = [self.labels[i] for i in keep]
-        self.out_labels = [self.out_labels[i] for i in keep]
+        self.out_label_text = [self.out_label_text[i] for i in keep]
         self.rows = {label_key(labels): i for i, labels in enumerate(self.labels)}
         self._alert_rows = {}
 
@@ -364,7 +365,8 @@ class QueryState:
             row = self.rows.get(label_key(source_labels(alert_labels)), -1)
             if row < 0:  # the alert may carry more labels (Prometheus external labels): match by subset
                 items = alert_labels.items()
-                row = next((i for i, out in enumerate(self.out_labels) if out.items() <= items), -1)
+                row = next((i for i, labels in enumerate(self.labels)
+                            if output_labels(labels, self.q.name, self.q.model).items() <= items), -1)
             self._alert_rows[key] = row
         return row
 
@@ -398,7 +400,7 @@ class QueryState:
             score = score / mult
             current = widen(current, mult)
             forecasts = {h: widen(band, mult) for h, band in forecasts.items()}
-        return QuerySnapshot(self.q.name, self.q.model, list(self.out_labels), current, score,
+        return QuerySnapshot(self.q.name, self.q.model, list(self.out_label_text), current, score,
                              forecasts, int(self.ok.sum()), self.last_fit, self.coverage(), mult)
 
 

@@ -110,7 +110,7 @@ def test_series_that_vanish_expire_after_the_ttl_and_leave_the_snapshot():
     only_first = SeriesBatch(labels[:1], np.array([t + 900]), np.array([[50.0]]))
     state.step(t + 900, only_first, provider(batch))
     snap = state.snapshot(t + 900)
-    assert snap.series == 1 and snap.labels[0]["i"] == "stays"
+    assert snap.series == 1 and len(snap.label_text) == 1 and 'i="stays"' in snap.label_text[0]
 
 
 def test_a_history_failure_keeps_the_previous_model_and_is_reported():
