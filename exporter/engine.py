@@ -23,6 +23,7 @@ from .executor import TaskFailure, make_executor
 from .exposition import label_text
 from .models import FitContext, FittedModel, ModelSpec, make_model
 from .models.base import Band, FitResult
+from .pending import PendingSeries
 from .ring import HistoryRing
 from .scoring import anomaly_score, inside_band
 from .selfmetrics import SelfMetrics
@@ -130,6 +131,7 @@ class QueryState:
         self.q = query
         self.memory = memory if memory is not None else MemoryBudget(None)
         self.ring: HistoryRing | None = None  # recent history of the modelled rows (retrains read it, not Prometheus)
+        self.pending: PendingSeries | None = None  # new series collecting min_history in memory (with the ring)
         self.fit_chunk_series, self.chunk_timeout = fit_chunk_series, chunk_timeout
         self.observer = observer
         self.shard_index, self.shard_count = shard
@@ -254,17 +256,18 @@ class QueryState:
     def _keep_history(self, sub: SeriesBatch, kept: list[int], replace: bool) -> None:
         """Keep the fitted rows' history in the ring, as far as the memory budget allows."""
         rows = len(kept) + (0 if replace or self.ring is None else self.ring.values.shape[0])
-        if not self.memory.allows(self, HistoryRing.nbytes(rows, self.q.step, self.q.history)):
+        pending = self.pending.nbytes if self.pending is not None else 0
+        if not self.memory.allows(self, HistoryRing.nbytes(rows, self.q.step, self.q.history) + pending):
             if self.ring is not None:
                 log.info("query %s: history no longer fits exporter.history_memory_bytes; retrains read "
                          "Prometheus", self.q.name)
-            self.ring = None
+            self.ring, self.pending = None, None
             self.memory.set(self, 0)
             return
         values = sub.values if len(kept) == len(sub.values) else sub.values[kept]
         fresh = HistoryRing.from_history(sub.times, values, self.q.step, self.q.history)
         self.ring = fresh if replace or self.ring is None else self.ring.append(fresh)
-        self.memory.set(self, self.ring.values.nbytes)
+        self.memory.set(self, self._history_bytes())
 
     def _mine(self, labels: dict[str, str]) -> bool:
         """Whether this replica's shard models the series."""
@@ -276,8 +279,8 @@ class QueryState:
         result = StepResult()
         fit_end = (recent.times[0] if len(recent.times) else now) - self.q.step
         recent_keys = [label_key(labels) for labels in recent.labels]
-        new_keys = {k for k, labels in zip(recent_keys, recent.labels)
-                    if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self._mine(labels)}
+        new = [(k, labels) for k, labels in zip(recent_keys, recent.labels)
+               if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self._mine(labels)]
         retrain = self.model is None or self.last_fit is None or now - self.last_fit >= self.q.retrain_every
         if retrain and self.ring is not None:
             self.ring.advance(fit_end)  # a cycle longer than 10 intervals skipped samples: they stay missing
@@ -285,7 +288,9 @@ class QueryState:
             times, values = self.ring.window(fit_end - self.q.history, fit_end)
             result.fitted += self._admit(SeriesBatch(list(self.labels), times, values), None, replace=True, now=now)
             self.last_fit, retrain = now, False
-        if retrain or new_keys:
+        if new and not retrain and self._collect_pending(new, now):
+            new = []  # they wait in memory for min_history rather than trigger a read of the whole query
+        if retrain or new:
             try:
                 batch = history(fit_end - self.q.history, fit_end)
             except SourceError as err:
@@ -294,15 +299,56 @@ class QueryState:
             if batch is not None:
                 if retrain and len(batch.labels):
                     result.fitted += self._admit(batch, None, replace=True, now=now)
-                    self.last_fit = now
-                elif new_keys:
-                    result.fitted += self._admit(batch, new_keys, replace=False, now=now)
+                    self.last_fit, self.pending = now, None  # the read had the pending series' history too
+                elif new:
+                    result.fitted += self._admit(batch, {k for k, _ in new}, replace=False, now=now)
+        if self.pending is not None and self.ring is not None:
+            result.fitted += self._admit_pending(fit_end, now)
         if self.model is not None:
             result.scored = self._score(recent, recent_keys)
+        if self.pending is not None:
+            self.pending.record(recent, recent_keys)
+            self.pending.expire(now, self.ttl)
         self._expire(now)
         if len(recent.times):
             self.processed_until = float(recent.times[-1])
         return result
+
+    def _collect_pending(self, new: list[tuple[tuple, dict[str, str]]], now: float) -> bool:
+        """Queue new series to collect their samples in memory; False if the history is not kept in memory."""
+        if self.ring is None:
+            return False
+        pending = self.pending if self.pending is not None else PendingSeries(self.ring)
+        fresh = [(k, labels) for k, labels in new if k not in pending.rows]
+        capacity = self.q.max_series - len(self.rows) - len(pending)
+        if len(fresh) > capacity:
+            self.metrics.dropped_series.labels(self.q.name, "max_series").inc(len(fresh) - max(capacity, 0))
+            for key, _ in fresh[max(capacity, 0):]:  # reconsidered at the next retrain, not every cycle
+                self.retry_at[key] = now + self.q.retrain_every
+            fresh = fresh[:max(capacity, 0)]
+        added = len(fresh) * self.ring.width * 8
+        if not self.memory.allows(self, self.ring.values.nbytes + pending.nbytes + added):
+            return False
+        if fresh and len(pending) == 0:
+            log.info("query %s: %d new series collect min_history in memory before they are fitted",
+                     self.q.name, len(fresh))
+        pending.add(fresh, now)
+        self.pending = pending
+        self.memory.set(self, self._history_bytes())
+        return True
+
+    def _admit_pending(self, fit_end: float, now: float) -> int:
+        """Fit and admit the pending series that now hold min_history of samples."""
+        batch = self.pending.take_ready(fit_end, int(np.ceil(self.q.effective_min_history / self.q.step - 1e-9)))
+        if batch is None:
+            return 0
+        admitted = self._admit(batch, None, replace=False, now=now)
+        self.memory.set(self, self._history_bytes())
+        return admitted
+
+    def _history_bytes(self) -> int:
+        return (self.ring.values.nbytes if self.ring is not None else 0) + \
+            (self.pending.nbytes if self.pending is not None else 0)
 
     def _score(self, recent: SeriesBatch, recent_keys: list[tuple]) -> int:
         target = np.array([self.rows.get(k, -1) for k in recent_keys], dtype=np.int64)
@@ -349,7 +395,7 @@ class QueryState:
         self.model = self.model.take(keep)
         if self.ring is not None:
             self.ring = self.ring.take(keep)
-            self.memory.set(self, self.ring.values.nbytes)
+            self.memory.set(self, self._history_bytes())
         self.ok, self.last_seen, self.score = self.ok[keep], self.last_seen[keep], self.score[keep]
         self.labels = [self.labels[i] for i in keep]
         self.out_label_text = [self.out_label_text[i] for i in keep]

@@ -1,6 +1,7 @@
 """QueryState: the one code path from samples to bands and scores."""
 
 import numpy as np
+import pytest
 
 from exporter.config import QueryConfig
 from exporter.engine import QueryState, output_labels
@@ -64,13 +65,15 @@ def test_series_beyond_max_series_are_dropped_and_counted():
     assert fetches == []  # the excess series wait for the next retrain instead of a history read every cycle
 
 
-def test_a_series_with_too_little_history_is_counted_and_modelled_once_it_has_enough():
+def test_a_series_with_too_little_history_is_counted_and_modelled_once_prometheus_has_enough():
+    from exporter.engine import MemoryBudget
+
     labels = [{"i": "old"}, {"i": "young"}]
     batch = make_history(labels)
     young_start = batch.times[-1] - 1800  # 30 minutes of data, min_history is 1h
     batch.values[1, batch.times < young_start] = np.nan
     metrics = SelfMetrics()
-    state = QueryState(query(), metrics=metrics)
+    state = QueryState(query(), metrics=metrics, memory=MemoryBudget(0))  # no in-memory history: reads Prometheus
     t = batch.times[-1] - 2 * 3600
     state.step(t, recent_at(batch, t), provider(batch))
     assert [lab["i"] for lab in state.labels] == ["old"]
@@ -83,6 +86,58 @@ def test_a_series_with_too_little_history_is_counted_and_modelled_once_it_has_en
     longer.values[1, longer.times < young_start] = np.nan
     state.step(later, recent_at(longer, later), provider(longer))
     assert sorted(lab["i"] for lab in state.labels) == ["old", "young"]
+
+
+def present_at(batch, col, rows):
+    """The recent batch of one cycle holding only `rows` (the series Prometheus returns at that time)."""
+    return SeriesBatch([batch.labels[r] for r in rows], batch.times[col:col + 1], batch.values[rows, col:col + 1])
+
+
+def test_a_new_series_collects_min_history_in_memory_and_is_admitted_without_a_history_read():
+    labels = [{"__name__": "m", "instance": "old"}, {"__name__": "m", "instance": "new"}]
+    batch = make_history(labels, days=1.5)
+    batch.values[1] += 100  # the new series lives at another level
+    start = int(np.searchsorted(batch.times, batch.times[0] + DAY))
+    appears = start + 10
+    batch.values[1, :appears] = np.nan  # Prometheus has nothing of it before
+    state = QueryState(query(retrain_every="6h"))
+    fetches = []
+    history = provider(SeriesBatch(labels[:1], batch.times, batch.values[:1]))  # what the cold start reads
+
+    def counted(begin, end):
+        fetches.append((begin, end))
+        return history(begin, end)
+
+    admitted_at = None
+    for col in range(start, appears + 70):
+        state.step(float(batch.times[col]), present_at(batch, col, [0, 1] if col >= appears else [0]), counted)
+        if admitted_at is None and len(state.labels) == 2:
+            admitted_at = col
+    assert len(fetches) == 1  # the cold start only
+    assert admitted_at == appears + 60  # min_history (1h) of its own samples, then fitted and scored
+    row = 1  # rows in order of admission
+    assert state.labels[row]["instance"] == "new" and np.isfinite(state.score[row])
+    end = float(batch.times[appears + 69])
+    _, values = state.ring.window(end - 3600, end)
+    np.testing.assert_array_equal(values[row], batch.values[1, appears + 9:appears + 70])  # its history kept
+    assert state.snapshot(end).current.yhat[row] == pytest.approx(150, abs=15)
+    assert state.pending is not None and len(state.pending) == 0
+
+
+def test_a_new_series_that_vanishes_before_min_history_is_forgotten_after_the_ttl():
+    labels = [{"__name__": "m", "instance": "old"}, {"__name__": "m", "instance": "blip"}]
+    batch = make_history(labels, days=1.5)
+    start = int(np.searchsorted(batch.times, batch.times[0] + DAY))
+    batch.values[1, :start + 1] = np.nan  # it appears after the cold start, for 4 minutes
+    state = QueryState(query(retrain_every="6h"), ttl=600.0)
+    history = provider(SeriesBatch(labels[:1], batch.times, batch.values[:1]))  # what the cold start reads
+    for col in range(start, start + 5):
+        state.step(float(batch.times[col]), present_at(batch, col, [0, 1] if col > start else [0]), history)
+    assert len(state.pending) == 1 and state.pending.ring.values.shape[0] == 1
+    for col in range(start + 5, start + 20):
+        state.step(float(batch.times[col]), present_at(batch, col, [0]), history)
+    assert len(state.pending) == 0 and state.pending.ring.values.shape[0] == 0
+    assert len(state.labels) == 1
 
 
 def test_nan_and_inf_samples_are_skipped_and_counted_without_disturbing_other_series():
