@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_POINTS_PER_REQUEST = 11000  # Prometheus refuses ranges with more points per series
 CHUNK_POINTS = 10000
-FIRST_CHUNK_POINTS = 5  # until the number of series is known (100,000 series x 5 points: a small first response)
+FIRST_CHUNK_POINTS = 5  # first time chunk of an expression whose series are unknown (a small response)
 MAX_SAMPLES_PER_REQUEST = 1_000_000  # series x points per range query, bounding the JSON parsed at once
 
 
@@ -102,10 +104,19 @@ class PrometheusSource:
         return headers
 
     def _request(self, expr: str, start: float, end: float, step: float) -> list[dict]:
+        return self._call(lambda: self._client.custom_query_range(
+            expr, datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc), f"{step:g}s"))
+
+    def _series(self, selector: str, start: float, end: float) -> list[dict]:
+        """Label sets of the series `selector` matches in start..end (/api/v1/series: the index, no samples)."""
+        return self._call(lambda: self._client.get_series(
+            datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc),
+            params={"match[]": selector}))
+
+    def _call(self, request: Callable[[], object]) -> list:
         self._client.headers = self._headers()
         try:
-            return self._client.custom_query_range(
-                expr, datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc), f"{step:g}s")
+            result = request()
         except PrometheusApiClientException as err:
             status = str(err).split()[3] if str(err).startswith("HTTP Status Code") else ""
             unreachable = not status.startswith("4") or status in ("408", "429")
@@ -116,16 +127,16 @@ class PrometheusSource:
             raise SourceError(f"{type(err).__name__}: {err}"[:500], True) from None
         except (ValueError, KeyError, TypeError) as err:  # malformed JSON or unexpected shape
             raise SourceError(f"malformed response: {type(err).__name__}: {err}"[:500], True) from None
+        if not isinstance(result, list):
+            raise SourceError("malformed response: result is not a list", True)
+        return result
 
-    def _request_with_retries(self, expr: str, start: float, end: float, step: float, stats: QueryStats) -> list[dict]:
+    def _with_retries(self, request: Callable[[], list], stats: QueryStats) -> list:
         delay = self.cfg.backoff
         for attempt in range(self.cfg.retries + 1):
             stats.requests += 1
             try:
-                result = self._request(expr, start, end, step)
-                if not isinstance(result, list):
-                    raise SourceError("malformed response: result is not a list", True)
-                return result
+                return request()
             except SourceError as err:
                 stats.errors.append(str(err))
                 if not err.unreachable or attempt == self.cfg.retries:
@@ -139,45 +150,131 @@ class PrometheusSource:
 
     def query_range(self, expr: str, start: float, end: float, step: float,
                     stats: QueryStats | None = None) -> SeriesBatch:
-        """All series of expr on the grid start..end, in chunks below Prometheus' point limit."""
+        """All series of expr on the grid start..end, in requests of about MAX_SAMPLES_PER_REQUEST samples.
+
+        A plain selector's series are listed first (/api/v1/series over the range); when they hold
+        more samples than one request should, they are read a group of series at a time over the
+        whole range (each series' labels cross the wire and the JSON parser once, not once per time
+        chunk). Any other expression is read in time chunks of all its series that start at
+        FIRST_CHUNK_POINTS and at most double while the series seen so far leave room, so a range
+        whose series show up late cannot produce one huge response.
+        """
         stats = stats if stats is not None else QueryStats()
         times = grid_times(start, end, step)
         if len(times) == 0:
             return SeriesBatch.empty()
-        rows: dict[tuple, int] = {}
-        labels: list[dict[str, str]] = []
-        values: np.ndarray | None = None  # allocated once the first chunk tells how many series there are
-        pending: list[tuple[int, np.ndarray, np.ndarray]] = []
-        first, length = 0, min(FIRST_CHUNK_POINTS, CHUNK_POINTS)
+        grid = _Grid(times, step)
+
+        def read(selector: str, chunk: np.ndarray) -> None:
+            grid.add(self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats))
+
+        groups = None
+        if len(times) > FIRST_CHUNK_POINTS and is_plain_selector(expr):
+            listed = [_parse_labels(labels) for labels in
+                      self._with_retries(lambda: self._series(expr, times[0], times[-1]), stats)]
+            groups = [(expr, len(listed))]
+            grid.reserve(len(listed))  # one allocation, not a copy each time a group adds rows
+            if len(listed) * len(times) > MAX_SAMPLES_PER_REQUEST:
+                groups = series_groups(expr, listed, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
+                log.info("reading %d series x %d points of %s in %d groups", len(listed), len(times), expr, len(groups))
+        if groups is not None:
+            for selector, series in groups:
+                length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(series, 1))))
+                for first in range(0, len(times), length):
+                    read(selector, times[first:first + length])
+            return grid.batch()
+        first, length = 0, FIRST_CHUNK_POINTS
         while first < len(times):
-            chunk = times[first:first + length]
-            for series in self._request_with_retries(expr, chunk[0], chunk[-1], step, stats):
-                metric, samples = _parse_series(series)
-                key = label_key(metric)
-                row = rows.get(key)
-                if row is None:
-                    row = rows[key] = len(labels)
-                    labels.append(metric)
-                if not len(samples):
-                    continue
-                index = np.rint((samples[:, 0] - times[0]) / step).astype(np.int64)
-                inside = (index >= 0) & (index < len(times))
-                if values is None:
-                    pending.append((row, index[inside], samples[inside, 1]))
-                    continue
-                if row >= len(values):  # a series that appeared later in the range
-                    values = _grown(values, row + 1)
-                values[row, index[inside]] = samples[inside, 1]
-            if values is None:
-                values = np.full((len(labels), len(times)), np.nan)
-                for row, index, vals in pending:
-                    values[row, index] = vals
-                pending = []
-            first += len(chunk)
-            # a response is parsed whole: keep each to about MAX_SAMPLES_PER_REQUEST samples
-            length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(len(labels), 1))))
-        values = values[:len(labels)]
-        return SeriesBatch(labels, times, values)
+            read(expr, times[first:first + length])
+            first += length
+            room = MAX_SAMPLES_PER_REQUEST // max(len(grid.labels), 1)
+            length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
+        return grid.batch()
+
+
+class _Grid:
+    """Responses of one range read merged into a (series x times) array, a row per label set."""
+
+    def __init__(self, times: np.ndarray, step: float):
+        self.times, self.step = times, step
+        self.rows: dict[tuple, int] = {}
+        self.labels: list[dict[str, str]] = []
+        self.values = np.full((0, len(times)), np.nan)
+
+    def reserve(self, rows: int) -> None:
+        if rows > len(self.values):
+            self.values = np.concatenate([self.values, np.full((rows - len(self.values), len(self.times)), np.nan)])
+
+    def add(self, result: list[dict]) -> None:
+        parsed = [_parse_series(series) for series in result]
+        for metric, _ in parsed:
+            key = label_key(metric)
+            if key not in self.rows:
+                self.rows[key] = len(self.labels)
+                self.labels.append(metric)
+        if len(self.labels) > len(self.values):
+            self.values = _grown(self.values, len(self.labels))
+        for metric, samples in parsed:
+            if not len(samples):
+                continue
+            index = np.rint((samples[:, 0] - self.times[0]) / self.step).astype(np.int64)
+            inside = (index >= 0) & (index < len(self.times))
+            self.values[self.rows[label_key(metric)], index[inside]] = samples[inside, 1]
+
+    def batch(self) -> SeriesBatch:
+        values = self.values if len(self.values) == len(self.labels) else self.values[:len(self.labels)]
+        return SeriesBatch(self.labels, self.times, values)
+
+
+_MATCHER = r"""\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?:=~|!~|!=|=)\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*"""
+PLAIN_SELECTOR = re.compile(rf"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*"
+                            rf"(?:\{{(?P<matchers>(?:{_MATCHER}(?:,{_MATCHER})*,?)?\s*)\}})?\s*$", re.S)
+MAX_GROUP_REGEX_CHARS = 30_000  # the group's matcher travels in the request URL
+
+
+def is_plain_selector(expr: str) -> bool:
+    """`name`, `name{...}` or `{...}` with at least one matcher: what /api/v1/series accepts as match[]."""
+    match = PLAIN_SELECTOR.match(expr)
+    return match is not None and bool(match.group("name") or (match.group("matchers") or "").strip())
+
+
+def series_groups(expr: str, labels: list[dict[str, str]], per_group: int) -> list[tuple[str, int]] | None:
+    """`expr` narrowed to groups of about `per_group` of these series, or None if it cannot be.
+
+    Only a plain selector (`name`, `name{...}`, `{...}`) can be narrowed: a matcher is added on the
+    label with the most distinct values, matching a group of its values exactly. Series that share a
+    value share a group; series without the label match the empty value. Returns (expr, series).
+    """
+    match = PLAIN_SELECTOR.match(expr)
+    if not is_plain_selector(expr):
+        return None
+    names = sorted({name for series in labels for name in series if name != "__name__"})
+    if not names:
+        return None
+    distinct = {name: len({series.get(name, "") for series in labels}) for name in names}
+    label = min(names, key=lambda name: (-distinct[name], name))
+    if distinct[label] < 2:
+        return None
+    counts: dict[str, int] = {}
+    for series in labels:
+        value = series.get(label, "")
+        counts[value] = counts.get(value, 0) + 1
+    groups, values, series_in_group, chars = [], [], 0, 0
+    for value in sorted(counts):
+        escaped = re.escape(value)
+        if values and (series_in_group + counts[value] > per_group or chars + len(escaped) > MAX_GROUP_REGEX_CHARS):
+            groups.append((values, series_in_group))
+            values, series_in_group, chars = [], 0, 0
+        values.append(escaped)
+        series_in_group += counts[value]
+        chars += len(escaped) + 1
+    groups.append((values, series_in_group))
+    name, matchers = match.group("name") or "", (match.group("matchers") or "").strip().rstrip(",")
+    narrowed = []
+    for group_values, count in groups:
+        matcher = f"{label}=~{json.dumps('|'.join(group_values), ensure_ascii=False)}"
+        narrowed.append((f"{name}{{{matchers + ', ' if matchers else ''}{matcher}}}", count))
+    return narrowed
 
 
 def _grown(values: np.ndarray, rows: int) -> np.ndarray:
@@ -185,6 +282,13 @@ def _grown(values: np.ndarray, rows: int) -> np.ndarray:
     grown = np.full((max(rows, len(values) + len(values) // 4 + 16), values.shape[1]), np.nan)
     grown[:len(values)] = values
     return grown
+
+
+def _parse_labels(labels: dict) -> dict[str, str]:
+    try:
+        return {str(k): str(v) for k, v in labels.items()}
+    except AttributeError as err:
+        raise SourceError(f"malformed series in response: {type(err).__name__}: {err}"[:300], True) from None
 
 
 def _parse_series(series: dict) -> tuple[dict[str, str], np.ndarray]:

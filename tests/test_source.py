@@ -35,16 +35,67 @@ def test_history_chunks_shrink_so_that_one_response_holds_about_the_sample_budge
     import exporter.source as source_module
 
     end = prometheus.history_end
-    whole = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
+    expr = "demo_cpu_usage + 0"  # not a plain selector: read in time chunks of all series
+    whole = source(prometheus.url).query_range(expr, end - 86400, end, 60)
     monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 4 * 200)  # 4 series -> 200 points a request
     stats = QueryStats()
-    chunked = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60, stats)
-    assert stats.requests == 1 + -(-(1441 - source_module.FIRST_CHUNK_POINTS) // 200)
+    chunked = source(prometheus.url).query_range(expr, end - 86400, end, 60, stats)
+    assert source_module.FIRST_CHUNK_POINTS == 5
+    assert stats.requests == 12  # 5, 10, 20, 40, 80, 160 points, then 200 (the budget for 4 series) up to 1,441
     order = [chunked.labels.index(lab) for lab in whole.labels]
     assert np.array_equal(chunked.values[order], whole.values, equal_nan=True)
 
 
-def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, live_target, monkeypatch):
+def test_a_long_read_of_a_plain_selector_goes_a_group_of_series_at_a_time_with_the_same_result(prometheus,
+                                                                                                monkeypatch):
+    import exporter.source as source_module
+
+    end = prometheus.history_end
+    whole = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
+    monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 2 * 1441)  # a day of 2 series a request
+    stats = QueryStats()
+    grouped = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60, stats)
+    assert stats.requests == 1 + 2  # the series list, then 2 groups of 2 series over the whole range
+    order = [grouped.labels.index(lab) for lab in whole.labels]
+    assert np.array_equal(grouped.values[order], whole.values, equal_nan=True)
+    assert np.isfinite(grouped.values).all()
+
+
+def test_series_groups_match_label_values_with_regex_metacharacters_and_quotes_exactly(prometheus, live_target):
+    from exporter.source import series_groups
+
+    awkward = ["a.b", "aXb", "a+b|c", 'q"uote\\back', "ü nicode", "x*", "(y)", ""]
+    for value in awkward:
+        live_target.gauge.labels(value).set(1)
+    expr = 'live_queue_depth{job="live"}'
+    deadline = time.monotonic() + 60
+    while (not set(awkward) <= {r["metric"].get("queue", "") for r in prometheus.query(expr)}
+           and time.monotonic() < deadline):
+        time.sleep(0.5)  # until Prometheus has scraped them all
+    series = [r["metric"] for r in prometheus.query(expr)]
+    groups = series_groups(expr, series, per_group=1)
+    assert groups is not None and sum(count for _, count in groups) == len(series)
+    for group_expr, count in groups:  # each group selects exactly its own series, no more
+        assert len(prometheus.query(group_expr)) == count, group_expr
+    for value in awkward:
+        live_target.gauge.remove(value)
+
+
+def test_only_plain_selectors_are_narrowed_to_groups_of_series():
+    from exporter.source import series_groups
+
+    labels = [{"__name__": "m", "instance": f"h{i}", "job": "j"} for i in range(4)]
+    assert series_groups('m{job="j"}', labels, 2) == [('m{job="j", instance=~"h0|h1"}', 2),
+                                                      ('m{job="j", instance=~"h2|h3"}', 2)]
+    for expr in ["rate(m[5m])", "m offset 5m", 'm{a="x"} or n{b="y"}', "sum(m)", "m[5m]"]:
+        assert series_groups(expr, labels, 2) is None, expr
+
+
+@pytest.mark.parametrize("expr", [
+    '{__name__=~"demo_cpu_usage|live_queue_depth"}',  # a plain selector: listed, then read per series
+    'label_replace({__name__=~"demo_cpu_usage|live_queue_depth"}, "x", "y", "", "")',  # time chunks
+])
+def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, live_target, monkeypatch, expr):
     import exporter.source as source_module
 
     live_target.gauge.labels("late-in-range").set(7)
@@ -54,7 +105,6 @@ def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, liv
     monkeypatch.setattr(source_module, "FIRST_CHUNK_POINTS", 2)
     monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 4 * 700)  # ~700 points a request for 4 series
     end = time.time() + 120  # grid points after the live series began (lookback carries its sample)
-    expr = '{__name__=~"demo_cpu_usage|live_queue_depth"}'
     batch = source(prometheus.url).query_range(expr, end - 2 * 86400, end, 60)
     names = [labels["__name__"] for labels in batch.labels]
     assert names.count("demo_cpu_usage") == 4 and "live_queue_depth" in names
