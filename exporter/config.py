@@ -56,6 +56,7 @@ class PrometheusConfig(_Strict):
     retries: int = Field(default=3, ge=0, le=20)
     backoff: PositiveDuration = 1.0
     max_backoff: PositiveDuration = 60.0
+    concurrent_reads: int = Field(default=2, ge=1, le=16)
     bearer_token: str | None = None
     bearer_token_file: Path | None = None
     basic_auth: BasicAuth | None = None

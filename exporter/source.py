@@ -7,7 +7,10 @@ import json
 import logging
 import math
 import re
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -54,6 +57,7 @@ class QueryStats:
     requests: int = 0
     retries: int = 0
     errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # concurrent reads
 
 
 def grid_times(start: float, end: float, step: float) -> np.ndarray:
@@ -134,16 +138,19 @@ class PrometheusSource:
     def _with_retries(self, request: Callable[[], list], stats: QueryStats) -> list:
         delay = self.cfg.backoff
         for attempt in range(self.cfg.retries + 1):
-            stats.requests += 1
+            with stats.lock:
+                stats.requests += 1
             try:
                 return request()
             except SourceError as err:
-                stats.errors.append(str(err))
+                with stats.lock:
+                    stats.errors.append(str(err))
                 if not err.unreachable or attempt == self.cfg.retries:
                     raise
                 log.warning("query failed (attempt %d/%d), retrying in %.1fs: %s",
                             attempt + 1, self.cfg.retries + 1, delay, err)
-                stats.retries += 1
+                with stats.lock:
+                    stats.retries += 1
                 self._sleep(delay)
                 delay = min(delay * 2, self.cfg.max_backoff)
         raise AssertionError("unreachable")
@@ -178,10 +185,11 @@ class PrometheusSource:
                 groups = series_groups(expr, listed, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
                 log.info("reading %d series x %d points of %s in %d groups", len(listed), len(times), expr, len(groups))
         if groups is not None:
+            reads = []
             for selector, series in groups:
                 length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(series, 1))))
-                for first in range(0, len(times), length):
-                    read(selector, times[first:first + length])
+                reads += [(selector, times[first:first + length]) for first in range(0, len(times), length)]
+            self._read_concurrently(reads, step, grid, stats)
             return grid.batch()
         first, length = 0, FIRST_CHUNK_POINTS
         while first < len(times):
@@ -190,6 +198,29 @@ class PrometheusSource:
             room = MAX_SAMPLES_PER_REQUEST // max(len(grid.labels), 1)
             length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
         return grid.batch()
+
+
+    def _read_concurrently(self, reads: list[tuple[str, np.ndarray]], step: float, grid: "_Grid",
+                           stats: QueryStats) -> None:
+        """Range requests with up to `concurrent_reads` in flight, merged into `grid` in order.
+
+        While this process decodes one response, Prometheus evaluates and encodes the next.
+        """
+        def fetch(selector: str, chunk: np.ndarray) -> list[dict]:
+            return self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats)
+
+        with ThreadPoolExecutor(max_workers=self.cfg.concurrent_reads, thread_name_prefix="history-read") as pool:
+            in_flight: deque = deque()
+            try:
+                for selector, chunk in reads:
+                    in_flight.append(pool.submit(fetch, selector, chunk))
+                    if len(in_flight) >= self.cfg.concurrent_reads:
+                        grid.add(in_flight.popleft().result())
+                while in_flight:
+                    grid.add(in_flight.popleft().result())
+            finally:
+                for future in in_flight:  # after a failure: nothing more is sent
+                    future.cancel()
 
 
 class _Grid:

@@ -46,15 +46,17 @@ def test_history_chunks_shrink_so_that_one_response_holds_about_the_sample_budge
     assert np.array_equal(chunked.values[order], whole.values, equal_nan=True)
 
 
-def test_a_long_read_of_a_plain_selector_goes_a_group_of_series_at_a_time_with_the_same_result(prometheus,
-                                                                                                monkeypatch):
+@pytest.mark.parametrize("concurrent_reads", [1, 3])
+def test_a_long_read_of_a_plain_selector_goes_a_group_of_series_at_a_time_with_the_same_result(
+        prometheus, monkeypatch, concurrent_reads):
     import exporter.source as source_module
 
     end = prometheus.history_end
     whole = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
     monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 2 * 1441)  # a day of 2 series a request
     stats = QueryStats()
-    grouped = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60, stats)
+    grouped = source(prometheus.url, concurrent_reads=concurrent_reads).query_range(
+        "demo_cpu_usage", end - 86400, end, 60, stats)
     assert stats.requests == 1 + 2  # the series list, then 2 groups of 2 series over the whole range
     order = [grouped.labels.index(lab) for lab in whole.labels]
     assert np.array_equal(grouped.values[order], whole.values, equal_nan=True)
@@ -173,3 +175,46 @@ def test_bearer_token_from_a_file_and_extra_headers_are_sent(fake_http, tmp_path
     assert headers["Authorization"] == "Bearer s3cret"
     assert headers["X-Scope-OrgID"] == "team-a"
     assert batch.values[0, 0] == 1 and np.isnan(batch.values[0, 1]) and np.isinf(batch.values[0, 2])
+
+
+def test_a_grouped_read_that_fails_midway_raises_after_its_retries_and_sends_nothing_more(monkeypatch):
+    import exporter.source as source_module
+
+    series = [{"__name__": "m", "instance": f"h{i}"} for i in range(6)]
+    ranges = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.startswith("/api/v1/series"):
+                body = {"status": "success", "data": series}
+            elif not ranges:
+                ranges.append(self.path)
+                body = {"status": "success", "data": {"resultType": "matrix", "result": [
+                    {"metric": series[0], "values": [[600, "1"]]}]}}
+            else:
+                ranges.append(self.path)
+                self.send_response(503)
+                self.end_headers()
+                return
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 11)  # 11 points: one series a request
+    stats = QueryStats()
+    try:
+        with pytest.raises(SourceError) as err:
+            source(f"http://127.0.0.1:{server.server_port}", concurrent_reads=2).query_range("m", 0, 600, 60, stats)
+    finally:
+        server.shutdown()
+    assert err.value.unreachable and "503" in str(err.value)
+    assert stats.retries >= 2  # the failing request was retried (retries=2) before giving up
+    assert len(ranges) <= 1 + 2 * 3  # the first group, then at most 2 in flight with their attempts
