@@ -159,8 +159,13 @@ class QueryState:
         return FitContext(interval_width=self.q.interval_width, step=self.q.step,
                           forecast_span=self.q.retrain_every + longest + 2 * self.q.step, executor=self.executor)
 
-    def _fit(self, batch: SeriesBatch, now: float) -> tuple[FittedModel | None, np.ndarray, np.ndarray, list[int]]:
-        """Fit the batch's rows that have enough history; returns (model, ok, last_seen, kept rows)."""
+    def _fit(self, batch: SeriesBatch, now: float, replaces_model: bool = False
+             ) -> tuple[FittedModel | None, np.ndarray, np.ndarray, list[int]]:
+        """Fit the batch's rows that have enough history; returns (model, ok, last_seen, kept rows).
+
+        `replaces_model`: the result will replace the current model, which is then released before
+        the fit (at 100,000 series it is about 460 MB that would otherwise sit beside the new one).
+        """
         finite = np.isfinite(batch.values)
         enough = finite.sum(axis=1) * self.q.step >= self.q.effective_min_history
         short = np.flatnonzero(~enough)
@@ -172,6 +177,8 @@ class QueryState:
         kept = [int(i) for i in np.flatnonzero(enough)]
         if not kept:
             return None, np.zeros(0, bool), np.zeros(0), []
+        if replaces_model:
+            self.model = None  # scrapes read snapshots, not the model; step() sets the new one
         values = batch.values if len(kept) == len(batch.values) else batch.values[kept]  # no copy when all fit
         started = time.perf_counter()
         result = self._fit_rows(batch.times, values)
@@ -225,15 +232,17 @@ class QueryState:
             return 0
         everything = len(wanted) == len(keys) and wanted == list(range(len(keys)))
         sub = batch if everything else SeriesBatch([batch.labels[i] for i in wanted], batch.times, batch.values[wanted])
-        model, ok, last_seen, kept = self._fit(sub, now)
+        model, ok, last_seen, kept = self._fit(sub, now, replaces_model=replace)
         if model is None:
             return 0
         new_labels = [sub.labels[i] for i in kept]
         new_score = np.full(len(kept), np.nan)
         self._keep_history(sub, kept, replace or self.model is None)
+        old_rows, old_text = {}, self.out_label_text
         if replace or self.model is None:
+            old_rows = self.rows
             for row, labels in enumerate(new_labels):  # a retrain keeps each series' last score
-                old_row = self.rows.get(label_key(labels))
+                old_row = old_rows.get(label_key(labels))
                 if old_row is not None:
                     new_score[row] = self.score[old_row]
             self.rows, self.labels, self.out_label_text = {}, [], []
@@ -248,7 +257,9 @@ class QueryState:
             key = label_key(labels)
             self.rows[key] = len(self.labels)
             self.labels.append(labels)
-            self.out_label_text.append(label_text(output_labels(labels, self.q.name, self.q.model)))
+            old_row = old_rows.get(key)  # a refit series keeps its rendered labels
+            self.out_label_text.append(old_text[old_row] if old_row is not None
+                                       else label_text(output_labels(labels, self.q.name, self.q.model)))
             self.retry_at.pop(key, None)
         self._alert_rows = {k: v for k, v in self._alert_rows.items() if v >= 0}
         return len(kept)

@@ -81,7 +81,21 @@ class FittedModel(ABC):
     @classmethod
     @abstractmethod
     def concat(cls, parts: Sequence["FittedModel"]) -> "FittedModel":
-        """One model holding the rows of all parts, in order."""
+        """One model holding the rows of all parts, in order. The parts may be consumed (concat_arrays): do not use them after."""
+
+
+def concat_arrays(parts: Sequence[FittedModel], names: Sequence[str]) -> list[np.ndarray]:
+    """Each named array of all parts concatenated; each part's array is released once copied.
+
+    So a concat holds the parts plus one array of the result at a time, not the parts and the
+    whole result (at 100,000 series the seasonal arrays are about 460 MB).
+    """
+    arrays = []
+    for name in names:
+        arrays.append(np.concatenate([getattr(part, name) for part in parts]))
+        for part in parts:
+            setattr(part, name, None)
+    return arrays
 
 
 class ModelSpec(ABC):

@@ -35,7 +35,7 @@ from pydantic import Field
 
 from ..durations import Duration, PositiveDuration
 from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
-from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
+from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
@@ -200,7 +200,7 @@ class SeasonalModel(FittedModel):
 
     @classmethod
     def concat(cls, parts: Sequence["SeasonalModel"]) -> "SeasonalModel":
-        return parts[0]._like(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.ARRAYS))
+        return parts[0]._like(*concat_arrays(parts, cls.ARRAYS))
 
 
 @dataclass(frozen=True)

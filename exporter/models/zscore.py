@@ -16,7 +16,7 @@ from pydantic import Field
 
 from ..durations import PositiveDuration
 from ._arrays import calibrated_k, fill_nan, nanmedian, robust_sigma
-from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, z_for_width
+from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 
 class ZScoreParams(ModelParams):
@@ -61,8 +61,7 @@ class ZScoreModel(FittedModel):
 
     @classmethod
     def concat(cls, parts: Sequence["ZScoreModel"]) -> "ZScoreModel":
-        arrays = (np.concatenate([getattr(p, n) for p in parts]) for n in cls.ARRAYS)
-        return ZScoreModel(*arrays, params=parts[0].p)
+        return ZScoreModel(*concat_arrays(parts, cls.ARRAYS), params=parts[0].p)
 
 
 class ZScoreSpec(ModelSpec):
