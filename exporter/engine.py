@@ -220,7 +220,7 @@ class QueryState:
         """Fit series of `batch` (all, or the keys in `only`) and add or replace their rows."""
         keys = [label_key(labels) for labels in batch.labels]
         capacity = self.q.max_series - (0 if replace else len(self.rows))
-        wanted = [i for i, k in enumerate(keys) if (only is None or k in only) and self._mine(batch.labels[i])]
+        wanted = [i for i, k in enumerate(keys) if (only is None or k in only) and self.mine(batch.labels[i])]
         if replace:  # series already modelled keep their place ahead of new ones
             wanted.sort(key=lambda i: keys[i] not in self.rows)
         if len(wanted) > capacity:
@@ -280,7 +280,7 @@ class QueryState:
         self.ring = fresh if replace or self.ring is None else self.ring.append(fresh)
         self.memory.set(self, self._history_bytes())
 
-    def _mine(self, labels: dict[str, str]) -> bool:
+    def mine(self, labels: dict[str, str]) -> bool:
         """Whether this replica's shard models the series."""
         return self.shard_count == 1 or shard_of(labels, self.shard_count) == self.shard_index
 
@@ -291,7 +291,7 @@ class QueryState:
         fit_end = (recent.times[0] if len(recent.times) else now) - self.q.step
         recent_keys = [label_key(labels) for labels in recent.labels]
         new = [(k, labels) for k, labels in zip(recent_keys, recent.labels)
-               if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self._mine(labels)]
+               if k not in self.rows and self.retry_at.get(k, -np.inf) <= now and self.mine(labels)]
         retrain = self.model is None or self.last_fit is None or now - self.last_fit >= self.q.retrain_every
         if retrain and self.ring is not None:
             self.ring.advance(fit_end)  # a cycle longer than 10 intervals skipped samples: they stay missing
@@ -525,7 +525,8 @@ class Engine:
         def history(begin: float, end: float) -> SeriesBatch:
             log.info("query %s: fetching %.0fh of history", q.name, (end - begin) / 3600)
             try:
-                return self.source.query_range(q.expr, begin, end, q.step, stats)
+                return self.source.query_range(q.expr, begin, end, q.step, stats,
+                                               wanted=state.mine if state.shard_count > 1 else None)
             except SourceError as err:
                 fetch_errors.append(err)
                 raise

@@ -155,14 +155,15 @@ class PrometheusSource:
                 delay = min(delay * 2, self.cfg.max_backoff)
         raise AssertionError("unreachable")
 
-    def query_range(self, expr: str, start: float, end: float, step: float,
-                    stats: QueryStats | None = None) -> SeriesBatch:
+    def query_range(self, expr: str, start: float, end: float, step: float, stats: QueryStats | None = None,
+                    wanted: Callable[[dict[str, str]], bool] | None = None) -> SeriesBatch:
         """All series of expr on the grid start..end, in requests of about MAX_SAMPLES_PER_REQUEST samples.
 
         A plain selector's series are listed first (/api/v1/series over the range); when they hold
         more samples than one request should, they are read a group of series at a time over the
         whole range (each series' labels cross the wire and the JSON parser once, not once per time
-        chunk). Any other expression is read in time chunks of all its series that start at
+        chunk); with `wanted` (a shard's test), only the groups of the series it wants are read
+        (others that share a group's label values come along). Any other expression is read in time chunks of all its series that start at
         FIRST_CHUNK_POINTS and at most double while the series seen so far leave room, so a range
         whose series show up late cannot produce one huge response.
         """
@@ -179,11 +180,15 @@ class PrometheusSource:
         if len(times) > FIRST_CHUNK_POINTS and is_plain_selector(expr):
             listed = [_parse_labels(labels) for labels in
                       self._with_retries(lambda: self._series(expr, times[0], times[-1]), stats)]
+            own = listed if wanted is None else [labels for labels in listed if wanted(labels)]
+            if not own:
+                return grid.batch()
             groups = [(expr, len(listed))]
-            grid.reserve(len(listed))  # one allocation, not a copy each time a group adds rows
-            if len(listed) * len(times) > MAX_SAMPLES_PER_REQUEST:
-                groups = series_groups(expr, listed, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
-                log.info("reading %d series x %d points of %s in %d groups", len(listed), len(times), expr, len(groups))
+            if len(own) < len(listed) or len(own) * len(times) > MAX_SAMPLES_PER_REQUEST:
+                groups = series_groups(expr, own, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
+                log.info("reading %d of %d series x %d points of %s in %d groups", len(own), len(listed),
+                         len(times), expr, len(groups))
+            grid.reserve(sum(series for _, series in groups))  # one allocation, not a copy per group
         if groups is not None:
             reads = []
             for selector, series in groups:

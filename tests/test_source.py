@@ -218,3 +218,20 @@ def test_a_grouped_read_that_fails_midway_raises_after_its_retries_and_sends_not
     assert err.value.unreachable and "503" in str(err.value)
     assert stats.retries >= 2  # the failing request was retried (retries=2) before giving up
     assert len(ranges) <= 1 + 2 * 3  # the first group, then at most 2 in flight with their attempts
+
+
+def test_a_shard_reads_only_the_groups_of_its_own_series(prometheus, monkeypatch):
+    import exporter.source as source_module
+    from exporter.source import shard_of
+
+    end = prometheus.history_end
+    whole = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
+    monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 1441)  # a day of one series a request
+    own = [labels for labels in whole.labels if shard_of(labels, 2) == 0]
+    assert 0 < len(own) < len(whole.labels)  # the 4 demo series split between 2 shards
+    stats = QueryStats()
+    mine = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60, stats,
+                                             wanted=lambda labels: shard_of(labels, 2) == 0)
+    assert stats.requests == 1 + len(own)  # the series list, then one request per own series
+    for labels in own:
+        np.testing.assert_array_equal(mine.values[mine.labels.index(labels)], whole.values[whole.labels.index(labels)])
