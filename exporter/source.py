@@ -204,7 +204,6 @@ class PrometheusSource:
             length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
         return grid.batch()
 
-
     def _read_concurrently(self, reads: list[tuple[str, np.ndarray]], step: float, grid: "_Grid",
                            stats: QueryStats) -> None:
         """Range requests with up to `concurrent_reads` in flight, merged into `grid` in order.
@@ -214,15 +213,24 @@ class PrometheusSource:
         def fetch(selector: str, chunk: np.ndarray) -> list[dict]:
             return self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats)
 
+        done, report_every = 0, max(10, len(reads) // 10)
+
+        def merge(future) -> None:
+            nonlocal done
+            grid.add(future.result())
+            done += 1
+            if done % report_every == 0 and done < len(reads):  # a long cold start shows its progress
+                log.info("history read: %d of %d requests, %d series so far", done, len(reads), len(grid.labels))
+
         with ThreadPoolExecutor(max_workers=self.cfg.concurrent_reads, thread_name_prefix="history-read") as pool:
             in_flight: deque = deque()
             try:
                 for selector, chunk in reads:
                     in_flight.append(pool.submit(fetch, selector, chunk))
                     if len(in_flight) >= self.cfg.concurrent_reads:
-                        grid.add(in_flight.popleft().result())
+                        merge(in_flight.popleft())
                 while in_flight:
-                    grid.add(in_flight.popleft().result())
+                    merge(in_flight.popleft())
             finally:
                 for future in in_flight:  # after a failure: nothing more is sent
                     future.cancel()

@@ -235,3 +235,16 @@ def test_a_shard_reads_only_the_groups_of_its_own_series(prometheus, monkeypatch
     assert stats.requests == 1 + len(own)  # the series list, then one request per own series
     for labels in own:
         np.testing.assert_array_equal(mine.values[mine.labels.index(labels)], whole.values[whole.labels.index(labels)])
+
+
+def test_a_long_grouped_read_logs_its_progress(prometheus, monkeypatch, caplog):
+    import logging
+
+    import exporter.source as source_module
+
+    end = prometheus.history_end
+    monkeypatch.setattr(source_module, "MAX_SAMPLES_PER_REQUEST", 1441 // 4)  # a day of one series in 5 requests of 360 points
+    with caplog.at_level(logging.INFO, logger="exporter.source"):
+        source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("history read:")]
+    assert progress == ["history read: 10 of 20 requests, 2 series so far"]
