@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps system-deps venv clean bench-nab
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab
 
 deps: system-deps venv
 
@@ -24,11 +24,20 @@ $(VENV)/.installed: pyproject.toml
 	@echo ">> creating virtualenv $(VENV) with the project and its test extras"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]'  # test = all (both programs, prophet) + dask + the test and lint tools
 	@touch $@
 
-test: deps
+# Lint (ruff: style and import order) and types (mypy) of the code, then every test.
+test: deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (no binary started): under a minute.
+test-fast: venv
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 demo: deps
 	$(PY) -m demo $(DEMO_ARGS)

@@ -31,20 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from exporter.config import ConfigError
-    from exporter.server import parse_listen_address, serve_until_signal
+    from aiops_common.config import ConfigError
+    from aiops_common.server import parse_listen_address, serve_until_signal
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .app import create_app
-    from .config import load_receiver_config
-    from .automation.worker import Worker
-    from .maintenance import Maintenance
-
+    try:
+        from .app import create_app
+        from .automation.worker import Worker
+        from .config import load_receiver_config
+        from .context import receiver_of
+        from .maintenance import Maintenance
+    except ModuleNotFoundError as err:  # installed without the extra
+        print(f"error: {err.name} is not installed; the receiver needs pip install 'aiops-prometheus[receiver]'",
+              file=sys.stderr)
+        return 2
     try:
         config = load_receiver_config(args.config_file)
         host, port = parse_listen_address(args.listen)
-        probe = parse_listen_address(args.probe_listen) if args.probe_listen else None
+        probe = parse_listen_address(args.probe_listen, "--web.probe-address") if args.probe_listen else None
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -61,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=_serve_quietly, args=(probe_server,), name="probes", daemon=True).start()
         log.info("probes and /metrics also on %s", args.probe_listen)
     stop = threading.Event()
-    maintenance = Maintenance(app, stop)
-    maintenance.start()
-    Worker(app.extensions["aiops_receiver"], stop).start()
+    parts = receiver_of(app)
+    Maintenance(parts, stop).start()
+    Worker(parts, stop).start()
 
     log.info("aiops-receiver %s listening on %s, storage %s, automation %s (%d rules)", __version__, args.listen,
              config.storage.url.split("@")[-1], config.automation.mode, len(config.automation.rules))

@@ -5,19 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from exporter.config import ConfigError, _format_errors, load_yaml
+from aiops_common.auth import BasicAuth
+from aiops_common.config import ConfigError, StrictModel, http_url, load_yaml, one_method, validate
+from aiops_common.durations import PositiveDuration
 
 from .automation.config import AutomationConfig
-from exporter.durations import PositiveDuration
+
+__all__ = ["ConfigError", "ReceiverConfig", "load_receiver_config", "parse_receiver_config"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StorageConfig(_Strict):
+class StorageConfig(StrictModel):
     url: str = "sqlite:///aiops-receiver.db"
     busy_timeout: PositiveDuration = 5.0  # how long a write waits for the database lock before 503
     max_pending_writes: int = Field(default=32, ge=1)  # more webhook requests waiting than this -> 503
@@ -31,7 +30,7 @@ class StorageConfig(_Strict):
         return "postgresql" + url[len("postgres"):] if url.startswith("postgres:") else url
 
 
-class CorrelationConfig(_Strict):
+class CorrelationConfig(StrictModel):
     group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace"])
     window: PositiveDuration = 600.0
     service_label: str = "service"
@@ -39,43 +38,39 @@ class CorrelationConfig(_Strict):
     large_incident_recompute_interval: PositiveDuration = 1.0  # incidents over 200 alerts: ranking refresh
 
 
-class ServiceNode(_Strict):
+class ServiceNode(StrictModel):
     depends_on: list[str] = Field(default_factory=list)
     criticality: Literal["low", "medium", "high"] = "medium"
 
 
-class BasicAuthConfig(_Strict):
-    username: str
-    password: str | None = None
-    password_file: Path | None = None
+class BasicAuthConfig(BasicAuth):
+    """Credentials Alertmanager must send: an empty password is never accepted."""
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "BasicAuthConfig":
-        if (self.password is None) == (self.password_file is None):
+    def _exactly_one(self) -> BasicAuthConfig:
+        if self.password is None and self.password_file is None:
             raise ValueError("set exactly one of password or password_file")
         return self
 
 
-class AuthConfig(_Strict):
+class AuthConfig(StrictModel):
     bearer_token: str | None = None
     bearer_token_file: Path | None = None
     basic_auth: BasicAuthConfig | None = None
 
     @model_validator(mode="after")
-    def _one_method(self) -> "AuthConfig":
-        given = [k for k in ("bearer_token", "bearer_token_file", "basic_auth") if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise ValueError(f"choose one authentication method, got {', '.join(given)}")
+    def _one_method(self) -> AuthConfig:
+        one_method(self, ("bearer_token", "bearer_token_file", "basic_auth"))
         return self
 
 
-class AlertmanagerConfig(_Strict):
+class AlertmanagerConfig(StrictModel):
     url: str | None = None
     reconcile_interval: PositiveDuration = 300.0
     timeout: PositiveDuration = 10.0
 
 
-class PrometheusConfig(_Strict):
+class PrometheusConfig(StrictModel):
     """The Prometheus that scrapes `aiops-exporter logs`; enables log evidence on incidents."""
 
     url: str
@@ -85,12 +80,10 @@ class PrometheusConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
-        return url.rstrip("/")
+        return http_url(url)
 
 
-class LogEvidenceConfig(_Strict):
+class LogEvidenceConfig(StrictModel):
     window: PositiveDuration = 600.0  # compared span: incident start - window .. start + window
     baseline: PositiveDuration = 3600.0  # the span before it that defines "normal"
     limit: int = Field(default=5, ge=1, le=50)  # templates listed per incident
@@ -98,7 +91,7 @@ class LogEvidenceConfig(_Strict):
     cache_for: PositiveDuration = 60.0
 
 
-class ServerConfig(_Strict):
+class ServerConfig(StrictModel):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     threads: int = Field(default=8, ge=1, le=256)
     connection_limit: int = Field(default=1000, ge=10)  # open connections before waitress stops accepting
@@ -106,7 +99,7 @@ class ServerConfig(_Strict):
     maintenance_interval: PositiveDuration = 30.0  # how often quiet incidents are closed
 
 
-class ReceiverConfig(_Strict):
+class ReceiverConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     correlation: CorrelationConfig = Field(default_factory=CorrelationConfig)
     topology: dict[str, ServiceNode] = Field(default_factory=dict)
@@ -118,7 +111,7 @@ class ReceiverConfig(_Strict):
     log_evidence: LogEvidenceConfig = Field(default_factory=LogEvidenceConfig)
 
     @model_validator(mode="after")
-    def _silences_need_alertmanager(self) -> "ReceiverConfig":
+    def _silences_need_alertmanager(self) -> ReceiverConfig:
         for i, rule in enumerate(self.automation.rules):
             for j, action in enumerate(rule.actions):
                 if action.type == "silence" and not self.alertmanager.url:
@@ -126,7 +119,7 @@ class ReceiverConfig(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _known_dependencies(self) -> "ReceiverConfig":
+    def _known_dependencies(self) -> ReceiverConfig:
         for name, node in self.topology.items():
             if name in node.depends_on:
                 raise ValueError(f"topology.{name}.depends_on: a service cannot depend on itself")
@@ -138,10 +131,7 @@ def parse_receiver_config(data: Any, source: str = "config") -> ReceiverConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping")
-    try:
-        return ReceiverConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
+    return validate(ReceiverConfig, data, source)
 
 
 def load_receiver_config(path: str | Path) -> ReceiverConfig:

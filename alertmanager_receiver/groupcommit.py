@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from .store import StoreUnavailable, is_unavailable
 
 if TYPE_CHECKING:
-    from .ingest import IngestResult, Ingestor
+    from .ingest import Ingestor, IngestResult
     from .payload import Notification
 
 log = logging.getLogger(__name__)
@@ -33,24 +33,29 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Pending:
-    note: "Notification"
+    notification: Notification
     received_at: float
-    result: "IngestResult | None" = None
+    result: IngestResult | None = None
     error: Exception | None = None
     done: bool = False
 
 
 class GroupCommitter:
-    def __init__(self, ingestor: "Ingestor", max_batch: int = 64):
+    def __init__(self, ingestor: Ingestor, max_batch: int = 64):
         self.ingestor, self.max_batch = ingestor, max_batch
         self._cond = threading.Condition()
         self._queue: list[_Pending] = []
         self._writing = False
         self.batches = 0  # transactions committed or failed (for tests and metrics)
 
-    def submit(self, note: "Notification", received_at: float) -> "IngestResult":
+    def waiting(self) -> int:
+        """Notifications queued behind the transaction being written."""
+        with self._cond:
+            return len(self._queue)
+
+    def submit(self, notification: Notification, received_at: float) -> IngestResult:
         """Store the notification durably and return what it changed; raises StoreUnavailable."""
-        item = _Pending(note, received_at)
+        item = _Pending(notification, received_at)
         with self._cond:
             self._queue.append(item)
             while not item.done:
@@ -80,11 +85,11 @@ class GroupCommitter:
                 for item in batch:
                     try:
                         with conn.begin_nested():
-                            item.result = self.ingestor.ingest_in(conn, item.note, item.received_at)
+                            item.result = self.ingestor.ingest_in(conn, item.notification, item.received_at)
                     except Exception as err:  # noqa: BLE001 - sorted below: the database's or this one's
                         if is_unavailable(err):
                             raise
-                        log.exception("notification from group %r could not be stored", item.note.group_key)
+                        log.exception("notification from group %r could not be stored", item.notification.group_key)
                         item.error = err
         except StoreUnavailable as err:
             self._fail(batch, err)

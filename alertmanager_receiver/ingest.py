@@ -13,13 +13,16 @@ import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
+from . import incident_repo as repo
 from .automation.decide import Event
-from .automation.engine import Automation
-from .correlate import Correlation, choose_incident, group_values
-from .domain import Alert, IncidentSummary
-from .incidents import Incidents, Lifecycle, active_summaries, add_event
+from .automation.queue import Automation
+from .correlate import Correlation
+from .domain import Alert
+from .grouping import GroupingPlan, plan_grouping
+from .incident_repo import add_event
+from .incidents import Incidents, LifecycleStats
 from .payload import Notification
 from .store import Store, ranking_values
 from .store import alerts as alerts_t
@@ -65,7 +68,7 @@ class IngestResult:
     duplicates: int = 0
     incidents: set[int] = field(default_factory=set)
     statuses: dict[str, int] = field(default_factory=dict)  # status -> new occurrences stored
-    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    lifecycle: LifecycleStats = field(default_factory=LifecycleStats)
     events: list[tuple[int, Alert, str]] = field(default_factory=list)  # (incident, alert, firing|resolved)
     decisions: list[tuple[str, str, str]] = field(default_factory=list)  # automation: (rule, action, status)
 
@@ -76,20 +79,20 @@ class Ingestor:
         self.store, self.incidents, self.rules, self.topology = store, incidents, rules, topology
         self.automation = automation
 
-    def ingest(self, note: Notification, now: float) -> IngestResult:
+    def ingest(self, notification: Notification, now: float) -> IngestResult:
         """Store one notification in a transaction of its own."""
         with self.store.write() as conn:
-            return self.ingest_in(conn, note, now)
+            return self.ingest_in(conn, notification, now)
 
-    def ingest_in(self, conn: Connection, note: Notification, now: float) -> IngestResult:
+    def ingest_in(self, conn: Connection, notification: Notification, now: float) -> IngestResult:
         """Store one notification inside the caller's transaction (see groupcommit)."""
         result = IngestResult()
-        conn.execute(INSERT_NOTIFICATION, {"received_at": now, "group_key": note.group_key, "receiver": note.receiver,
-                                           "status": note.status, "alert_count": len(note.alerts),
-                                           "payload": note.raw})
-        self._store_alerts(conn, note.alerts, now, result)
-        if note.truncated == 0:
-            self._close_absent(conn, note, now, result)
+        conn.execute(INSERT_NOTIFICATION, {"received_at": now, "group_key": notification.group_key,
+                                           "receiver": notification.receiver, "status": notification.status,
+                                           "alert_count": len(notification.alerts), "payload": notification.raw})
+        self._store_alerts(conn, notification.alerts, now, result)
+        if notification.truncated == 0:
+            self._close_absent(conn, notification, now, result)
         for incident_id in sorted(result.incidents):
             self.incidents.touch(conn, incident_id, now)
         closed = self.incidents.close_quiet(conn, now, result.lifecycle)
@@ -114,74 +117,83 @@ class Ingestor:
         """Store a notification's alerts with a handful of statements, whatever their number.
 
         One SELECT finds the occurrences already stored and the firing ones the new
-        occurrences end; new occurrences, their timeline events and the refreshes of
-        known ones are written with one executemany each; each incident joined is
-        updated once.
+        occurrences end; the grouping of the new occurrences is then decided in full
+        (grouping.plan_grouping) before anything is written; new occurrences, their
+        timeline events and the refreshes of known ones are written with one executemany
+        each; each incident joined is updated once.
         """
         unique = list({(a.fingerprint, a.starts_at): a for a in alerts}.values())
         if not unique:
             return
+        known, firing = self._stored_occurrences(conn, unique)
+        refresh: list[dict] = []
+        new: list[Alert] = []
+        for alert in unique:
+            row = known.get((alert.fingerprint, alert.starts_at))
+            if row is not None:
+                self._known_occurrence(conn, row, alert, now, result, refresh)
+            else:
+                new.append(alert)
+        plan = plan_grouping(new, repo.active_summaries(conn), self.rules, self.topology)
+        self._end_earlier_occurrences(conn, new, firing, now, result)
+        self._write_plan(conn, plan, now, result)
+        if refresh:
+            conn.execute(REFRESH_OCCURRENCE, refresh)
+
+    def _stored_occurrences(self, conn: Connection, unique: list[Alert]
+                            ) -> tuple[dict[tuple[str, float], Row], dict[str, list[Row]]]:
+        """(occurrences already stored by (fingerprint, startsAt), firing occurrences by fingerprint)."""
         fingerprints = sorted({a.fingerprint for a in unique})
         starts = sorted({a.starts_at for a in unique})
-        known: dict[tuple[str, float], sa.Row] = {}
-        firing: dict[str, list[sa.Row]] = {}
+        known: dict[tuple[str, float], Row] = {}
+        firing: dict[str, list[Row]] = {}
         for first in range(0, len(fingerprints), 500):  # bounded IN lists
             chunk = fingerprints[first:first + 500]
             for row in conn.execute(SELECT_KNOWN, {"fingerprints": chunk, "starts": starts}):
                 known[(row.fingerprint, row.starts_at)] = row
                 if row.status == "firing":
                     firing.setdefault(row.fingerprint, []).append(row)
-        summaries = active_summaries(conn)
-        by_id = {s.id: s for s in summaries}
-        refresh, ended, inserts, events = [], [], [], []
-        joined: dict[int, list[Alert]] = {}
-        for alert in unique:
-            row = known.get((alert.fingerprint, alert.starts_at))
-            if row is not None:
-                self._known_occurrence(conn, row, alert, now, result, refresh)
-                continue
-            for earlier in firing.get(alert.fingerprint, []):  # a new startsAt ends the earlier occurrence
+        return known, firing
+
+    def _end_earlier_occurrences(self, conn: Connection, new: list[Alert], firing: dict[str, list[Row]],
+                                 now: float, result: IngestResult) -> None:
+        """A new startsAt of a fingerprint ends its earlier firing occurrence."""
+        ended: set[int] = set()
+        for alert in new:
+            for earlier in firing.get(alert.fingerprint, []):
                 if earlier.starts_at < alert.starts_at and earlier.id not in ended:
-                    ended.append(earlier.id)
+                    ended.add(earlier.id)
                     result.incidents.add(earlier.incident_id)
                     conn.execute(END_OCCURRENCE, {"row_id": earlier.id, "new_ends_at": alert.starts_at, "now": now})
-            incident_id, reason = choose_incident(alert, summaries, self.rules, self.topology)
+
+    def _write_plan(self, conn: Connection, plan: GroupingPlan, now: float, result: IngestResult) -> None:
+        ids = {}
+        for new_incident in plan.opened:
+            ids[new_incident.key] = self.incidents.open_incident(conn, new_incident.alert, new_incident.group_values,
+                                                                 now, new_incident.reason)
+            result.lifecycle.opened += 1
+        for incident_id, members in plan.joined().items():
+            self.incidents.join_many(conn, incident_id, members, now)
+        inserts, events = [], []
+        for placement in plan.placements:
+            alert, incident_id = placement.alert, ids.get(placement.incident, placement.incident)
             service = alert.service(self.rules.service_label)
-            if incident_id is None:
-                values = group_values(alert, self.rules.group_by)
-                incident_id = self.incidents.open_incident(conn, alert, values, now, reason)
-                summary = IncidentSummary(incident_id, {service} if service else set(), values,
-                                          alert.starts_at, alert.starts_at)
-                summaries.append(summary)
-                by_id[incident_id] = summary
-                result.lifecycle.opened += 1
-            else:
-                joined.setdefault(incident_id, []).append(alert)
-                summary = by_id[incident_id]
-                if service:
-                    summary.services.add(service)
-                summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
-                summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
             inserts.append({"fingerprint": alert.fingerprint, "starts_at": alert.starts_at, "status": alert.status,
                             "ends_at": alert.ends_at if alert.status == "resolved" else None,
                             "labels": alert.labels, "annotations": alert.annotations, "generator_url": "",
                             "first_received": now, "last_received": now, "incident_id": incident_id,
-                            "join_reason": reason,
+                            "join_reason": placement.reason,
                             **ranking_values(alert.labels, alert.annotations, self.rules.service_label)})
             events.append({"incident_id": incident_id, "at": now, "kind": "alert_joined",
                            "detail": {"alert": alert.name, "fingerprint": alert.fingerprint, "service": service,
-                                      "reason": reason}})
+                                      "reason": placement.reason}})
             result.new += 1
             result.events.append((incident_id, alert, alert.status))
             result.statuses[alert.status] = result.statuses.get(alert.status, 0) + 1
             result.incidents.add(incident_id)
-        for incident_id, members in joined.items():
-            self.incidents.join_many(conn, incident_id, members, now)
         if inserts:
             conn.execute(INSERT_ALERT, inserts)
             conn.execute(INSERT_EVENT, events)
-        if refresh:
-            conn.execute(REFRESH_OCCURRENCE, refresh)
 
     def _known_occurrence(self, conn: Connection, row, alert: Alert, now: float, result: IngestResult,
                           refresh: list[dict]) -> None:
@@ -198,13 +210,13 @@ class Ingestor:
             refresh.append({"row_id": row.id, "now": now, "new_annotations": alert.annotations,
                             "new_score": alert.anomaly_score})
 
-    def _close_absent(self, conn: Connection, note: Notification, now: float, result: IngestResult) -> None:
-        current = sorted({a.fingerprint for a in note.alerts if a.status == "firing"})
-        previous = conn.execute(SELECT_GROUP, {"key": note.group_key}).scalar()
+    def _close_absent(self, conn: Connection, notification: Notification, now: float, result: IngestResult) -> None:
+        current = sorted({a.fingerprint for a in notification.alerts if a.status == "firing"})
+        previous = conn.execute(SELECT_GROUP, {"key": notification.group_key}).scalar()
         if previous is None:
-            conn.execute(INSERT_GROUP, {"group_key": note.group_key, "fingerprints": current, "updated_at": now})
+            conn.execute(INSERT_GROUP, {"group_key": notification.group_key, "fingerprints": current, "updated_at": now})
             return
-        gone = set(previous) - {a.fingerprint for a in note.alerts}
+        gone = set(previous) - {a.fingerprint for a in notification.alerts}
         if gone:
             rows = conn.execute(SELECT_FIRING, {"fingerprints": sorted(gone)}).all()
             for row in rows:
@@ -214,7 +226,7 @@ class Ingestor:
                 result.resolved += 1
                 result.incidents.add(row.incident_id)
         if sorted(previous) != current:
-            conn.execute(UPDATE_GROUP, {"key": note.group_key, "new_fingerprints": current, "now": now})
+            conn.execute(UPDATE_GROUP, {"key": notification.group_key, "new_fingerprints": current, "now": now})
 
 
 def reconcile(ingestor: Ingestor, active: list[Alert], now: float) -> tuple[int, int]:
@@ -224,9 +236,9 @@ def reconcile(ingestor: Ingestor, active: list[Alert], now: float) -> tuple[int,
     missed the notification, silenced, or lost) are closed; active ones never
     received are ingested.
     """
-    note = Notification(group_key="reconcile", receiver="reconcile", status="firing", truncated=1,
+    notification = Notification(group_key="reconcile", receiver="reconcile", status="firing", truncated=1,
                         external_url="", alerts=active, raw={"source": "GET /api/v2/alerts", "count": len(active)})
-    result = ingestor.ingest(note, now)
+    result = ingestor.ingest(notification, now)
     keep = {a.fingerprint for a in active}
     closed = 0
     with ingestor.store.write() as conn:

@@ -7,13 +7,13 @@ import threading
 import time
 
 import requests
-from flask import Flask
 
-from .automation.engine import expire_approvals
-from .incidents import Lifecycle
+from .automation.queue import expire_approvals
+from .context import Receiver
+from .domain import Alert
+from .incidents import LifecycleStats
 from .ingest import reconcile
 from .payload import PayloadError, fingerprint_of, parse_time
-from .domain import Alert
 from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,33 +37,43 @@ def fetch_active_alerts(base_url: str, timeout: float) -> list[Alert]:
 
 
 class Maintenance:
-    def __init__(self, app: Flask, stop: threading.Event):
-        self.app, self.stop = app, stop
-        self.rx = app.extensions["aiops_receiver"]
+    def __init__(self, receiver: Receiver, stop: threading.Event):
+        self.receiver, self.stop = receiver, stop
         self._last_reconcile = 0.0
 
     def run_once(self) -> None:
-        rx = self.rx
-        now = rx.clock()
-        lifecycle = Lifecycle()
+        """Close quiet incidents; reconcile with Alertmanager when `reconcile_interval` has passed."""
+        now = self.receiver.clock()
+        self.close_quiet_incidents(now)
+        am = self.receiver.config.alertmanager
+        if am.url and now - self._last_reconcile >= am.reconcile_interval:
+            self._last_reconcile = now
+            self.reconcile()
+
+    def close_quiet_incidents(self, now: float) -> None:
+        receiver = self.receiver
+        lifecycle = LifecycleStats()
         try:
-            with rx.store.write() as conn:
-                closed = rx.incidents.close_quiet(conn, now, lifecycle)
-                rx.automation.on_incidents_changed(conn, closed, now)
+            with receiver.store.write() as conn:
+                closed = receiver.incidents.close_quiet(conn, now, lifecycle)
+                receiver.automation.on_incidents_changed(conn, closed, now)
                 expire_approvals(conn, now)
         except StoreUnavailable as err:
             log.warning("maintenance: database unavailable: %s", err)
             return
-        rx.metrics.record(lifecycle)
-        am = rx.config.alertmanager
-        if am.url and now - self._last_reconcile >= am.reconcile_interval:
-            self._last_reconcile = now
-            try:
-                picked, closed = reconcile(rx.ingestor, fetch_active_alerts(am.url, am.timeout), rx.clock())
-                if picked or closed:
-                    log.info("reconcile: picked up %d missed alert(s), closed %d", picked, closed)
-            except (requests.RequestException, ValueError, StoreUnavailable) as err:
-                log.warning("reconcile with %s failed: %s", am.url, err)
+        receiver.metrics.record(lifecycle)
+
+    def reconcile(self) -> None:
+        """Align stored alerts with Alertmanager's active ones now (see ingest.reconcile)."""
+        am = self.receiver.config.alertmanager
+        if not am.url:
+            return
+        try:
+            picked, closed = reconcile(self.receiver.ingestor, fetch_active_alerts(am.url, am.timeout), self.receiver.clock())
+            if picked or closed:
+                log.info("reconcile: picked up %d missed alert(s), closed %d", picked, closed)
+        except (requests.RequestException, ValueError, StoreUnavailable) as err:
+            log.warning("reconcile with %s failed: %s", am.url, err)
 
     def recompute_deferred(self) -> None:
         """Large incidents whose recompute ingest deferred during a storm (Incidents.touch).
@@ -71,27 +81,27 @@ class Maintenance:
         The ranking reads every alert of the incident; it runs on a read connection, so
         webhooks keep committing meanwhile, and only the result is written under the lock.
         """
-        rx = self.rx
-        if not rx.incidents.has_dirty():
+        receiver = self.receiver
+        if not receiver.incidents.deferred.pending():
             return
-        now = rx.clock()
+        now = receiver.clock()
         try:
-            for incident_id in rx.incidents.take_dirty(now):
+            for incident_id in receiver.incidents.deferred.take_due(now):
                 started = time.monotonic()
-                with rx.store.read() as conn:
-                    assessment = rx.incidents.assess(conn, incident_id, now)
-                rx.incidents.recomputed(incident_id, now, time.monotonic() - started)
+                with receiver.store.read() as conn:
+                    assessment = receiver.incidents.assess(conn, incident_id, now)
+                receiver.incidents.deferred.ran(incident_id, now, time.monotonic() - started)
                 if assessment is None:
                     continue
-                with rx.store.write() as conn:
-                    rx.incidents.apply(conn, incident_id, assessment, now)
-                    rx.automation.on_incidents_changed(conn, {incident_id}, now)
+                with receiver.store.write() as conn:
+                    receiver.incidents.apply(conn, incident_id, assessment, now)
+                    receiver.automation.on_incidents_changed(conn, {incident_id}, now)
         except StoreUnavailable as err:
             log.warning("recompute: database unavailable: %s", err)
 
     def _recompute_loop(self) -> None:
         """Deferred recomputes of large incidents, off the webhook path."""
-        while not self.stop.wait(self.rx.config.correlation.large_incident_recompute_interval):
+        while not self.stop.wait(self.receiver.config.correlation.large_incident_recompute_interval):
             try:
                 self.recompute_deferred()
             except Exception:
@@ -103,11 +113,11 @@ class Maintenance:
         Off the webhook path; the interval trades WAL size against how often a checkpoint's disk
         writes slow the commits running beside it (measured in benchmarks/receiver_load.py).
         """
-        while not self.stop.wait(self.rx.config.storage.checkpoint_interval):
-            self.rx.store.checkpoint()
+        while not self.stop.wait(self.receiver.config.storage.checkpoint_interval):
+            self.receiver.store.checkpoint()
 
     def _loop(self) -> None:
-        while not self.stop.wait(self.rx.config.server.maintenance_interval):
+        while not self.stop.wait(self.receiver.config.server.maintenance_interval):
             try:
                 self.run_once()
             except Exception:  # upkeep must never take the receiver down
@@ -117,6 +127,6 @@ class Maintenance:
         thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
         thread.start()
         threading.Thread(target=self._recompute_loop, name="recompute", daemon=True).start()
-        if self.rx.store.is_sqlite:
+        if self.receiver.store.is_sqlite:
             threading.Thread(target=self._checkpoint_loop, name="checkpoint", daemon=True).start()
         return thread

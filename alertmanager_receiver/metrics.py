@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .store import Store, StoreUnavailable
+from .store import Store, StoreUnavailable, automation_state
 from .store import alerts as alerts_t
-from .store import automation_state
 from .store import incidents as incidents_t
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class _StateCollector(Collector):
                                   "1 - incidents opened / alert occurrences received over the noise window.")
         try:
             with self.store.read() as conn:
-                counts = dict(conn.execute(sa.select(incidents_t.c.priority, sa.func.count()).where(
+                counts: dict[str, int] = dict(conn.execute(sa.select(incidents_t.c.priority, sa.func.count()).where(
                     incidents_t.c.status != "resolved").group_by(incidents_t.c.priority)).all())
                 since = self.clock() - self.window
                 alert_count = conn.execute(sa.select(sa.func.count()).select_from(alerts_t).where(
@@ -88,5 +87,5 @@ class _StateCollector(Collector):
         breaker.add_metric([], 1 if state and state.get("open") else 0)
         yield breaker
         if alert_count:
-            noise.add_metric([], max(0.0, 1 - incident_count / alert_count))
+            noise.add_metric([], max(0.0, 1 - (incident_count or 0) / alert_count))
             yield noise

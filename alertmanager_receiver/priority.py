@@ -25,7 +25,7 @@ def assess(alerts: list[Alert], topology: Topology, service_label: str, now: flo
     worst = max(firing, key=lambda a: a.severity_rank)
     factors.append((worst.severity_rank, f"severity {worst.severity} ({worst.name}): +{worst.severity_rank}"))
 
-    services = {a.service(service_label) for a in alerts} - {None}
+    services = {s for s in (a.service(service_label) for a in alerts) if s is not None}
     if len(services) >= 5:
         factors.append((2, f"blast radius {len(services)} services: +2"))
     elif len(services) >= 2:

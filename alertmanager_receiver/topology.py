@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Mapping
+from collections.abc import Mapping
 
 
 class Topology:
@@ -16,7 +16,7 @@ class Topology:
                 self.dependents.setdefault(dep, []).append(name)
 
     @classmethod
-    def from_config(cls, topology) -> "Topology":
+    def from_config(cls, topology) -> Topology:
         return cls({n: node.depends_on for n, node in topology.items()},
                    {n: node.criticality for n, node in topology.items()})
 

@@ -16,15 +16,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import time
+from functools import partial
 
 import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
-from exporter.engine import QuerySnapshot, output_labels
-from exporter.exposition import BAND_FAMILIES, FORECAST_FAMILIES, SCORE_FAMILY, label_text, render_series_families
+from exporter.exposition import BAND_FAMILIES, FORECAST_FAMILIES, SCORE_FAMILY, render_series_families
+from exporter.labels import label_text, output_labels
 from exporter.models.base import Band
 from exporter.server import GZIP_LEVEL
+from exporter.snapshot import QuerySnapshot
 
 
 def make_snapshot(n: int, horizons: list[str], seed: int = 0) -> tuple[QuerySnapshot, list[dict[str, str]]]:
@@ -88,10 +90,10 @@ def main(argv=None) -> int:
         snap, labels = make_snapshot(n, horizons)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(ObjectCollector(snap, labels))
-        objects_s, old_body = best_cpu(lambda: generate_latest(registry), args.repeat)
-        bulk_s, body = best_cpu(lambda: render_series_families([snap]).encode(), args.repeat)
+        objects_s, old_body = best_cpu(partial(generate_latest, registry), args.repeat)
+        bulk_s, body = best_cpu(lambda snap=snap: render_series_families([snap]).encode(), args.repeat)
         assert len(body) > 0.9 * len(old_body)  # same samples (label order and float repr may differ)
-        gzip_s, packed = best_cpu(lambda: gzip.compress(body, compresslevel=GZIP_LEVEL), args.repeat)
+        gzip_s, packed = best_cpu(partial(gzip.compress, body, compresslevel=GZIP_LEVEL), args.repeat)
         samples = n * (4 + 3 * len(horizons))
         print(f"{n:>8} {samples:>9} {objects_s:>9.2f} {bulk_s:>7.3f} {objects_s / bulk_s:>5.1f}x "
               f"{len(body) / 1e6:>6.1f} {gzip_s:>7.2f} {len(packed) / 1e6:>7.1f}")

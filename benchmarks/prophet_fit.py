@@ -21,8 +21,8 @@ from pathlib import Path
 
 from benchmarks.updates import make_batch
 from exporter.config import QueryConfig
-from exporter.engine import QueryState
 from exporter.executor import LocalFitExecutor
+from exporter.fitting import fit_query
 
 RESULTS = Path(__file__).resolve().parent / "results" / "prophet_fit.json"
 
@@ -43,10 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     for workers in (int(w) for w in args.workers.split(",")):
         executor = LocalFitExecutor(workers)
         try:
-            state = QueryState(query, executor)
-            state._fit_rows(batch.times, batch.values[:workers])  # warm-up: import Prophet in every worker
+            fit_query(query, batch.times, batch.values[:workers], executor)  # warm-up: import Prophet in every worker
             began = time.perf_counter()
-            result = state._fit_rows(batch.times, batch.values)
+            result = fit_query(query, batch.times, batch.values, executor)
             wall = time.perf_counter() - began
         finally:
             executor.close()

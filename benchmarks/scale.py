@@ -35,9 +35,9 @@ import numpy as np
 import requests
 import yaml
 
+from aiops_common.durations import parse_duration
 from devstack.procs import Process, free_port, wait_http
 from devstack.prometheus import Prometheus, backfill
-from exporter.durations import parse_duration
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 METRIC = "scale_requests_per_second"
@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"{'series':>7} {'model':<9} {'1st cyc':>8} {'fit s':>7} {'cycle s':>8} {'retrain':>8} {'CPU s':>7} "
         f"{'RSS 1st':>7} {'RSS':>7} {'workers':>7} {'scrape s':>8} {'MB':>7}")
     say("(1st cyc: cold start, history read from Prometheus and fitted; cycle s / retrain: the longest steady and "
-        "retrain cycle (a retrain's fit time when no scrape saw its cycle alone); RSS 1st: peak MiB during the cold start; RSS: peak MiB afterwards; workers: fit processes)")
+        "retrain cycle (a retrain's fit time when no scrape saw its cycle alone); RSS 1st: peak MiB during the "
+        "cold start; RSS: peak MiB afterwards; workers: fit processes)")
     with tempfile.TemporaryDirectory(prefix="aiops-scale-") as tmp:
         for n in (int(x) for x in args.series.split(",")):
             rows += run_size(n, args.models.split(","), history, args.cycles, Path(tmp), say,

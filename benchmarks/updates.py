@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from exporter.config import QueryConfig
-from exporter.engine import QueryState
-from exporter.source import SeriesBatch
+from exporter.query_state import QueryState
+from exporter.series import SeriesBatch
 
 STEP = 300.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -12,7 +12,7 @@ from .procs import Process, free_port, require_binary
 
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def webhook_config(url: str, group_by: list[str], group_wait: str = "1s", group_interval: str = "2s",
@@ -35,14 +35,15 @@ class Alertmanager:
         self.config = config
         self.process: Process | None = None
 
-    def start(self, timeout: float = 60.0) -> "Alertmanager":
+    def start(self, timeout: float = 60.0) -> Alertmanager:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config_path = self.workdir / "alertmanager.yml"
         config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         argv = [require_binary("prometheus-alertmanager"), f"--config.file={config_path}",
                 f"--storage.path={self.workdir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
                 "--cluster.listen-address=", "--log.level=warn"]
-        self.process = Process("alertmanager", argv, self.workdir / "alertmanager.log").start_and_wait(f"{self.url}/-/ready", timeout)
+        self.process = Process("alertmanager", argv, self.workdir / "alertmanager.log").start_and_wait(
+            f"{self.url}/-/ready", timeout)
         return self
 
     def stop(self) -> None:

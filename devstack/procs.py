@@ -57,7 +57,7 @@ class Process:
     env: dict[str, str] | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.log_path, "ab")
         env = {**os.environ, **(self.env or {})}
@@ -66,7 +66,7 @@ class Process:
         handle.close()
         return self
 
-    def start_and_wait(self, ready_url: str, timeout: float = 60.0) -> "Process":
+    def start_and_wait(self, ready_url: str, timeout: float = 60.0) -> Process:
         """Start, then wait for ready_url to answer 200; on failure the error carries the log tail."""
         self.start()
         try:

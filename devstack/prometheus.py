@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import requests
 import yaml
@@ -53,7 +53,7 @@ class Prometheus:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def start(self, timeout: float = 60.0) -> "Prometheus":
+    def start(self, timeout: float = 60.0) -> Prometheus:
         self.write_config()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [require_binary("prometheus"), f"--config.file={self.config_path}",

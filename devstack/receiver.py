@@ -22,7 +22,7 @@ class ReceiverProcess:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.process: Process | None = None
 
-    def start(self, timeout: float = 60.0) -> "ReceiverProcess":
+    def start(self, timeout: float = 60.0) -> ReceiverProcess:
         argv = [sys.executable, "-m", "alertmanager_receiver", "--config.file", str(self.config_path),
                 "--web.listen-address", f"127.0.0.1:{self.port}"]
         self.process = Process("receiver", argv, self.workdir / "receiver.log").start_and_wait(f"{self.url}/readyz", timeout)

@@ -70,7 +70,7 @@ class Stack:
                     "name": "restart-on-anomaly", "match": {"alertname": ["AIOpsAnomalyDetected"]},
                     "cooldown": "10m", "actions": [{"type": "command", "argv": ["/bin/echo", "restart requested"]}]}]}}
 
-    def start(self, say=print) -> "Stack":
+    def start(self, say=print) -> Stack:
         s = self.settings
         self.workdir.mkdir(parents=True, exist_ok=True)
         ports = {name: free_port() for name in ("workload", "exporter", "receiver", "logs")}

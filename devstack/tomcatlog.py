@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 THREADS = [f"http-nio-8080-exec-{i}" for i in range(1, 11)]
 PATHS = ["/api/orders", "/api/cart", "/api/users/{}", "/health", "/api/payments/{}/capture"]
 
 
 def stamp(ts: float) -> str:
-    dt = datetime.fromtimestamp(ts, timezone.utc)
+    dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%d-%b-%Y %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
 
 

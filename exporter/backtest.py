@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .config import QueryConfig
-from .engine import QueryState
 from .models.base import Band
-from .source import SeriesBatch, label_key
+from .query_state import QueryState
+from .series import SeriesBatch, label_key
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ def replay(batch: SeriesBatch, query: QueryConfig, start_index: int = 0, executo
     col = start_index
 
     def observe(t: float, y: np.ndarray, band: Band, score: np.ndarray) -> None:
+        assert state is not None
         rows = np.array([batch_row[label_key(labels)] for labels in state.labels], dtype=np.int64)
         scores[rows, col] = score
         for name in ("yhat", "lower", "upper"):

@@ -7,12 +7,13 @@ import logging
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+
+from aiops_common.durations import parse_duration
 
 from . import __version__
 from .config import ConfigError, load_config
-from .durations import parse_duration
 
 log = logging.getLogger("exporter")
 
@@ -37,7 +38,7 @@ def parse_time(text: str, now: float | None = None) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected unix seconds, RFC 3339, 'now' or 'now-<duration>'") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -100,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:  # installed without the extra
+        print(f"error: {err.name} is not installed; the exporter needs pip install 'aiops-prometheus[exporter]'",
+              file=sys.stderr)
+        return 2
 
 
 def check_config(path: Path) -> int:
@@ -147,8 +152,8 @@ def run_backtest(args) -> int:
         raise ConfigError(err.args[0]) from None
     source = PrometheusSource(cfg.prometheus)
     begin = args.start - query.history
-    print(f"fetching {query.name} from {datetime.fromtimestamp(begin, timezone.utc):%Y-%m-%d %H:%M} "
-          f"to {datetime.fromtimestamp(args.end, timezone.utc):%Y-%m-%d %H:%M} at {query.step:g}s ...", flush=True)
+    print(f"fetching {query.name} from {datetime.fromtimestamp(begin, UTC):%Y-%m-%d %H:%M} "
+          f"to {datetime.fromtimestamp(args.end, UTC):%Y-%m-%d %H:%M} at {query.step:g}s ...", flush=True)
     try:
         batch = source.query_range(query.expr, begin, args.end, query.step)
     except SourceError as err:
@@ -184,17 +189,18 @@ def with_shard_flags(cfg, args):
 
 
 def run_exporter(args) -> int:
-    from prometheus_client import CollectorRegistry, disable_created_metrics
+    from prometheus_client import CollectorRegistry
+
+    from aiops_common.server import serve_until_signal
 
     from .collector import ExporterCollector
     from .engine import Engine
     from .exposition import render_series_families
     from .selfmetrics import SelfMetrics
-    from .server import create_server, make_app, serve_until_signal
+    from .server import create_server, make_app
     from .source import PrometheusSource
 
     cfg = with_shard_flags(load_config(_require_config(args)), args)
-    disable_created_metrics()  # *_created series only add cardinality here
     stop = threading.Event()
     registry = CollectorRegistry()
     metrics = SelfMetrics(registry)
@@ -224,14 +230,15 @@ def run_exporter(args) -> int:
 
 
 def run_logs(args) -> int:
-    from prometheus_client import CollectorRegistry, disable_created_metrics
+    from prometheus_client import CollectorRegistry
+
+    from aiops_common.server import serve_until_signal
 
     from .logs.config import load_logs_config
     from .logs.service import LogCollector, LogFollower
-    from .server import create_server, make_app, serve_until_signal
+    from .server import create_server, make_app
 
     cfg = load_logs_config(_require_config(args))
-    disable_created_metrics()
     follower = LogFollower(cfg)
     registry = CollectorRegistry()
     registry.register(LogCollector(follower))

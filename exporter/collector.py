@@ -9,12 +9,12 @@ from the same snapshots, without a prometheus_client object per sample.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .engine import QuerySnapshot
+from .snapshot import QuerySnapshot
 
 
 class ExporterCollector(Collector):

@@ -2,55 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from .durations import Duration, PositiveDuration
+from aiops_common.auth import BasicAuth
+from aiops_common.config import ConfigError, StrictModel, format_errors, http_url, load_yaml, one_method, validate
+from aiops_common.durations import Duration, PositiveDuration
+
+__all__ = ["BasicAuth", "Config", "ConfigError", "ExecutorConfig", "ExporterSettings", "FeedbackConfig",
+           "MinDeviation", "PrometheusConfig", "QueryConfig", "ShardConfig", "TLSConfig", "load_config",
+           "parse_config"]
 
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:.-]*$")
 
 
-class ConfigError(ValueError):
-    """A configuration problem; the message names the key and the reason."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BasicAuth(_Strict):
-    username: str
-    password: str | None = None
-    password_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _one_password(self) -> "BasicAuth":
-        if self.password is not None and self.password_file is not None:
-            raise ValueError("set password or password_file, not both")
-        return self
-
-
-class TLSConfig(_Strict):
+class TLSConfig(StrictModel):
     verify: bool = True
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
 
 
-class PrometheusConfig(_Strict):
+class PrometheusConfig(StrictModel):
     url: str
     timeout: PositiveDuration = 30.0
     retries: int = Field(default=3, ge=0, le=20)
@@ -66,19 +42,15 @@ class PrometheusConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
-        return url.rstrip("/")
+        return http_url(url)
 
     @model_validator(mode="after")
-    def _one_auth(self) -> "PrometheusConfig":
-        given = [k for k in ("bearer_token", "bearer_token_file", "basic_auth") if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise ValueError(f"choose one authentication method, got {', '.join(given)}")
+    def _one_auth(self) -> PrometheusConfig:
+        one_method(self, ("bearer_token", "bearer_token_file", "basic_auth"))
         return self
 
 
-class MinDeviation(_Strict):
+class MinDeviation(StrictModel):
     """Deviations below max(absolute, relative * |yhat|) never score above 1."""
 
     absolute: float = Field(default=0.0, ge=0)
@@ -91,7 +63,7 @@ def _min_deviation(value: Any) -> Any:
     return value
 
 
-class QueryConfig(_Strict):
+class QueryConfig(StrictModel):
     name: str
     expr: str
     model: str = "seasonal"
@@ -121,7 +93,7 @@ class QueryConfig(_Strict):
         return expr
 
     @model_validator(mode="after")
-    def _check(self) -> "QueryConfig":
+    def _check(self) -> QueryConfig:
         from .models import params_class  # registry import; no I/O
 
         try:
@@ -131,7 +103,7 @@ class QueryConfig(_Strict):
         try:
             params = cls.model_validate(self.params or {})
         except ValidationError as err:
-            raise ValueError("; ".join("params." + line for line in _format_errors(err))) from None
+            raise ValueError("; ".join("params." + line for line in format_errors(err))) from None
         object.__setattr__(self, "params", params)
         if self.history < 2 * self.step:
             raise ValueError("history: must cover at least two steps")
@@ -147,20 +119,20 @@ class QueryConfig(_Strict):
         return min(self.history, max(10 * self.step, self.history / 10))
 
 
-class ShardConfig(_Strict):
+class ShardConfig(StrictModel):
     """This replica models only the series whose label-set hash modulo count equals index."""
 
     index: int = Field(default=0, ge=0)
     count: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
-    def _index_below_count(self) -> "ShardConfig":
+    def _index_below_count(self) -> ShardConfig:
         if self.index >= self.count:
             raise ValueError(f"index: must be below count ({self.count})")
         return self
 
 
-class FeedbackConfig(_Strict):
+class FeedbackConfig(StrictModel):
     """Where operator verdicts come from (the receiver) and how far they may move a series' band."""
 
     url: str
@@ -176,18 +148,15 @@ class FeedbackConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("must be the receiver's http:// or https:// URL, e.g. http://127.0.0.1:9876")
-        return url.rstrip("/")
+        return http_url(url, "http://127.0.0.1:9876 (the receiver)")
 
     @model_validator(mode="after")
-    def _one_auth(self) -> "FeedbackConfig":
-        if self.bearer_token_file is not None and self.basic_auth is not None:
-            raise ValueError("choose one authentication method, got bearer_token_file, basic_auth")
+    def _one_auth(self) -> FeedbackConfig:
+        one_method(self, ("bearer_token_file", "basic_auth"))
         return self
 
 
-class ExecutorConfig(_Strict):
+class ExecutorConfig(StrictModel):
     """Where fits run: `local` worker processes (fit_workers of them) or a Dask distributed cluster."""
 
     type: Literal["local", "dask"] = "local"
@@ -196,7 +165,7 @@ class ExecutorConfig(_Strict):
     chunk_timeout: PositiveDuration = 600.0
 
     @model_validator(mode="after")
-    def _address_for_dask(self) -> "ExecutorConfig":
+    def _address_for_dask(self) -> ExecutorConfig:
         if self.type == "dask":
             if not self.address:
                 raise ValueError("address: required for type dask, e.g. tcp://dask-scheduler:8786")
@@ -207,7 +176,7 @@ class ExecutorConfig(_Strict):
         return self
 
 
-class ExporterSettings(_Strict):
+class ExporterSettings(StrictModel):
     interval: PositiveDuration = 60.0
     series_ttl: PositiveDuration = 600.0
     coverage_window: PositiveDuration = 3600.0
@@ -217,7 +186,7 @@ class ExporterSettings(_Strict):
     shard: ShardConfig = Field(default_factory=ShardConfig)
 
 
-class Config(_Strict):
+class Config(StrictModel):
     prometheus: PrometheusConfig
     queries: list[QueryConfig] = Field(min_length=1)
     exporter: ExporterSettings = Field(default_factory=ExporterSettings)
@@ -225,7 +194,7 @@ class Config(_Strict):
     logs: dict | None = None  # read by `aiops-exporter logs` (exporter/logs/config.py), not by the exporter
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Config":
+    def _unique_names(self) -> Config:
         seen: set[str] = set()
         for i, query in enumerate(self.queries):
             if query.name in seen:
@@ -240,86 +209,10 @@ class Config(_Strict):
         raise KeyError(f"no query named {name!r} (have: {', '.join(q.name for q in self.queries)})")
 
 
-def _format_loc(loc: tuple) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif str(part).startswith(("function-", "constrained-", "lax-")) or "[" in str(part):
-            continue
-        else:
-            path += ("." if path else "") + str(part)
-    return path
-
-
-_SUBKEY = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.*)$", re.S)
-
-
-def _format_errors(err: ValidationError) -> list[str]:
-    """One 'key.path: reason' line per problem pydantic found."""
-    messages = []
-    for item in err.errors():
-        key = _format_loc(item["loc"])
-        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
-        nested = _SUBKEY.match(msg) if item["type"] == "value_error" else None
-        if nested:  # validators report "subkey: reason" for keys below their own
-            key = f"{key}.{nested.group(1)}" if key else nested.group(1)
-            msg = nested.group(2)
-        messages.append(f"{key or '<root>'}: {msg}")
-    return messages
-
-
 def parse_config(data: Any, source: str = "config") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping with keys prometheus and queries")
-    try:
-        return Config.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(f"{source}: " + "\n  ".join(_format_errors(err))) from None
-
-
-_ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def expand_env(data: Any, environ: dict[str, str], key: str = "") -> Any:
-    """Replace ${NAME} in every string value by the environment variable NAME ($$ is a literal $).
-
-    Secrets can then come from the environment (`bearer_token: ${AIOPS_TOKEN}`) instead of the
-    file; a reference to an unset variable is an error naming the key, never an empty secret.
-    """
-    if isinstance(data, dict):
-        return {k: expand_env(v, environ, f"{key}.{k}" if key else str(k)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [expand_env(v, environ, f"{key}[{i}]") for i, v in enumerate(data)]
-    if not isinstance(data, str) or "$" not in data:
-        return data
-
-    def replace(match: re.Match) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1)
-        if name not in environ:
-            raise ConfigError(f"{key or '<root>'}: environment variable {name} is not set")
-        return environ[name]
-
-    return _ENV_REF.sub(replace, data)
-
-
-def load_yaml(path: str | Path, environ: dict[str, str] | None = None) -> tuple[Path, Any]:
-    """Read and parse a YAML file, expanding ${ENV} references; problems become a ConfigError naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from None
-    try:
-        return path, expand_env(data, dict(os.environ) if environ is None else environ)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    return validate(Config, data, source)
 
 
 def load_config(path: str | Path) -> Config:

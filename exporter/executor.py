@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import ExecutorConfig
+
+from .models.tasks import FitExecutor, InlineFitExecutor, TaskFailure
+
+__all__ = ["DaskFitExecutor", "FitExecutor", "InlineFitExecutor", "LocalFitExecutor", "TaskFailure", "make_executor"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TaskFailure:
-    reason: str  # "timeout" | "error"
-    detail: str
 
 
 class LocalFitExecutor:
@@ -28,7 +29,7 @@ class LocalFitExecutor:
 
     def __init__(self, workers: int = 2):
         self.workers = workers
-        self._pool = None
+        self._pool: Any = None  # a pebble ProcessPool, started on first use
 
     def _get_pool(self):
         if self._pool is None:
@@ -68,7 +69,8 @@ class DaskFitExecutor:
         try:
             from distributed import Client
         except ImportError:  # the optional extra is missing
-            raise RuntimeError("executor type dask needs the 'distributed' package: pip install 'aiops-prometheus[dask]'") from None
+            raise RuntimeError("executor type dask needs the 'distributed' package: "
+                               "pip install 'aiops-prometheus[dask]'") from None
         self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         log.info("fits go to the Dask scheduler at %s (%d worker threads)", address, self.workers)
 
@@ -101,26 +103,9 @@ class DaskFitExecutor:
         self.client.close()
 
 
-class InlineFitExecutor:
-    """Runs tasks in this process (no timeout): for tests and one-off scoring."""
-
-    workers = 1
-
-    def map(self, fn: Callable, tasks: Sequence[tuple], timeout: float) -> list[Any | TaskFailure]:
-        results: list[Any | TaskFailure] = []
-        for task in tasks:
-            try:
-                results.append(fn(*task))
-            except Exception as err:
-                results.append(TaskFailure("error", f"{type(err).__name__}: {err}"))
-        return results
-
-    def close(self) -> None:
-        pass
-
-
-def make_executor(cfg, fit_workers: int):
+def make_executor(cfg: ExecutorConfig, fit_workers: int) -> FitExecutor:
     """The executor an ExecutorConfig asks for."""
     if cfg.type == "dask":
+        assert cfg.address is not None  # the config requires it for type dask
         return DaskFitExecutor(cfg.address)
     return LocalFitExecutor(fit_workers)

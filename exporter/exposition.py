@@ -3,7 +3,7 @@
 At 100,000 series a scrape carries 700,000+ samples. Through prometheus_client's
 Metric/Sample objects each one costs a namedtuple, a label dict merge and label
 escaping per scrape (6.2 s per scrape at 100k). Here each row's labels are
-rendered once, when the series is admitted (`label_text`), and a scrape only
+rendered once, when the series is admitted (`labels.label_text`), and a scrape only
 formats the values of the latest snapshots: the same families, built fresh per
 scrape from the background loop's state, at a fraction of the cost
 (benchmarks/exposition.py prints both).
@@ -13,12 +13,11 @@ Text format 0.0.4: https://prometheus.io/docs/instrumenting/exposition_formats/
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Mapping
+from collections.abc import Iterable
 
 import numpy as np
 
-if TYPE_CHECKING:  # engine renders label_text with this module
-    from .engine import QuerySnapshot
+from .snapshot import QuerySnapshot
 
 BAND_FAMILIES = (
     ("aiops_yhat", "yhat", "Expected value of the source series now, per the model."),
@@ -36,15 +35,6 @@ MULTIPLIER_FAMILY = ("aiops_sensitivity_multiplier", "Band widening from operato
                      "verdicts widen, useful ones narrow, decaying back to 1); only series above 1.")
 FAMILY_NAMES = tuple(f[0] for f in BAND_FAMILIES) + (SCORE_FAMILY[0],) + tuple(f[0] for f in FORECAST_FAMILIES) \
     + (MULTIPLIER_FAMILY[0],)
-
-
-def escape_label_value(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-
-
-def label_text(labels: Mapping[str, str]) -> str:
-    """`a="x",b="y"`: a label set as it appears between the braces of a sample line."""
-    return ",".join(f'{name}="{escape_label_value(value)}"' for name, value in labels.items())
 
 
 def _header(name: str, doc: str) -> str:

@@ -15,8 +15,8 @@ them one by one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 # Labels an alerting rule, Alertmanager or Prometheus adds that a modelled series does not carry.
 NON_SERIES_LABELS = frozenset({"alertname", "severity"})
@@ -99,7 +99,7 @@ class Sensitivity:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, rules: SensitivityRules) -> "Sensitivity":
+    def from_dict(cls, data: dict, rules: SensitivityRules) -> Sensitivity:
         if data.get("version") != 1:
             raise ValueError(f"unknown state version {data.get('version')!r}")
         state = cls(rules, cursor=float(data["cursor"]), seen_ids={int(i) for i in data["seen_ids"]})

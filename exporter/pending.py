@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ring import HistoryRing
-from .source import SeriesBatch
+from .series import SeriesBatch
 
 
 class PendingSeries:

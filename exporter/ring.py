@@ -32,7 +32,7 @@ class HistoryRing:
         return int(round(history / step)) + 1
 
     @classmethod
-    def from_history(cls, times: np.ndarray, values: np.ndarray, step: float, history: float) -> "HistoryRing":
+    def from_history(cls, times: np.ndarray, values: np.ndarray, step: float, history: float) -> HistoryRing:
         """A ring holding a fetched history (adopted without a copy when it already has the ring's width)."""
         width = cls.width_for(step, history)
         offset = float(times[0] - np.rint(times[0] / step) * step) if len(times) else 0.0
@@ -64,7 +64,7 @@ class HistoryRing:
             self.values[:, self._slots(np.arange(g - gap + 1, g + 1))] = np.nan
             self.last = g
 
-    def write(self, t: float, rows: np.ndarray, y: np.ndarray) -> None:
+    def write(self, t: float, rows: np.ndarray | slice, y: np.ndarray) -> None:
         """Record samples y of `rows` at time t (older than the ring's span: ignored)."""
         self.advance(t)
         g = self._grid(t)
@@ -99,10 +99,10 @@ class HistoryRing:
                 block[:] = np.roll(block, -shift, axis=1)
         self.base = oldest
 
-    def take(self, rows: np.ndarray) -> "HistoryRing":
+    def take(self, rows: np.ndarray) -> HistoryRing:
         return HistoryRing(self.step, self.width, self.values[rows], self.base, self.last, self.first, self.offset)
 
-    def append(self, other: "HistoryRing") -> "HistoryRing":
+    def append(self, other: HistoryRing) -> HistoryRing:
         """This ring's rows followed by other's (aligned on this ring's grid)."""
         extra = np.full((other.values.shape[0], self.width), np.nan)
         grid = np.arange(max(other.last, self.last) - self.width + 1, min(other.last, self.last) + 1)

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 FIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
+class WithoutCreated(Collector):
+    """Collects these metrics without their `*_created` samples, which only add series here.
+
+    prometheus_client's disable_created_metrics() does the same for the whole process; this
+    does it for the metrics it is given, so nothing else in the process is affected.
+    """
+
+    def __init__(self, metrics: Iterable[MetricWrapperBase]):
+        self.metrics = list(metrics)
+
+    def describe(self):
+        for metric in self.metrics:
+            yield from metric.describe()
+
+    def collect(self):
+        for metric in self.metrics:
+            for family in metric.collect():
+                family.samples = [s for s in family.samples if not _created(s)]
+                yield family
+
+
+def _created(sample: Sample) -> bool:
+    return sample.name.endswith("_created")
+
+
 class SelfMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
-        reg = registry if registry is not None else CollectorRegistry()
-        self.registry = reg
+        self.registry = registry if registry is not None else CollectorRegistry()
+        reg = None  # each metric is registered through WithoutCreated, below
         self.fit_duration = Histogram(
             "aiops_exporter_fit_duration_seconds", "Wall time of one fit of a query's series batch.",
             ["aiops_query", "aiops_model"], buckets=FIT_BUCKETS, registry=reg)
@@ -43,3 +73,4 @@ class SelfMetrics:
         self.last_cycle = Gauge(
             "aiops_exporter_last_cycle_timestamp_seconds", "Unix time the last refresh cycle completed.",
             registry=reg)
+        self.registry.register(WithoutCreated(v for v in vars(self).values() if isinstance(v, MetricWrapperBase)))

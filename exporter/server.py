@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import logging
-import signal
 import threading
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest, gzip_accepted
+
+from aiops_common.server import parse_listen_address
 
 # gzip level 1: a 96 MB exposition (100k series) compresses in 0.36 s to 11.0 MB; level 9
 # (gzip's default) takes 2.2 s for 9.7 MB.
@@ -74,32 +74,8 @@ def _plain(start_response, status: str, body: bytes):
     return [body]
 
 
-def parse_listen_address(address: str) -> tuple[str, int]:
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"--web.listen-address {address!r}: expected HOST:PORT, e.g. 0.0.0.0:9875")
-    return (host.strip("[]") or "0.0.0.0"), int(port)
-
-
 def create_server(app: Callable, address: str):
     from waitress import create_server as waitress_server
 
     host, port = parse_listen_address(address)
     return waitress_server(app, host=host, port=port, threads=4, ident="aiops-exporter")
-
-
-def serve_until_signal(server, stop: threading.Event, log: logging.Logger) -> None:
-    """Run a waitress server until SIGTERM or SIGINT; then set `stop` for the background work."""
-
-    def shutdown(signum, _frame):
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-        server.close()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    try:
-        server.run()
-    except (OSError, ValueError):
-        pass  # the socket closes under run() on shutdown
-    stop.set()

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from aiops_common.auth import bearer_headers
+
 from .config import PrometheusConfig
+from .series import SeriesBatch, SourceError, grid_times, label_key
+
+__all__ = ["PrometheusSource", "QueryStats", "SeriesBatch", "SourceError", "series_groups"]
 
 log = logging.getLogger(__name__)
 
@@ -31,52 +34,11 @@ MAX_SAMPLES_PER_REQUEST = 1_000_000  # series x points per range query, bounding
 
 
 @dataclass
-class SeriesBatch:
-    """Samples of many series on one regular time grid (NaN where a series has none)."""
-
-    labels: list[dict[str, str]]
-    times: np.ndarray  # (T,) unix seconds
-    values: np.ndarray  # (S, T)
-
-    @classmethod
-    def empty(cls, times: np.ndarray | None = None) -> "SeriesBatch":
-        times = np.zeros(0) if times is None else times
-        return cls([], times, np.zeros((0, len(times))))
-
-
-class SourceError(Exception):
-    """A query failed. `unreachable` is True when Prometheus itself could not answer."""
-
-    def __init__(self, message: str, unreachable: bool):
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-@dataclass
 class QueryStats:
     requests: int = 0
     retries: int = 0
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # concurrent reads
-
-
-def grid_times(start: float, end: float, step: float) -> np.ndarray:
-    """The evaluation times Prometheus uses for start..end, start aligned down to the step."""
-    first = math.floor(start / step) * step
-    count = int(math.floor((end - first) / step)) + 1
-    return first + step * np.arange(max(count, 0), dtype=float)
-
-
-def label_key(labels: dict[str, str]) -> tuple:
-    return tuple(sorted(labels.items()))
-
-
-def shard_of(labels: dict[str, str], count: int) -> int:
-    """Stable shard of a label set, computed like Prometheus' hashmod relabelling (md5, low 64 bits)."""
-    if count == 1:
-        return 0
-    text = "\xff".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    return int.from_bytes(hashlib.md5(text.encode()).digest()[8:], "big") % count
 
 
 class PrometheusSource:
@@ -89,32 +51,21 @@ class PrometheusSource:
         session.verify = str(cfg.tls.ca_file) if cfg.tls.ca_file else cfg.tls.verify
         if cfg.tls.cert_file:
             session.cert = (str(cfg.tls.cert_file), str(cfg.tls.key_file)) if cfg.tls.key_file else str(cfg.tls.cert_file)
-        auth = None
-        if cfg.basic_auth is not None:
-            password = cfg.basic_auth.password
-            if cfg.basic_auth.password_file is not None:
-                password = cfg.basic_auth.password_file.read_text().strip()
-            auth = (cfg.basic_auth.username, password or "")
+        auth = cfg.basic_auth.as_tuple() if cfg.basic_auth is not None else None
         self._client = PrometheusConnect(url=cfg.url, headers=None, auth=auth, session=session,
                                          timeout=cfg.timeout, retry=Retry(total=0, raise_on_status=False))
 
     def _headers(self) -> dict[str, str]:
-        headers = dict(self.cfg.headers)
-        token = self.cfg.bearer_token
-        if self.cfg.bearer_token_file is not None:
-            token = self.cfg.bearer_token_file.read_text().strip()  # re-read: tokens rotate
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
+        return {**self.cfg.headers, **bearer_headers(self.cfg.bearer_token, self.cfg.bearer_token_file)}
 
     def _request(self, expr: str, start: float, end: float, step: float) -> list[dict]:
         return self._call(lambda: self._client.custom_query_range(
-            expr, datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc), f"{step:g}s"))
+            expr, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), f"{step:g}s"))
 
     def _series(self, selector: str, start: float, end: float) -> list[dict]:
         """Label sets of the series `selector` matches in start..end (/api/v1/series: the index, no samples)."""
         return self._call(lambda: self._client.get_series(
-            datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc),
+            datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC),
             params={"match[]": selector}))
 
     def _call(self, request: Callable[[], object]) -> list:
@@ -163,9 +114,9 @@ class PrometheusSource:
         more samples than one request should, they are read a group of series at a time over the
         whole range (each series' labels cross the wire and the JSON parser once, not once per time
         chunk); with `wanted` (a shard's test), only the groups of the series it wants are read
-        (others that share a group's label values come along). Any other expression is read in time chunks of all its series that start at
-        FIRST_CHUNK_POINTS and at most double while the series seen so far leave room, so a range
-        whose series show up late cannot produce one huge response.
+        (others that share a group's label values come along). Any other expression is read in time
+        chunks of all its series that start at FIRST_CHUNK_POINTS and at most double while the series
+        seen so far leave room, so a range whose series show up late cannot produce one huge response.
         """
         stats = stats if stats is not None else QueryStats()
         times = grid_times(start, end, step)
@@ -204,7 +155,7 @@ class PrometheusSource:
             length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
         return grid.batch()
 
-    def _read_concurrently(self, reads: list[tuple[str, np.ndarray]], step: float, grid: "_Grid",
+    def _read_concurrently(self, reads: list[tuple[str, np.ndarray]], step: float, grid: _Grid,
                            stats: QueryStats) -> None:
         """Range requests with up to `concurrent_reads` in flight, merged into `grid` in order.
 
@@ -290,7 +241,7 @@ def series_groups(expr: str, labels: list[dict[str, str]], per_group: int) -> li
     value share a group; series without the label match the empty value. Returns (expr, series).
     """
     match = PLAIN_SELECTOR.match(expr)
-    if not is_plain_selector(expr):
+    if match is None or not is_plain_selector(expr):
         return None
     names = sorted({name for series in labels for name in series if name != "__name__"})
     if not names:
@@ -303,7 +254,9 @@ def series_groups(expr: str, labels: list[dict[str, str]], per_group: int) -> li
     for series in labels:
         value = series.get(label, "")
         counts[value] = counts.get(value, 0) + 1
-    groups, values, series_in_group, chars = [], [], 0, 0
+    groups: list[tuple[list[str], int]] = []
+    values: list[str] = []
+    series_in_group, chars = 0, 0
     for value in sorted(counts):
         escaped = re.escape(value)
         if values and (series_in_group + counts[value] > per_group or chars + len(escaped) > MAX_GROUP_REGEX_CHARS):

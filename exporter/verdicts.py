@@ -16,6 +16,8 @@ import tempfile
 
 import requests
 
+from aiops_common.auth import bearer_headers
+
 from .config import FeedbackConfig
 from .feedback import Sensitivity, SensitivityRules
 from .selfmetrics import SelfMetrics
@@ -36,10 +38,7 @@ class VerdictPoller:
         self.next_poll = 0.0
         self.session = requests.Session()
         if cfg.basic_auth is not None:
-            password = cfg.basic_auth.password
-            if cfg.basic_auth.password_file is not None:
-                password = cfg.basic_auth.password_file.read_text().strip()
-            self.session.auth = (cfg.basic_auth.username, password or "")
+            self.session.auth = cfg.basic_auth.as_tuple()
         for verdict in ("false_positive", "useful"):
             for result in ("applied", "ignored"):
                 metrics.feedback_verdicts.labels(verdict, result)
@@ -71,11 +70,9 @@ class VerdictPoller:
             log.error("feedback: cannot write state file %s: %s", path, err)
 
     def _fetch(self, since: float) -> list[dict]:
-        headers = {}
-        if self.cfg.bearer_token_file is not None:
-            headers["Authorization"] = f"Bearer {self.cfg.bearer_token_file.read_text().strip()}"
+        headers = bearer_headers(None, self.cfg.bearer_token_file)
         try:
-            response = self.session.get(f"{self.cfg.url}/api/v1/feedback", params={"since": repr(since), "limit": PAGE},
+            response = self.session.get(f"{self.cfg.url}/api/v1/feedback", params={"since": repr(since), "limit": str(PAGE)},
                                         headers=headers, timeout=self.cfg.timeout)
         except requests.RequestException as err:
             raise FeedbackError(f"{type(err).__name__}: {err}") from None

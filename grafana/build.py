@@ -111,8 +111,9 @@ def incidents() -> dict:
         panel("timeseries", "Open incidents by priority", [target(
             "sum by (priority) (aiops_receiver_incidents_open)", "{{priority}}")], 0, 8),
         panel("timeseries", "Incident duration (p50, p90)", [
-            target("histogram_quantile(0.5, sum by (le) (rate(aiops_receiver_incident_duration_seconds_bucket[$__rate_interval])))", "p50", "A"),
-            target("histogram_quantile(0.9, sum by (le) (rate(aiops_receiver_incident_duration_seconds_bucket[$__rate_interval])))", "p90", "B")],
+            target(f"histogram_quantile({q}, sum by (le) "
+                   "(rate(aiops_receiver_incident_duration_seconds_bucket[$__rate_interval])))", f"p{int(q * 100)}", ref)
+            for q, ref in ((0.5, "A"), (0.9, "B"))],
               12, 8, unit="s"),
         panel("timeseries", "Time to acknowledge (p50)", [target(
             "histogram_quantile(0.5, sum by (le) (rate(aiops_receiver_time_to_ack_seconds_bucket[$__rate_interval])))",
@@ -134,7 +135,8 @@ def suite_health() -> dict:
         panel("timeseries", "Cycle duration", [target("max(aiops_exporter_cycle_duration_seconds)", "cycle")],
               0, 8, unit="s"),
         panel("timeseries", "Fit duration p90", [target(
-            "histogram_quantile(0.9, sum by (le, aiops_query) (rate(aiops_exporter_fit_duration_seconds_bucket[$__rate_interval])))",
+            "histogram_quantile(0.9, sum by (le, aiops_query) "
+            "(rate(aiops_exporter_fit_duration_seconds_bucket[$__rate_interval])))",
             "{{aiops_query}}")], 12, 8, unit="s"),
         panel("timeseries", "Query errors", [target(
             "sum by (aiops_query) (rate(aiops_exporter_query_errors_total[$__rate_interval]))", "{{aiops_query}}")],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import UTC, datetime
 
 from alertmanager_receiver.payload import fingerprint_of
 
+T0 = 1_800_000_000.0  # the tests' reference time (2027-01-15)
+
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
 def am_alert(labels: dict, starts_at: float, status: str = "firing", ends_at: float | None = None,
@@ -26,3 +29,15 @@ def payload(alerts: list[dict], group_key: str = '{}:{alertname="X"}', truncated
     return {"receiver": "aiops", "status": status, "alerts": alerts, "groupLabels": {}, "commonLabels": common,
             "commonAnnotations": {}, "externalURL": "http://alertmanager:9093", "version": "4",
             "groupKey": group_key, "truncatedAlerts": truncated}
+
+
+def service_alert(service: str, start: float = T0, status: str = "firing", **labels) -> dict:
+    """A critical `<service>Errors` alert of one service."""
+    return am_alert({"alertname": f"{service}Errors", "service": service, "severity": "critical", **labels},
+                    start, status, ends_at=start + 300 if status == "resolved" else None)
+
+
+def post(client, body, **headers):
+    """POST a notification (dict, or raw bytes/str) to the receiver's webhook through a Flask test client."""
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post("/webhook/alertmanager", data=data, headers={"Content-Type": "application/json", **headers})

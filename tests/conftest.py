@@ -1,21 +1,32 @@
-"""Fixtures that start real binaries (Prometheus, the exporter) on free ports."""
+"""Shared fixtures: real binaries (Prometheus, the exporter) on free ports, the receiver app, stores, clocks.
+
+Tests that start a binary carry the `integration` marker (`make test-fast` runs the others); a
+test without it that starts a process or uses a binary-starting fixture fails.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
+import sqlalchemy as sa
 import yaml
+from amhelpers import T0
+from flask import Flask
+from flask.testing import FlaskClient
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
-import sqlalchemy as sa
-
+from alertmanager_receiver.app import create_app
+from alertmanager_receiver.config import parse_receiver_config
+from alertmanager_receiver.context import Receiver, receiver_of
 from alertmanager_receiver.store import Store, metadata
 from devstack.procs import Process, free_port, wait_http
 from devstack.prometheus import Prometheus, backfill
@@ -116,7 +127,7 @@ class Exporter:
                 "--web.listen-address", f"127.0.0.1:{self.port}", "--log.level", "info"]
         self.process = Process("exporter", argv, workdir / "exporter.log")
 
-    def start(self) -> "Exporter":
+    def start(self) -> Exporter:
         self.process.start()
         wait_http(f"{self.url}/readyz", 120, self.process.proc)
         return self
@@ -182,3 +193,104 @@ def store_url(request, tmp_path):
         metadata.drop_all(conn)
     store.dispose()
     yield PG_URL
+
+
+# ---- the receiver app on a real store, with a clock the test sets ----
+
+class Clock:
+    """A clock the test moves: the receiver reads `now` from it."""
+
+    def __init__(self, now: float = T0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@dataclass
+class ReceiverApp:
+    app: Flask
+    client: FlaskClient
+    receiver: Receiver
+
+    def count(self, table) -> int:
+        with self.receiver.store.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+@pytest.fixture
+def receiver_app(clock):
+    """receiver_app(config dict, clock=None) -> ReceiverApp: create_app on the config, the test's clock by default."""
+    made: list[ReceiverApp] = []
+
+    def make(config: dict, with_clock: Clock | None = None) -> ReceiverApp:
+        app = create_app(parse_receiver_config(config), clock=with_clock or clock)
+        made.append(ReceiverApp(app, app.test_client(), receiver_of(app)))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.receiver.store.dispose()
+
+
+TOPOLOGY = {"checkout": {"depends_on": ["payments", "cart"], "criticality": "high"},
+            "payments": {"depends_on": ["payments-db"]}}
+
+
+@pytest.fixture
+def make_receiver(receiver_app):
+    """make_receiver(storage url, **config keys) -> (app, client) with the documented correlation and TOPOLOGY."""
+
+    def make(url: str, **extra):
+        made = receiver_app({"storage": {"url": url, "busy_timeout": "0.5s"},
+                             "correlation": {"group_by": ["cluster", "namespace"], "window": "10m",
+                                             "service_label": "service", "quiet_period": "5m"},
+                             "topology": TOPOLOGY, **extra})
+        return made.app, made.client
+
+    return make
+
+
+def count(app: Flask, table) -> int:
+    """Rows in a table of the app's store."""
+    with receiver_of(app).store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'receiver.db'}"
+
+
+# ---- the integration marker is checked, not trusted ----
+
+BINARY_FIXTURES = {"prometheus", "exporter", "live_target", "stack", "cluster", "dask_executor"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        uses = BINARY_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses and item.get_closest_marker("integration") is None:
+            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(sorted(uses))}, which start binaries: "
+                                    "mark it @pytest.mark.integration")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request, monkeypatch):
+    if request.node.get_closest_marker("integration") is not None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} started a process ({args[0] if args else kwargs}): "
+                             "mark it @pytest.mark.integration")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)

@@ -8,24 +8,14 @@ import uuid
 
 import pytest
 import requests
-
-from alertmanager_receiver.app import create_app
-from alertmanager_receiver.automation.worker import Worker
-from alertmanager_receiver.config import parse_receiver_config
-from amhelpers import am_alert, payload
-from exporter.config import ConfigError
+from amhelpers import T0, am_alert, payload
 from fakes import Recorder
 
-T0 = 1_800_000_000.0
+from alertmanager_receiver.automation.worker import Worker
+from alertmanager_receiver.context import receiver_of
+from exporter.config import ConfigError
+
 TOPOLOGY = {"checkout": {"depends_on": ["payments"], "criticality": "high"}, "payments": {"depends_on": ["payments-db"]}}
-
-
-class Clock:
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -35,11 +25,16 @@ def recorder():
     rec.close()
 
 
-def make(tmp_path, automation: dict, clock=None, **extra):
-    cfg = parse_receiver_config({"storage": {"url": f"sqlite:///{tmp_path / 'r.db'}"}, "topology": TOPOLOGY,
-                                 "correlation": {"quiet_period": "1m"}, "automation": automation, **extra})
-    app = create_app(cfg, clock=clock or Clock())
-    return app, app.test_client(), Worker(app.extensions["aiops_receiver"])
+@pytest.fixture
+def receiver_with(receiver_app, sqlite_url):
+    """receiver_with(automation config, **other keys) -> (app, client, worker) on one SQLite file per test."""
+
+    def make(automation: dict, **extra):
+        made = receiver_app({"storage": {"url": sqlite_url}, "topology": TOPOLOGY,
+                             "correlation": {"quiet_period": "1m"}, "automation": automation, **extra})
+        return made.app, made.client, Worker(made.receiver)
+
+    return make
 
 
 def fire(client, labels: dict, start=T0, status="firing", group="g"):
@@ -58,14 +53,15 @@ def command_rule(argv, **extra):
     return {"name": "run-script", "actions": [{"type": "command", "argv": argv}], **extra}
 
 
-def test_label_values_with_shell_syntax_reach_a_command_only_as_environment_data(tmp_path):
+@pytest.mark.integration
+def test_label_values_with_shell_syntax_reach_a_command_only_as_environment_data(tmp_path, receiver_with):
     out = tmp_path / "seen.json"
     script = tmp_path / "record.py"
     script.write_text("import json, os, sys\n"
                       f"json.dump({{'argv': sys.argv[1:], 'env': {{k: v for k, v in os.environ.items() "
                       f"if k.startswith('AIOPS_')}}}}, open({str(out)!r}, 'w'))\n")
     pwned = tmp_path / f"pwned-{uuid.uuid4().hex}"
-    app, client, worker = make(tmp_path, {"mode": "live", "rules": [
+    app, client, worker = receiver_with({"mode": "live", "rules": [
         command_rule([sys.executable, str(script), "--fixed", "{{ alert.labels.service }}"])]})
     hostile = {"service": f"$(touch {pwned})", "instance": "; curl x", "team": "`id` && echo {{7*7}}"}
     fire(client, hostile)
@@ -80,21 +76,20 @@ def test_label_values_with_shell_syntax_reach_a_command_only_as_environment_data
     assert done["status"] == "succeeded" and done["result"]["exit_code"] == 0
 
 
-def test_a_webhook_to_a_host_outside_the_allowlist_is_refused_at_load_with_the_key(tmp_path):
+def test_a_webhook_to_a_host_outside_the_allowlist_is_refused_at_load_with_the_key(receiver_with):
     rule = {"name": "hook", "actions": [{"type": "webhook", "url": "http://evil.example.net/x"}]}
     with pytest.raises(ConfigError, match=r"automation.rules\[0\].actions\[0\].url: host 'evil.example.net' is not"):
-        make(tmp_path, {"webhook_allowlist": ["127.0.0.1"], "rules": [rule]})
+        receiver_with({"webhook_allowlist": ["127.0.0.1"], "rules": [rule]})
 
 
-def test_a_thousand_triggering_alerts_respect_cooldown_and_budget_exactly(tmp_path):
-    clock = Clock()
+def test_a_thousand_triggering_alerts_respect_cooldown_and_budget_exactly(receiver_with, clock):
     rule = command_rule(["true"], cooldown="60s", budget={"per_hour": 5})
-    app, client, _ = make(tmp_path, {"mode": "dry-run", "rules": [rule]}, clock)
+    app, client, _ = receiver_with({"mode": "dry-run", "rules": [rule]})
     for batch in range(100):
         alerts = [am_alert({"alertname": "HighLatency", "service": "payments", "pod": f"p{batch}-{i}"},
                            clock.now) for i in range(10)]
         assert client.post("/webhook/alertmanager", json=payload(alerts, group_key=f"g{batch}")).status_code == 200
-        clock.now += 10
+        clock.advance(10)
     rows = actions(client, rule="run-script")
     assert len(rows) == 1000
     ran = sorted(r["created_at"] for r in rows if r["status"] == "dry_run")
@@ -106,9 +101,9 @@ def test_a_thousand_triggering_alerts_respect_cooldown_and_budget_exactly(tmp_pa
     assert 'aiops_receiver_actions_total{action="command",result="dry_run",rule="run-script"} 5.0' in text
 
 
-def test_the_breaker_opens_past_its_limit_stops_actions_posts_a_notice_and_resets_through_the_api(tmp_path, recorder):
+def test_the_breaker_opens_past_its_limit_stops_actions_posts_a_notice_and_resets_through_the_api(recorder, receiver_with):
     rule = {"name": "hook", "actions": [{"type": "webhook", "url": f"{recorder.url}/hook"}]}
-    app, client, worker = make(tmp_path, {
+    app, client, worker = receiver_with({
         "mode": "live", "webhook_allowlist": ["127.0.0.1"], "breaker": {"max_actions": 3, "window": "10m"},
         "rules": [rule], "chatops": {"slack": {"api_url": f"{recorder.url}/api", "token": "xoxb-t", "channel": "#ops"}}})
     for i in range(5):
@@ -125,9 +120,9 @@ def test_the_breaker_opens_past_its_limit_stops_actions_posts_a_notice_and_reset
     assert client.get("/api/v1/automation").json["breaker_open"] is False
 
 
-def test_dry_run_runs_nothing_and_records_every_decision(tmp_path):
+def test_dry_run_runs_nothing_and_records_every_decision(tmp_path, receiver_with):
     marker = tmp_path / "ran"
-    app, client, worker = make(tmp_path, {"rules": [command_rule(["touch", str(marker)])]})  # dry-run by default
+    app, client, worker = receiver_with({"rules": [command_rule(["touch", str(marker)])]})  # dry-run by default
     fire(client, {"service": "payments"})
     worker.drain()
     assert not marker.exists()
@@ -136,11 +131,10 @@ def test_dry_run_runs_nothing_and_records_every_decision(tmp_path):
     assert row["context"]["alert"]["labels"]["service"] == "payments"
 
 
-def test_an_action_needing_approval_waits_runs_once_approved_and_expires_otherwise(tmp_path, recorder):
-    clock = Clock()
+def test_an_action_needing_approval_waits_runs_once_approved_and_expires_otherwise(recorder, receiver_with, clock):
     rule = {"name": "restart", "require_approval": True, "actions": [{"type": "webhook", "url": f"{recorder.url}/r"}]}
-    app, client, worker = make(tmp_path, {"mode": "live", "webhook_allowlist": ["127.0.0.1"], "rules": [rule],
-                                          "approval_timeout": "10m"}, clock)
+    app, client, worker = receiver_with({"mode": "live", "webhook_allowlist": ["127.0.0.1"], "rules": [rule],
+                                          "approval_timeout": "10m"})
     fire(client, {"service": "payments"}, group="a")
     worker.drain()
     first = actions(client, rule="restart")[0]
@@ -150,21 +144,21 @@ def test_an_action_needing_approval_waits_runs_once_approved_and_expires_otherwi
     assert len(recorder.calls("/r")) == 1
     assert client.post(f"/api/v1/actions/{first['id']}/approve").status_code == 409
     fire(client, {"service": "cart"}, group="b")
-    clock.now += 601
+    clock.advance(601)
     worker.drain()
     second = [a for a in actions(client, rule="restart") if a["id"] != first["id"]][0]
     assert second["status"] == "expired" and len(recorder.calls("/r")) == 1
 
 
-def test_a_restart_with_pending_actions_runs_each_exactly_once(tmp_path, recorder):
+def test_a_restart_with_pending_actions_runs_each_exactly_once(recorder, receiver_with):
     automation = {"mode": "live", "webhook_allowlist": ["127.0.0.1"],
                   "rules": [{"name": "hook", "actions": [{"type": "webhook", "url": f"{recorder.url}/h",
                                                           "body": '{"incident": {{ incident.id }}}'}]}]}
-    app, client, _ = make(tmp_path, automation)
+    app, client, _ = receiver_with(automation)
     for i in range(3):
         fire(client, {"service": "payments", "pod": f"p{i}"}, group=f"g{i}")
-    app.extensions["aiops_receiver"].store.dispose()  # the process dies before its worker ran anything
-    app2, client2, worker2 = make(tmp_path, automation)
+    receiver_of(app).store.dispose()  # the process dies before its worker ran anything
+    app2, client2, worker2 = receiver_with(automation)
     worker2.recover()
     assert worker2.drain() == 3
     assert worker2.drain() == 0
@@ -174,12 +168,11 @@ def test_a_restart_with_pending_actions_runs_each_exactly_once(tmp_path, recorde
     assert all(c["body"] == {"incident": 1} for c in calls)
 
 
-def test_slack_gets_one_message_per_incident_updated_not_reposted_and_grafana_an_annotation(tmp_path, recorder):
-    clock = Clock()
-    app, client, worker = make(tmp_path, {
+def test_slack_gets_one_message_per_incident_updated_not_reposted_and_grafana_an_annotation(recorder, receiver_with, clock):
+    app, client, worker = receiver_with({
         "chatops": {"slack": {"api_url": f"{recorder.url}/api", "token": "xoxb-secret", "channel": "#incidents"},
                     "grafana_dashboard_url": "http://grafana/d/aiops-overview", "alertmanager_url": "http://am:9093"},
-        "grafana": {"url": recorder.url, "token": "glsa_t", "dashboard_uid": "aiops-incidents"}}, clock)
+        "grafana": {"url": recorder.url, "token": "glsa_t", "dashboard_uid": "aiops-incidents"}})
     fire(client, {"service": "payments-db", "anomaly_score": "3.4"}, start=T0 - 180, group="db")
     fire(client, {"service": "checkout"}, start=T0, group="co")
     worker.drain()
@@ -187,12 +180,12 @@ def test_slack_gets_one_message_per_incident_updated_not_reposted_and_grafana_an
     assert len(posts) == 1 and posts[0]["headers"]["Authorization"] == "Bearer xoxb-secret"
     body = posts[0]["body"]
     assert body["channel"] == "#incidents"
-    assert "[P1]" in body["text"] or "[P2]" in body["text"]
+    assert "[P1]" in body["text"]  # critical +3, 2 services +1, checkout high +2, score 3.4 +1
     assert "Probable root cause:* payments-db" in json.dumps(body["blocks"])
     assert "http://grafana/d/aiops-overview" in json.dumps(body["blocks"])
     annotation = recorder.calls("/api/annotations")[0]["body"]
     assert set(annotation["tags"]) >= {"aiops", "payments-db", "checkout"}
-    clock.now += 30
+    clock.advance(30)
     assert client.post("/api/v1/incidents/1/resolve", json={"by": "alice"}).status_code == 200
     worker.drain()
     assert len(recorder.calls("/chat.postMessage")) == 1
@@ -202,8 +195,8 @@ def test_slack_gets_one_message_per_incident_updated_not_reposted_and_grafana_an
     assert patch and patch[-1]["body"]["timeEnd"] == int(clock.now * 1000)
 
 
-def test_the_incident_api_returns_a_plain_language_summary(tmp_path):
-    app, client, _ = make(tmp_path, {})
+def test_the_incident_api_returns_a_plain_language_summary(receiver_with):
+    app, client, _ = receiver_with({})
     fire(client, {"service": "payments-db", "alertname": "DBSaturated"}, start=T0 - 180, group="db")
     fire(client, {"service": "checkout", "alertname": "AIOpsAnomalyDetected", "source_metric": "latency",
                   "anomaly_score": "3.4"}, start=T0, group="co")
@@ -213,7 +206,8 @@ def test_the_incident_api_returns_a_plain_language_summary(tmp_path):
     assert "Probable cause: payments-db DBSaturated, which started 3 minutes earlier" in summary
 
 
-def test_silences_reach_a_real_alertmanager_and_expire_when_the_incident_resolves(tmp_path):
+@pytest.mark.integration
+def test_silences_reach_a_real_alertmanager_and_expire_when_the_incident_resolves(tmp_path, receiver_with):
     from devstack.alertmanager import Alertmanager, webhook_config
     from devstack.procs import free_port
 
@@ -221,7 +215,7 @@ def test_silences_reach_a_real_alertmanager_and_expire_when_the_incident_resolve
     try:
         rule = {"name": "quiet", "actions": [{"type": "silence", "duration": "2h", "comment": "known maintenance",
                                               "match_labels": ["alertname", "service"]}]}
-        app, client, worker = make(tmp_path, {"mode": "live", "rules": [rule]}, alertmanager={"url": am.url})
+        app, client, worker = receiver_with({"mode": "live", "rules": [rule]}, alertmanager={"url": am.url})
         fire(client, {"service": "payments"})
         worker.drain()
         silences = requests.get(f"{am.url}/api/v2/silences", timeout=10).json()
@@ -238,14 +232,14 @@ def test_silences_reach_a_real_alertmanager_and_expire_when_the_incident_resolve
         am.stop()
 
 
-def test_a_rules_concurrency_limit_holds_its_next_action_while_one_is_running(tmp_path):
-    from alertmanager_receiver.automation.engine import claim_next
+def test_a_rules_concurrency_limit_holds_its_next_action_while_one_is_running(receiver_with):
+    from alertmanager_receiver.automation.queue import claim_next
 
-    app, client, _ = make(tmp_path, {"mode": "live", "rules": [command_rule(["true"], concurrency=1)]})
+    app, client, _ = receiver_with({"mode": "live", "rules": [command_rule(["true"], concurrency=1)]})
     fire(client, {"service": "payments", "pod": "a"}, group="a")
     fire(client, {"service": "payments", "pod": "b"}, group="b")
-    rx = app.extensions["aiops_receiver"]
-    with rx.store.write() as conn:
-        first = claim_next(conn, rx.config.automation, T0)
+    receiver = receiver_of(app)
+    with receiver.store.write() as conn:
+        first = claim_next(conn, receiver.config.automation, T0)
         assert first is not None
-        assert claim_next(conn, rx.config.automation, T0) is None  # the second waits for the first
+        assert claim_next(conn, receiver.config.automation, T0) is None  # the second waits for the first

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
+from aiops_common.durations import format_duration, parse_duration
 from exporter.config import ConfigError, load_config, parse_config
-from exporter.durations import format_duration, parse_duration
 
 MINIMAL = """
 prometheus:
@@ -77,6 +77,7 @@ def test_min_deviation_accepts_a_number_or_absolute_and_relative():
     assert cfg.queries[0].min_deviation.relative == 0.1
 
 
+@pytest.mark.integration
 def test_check_config_exits_zero_on_a_good_file_and_two_naming_the_key_on_a_bad_one(tmp_path):
     good = _write(tmp_path, MINIMAL)
     ok = subprocess.run([sys.executable, "-m", "exporter", "check-config", str(good)], capture_output=True, text=True)
@@ -116,7 +117,7 @@ def test_shard_flags_override_the_file_and_are_validated(tmp_path):
 
 
 def test_secrets_come_from_the_environment_and_an_unset_variable_names_its_key(tmp_path):
-    from exporter.config import load_yaml
+    from aiops_common.config import load_yaml
 
     path = tmp_path / "c.yml"
     path.write_text("auth:\n  bearer_token: ${AIOPS_TEST_TOKEN}\n  note: 'costs $$5'\nlist: ['${AIOPS_TEST_TOKEN}x']\n")

@@ -9,9 +9,11 @@ import time
 
 import pytest
 import requests
+from test_grafana_and_deploy import dashboards, panel_exprs, substitute
 
 from devstack.stack import Stack, StackSettings
-from test_grafana_and_deploy import dashboards, panel_exprs, substitute
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 FAST = StackSettings(for_duration="10s", scrape_interval="2s", exporter_interval="2s", step="15s", history_days=4,
                      fault_after=20, group_wait="1s", group_interval="2s")

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from exporter.config import QueryConfig
-from exporter.engine import QueryState, output_labels
+from exporter.labels import output_labels
+from exporter.query_state import QueryState
 from exporter.selfmetrics import SelfMetrics
-from exporter.source import SeriesBatch
+from exporter.series import SeriesBatch
 
 STEP = 60.0
 DAY = 86400.0
@@ -66,7 +67,7 @@ def test_series_beyond_max_series_are_dropped_and_counted():
 
 
 def test_a_series_with_too_little_history_is_counted_and_modelled_once_prometheus_has_enough():
-    from exporter.engine import MemoryBudget
+    from exporter.history import MemoryBudget
 
     labels = [{"i": "old"}, {"i": "young"}]
     batch = make_history(labels)
@@ -118,10 +119,10 @@ def test_a_new_series_collects_min_history_in_memory_and_is_admitted_without_a_h
     row = 1  # rows in order of admission
     assert state.labels[row]["instance"] == "new" and np.isfinite(state.score[row])
     end = float(batch.times[appears + 69])
-    _, values = state.ring.window(end - 3600, end)
+    _, values = state.history.ring.window(end - 3600, end)
     np.testing.assert_array_equal(values[row], batch.values[1, appears + 9:appears + 70])  # its history kept
     assert state.snapshot(end).current.yhat[row] == pytest.approx(150, abs=15)
-    assert state.pending is not None and len(state.pending) == 0
+    assert state.history.pending is not None and len(state.history.pending) == 0
 
 
 def test_a_new_series_that_vanishes_before_min_history_is_forgotten_after_the_ttl():
@@ -133,10 +134,10 @@ def test_a_new_series_that_vanishes_before_min_history_is_forgotten_after_the_tt
     history = provider(SeriesBatch(labels[:1], batch.times, batch.values[:1]))  # what the cold start reads
     for col in range(start, start + 5):
         state.step(float(batch.times[col]), present_at(batch, col, [0, 1] if col > start else [0]), history)
-    assert len(state.pending) == 1 and state.pending.ring.values.shape[0] == 1
+    assert len(state.history.pending) == 1 and state.history.pending.ring.values.shape[0] == 1
     for col in range(start + 5, start + 20):
         state.step(float(batch.times[col]), present_at(batch, col, [0]), history)
-    assert len(state.pending) == 0 and state.pending.ring.values.shape[0] == 0
+    assert len(state.history.pending) == 0 and state.history.pending.ring.values.shape[0] == 0
     assert len(state.labels) == 1
 
 
@@ -169,9 +170,8 @@ def test_series_that_vanish_expire_after_the_ttl_and_leave_the_snapshot():
 
 
 def test_a_history_failure_keeps_the_previous_model_and_is_reported():
-    from exporter.source import SourceError
-
-    from exporter.engine import MemoryBudget
+    from exporter.history import MemoryBudget
+    from exporter.series import SourceError
 
     labels = [{"i": "a"}]
     batch = make_history(labels)
@@ -215,7 +215,7 @@ def test_shards_split_the_series_of_a_query_without_overlap_or_gaps():
 
 
 def test_the_shard_of_a_label_set_is_stable():
-    from exporter.source import shard_of
+    from exporter.series import shard_of
 
     labels = {"instance": "host-7", "job": "node"}
     assert shard_of(labels, 5) == shard_of(dict(reversed(list(labels.items()))), 5)
@@ -239,7 +239,7 @@ def replay_scores(state: QueryState, batch: SeriesBatch, start: int, fetches: li
 
 
 def test_retrains_refit_from_the_in_memory_history_with_the_same_result_as_reading_prometheus_again():
-    from exporter.engine import MemoryBudget
+    from exporter.history import MemoryBudget
 
     labels = [{"__name__": "m", "instance": str(i)} for i in range(6)]
     batch = make_history(labels, days=1.5, end=10 * DAY + 17.0)  # a query_range start off the minute grid
@@ -250,7 +250,7 @@ def test_retrains_refit_from_the_in_memory_history_with_the_same_result_as_readi
     fetching = QueryState(query(retrain_every="1h"), memory=MemoryBudget(0))
     expected = replay_scores(fetching, batch, start, without)
     assert len(without) >= 4 and len(with_ring) == 1  # the first fit only
-    assert kept.ring is not None and fetching.ring is None
+    assert kept.history.ring is not None and fetching.history.ring is None
     np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9, equal_nan=True)
 
 
@@ -262,12 +262,12 @@ def test_the_in_memory_history_follows_added_and_expired_series():
     history = provider(batch)
     for col in range(start, start + 5):
         state.step(float(batch.times[col]), recent_at(batch, batch.times[col]), history)
-    assert state.ring.values.shape[0] == 3
+    assert state.history.ring.values.shape[0] == 3
     only_two = SeriesBatch(labels[:2], batch.times, batch.values[:2])
     for col in range(start + 5, start + 30):  # instance 2 stops reporting and expires after the ttl
         state.step(float(batch.times[col]), recent_at(only_two, batch.times[col]), history)
-    assert len(state.labels) == 2 and state.ring.values.shape[0] == 2
-    times, values = state.ring.window(batch.times[start + 25] - 3600, batch.times[start + 25])
+    assert len(state.labels) == 2 and state.history.ring.values.shape[0] == 2
+    times, values = state.history.ring.window(batch.times[start + 25] - 3600, batch.times[start + 25])
     np.testing.assert_array_equal(values, batch.values[:2, start - 35:start + 26])
 
 
@@ -300,5 +300,5 @@ def test_a_retrain_after_a_cycle_that_skipped_samples_still_refits_from_memory()
     later = start + 90  # the next cycle comes 90 steps later (a long cold start): samples in between were never read
     state.step(float(batch.times[later]), recent_at(batch, batch.times[later]), counted)
     assert len(fetches) == 1 and state.last_fit == batch.times[later]  # retrained, from memory
-    times, values = state.ring.window(batch.times[later] - 3600, batch.times[later])
+    times, values = state.history.ring.window(batch.times[later] - 3600, batch.times[later])
     assert np.isnan(values[:, :-1]).all() and np.isfinite(values[:, -1]).all()

@@ -12,10 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
 from conftest import Exporter, exporter_config, samples_of
+
 from devstack.procs import free_port
 
+pytestmark = pytest.mark.integration  # starts real binaries
 
 class FaultyProxy:
     def __init__(self, upstream: str):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import ANOMALOUS_INSTANCE, HISTORY_SERIES, Exporter, exporter_config, samples_of, start_prometheus
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 CONTRACT_PER_SERIES = ["aiops_yhat", "aiops_yhat_lower", "aiops_yhat_upper", "aiops_anomaly_score"]
 CONTRACT_FORECAST = ["aiops_forecast_yhat", "aiops_forecast_yhat_lower", "aiops_forecast_yhat_upper"]

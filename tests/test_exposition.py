@@ -9,14 +9,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.procs import require_binary
 from exporter.collector import ExporterCollector
 from exporter.config import QueryConfig
-from exporter.engine import QueryState, output_labels
-from exporter.exposition import FAMILY_NAMES, label_text, render_series_families
+from exporter.exposition import FAMILY_NAMES, render_series_families
+from exporter.labels import label_text, output_labels
+from exporter.query_state import QueryState
 from exporter.selfmetrics import SelfMetrics
+from exporter.series import SeriesBatch
 from exporter.server import make_app
-from exporter.source import SeriesBatch
-from devstack.procs import require_binary
 
 STEP = 60.0
 DAY = 86400.0
@@ -106,6 +107,7 @@ def test_metrics_name_filter_applies_to_self_metrics_and_series_families(app):
     assert set(families_by_name(body.decode())) == {"aiops_yhat", "aiops_exporter_series"}
 
 
+@pytest.mark.integration
 def test_promtool_check_metrics_accepts_the_whole_exposition(app):
     _, _, body = serve(app)
     result = subprocess.run([require_binary("promtool"), "check", "metrics"], input=body,

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from exporter.config import FeedbackConfig
-from exporter.engine import QueryState, output_labels, source_labels
 from exporter.feedback import Sensitivity, SensitivityRules, alert_key
+from exporter.labels import output_labels, source_labels
+from exporter.query_state import QueryState
 from exporter.selfmetrics import SelfMetrics
-from exporter.source import SeriesBatch
+from exporter.series import SeriesBatch
 from exporter.verdicts import VerdictPoller
 from tests.test_engine import make_history, provider, query, recent_at
 

@@ -8,6 +8,7 @@ multiplier survives an exporter restart while the receiver is down.
 
 import time
 
+import pytest
 import requests
 
 from devstack.receiver import ReceiverProcess
@@ -16,6 +17,8 @@ from tests.conftest import Exporter, samples_of
 
 NORMAL, DEVIATED = 100.0, 100.5  # flat series: the zscore band is 3.29 x 0.1 (relative scale floor) wide
 
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 def twin_config(prom_url: str, receiver_url: str, state_file) -> dict:
     return {

@@ -55,7 +55,7 @@ def test_dashboards_have_fixed_unique_uids_and_a_datasource_variable_used_by_eve
 
 
 def test_every_panel_expression_parses_as_promql():
-    for name, board in dashboards().items():
+    for board in dashboards().values():
         for expr in panel_exprs(board):
             promql_parser.parse(substitute(expr))
         for var in board["templating"]["list"]:
@@ -80,6 +80,7 @@ def test_the_datasource_is_provisioned_with_a_fixed_uid_and_dashboards_with_a_fi
     assert provider["type"] == "file"
 
 
+@pytest.mark.integration
 def test_docker_compose_config_is_valid():
     result = subprocess.run([require_binary("docker-compose"), "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, cwd=REPO)
@@ -88,6 +89,7 @@ def test_docker_compose_config_is_valid():
     assert {"prometheus", "alertmanager", "grafana", "exporter", "receiver", "node-exporter", "workload"} <= set(services)
 
 
+@pytest.mark.integration
 def test_the_compose_prometheus_config_and_rules_pass_promtool(tmp_path):
     shutil.copy(REPO / "deploy/prometheus/prometheus.yml", tmp_path / "prometheus.yml")
     shutil.copytree(REPO / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("tests"))
@@ -97,12 +99,14 @@ def test_the_compose_prometheus_config_and_rules_pass_promtool(tmp_path):
     assert "rules/aiops.alerts.yml" in result.stdout
 
 
+@pytest.mark.integration
 def test_the_compose_alertmanager_config_passes_amtool():
     result = subprocess.run([require_binary("amtool"), "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.integration
 def test_the_compose_exporter_and_receiver_configs_load():
     result = subprocess.run([sys.executable, "-m", "exporter", "check-config", str(REPO / "deploy/exporter.yml")],
                             capture_output=True, text=True)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from alertmanager_receiver.logevidence import label_matcher, rank_templates
+from alertmanager_receiver.log_ranking import label_matcher, rank_templates
 from devstack.tomcatlog import routine_lines, stack_trace
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config

@@ -25,6 +25,7 @@ from devstack.receiver import ReceiverProcess
 from devstack.tomcatlog import routine_lines, stack_trace
 from tests.amhelpers import am_alert, payload
 
+pytestmark = pytest.mark.integration  # starts real binaries
 
 class Writer:
     """Appends Tomcat lines like a running server: routine records, and stack traces once `burst` is set."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from exporter.executor import LocalFitExecutor, TaskFailure
-from exporter.models import FitContext, REGISTRY, make_model
+from exporter.models import REGISTRY, FitContext, make_model
 from exporter.scoring import anomaly_score
 
 STEP = 300.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from devstack.alertmanager import Alertmanager, webhook_config
 from devstack.procs import free_port
 from devstack.receiver import ReceiverProcess
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 CHAIN = ["orders-db"] + [f"svc-{i:02d}" for i in range(1, 20)]  # svc-01 -> orders-db, svc-02 -> svc-01, ...
 
@@ -152,6 +155,7 @@ def test_reconciliation_picks_up_missed_alerts_and_closes_silenced_ones(tmp_path
 
     from alertmanager_receiver.app import create_app
     from alertmanager_receiver.config import parse_receiver_config
+    from alertmanager_receiver.context import receiver_of
     from alertmanager_receiver.maintenance import Maintenance
 
     dead = f"http://127.0.0.1:{free_port()}/webhook/alertmanager"  # notifications never arrive
@@ -163,17 +167,16 @@ def test_reconciliation_picks_up_missed_alerts_and_closes_silenced_ones(tmp_path
         client = app.test_client()
         labels = {"alertname": "QueueStuck", "service": "svc-03", "severity": "warning"}
         am.push([{"labels": labels, "startsAt": time.time() - 30}])
-        maintenance = Maintenance(app, stop=None)
-        wait_until(lambda: (maintenance.run_once() or True) and client.get("/api/v1/incidents").json["incidents"],
+        maintenance = Maintenance(receiver_of(app), stop=threading.Event())
+        wait_until(lambda: (maintenance.reconcile() or True) and client.get("/api/v1/incidents").json["incidents"],
                    what="the missed alert picked up")
         silence = {"matchers": [{"name": "alertname", "value": "QueueStuck", "isRegex": False, "isEqual": True}],
                    "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z", "createdBy": "test",
                    "comment": "maintenance"}
         requests.post(f"{am.url}/api/v2/silences", json=silence, timeout=10).raise_for_status()
-        maintenance._last_reconcile = 0
 
         def closed():
-            maintenance.run_once()
+            maintenance.reconcile()
             return client.get("/api/v1/incidents/1").json["alerts"][0]["status"] == "resolved"
 
         wait_until(closed, what="the silenced alert closed")

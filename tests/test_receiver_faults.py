@@ -14,9 +14,11 @@ import uuid
 import pytest
 import requests
 import sqlalchemy as sa
-
 from amhelpers import am_alert, payload
+
 from devstack.receiver import ReceiverProcess
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 T0 = 1_800_000_000.0
 

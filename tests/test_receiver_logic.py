@@ -1,6 +1,7 @@
 """Correlation, root cause and priority: plain functions, tested directly."""
 
 import pytest
+from amhelpers import am_alert, payload
 
 from alertmanager_receiver.correlate import Correlation, choose_incident
 from alertmanager_receiver.domain import Alert, IncidentSummary
@@ -8,7 +9,6 @@ from alertmanager_receiver.payload import PayloadError, parse_notification, pars
 from alertmanager_receiver.priority import assess
 from alertmanager_receiver.rootcause import rank
 from alertmanager_receiver.topology import Topology
-from amhelpers import am_alert, payload
 
 RULES = Correlation(("cluster", "namespace"), 600.0, "service")
 TOPO = Topology({"checkout": ["payments", "cart"], "payments": ["payments-db"], "cart": []},
@@ -152,3 +152,21 @@ def test_decisions_check_the_breaker_then_cooldown_then_budgets_then_mode_and_ap
     assert decide(_rule(require_approval=True), quiet, T0, False, dry_run=True)[0] == "dry_run"
     assert decide(_rule(require_approval=True), quiet, T0, False, dry_run=False)[0] == "awaiting_approval"
     assert decide(_rule(), quiet, T0, False, False) == ("pending", "queued")
+
+
+# ---- grouping a whole notification before anything is written ----
+
+def test_a_notifications_alerts_are_placed_before_any_write_and_later_ones_join_incidents_earlier_ones_open():
+    from alertmanager_receiver.correlate import Correlation
+    from alertmanager_receiver.grouping import plan_grouping
+
+    rules = Correlation(("cluster", "namespace"), 600.0, "service")
+    topology = Topology({"checkout": ["payments"], "payments": ["payments-db"]})
+    existing = incident(7, {"search"}, {"cluster": "c2", "namespace": "web"})
+    plan = plan_grouping([alert("payments-db", T0, cluster="c1", namespace="shop"),
+                          alert("checkout", T0 + 60, cluster="c1", namespace="shop"),
+                          alert("search", T0 + 90, cluster="c2", namespace="web")], [existing], rules, topology)
+    assert [new.key for new in plan.opened] == [-1]
+    assert [p.incident for p in plan.placements] == [-1, -1, 7]
+    assert plan.joined() == {7: [plan.placements[2].alert]}
+    assert existing.services == {"search"}  # the caller's summaries are not modified

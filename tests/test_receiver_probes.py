@@ -7,12 +7,14 @@ import sys
 import threading
 import time
 
+import pytest
 import requests
 import yaml
 
 from devstack.procs import Process, free_port, wait_http
 from tests.amhelpers import am_alert, payload
 
+pytestmark = pytest.mark.integration  # starts real binaries
 
 def test_readyz_on_the_probe_port_answers_while_the_main_port_is_saturated_by_webhooks(tmp_path):
     db = tmp_path / "r.db"

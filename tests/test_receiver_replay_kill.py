@@ -7,11 +7,14 @@ from __future__ import annotations
 import sys
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from devstack.alertmanager import Alertmanager, webhook_config
 from devstack.procs import free_port
 from devstack.receiver import ReceiverProcess
+
+pytestmark = pytest.mark.integration  # starts real binaries
 
 TOTAL = 10_000
 TRIGGERS = 20

@@ -4,9 +4,12 @@ No 5xx, invalid requests rejected, undeclared methods answered 405, status codes
 types as documented, and the alerts stored equal the new alerts the 2xx answers reported.
 """
 
+import pytest
+
 from benchmarks.fuzz_api import run, verdict
 
 
+@pytest.mark.integration
 def test_generated_requests_get_no_5xx_and_store_only_what_the_receiver_accepted(tmp_path):
     result = run(examples=25, seed=20261122, workdir=tmp_path)
     assert not verdict(result), "\n".join(verdict(result))

@@ -9,6 +9,8 @@ import yaml
 
 from devstack.procs import require_binary
 
+pytestmark = pytest.mark.integration  # starts real binaries
+
 RULES = Path(__file__).resolve().parent.parent / "rules"
 RUNBOOKS = RULES.parent / "docs" / "runbooks"
 REQUIRED_ALERTS = {"AIOpsAnomalyDetected", "AIOpsCapacityForecastBreach", "AIOpsExporterDown",

@@ -25,6 +25,7 @@ def score_csv(inputs, out_dir, *extra):
     return [pd.read_csv(out_dir / p.name) for p in inputs]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("model", ["seasonal", "zscore"])
 def test_scores_of_a_prefix_equal_the_prefix_of_the_scores(tmp_path, model):
     full = write_csv(tmp_path / "full.csv", anomaly_at=900)
@@ -40,6 +41,7 @@ def test_scores_of_a_prefix_equal_the_prefix_of_the_scores(tmp_path, model):
     assert out_full["timestamp"].tolist() == frame["timestamp"].tolist()
 
 
+@pytest.mark.integration
 def test_scoring_is_deterministic_and_rows_before_min_history_are_left_empty(tmp_path):
     path = write_csv(tmp_path / "series.csv", seed=4)
     first = score_csv([path], tmp_path / "a")[0]
@@ -49,6 +51,7 @@ def test_scoring_is_deterministic_and_rows_before_min_history_are_left_empty(tmp
     assert first["anomaly_score"].iloc[400:].notna().all()
 
 
+@pytest.mark.integration
 def test_a_file_without_the_columns_is_refused_with_the_reason(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("time,val\n1,2\n")
@@ -58,6 +61,7 @@ def test_a_file_without_the_columns_is_refused_with_the_reason(tmp_path):
     assert "missing column(s) timestamp, value" in result.stderr
 
 
+@pytest.mark.integration
 def test_score_csv_takes_the_query_settings_from_a_config_file_given_after_the_subcommand(tmp_path):
     path = write_csv(tmp_path / "series.csv", anomaly_at=900)
     config = tmp_path / "exporter.yml"

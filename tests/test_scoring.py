@@ -41,4 +41,5 @@ def test_a_zero_width_band_gives_zero_at_yhat_and_a_large_finite_score_off_it():
 
 
 def test_inside_band_includes_the_edges():
-    assert list(inside_band(np.array([8.0, 14.0, 14.1]), Band(*(np.repeat(a, 3) for a in (BAND.yhat, BAND.lower, BAND.upper))))) == [True, True, False]
+    band = Band(*(np.repeat(a, 3) for a in (BAND.yhat, BAND.lower, BAND.upper)))
+    assert list(inside_band(np.array([8.0, 14.0, 14.1]), band)) == [True, True, False]

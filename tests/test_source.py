@@ -2,9 +2,8 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ def source(url, **extra):
                             sleep=lambda s: None)
 
 
+@pytest.mark.integration
 def test_a_range_longer_than_the_point_limit_is_fetched_in_chunks_without_gaps(prometheus):
     end = prometheus.history_end
     stats = QueryStats()
@@ -31,6 +31,7 @@ def test_a_range_longer_than_the_point_limit_is_fetched_in_chunks_without_gaps(p
     assert np.allclose(fine.values[order][:, ::2], coarse.values)
 
 
+@pytest.mark.integration
 def test_history_chunks_shrink_so_that_one_response_holds_about_the_sample_budget(prometheus, monkeypatch):
     import exporter.source as source_module
 
@@ -46,6 +47,7 @@ def test_history_chunks_shrink_so_that_one_response_holds_about_the_sample_budge
     assert np.array_equal(chunked.values[order], whole.values, equal_nan=True)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("concurrent_reads", [1, 3])
 def test_a_long_read_of_a_plain_selector_goes_a_group_of_series_at_a_time_with_the_same_result(
         prometheus, monkeypatch, concurrent_reads):
@@ -63,6 +65,7 @@ def test_a_long_read_of_a_plain_selector_goes_a_group_of_series_at_a_time_with_t
     assert np.isfinite(grouped.values).all()
 
 
+@pytest.mark.integration
 def test_series_groups_match_label_values_with_regex_metacharacters_and_quotes_exactly(prometheus, live_target):
     from exporter.source import series_groups
 
@@ -97,6 +100,7 @@ def test_only_plain_selectors_are_narrowed_to_groups_of_series():
     '{__name__=~"demo_cpu_usage|live_queue_depth"}',  # a plain selector: listed, then read per series
     'label_replace({__name__=~"demo_cpu_usage|live_queue_depth"}, "x", "y", "", "")',  # time chunks
 ])
+@pytest.mark.integration
 def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, live_target, monkeypatch, expr):
     import exporter.source as source_module
 
@@ -115,6 +119,7 @@ def test_series_that_appear_late_in_a_chunked_range_get_rows_too(prometheus, liv
     live_target.gauge.remove("late-in-range")
 
 
+@pytest.mark.integration
 def test_bad_promql_is_an_error_but_not_an_unreachable_source_and_is_not_retried(prometheus):
     stats = QueryStats()
     with pytest.raises(SourceError) as err:
@@ -220,9 +225,10 @@ def test_a_grouped_read_that_fails_midway_raises_after_its_retries_and_sends_not
     assert len(ranges) <= 1 + 2 * 3  # the first group, then at most 2 in flight with their attempts
 
 
+@pytest.mark.integration
 def test_a_shard_reads_only_the_groups_of_its_own_series(prometheus, monkeypatch):
     import exporter.source as source_module
-    from exporter.source import shard_of
+    from exporter.series import shard_of
 
     end = prometheus.history_end
     whole = source(prometheus.url).query_range("demo_cpu_usage", end - 86400, end, 60)
@@ -237,6 +243,7 @@ def test_a_shard_reads_only_the_groups_of_its_own_series(prometheus, monkeypatch
         np.testing.assert_array_equal(mine.values[mine.labels.index(labels)], whole.values[whole.labels.index(labels)])
 
 
+@pytest.mark.integration
 def test_a_long_grouped_read_logs_its_progress(prometheus, monkeypatch, caplog):
     import logging
 

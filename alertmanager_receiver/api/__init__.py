@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import jsonify, request
 
-from ..app import receiver
+from ..context import current_receiver
 
 
 def error(status: int, message: str, **extra):
@@ -20,10 +20,10 @@ def authenticated(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        auth = receiver().auth
+        auth = current_receiver().auth
         if not auth.check(request.headers.get("Authorization")):
             if request.path.startswith("/webhook"):
-                receiver().metrics.notifications.labels("unauthorized").inc()
+                current_receiver().metrics.notifications.labels("unauthorized").inc()
             response = error(401, "missing or wrong credentials")
             response.headers["WWW-Authenticate"] = auth.challenge
             return response

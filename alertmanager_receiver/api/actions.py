@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..app import MAX_ID, receiver
-from ..automation.engine import approve, list_actions
+from ..automation.queue import approve, list_actions
+from ..context import MAX_ID, current_receiver
 from . import actor, authenticated, error
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
@@ -29,7 +29,7 @@ def actions_list():
         return error(400, "limit must be between 1 and 1000")
     if incident_id is not None and not 0 <= incident_id <= MAX_ID:
         return error(400, f"incident_id must be between 0 and {MAX_ID}")
-    with receiver().store.read() as conn:
+    with current_receiver().store.read() as conn:
         return jsonify(actions=list_actions(conn, status, rule, incident_id, limit))
 
 
@@ -39,9 +39,9 @@ def action_approve(action_id: int):
     by = actor()
     if by is None:
         return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
-    rx = receiver()
-    with rx.store.write() as conn:
-        status = approve(conn, action_id, by, rx.clock())
+    receiver = current_receiver()
+    with receiver.store.write() as conn:
+        status = approve(conn, action_id, by, receiver.clock())
     if status is None:
         return error(404, f"no action {action_id}")
     if status != "pending":
@@ -52,10 +52,10 @@ def action_approve(action_id: int):
 @bp.get("/automation")
 @authenticated
 def automation_state():
-    rx = receiver()
-    with rx.store.read() as conn:
-        breaker = rx.automation.breaker_open(conn)
-    cfg = rx.config.automation
+    receiver = current_receiver()
+    with receiver.store.read() as conn:
+        breaker = receiver.automation.breaker_open(conn)
+    cfg = receiver.config.automation
     return jsonify(mode=cfg.mode, breaker_open=breaker, rules=[r.name for r in cfg.rules],
                    breaker={"max_actions": cfg.breaker.max_actions, "window_seconds": cfg.breaker.window})
 
@@ -66,7 +66,7 @@ def breaker_reset():
     by = actor()
     if by is None:
         return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
-    rx = receiver()
-    with rx.store.write() as conn:
-        rx.automation.reset_breaker(conn, rx.clock(), by)
+    receiver = current_receiver()
+    with receiver.store.write() as conn:
+        receiver.automation.reset_breaker(conn, receiver.clock(), by)
     return jsonify(breaker_open=False, reset_by=by)

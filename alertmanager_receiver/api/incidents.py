@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..app import receiver
-from ..incidents import Lifecycle, feedback_since, incident_detail, list_incidents
-from ..payload import parse_time
+from ..context import current_receiver
+from ..incident_views import feedback_since, incident_detail, list_incidents
+from ..incidents import LifecycleStats
 from ..notify.summary import summarize
+from ..payload import parse_time
 from . import actor, authenticated, error, json_body
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
@@ -30,20 +31,20 @@ def incidents_list():
         return error(400, "limit must be an integer")
     if not 1 <= limit <= 1000:
         return error(400, "limit must be between 1 and 1000")
-    with receiver().store.read() as conn:
+    with current_receiver().store.read() as conn:
         return jsonify(incidents=list_incidents(conn, status, prio, limit))
 
 
 @bp.get("/incidents/<id:incident_id>")
 @authenticated
 def incident_get(incident_id: int):
-    with receiver().store.read() as conn:
+    with current_receiver().store.read() as conn:
         detail = incident_detail(conn, incident_id)
     if detail is None:
         return error(404, f"no incident {incident_id}")
-    rx = receiver()
-    if rx.log_evidence is not None:
-        detail["log_evidence"] = rx.log_evidence.for_incident(detail)
+    receiver = current_receiver()
+    if receiver.log_evidence is not None:
+        detail["log_evidence"] = receiver.log_evidence.for_incident(detail)
     detail["summary"] = summarize(detail)
     return jsonify(detail)
 
@@ -52,16 +53,16 @@ def _lifecycle_action(incident_id: int, action: str):
     by = actor()
     if by is None:
         return error(400, "body must be a JSON object; by must be a string of at most 200 characters")
-    rx = receiver()
-    lifecycle = Lifecycle()
-    with rx.store.write() as conn:
-        found = getattr(rx.incidents, action)(conn, incident_id, rx.clock(), by, lifecycle)
+    receiver = current_receiver()
+    lifecycle = LifecycleStats()
+    with receiver.store.write() as conn:
+        found = getattr(receiver.incidents, action)(conn, incident_id, receiver.clock(), by, lifecycle)
         if found:
-            rx.automation.on_incidents_changed(conn, [incident_id], rx.clock())
+            receiver.automation.on_incidents_changed(conn, [incident_id], receiver.clock())
     if not found:
         return error(404, f"no incident {incident_id}")
-    rx.metrics.record(lifecycle)
-    with rx.store.read() as conn:
+    receiver.metrics.record(lifecycle)
+    with receiver.store.read() as conn:
         return jsonify(incident_detail(conn, incident_id))
 
 
@@ -88,9 +89,9 @@ def incident_feedback(incident_id: int):
         return error(400, f"verdict must be one of {', '.join(VERDICTS)}")
     if not isinstance(comment, str) or len(comment) > 10000:
         return error(400, "comment must be a string of at most 10000 characters")
-    rx = receiver()
-    with rx.store.write() as conn:
-        feedback_id = rx.incidents.add_feedback(conn, incident_id, rx.clock(), verdict, comment)
+    receiver = current_receiver()
+    with receiver.store.write() as conn:
+        feedback_id = receiver.incidents.add_feedback(conn, incident_id, receiver.clock(), verdict, comment)
     if feedback_id is None:
         return error(404, f"no incident {incident_id}")
     return jsonify(id=feedback_id, incident_id=incident_id, verdict=verdict, comment=comment), 201
@@ -113,5 +114,5 @@ def feedback_list():
         return error(400, "limit must be an integer")
     if not 1 <= limit <= 10000:
         return error(400, "limit must be between 1 and 10000")
-    with receiver().store.read() as conn:
+    with current_receiver().store.read() as conn:
         return jsonify(feedback=feedback_since(conn, since, limit))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..app import receiver
+from ..context import current_receiver
 from .openapi import openapi_document
 
 bp = Blueprint("ops", __name__)
@@ -13,7 +13,7 @@ bp = Blueprint("ops", __name__)
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(receiver().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(current_receiver().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/healthz")
@@ -23,7 +23,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    if receiver().store.ping():
+    if current_receiver().store.ping():
         return jsonify(status="ready")
     return jsonify(status="not ready", reason="database unreachable"), 503
 

@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from ..app import receiver
+from ..context import current_receiver
 from ..payload import PayloadError, parse_notification
 from ..store import StoreUnavailable
 from . import authenticated, error
@@ -18,7 +18,7 @@ RETRY_AFTER = "5"
 
 
 def _unavailable(reason: str):
-    receiver().metrics.notifications.labels("unavailable").inc()
+    current_receiver().metrics.notifications.labels("unavailable").inc()
     response = error(503, "cannot store the notification now; Alertmanager will retry", reason=reason)
     response.headers["Retry-After"] = RETRY_AFTER
     return response
@@ -27,35 +27,35 @@ def _unavailable(reason: str):
 @bp.post("/webhook/alertmanager")
 @authenticated
 def alertmanager_webhook():
-    rx = receiver()
+    receiver = current_receiver()
     raw = request.get_data(cache=False)  # werkzeug raises 413 past MAX_CONTENT_LENGTH
     try:
         data = json.loads(raw)
-        note = parse_notification(data)
+        notification = parse_notification(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        rx.metrics.notifications.labels("invalid").inc()
+        receiver.metrics.notifications.labels("invalid").inc()
         return error(400, f"invalid JSON: {err}"[:300])
     except RecursionError:
-        rx.metrics.notifications.labels("invalid").inc()
+        receiver.metrics.notifications.labels("invalid").inc()
         return error(400, "invalid JSON: nested too deeply")
     except PayloadError as err:
-        rx.metrics.notifications.labels("invalid").inc()
+        receiver.metrics.notifications.labels("invalid").inc()
         return error(400, f"invalid Alertmanager payload: {err}"[:1000])
-    if not rx.write_slots.acquire(timeout=min(1.0, rx.config.storage.busy_timeout)):
+    if not receiver.write_slots.acquire(timeout=min(1.0, receiver.config.storage.busy_timeout)):
         return _unavailable("too many notifications waiting for the database")
     try:
-        result = rx.committer.submit(note, rx.clock())  # returns once committed, with others queued meanwhile
+        result = receiver.committer.submit(notification, receiver.clock())  # returns once committed, with others queued meanwhile
     except StoreUnavailable as err:
         log.error("webhook: database unavailable, answering 503 so Alertmanager retries: %s", err)
         return _unavailable(str(err))
     finally:
-        rx.write_slots.release()
-    rx.metrics.notifications.labels("stored").inc()
+        receiver.write_slots.release()
+    receiver.metrics.notifications.labels("stored").inc()
     for status, count in result.statuses.items():
-        rx.metrics.alerts.labels(status).inc(count)
-    rx.metrics.record(result.lifecycle)
+        receiver.metrics.alerts.labels(status).inc(count)
+    receiver.metrics.record(result.lifecycle)
     for rule, action, status in result.decisions:
         if status != "pending":  # pending ones are counted when they finish
-            rx.metrics.actions.labels(rule, action, status).inc()
+            receiver.metrics.actions.labels(rule, action, status).inc()
     return jsonify(status="stored", new=result.new, duplicates=result.duplicates, resolved=result.resolved,
                    incidents=sorted(i for i in result.incidents if i is not None))

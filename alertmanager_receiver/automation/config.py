@@ -6,16 +6,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from exporter.durations import Duration, PositiveDuration
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from aiops_common.config import StrictModel
+from aiops_common.durations import Duration, PositiveDuration
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Every given criterion must hold; lists mean any of."""
 
     labels: dict[str, str] = Field(default_factory=dict)  # exact label values on the triggering alert
@@ -24,7 +21,7 @@ class Match(_Strict):
     root_cause_service: list[str] = Field(default_factory=list)
 
 
-class WebhookAction(_Strict):
+class WebhookAction(StrictModel):
     type: Literal["webhook"]
     url: str
     method: Literal["POST", "PUT", "PATCH", "GET", "DELETE"] = "POST"
@@ -34,7 +31,7 @@ class WebhookAction(_Strict):
     retries: int = Field(default=2, ge=0, le=10)
 
 
-class CommandAction(_Strict):
+class CommandAction(StrictModel):
     type: Literal["command"]
     argv: list[str] = Field(min_length=1)  # run without a shell; fields arrive only as AIOPS_* environment variables
     timeout: PositiveDuration = 60.0
@@ -42,7 +39,7 @@ class CommandAction(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
-class SilenceAction(_Strict):
+class SilenceAction(StrictModel):
     type: Literal["silence"]
     duration: PositiveDuration = 3600.0
     comment: str = "silenced by aiops automation"
@@ -50,7 +47,7 @@ class SilenceAction(_Strict):
     expire_on_resolve: bool = True
 
 
-class NotifyAction(_Strict):
+class NotifyAction(StrictModel):
     type: Literal["notify"]
     text: str | None = None  # Jinja2 template; default: the incident's plain-language summary
 
@@ -58,12 +55,12 @@ class NotifyAction(_Strict):
 Action = Annotated[WebhookAction | CommandAction | SilenceAction | NotifyAction, Field(discriminator="type")]
 
 
-class Budget(_Strict):
+class Budget(StrictModel):
     per_hour: int | None = Field(default=None, ge=0)
     per_day: int | None = Field(default=None, ge=0)
 
 
-class AutomationRule(_Strict):
+class AutomationRule(StrictModel):
     name: str = Field(pattern=r"^[a-zA-Z0-9_.:-]+$")
     match: Match = Field(default_factory=Match)
     on: Literal["firing", "resolved", "both"] = "firing"
@@ -74,12 +71,12 @@ class AutomationRule(_Strict):
     actions: list[Action] = Field(min_length=1)
 
 
-class Breaker(_Strict):
+class Breaker(StrictModel):
     max_actions: int = Field(default=20, ge=1)
     window: PositiveDuration = 600.0
 
 
-class SlackConfig(_Strict):
+class SlackConfig(StrictModel):
     api_url: str = "https://slack.com/api"  # Web API base: chat.postMessage, then chat.update
     token: str | None = None
     token_file: Path | None = None
@@ -87,26 +84,26 @@ class SlackConfig(_Strict):
     webhook_url: str | None = None  # incoming webhook instead of the Web API (posts only, cannot update)
 
 
-class GenericChatConfig(_Strict):
+class GenericChatConfig(StrictModel):
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class GrafanaConfig(_Strict):
+class GrafanaConfig(StrictModel):
     url: str
     token: str | None = None
     token_file: Path | None = None
     dashboard_uid: str | None = None
 
 
-class ChatOpsConfig(_Strict):
+class ChatOpsConfig(StrictModel):
     slack: SlackConfig | None = None
     generic: GenericChatConfig | None = None
     grafana_dashboard_url: str | None = None  # linked from messages
     alertmanager_url: str | None = None  # linked from messages
 
 
-class AutomationConfig(_Strict):
+class AutomationConfig(StrictModel):
     mode: Literal["dry-run", "live"] = "dry-run"
     webhook_allowlist: list[str] = Field(default_factory=list)  # hosts webhook actions may call
     approval_timeout: PositiveDuration = 1800.0
@@ -117,7 +114,7 @@ class AutomationConfig(_Strict):
     grafana: GrafanaConfig | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "AutomationConfig":
+    def _check(self) -> AutomationConfig:
         names = set()
         for i, rule in enumerate(self.rules):
             if rule.name in names:

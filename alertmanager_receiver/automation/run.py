@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import requests
 import sqlalchemy as sa
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..incidents import incident_detail
+from ..incident_views import incident_detail
 from ..notify.chat import incident_message, post_generic, post_or_update_slack
 from ..notify.grafana import annotation_body, write_annotation
 from ..notify.summary import summarize
@@ -48,7 +48,7 @@ def command_env(context: dict, incident: dict | None, extra: dict[str, str]) -> 
 
 
 def _rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Runner:
@@ -147,9 +147,9 @@ class Runner:
         text = render(action.text, self._template_context(row)) if action.text else (detail or {}).get("summary", "")
         chat = self.cfg.chatops
         if chat.slack is not None:
-            post_or_update_slack(chat, {"text": text}, None)
+            post_or_update_slack(chat.slack, {"text": text}, None)
         elif chat.generic is not None:
-            post_generic(chat, detail or {}, text, "notify")
+            post_generic(chat.generic, detail or {}, text, "notify")
         else:
             return "failed", "no chatops channel is configured", {}
         return "succeeded", "posted", {"text": text}
@@ -173,13 +173,13 @@ class Runner:
         result = {}
         if chat.slack is not None:
             ts = self._ref(row.incident_id, "slack_ts")
-            new_ts = post_or_update_slack(chat, incident_message(detail, detail["summary"], chat, self.clock()), ts)
+            new_ts = post_or_update_slack(chat.slack, incident_message(detail, detail["summary"], chat, self.clock()), ts)
             if ts is None and new_ts:
                 self._save_ref(row.incident_id, "slack_ts", new_ts)
             result["slack"] = "updated" if ts else "posted"
         if chat.generic is not None:
             seen = self._ref(row.incident_id, "generic_chat")
-            post_generic(chat, detail, detail["summary"], "resolved" if detail["status"] == "resolved"
+            post_generic(chat.generic, detail, detail["summary"], "resolved" if detail["status"] == "resolved"
                          else ("updated" if seen else "opened"))
             if seen is None:
                 self._save_ref(row.incident_id, "generic_chat", "sent")
@@ -190,9 +190,11 @@ class Runner:
         detail = self._incident(row.incident_id)
         if detail is None:
             return "failed", "incident not found", {}
+        grafana = self.cfg.grafana
+        if grafana is None:
+            return "skipped", "grafana is not configured", {}
         existing = self._ref(row.incident_id, "grafana_annotation")
-        annotation = write_annotation(self.cfg.grafana, annotation_body(detail, detail["summary"], self.cfg.grafana),
-                                      existing)
+        annotation = write_annotation(grafana, annotation_body(detail, detail["summary"], grafana), existing)
         if existing is None:
             self._save_ref(row.incident_id, "grafana_annotation", annotation)
         return "succeeded", f"annotation {annotation} {'updated' if existing else 'created'}", {"annotation": annotation}
@@ -203,13 +205,15 @@ class Runner:
                 "Reset it with POST /api/v1/automation/breaker/reset.")
         chat = self.cfg.chatops
         if chat.slack is not None:
-            post_or_update_slack(chat, {"text": text}, None)
+            post_or_update_slack(chat.slack, {"text": text}, None)
         elif chat.generic is not None:
-            post_generic(chat, {}, text, "breaker_open")
+            post_generic(chat.generic, {}, text, "breaker_open")
         return "succeeded", "breaker notification posted" if (chat.slack or chat.generic) else "no chat configured", {}
 
     def _builtin_unsilence(self, row):
         silence_id = row.context.get("silence_id")
+        if not self.alertmanager_url:
+            return "failed", "alertmanager.url is not configured", {}
         response = requests.delete(f"{self.alertmanager_url.rstrip('/')}/api/v2/silence/{silence_id}", timeout=10)
         if response.status_code >= 300:
             return "failed", f"Alertmanager answered {response.status_code}", {}

@@ -7,35 +7,35 @@ import threading
 import time
 
 from ..store import StoreUnavailable
-from .engine import claim_next, expire_approvals, finish, interrupt_running
+from .queue import claim_next, expire_approvals, finish, interrupt_running
 
 log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, rx, stop: threading.Event | None = None):
-        self.rx = rx  # the app's Receiver
+    def __init__(self, receiver, stop: threading.Event | None = None):
+        self.receiver = receiver  # the app's Receiver
         self.stop = stop or threading.Event()
 
     def recover(self) -> None:
-        with self.rx.store.write() as conn:
-            count = interrupt_running(conn, self.rx.clock())
+        with self.receiver.store.write() as conn:
+            count = interrupt_running(conn, self.receiver.clock())
         if count:
             log.warning("%d action(s) were running when the receiver stopped; marked interrupted, not re-run", count)
 
     def run_one(self) -> bool:
         """Run the next runnable action; False when there is none."""
-        rx = self.rx
-        with rx.store.write() as conn:
-            expire_approvals(conn, rx.clock())
-            row = claim_next(conn, rx.config.automation, rx.clock())
+        receiver = self.receiver
+        with receiver.store.write() as conn:
+            expire_approvals(conn, receiver.clock())
+            row = claim_next(conn, receiver.config.automation, receiver.clock())
         if row is None:
             return False
         started = time.perf_counter()
-        status, reason, result = rx.runner.run(row)
+        status, reason, result = receiver.runner.run(row)
         self._record(row.id, status, reason, result)
-        rx.metrics.actions.labels(row.rule, row.action_type, status).inc()
-        rx.metrics.action_duration.observe(time.perf_counter() - started)
+        receiver.metrics.actions.labels(row.rule, row.action_type, status).inc()
+        receiver.metrics.action_duration.observe(time.perf_counter() - started)
         log.info("action %d (%s/%s) %s: %s", row.id, row.rule, row.action_type, status, reason)
         return True
 
@@ -48,8 +48,8 @@ class Worker:
         delay = 0.2
         while True:
             try:
-                with self.rx.store.write() as conn:
-                    finish(conn, action_id, status, reason, result, self.rx.clock())
+                with self.receiver.store.write() as conn:
+                    finish(conn, action_id, status, reason, result, self.receiver.clock())
                 return
             except StoreUnavailable as err:
                 log.warning("action %d ran (%s) but recording it failed, retrying: %s", action_id, status, err)
@@ -64,7 +64,7 @@ class Worker:
         return done
 
     def _loop(self) -> None:
-        interval = self.rx.config.automation.worker_interval
+        interval = self.receiver.config.automation.worker_interval
         while not self.stop.is_set():
             try:
                 if not self.run_one():

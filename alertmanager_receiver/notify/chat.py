@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
-from ..automation.config import ChatOpsConfig
+from aiops_common.auth import read_secret
+
+from ..automation.config import ChatOpsConfig, GenericChatConfig, SlackConfig
 
 PRIORITY_EMOJI = {"P1": ":red_circle:", "P2": ":large_orange_circle:", "P3": ":large_yellow_circle:",
                   "P4": ":white_circle:"}
 
 
-def _secret(value: str | None, path) -> str | None:
-    return path.read_text().strip() if path is not None else value
 
 
 def _duration(detail: dict, now: float) -> str:
@@ -29,7 +29,7 @@ def incident_message(detail: dict, summary: str, cfg: ChatOpsConfig, now: float)
     title = f"{PRIORITY_EMOJI.get(detail['priority'], '')} [{detail['priority']}] [{state}] #{detail['id']} {detail['title']}"
     fields = [f"*Priority:* {detail['priority']}", f"*Duration:* {_duration(detail, now)}",
               f"*Services:* {', '.join(detail['services']) or 'n/a'}",
-              f"*Opened:* {datetime.fromtimestamp(detail['opened_at'], timezone.utc):%Y-%m-%d %H:%M} UTC"]
+              f"*Opened:* {datetime.fromtimestamp(detail['opened_at'], UTC):%Y-%m-%d %H:%M} UTC"]
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
               {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
               {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}]
@@ -56,15 +56,14 @@ class ChatError(Exception):
     pass
 
 
-def post_or_update_slack(cfg: ChatOpsConfig, message: dict, ts: str | None, timeout: float = 10) -> str | None:
+def post_or_update_slack(slack: SlackConfig, message: dict, ts: str | None, timeout: float = 10) -> str | None:
     """chat.postMessage, or chat.update when the incident already has a message; returns the message ts."""
-    slack = cfg.slack
     if slack.webhook_url:  # incoming webhooks cannot update: post the first message and the resolution only
         response = requests.post(slack.webhook_url, json=message, timeout=timeout)
         if response.status_code >= 300:
             raise ChatError(f"Slack webhook answered {response.status_code}: {response.text[:200]}")
         return ts or "webhook"
-    token = _secret(slack.token, slack.token_file)
+    token = read_secret(slack.token, slack.token_file)
     method = "chat.update" if ts else "chat.postMessage"
     body = {"channel": slack.channel, **message, **({"ts": ts} if ts else {})}
     response = requests.post(f"{slack.api_url.rstrip('/')}/{method}", json=body, timeout=timeout,
@@ -75,8 +74,8 @@ def post_or_update_slack(cfg: ChatOpsConfig, message: dict, ts: str | None, time
     return data.get("ts", ts)
 
 
-def post_generic(cfg: ChatOpsConfig, detail: dict, summary: str, event: str, timeout: float = 10) -> None:
+def post_generic(generic: GenericChatConfig, detail: dict, summary: str, event: str, timeout: float = 10) -> None:
     body = {"event": event, "incident": detail, "summary": summary}
-    response = requests.post(cfg.generic.url, json=body, headers=cfg.generic.headers, timeout=timeout)
+    response = requests.post(generic.url, json=body, headers=generic.headers, timeout=timeout)
     if response.status_code >= 300:
         raise ChatError(f"chat webhook answered {response.status_code}")

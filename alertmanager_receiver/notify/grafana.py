@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from aiops_common.auth import bearer_headers
+
 from ..automation.config import GrafanaConfig
 
 
@@ -12,8 +14,7 @@ class GrafanaError(Exception):
 
 
 def _headers(cfg: GrafanaConfig) -> dict:
-    token = cfg.token_file.read_text().strip() if cfg.token_file is not None else cfg.token
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    return bearer_headers(cfg.token, cfg.token_file)
 
 
 def annotation_body(detail: dict, summary: str, cfg: GrafanaConfig) -> dict:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def _hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M")
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M")
 
 
 def _what(alert: dict) -> str:
@@ -23,7 +23,7 @@ def summarize(detail: dict) -> str:
         return detail.get("title", "incident")
     firing = [a for a in alerts if a["status"] == "firing"] or alerts
     scored = [a for a in firing if _score(a) is not None]
-    lead = max(scored, key=_score) if scored else min(firing, key=lambda a: a["starts_at"])
+    lead = max(scored, key=lambda a: _score(a) or 0.0) if scored else min(firing, key=lambda a: a["starts_at"])
     state = "is anomalous" if lead["labels"].get("alertname") == "AIOpsAnomalyDetected" else "is alerting"
     sentence = f"{_what(lead)} {state} since {_hhmm(lead['starts_at'])}"
     if _score(lead) is not None:

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config import ConfigError, _format_errors, _Strict, load_yaml
-from ..durations import PositiveDuration
+from aiops_common.config import ConfigError, StrictModel, format_errors, load_yaml
+from aiops_common.durations import PositiveDuration
 
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED = {"source", "template_id", "template", "level"}
@@ -29,17 +29,18 @@ def _regex(value: str | None, what: str) -> str | None:
     return value
 
 
-class Masking(_Strict):
+class Masking(StrictModel):
     pattern: str
     mask_with: str = Field(pattern=r"^[A-Z_]+$")
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        return _regex(value, "pattern")
+        _regex(value, "pattern")
+        return value
 
 
-class LogSource(_Strict):
+class LogSource(StrictModel):
     name: str
     paths: list[str] = Field(default_factory=list)
     stdin: bool = False
@@ -71,13 +72,13 @@ class LogSource(_Strict):
         return labels
 
     @model_validator(mode="after")
-    def _one_input(self) -> "LogSource":
+    def _one_input(self) -> LogSource:
         if bool(self.paths) == self.stdin:
             raise ValueError("set either paths (a list of globs) or stdin: true")
         return self
 
 
-class LogsConfig(_Strict):
+class LogsConfig(StrictModel):
     sources: list[LogSource] = Field(min_length=1)
     state_dir: Path | None = None
     max_templates: int = Field(default=200, ge=1, le=100000)
@@ -90,7 +91,7 @@ class LogsConfig(_Strict):
     max_line_length: int = Field(default=16384, ge=256)
 
     @model_validator(mode="after")
-    def _unique(self) -> "LogsConfig":
+    def _unique(self) -> LogsConfig:
         names = [s.name for s in self.sources]
         for i, name in enumerate(names):
             if names.index(name) != i:
@@ -106,7 +107,7 @@ def parse_logs_config(data: Any, source: str = "config") -> LogsConfig:
     try:
         return LogsConfig.model_validate(data["logs"])
     except ValidationError as err:
-        raise ConfigError(f"{source}: " + "\n  ".join("logs." + line for line in _format_errors(err))) from None
+        raise ConfigError(f"{source}: " + "\n  ".join("logs." + line for line in format_errors(err))) from None
 
 
 def load_logs_config(path: str | Path) -> LogsConfig:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 1 << 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from drain3 import TemplateMiner
@@ -143,7 +144,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def make_miner(name: str, *, max_templates: int, template_max_length: int, level_pattern: str,
-               similarity: float, depth: int, extra_masking: list[tuple[str, str]] = (),
+               similarity: float, depth: int, extra_masking: Sequence[tuple[str, str]] = (),
                state: dict | None = None) -> SourceMiner:
     """A SourceMiner, restored from `state` (as returned by SourceMiner.state) when given."""
     config = TemplateMinerConfig()

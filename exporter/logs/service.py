@@ -8,8 +8,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector

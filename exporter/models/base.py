@@ -8,12 +8,15 @@ query with 100k series update in milliseconds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Callable, ClassVar, Sequence
+from typing import ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+from .tasks import FitExecutor
 
 
 class ModelParams(BaseModel):
@@ -38,12 +41,12 @@ class FitContext:
     interval_width: float
     step: float
     forecast_span: float  # how far past the end of history predictions will be asked for
-    executor: Any = None  # FitExecutor for models that fit in worker processes
+    executor: FitExecutor | None = None  # for models that fit in worker processes (models.tasks)
 
 
 @dataclass
 class FitResult:
-    model: "FittedModel"
+    model: FittedModel
     ok: np.ndarray  # bool per row: False where the fit failed (the row predicts NaN)
     failures: dict[str, int]  # reason -> count of rows that failed
 
@@ -75,13 +78,16 @@ class FittedModel(ABC):
         return None
 
     @abstractmethod
-    def take(self, rows: np.ndarray) -> "FittedModel":
+    def take(self, rows: np.ndarray) -> FittedModel:
         """A model holding only the given rows, in that order."""
 
     @classmethod
     @abstractmethod
-    def concat(cls, parts: Sequence["FittedModel"]) -> "FittedModel":
-        """One model holding the rows of all parts, in order. The parts may be consumed (concat_arrays): do not use them after."""
+    def concat(cls, parts: Sequence[Self]) -> Self:
+        """One model holding the rows of all parts, in order.
+
+        The parts may be consumed (concat_arrays): do not use them after.
+        """
 
 
 def concat_arrays(parts: Sequence[FittedModel], names: Sequence[str]) -> list[np.ndarray]:
@@ -98,14 +104,17 @@ def concat_arrays(parts: Sequence[FittedModel], names: Sequence[str]) -> list[np
     return arrays
 
 
-class ModelSpec(ABC):
-    """A model family: its name, parameters and fit function."""
+P = TypeVar("P", bound=ModelParams)
+
+
+class ModelSpec(ABC, Generic[P]):
+    """A model family: its name, parameters (of type P) and fit function."""
 
     name: ClassVar[str]
     params_class: ClassVar[type[ModelParams]]
     vectorised: ClassVar[bool] = True  # fit() handles any number of rows at once (split into chunks when large)
 
-    def __init__(self, params: ModelParams):
+    def __init__(self, params: P):
         self.params = params
 
     @abstractmethod
@@ -113,4 +122,4 @@ class ModelSpec(ABC):
         """Fit every row of values (shape series x times, NaN = missing)."""
 
 
-ModelFactory = Callable[[ModelParams], ModelSpec]
+ModelFactory = Callable[[ModelParams], "ModelSpec[ModelParams]"]

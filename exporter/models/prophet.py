@@ -7,14 +7,16 @@ the next retrain plus the longest horizon); predicting is then a lookup.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from ..durations import PositiveDuration
-from ..executor import InlineFitExecutor, TaskFailure
+from aiops_common.durations import PositiveDuration
+
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec
+from .tasks import InlineFitExecutor, TaskFailure
 
 Seasonality = bool | Literal["auto"] | int
 
@@ -68,11 +70,11 @@ class ProphetModel(FittedModel):
         pick = lambda a: np.where(valid, a[rows, safe], np.nan)  # noqa: E731
         return Band(pick(self.yhat), pick(self.lower), pick(self.upper))
 
-    def take(self, rows: np.ndarray) -> "ProphetModel":
+    def take(self, rows: np.ndarray) -> ProphetModel:
         return ProphetModel(self.t0[rows], self.grid_step[rows], self.yhat[rows], self.lower[rows], self.upper[rows])
 
     @classmethod
-    def concat(cls, parts: Sequence["ProphetModel"]) -> "ProphetModel":
+    def concat(cls, parts: Sequence[ProphetModel]) -> ProphetModel:
         width = max(p.yhat.shape[1] for p in parts)
 
         def pad(a):
@@ -82,7 +84,7 @@ class ProphetModel(FittedModel):
                             *(np.concatenate([pad(getattr(p, n)) for p in parts]) for n in ("yhat", "lower", "upper")))
 
 
-class ProphetSpec(ModelSpec):
+class ProphetSpec(ModelSpec[ProphetParams]):
     name = "prophet"
     params_class = ProphetParams
     vectorised = False  # one fit per series, already spread over the executor

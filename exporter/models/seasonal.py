@@ -26,14 +26,16 @@ is published through extra_score() and counts towards `shift_after` too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ..durations import Duration, PositiveDuration
+from aiops_common.durations import Duration, PositiveDuration
+
 from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
@@ -64,7 +66,7 @@ class SeasonalParams(ModelParams):
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
                  sustained=None, sustained_k=None,
-                 *, period, slot_width, half_life, shift_samples, density: "DensitySettings | None", z_width,
+                 *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
                  sustained_alpha=()):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
@@ -164,7 +166,7 @@ class SeasonalModel(FittedModel):
         down = np.where(seen & (standardised < -AT_YHAT), np.maximum(z_down, 0.0), 0.0)
         return up, down
 
-    def _density_score(self, up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    def _density_score(self, up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
 
         The count over the effective window is compared with the history's
@@ -174,6 +176,7 @@ class SeasonalModel(FittedModel):
         reads 0 at yhat.
         """
         d = self.density
+        assert d is not None  # only called when density scoring is on
         scores = []
         for rate, base, current in ((self.rate_up, self.base_up, up), (self.rate_down, self.base_down, down)):
             count, expected = rate * d.samples, base * d.samples
@@ -190,16 +193,16 @@ class SeasonalModel(FittedModel):
             return self.context_down
         return self.context
 
-    def take(self, rows: np.ndarray) -> "SeasonalModel":
+    def take(self, rows: np.ndarray) -> SeasonalModel:
         return self._like(*(getattr(self, name)[rows] for name in self.ARRAYS))
 
-    def _like(self, *arrays) -> "SeasonalModel":
+    def _like(self, *arrays) -> SeasonalModel:
         return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
                              sustained_alpha=self.sustained_alpha)
 
     @classmethod
-    def concat(cls, parts: Sequence["SeasonalModel"]) -> "SeasonalModel":
+    def concat(cls, parts: Sequence[SeasonalModel]) -> SeasonalModel:
         return parts[0]._like(*concat_arrays(parts, cls.ARRAYS))
 
 
@@ -262,7 +265,7 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
     return limits, state
 
 
-class SeasonalSpec(ModelSpec):
+class SeasonalSpec(ModelSpec[SeasonalParams]):
     name = "seasonal"
     params_class = SeasonalParams
 

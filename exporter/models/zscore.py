@@ -9,12 +9,13 @@ residual clipped at `clip` sigmas so a spike does not inflate the band.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field
 
-from ..durations import PositiveDuration
+from aiops_common.durations import PositiveDuration
+
 from ._arrays import calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
@@ -56,15 +57,15 @@ class ZScoreModel(FittedModel):
         self.var = np.maximum(np.where(seen, (1 - a_var) * self.var + a_var * resid**2, self.var), self.floor**2)
         self.last_t = np.where(seen, t, self.last_t)
 
-    def take(self, rows: np.ndarray) -> "ZScoreModel":
+    def take(self, rows: np.ndarray) -> ZScoreModel:
         return ZScoreModel(*(getattr(self, n)[rows] for n in self.ARRAYS), params=self.p)
 
     @classmethod
-    def concat(cls, parts: Sequence["ZScoreModel"]) -> "ZScoreModel":
+    def concat(cls, parts: Sequence[ZScoreModel]) -> ZScoreModel:
         return ZScoreModel(*concat_arrays(parts, cls.ARRAYS), params=parts[0].p)
 
 
-class ZScoreSpec(ModelSpec):
+class ZScoreSpec(ModelSpec[ZScoreParams]):
     name = "zscore"
     params_class = ZScoreParams
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
+from aiops_common.auth import bearer_headers
+
 from .config import LogEvidenceConfig, PrometheusConfig
-from .logevidence import Key, label_matcher, rank_templates
+from .log_ranking import Key, label_matcher, rank_templates
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,7 @@ class LogEvidence:
         self._lock = threading.Lock()
 
     def _query(self, expr: str, at: float) -> list[dict]:
-        headers = {}
-        if self.prom.bearer_token_file is not None:
-            headers["Authorization"] = f"Bearer {self.prom.bearer_token_file.read_text().strip()}"
-        self.client.headers = headers
+        self.client.headers = bearer_headers(None, self.prom.bearer_token_file)
         return self.client.custom_query(expr, params={"time": f"{at:.3f}", "timeout": f"{self.prom.timeout:g}s"})
 
     def _counts(self, selector: str, span: float, at: float) -> dict[Key, float]:
@@ -80,4 +79,4 @@ class LogEvidence:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

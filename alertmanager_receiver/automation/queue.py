@@ -70,13 +70,13 @@ class Automation:
         last = conn.execute(sa.select(sa.func.max(actions_t.c.created_at)).where(first)).scalar()
         hour = conn.execute(sa.select(sa.func.count()).where(first & (actions_t.c.created_at > now - 3600))).scalar()
         day = conn.execute(sa.select(sa.func.count()).where(first & (actions_t.c.created_at > now - 86400))).scalar()
-        return History(last, hour, day)
+        return History(last, hour or 0, day or 0)
 
     def _trips_breaker(self, conn: Connection, adding: int, now: float) -> bool:
         recent = conn.execute(sa.select(sa.func.count()).where(
             actions_t.c.status.in_(COUNTED) & ~actions_t.c.rule.in_(BUILTIN_RULES)
             & (actions_t.c.created_at > now - self.cfg.breaker.window))).scalar()
-        return breaker_trips(recent + adding, self.cfg.breaker.max_actions)
+        return breaker_trips((recent or 0) + adding, self.cfg.breaker.max_actions)
 
     # ---- the breaker -------------------------------------------------------------
     def breaker_open(self, conn: Connection) -> bool:
@@ -134,7 +134,7 @@ class Automation:
 def claim_next(conn: Connection, cfg: AutomationConfig, now: float):
     """Mark the oldest runnable pending action as running and return it (None if there is none)."""
     limits = {rule.name: rule.concurrency for rule in cfg.rules}
-    running = dict(conn.execute(sa.select(actions_t.c.rule, sa.func.count()).where(
+    running: dict[str, int] = dict(conn.execute(sa.select(actions_t.c.rule, sa.func.count()).where(
         actions_t.c.status == "running").group_by(actions_t.c.rule)).all())
     candidates = conn.execute(sa.select(actions_t).where(actions_t.c.status == "pending")
                               .order_by(actions_t.c.id).limit(50)).all()
