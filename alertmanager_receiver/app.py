@@ -19,7 +19,10 @@ from .automation.queue import Automation
 from .automation.run import Runner
 from .config import ReceiverConfig
 from .context import MAX_ID, Receiver, bind, current_receiver
+from .cooccurrence import CoOccurrence, Settings
+from .cooccurrence_repo import load as load_learning
 from .correlate import Correlation
+from .graphs import ServiceGraphs
 from .groupcommit import GroupCommitter
 from .incidents import Incidents
 from .ingest import Ingestor
@@ -42,24 +45,36 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=0, max=MAX_ID)
 
 
+def build_graphs(config: ReceiverConfig, store: Store) -> ServiceGraphs:
+    """The configured topology, and what co-occurrence learned so far (read from the store)."""
+    corr, learn = config.correlation, config.correlation.learning
+    settings = Settings(window=corr.window, half_life=learn.half_life, min_count=learn.min_count,
+                        min_confidence=learn.min_confidence, min_lift=learn.min_lift, min_order=learn.min_order,
+                        max_pairs=learn.max_pairs)
+    learning = CoOccurrence(settings, enabled=learn.enabled)
+    with store.read() as conn:
+        load_learning(conn, learning)
+    return ServiceGraphs(Topology.from_config(config.topology), learning, tuple(corr.group_by))
+
+
 def build_receiver(config: ReceiverConfig, store: Store, clock: Callable[[], float]) -> Receiver:
     """The receiver's parts, each given what it needs."""
     store.create_schema(config.correlation.service_label)
     corr = config.correlation
-    rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label)
-    topology = Topology.from_config(config.topology)
-    incidents = Incidents(rules, topology, corr.quiet_period)
+    rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label, tuple(corr.topology_scope))
+    graphs = build_graphs(config, store)
+    incidents = Incidents(rules, graphs, corr.quiet_period)
     automation = Automation(config.automation)
     log_evidence = (LogEvidence(config.prometheus, config.log_evidence, corr.service_label, clock)
                     if config.prometheus is not None else None)
-    ingestor = Ingestor(store, incidents, rules, topology, automation)
+    ingestor = Ingestor(store, incidents, rules, graphs, automation)
     return Receiver(
         config=config, store=store, ingestor=ingestor, incidents=incidents,
         metrics=ReceiverMetrics(store, config.server.noise_window, clock), auth=Authenticator(config.auth),
         clock=clock, write_slots=threading.BoundedSemaphore(write_slot_count(config)),
         committer=GroupCommitter(ingestor), automation=automation,
         runner=Runner(config.automation, store, config.alertmanager.url, clock, log_evidence),
-        log_evidence=log_evidence)
+        log_evidence=log_evidence, graphs=graphs)
 
 
 def _create_labelled_series(parts: Receiver) -> None:
@@ -69,6 +84,8 @@ def _create_labelled_series(parts: Receiver) -> None:
         metrics.notifications.labels(result)
     for status in ("firing", "resolved"):
         metrics.alerts.labels(status)
+    for how in ("late_evidence", "operator"):
+        metrics.merges.labels(how)
     for rule in parts.config.automation.rules:
         for action in rule.actions:
             for result in ("dry_run", "succeeded", "failed", "skipped"):

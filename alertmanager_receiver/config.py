@@ -30,12 +30,26 @@ class StorageConfig(StrictModel):
         return "postgresql" + url[len("postgres"):] if url.startswith("postgres:") else url
 
 
+class LearningConfig(StrictModel):
+    """Learned co-occurrence (docs/receiver.md): services that keep alerting together become inferred edges."""
+
+    enabled: bool = True
+    half_life: PositiveDuration = 30 * 86400.0
+    min_count: float = Field(default=2.5, gt=0)
+    min_confidence: float = Field(default=0.5, gt=0, le=1)
+    min_lift: float = Field(default=3.0, ge=1)
+    min_order: float = Field(default=0.8, gt=0.5, le=1)
+    max_pairs: int = Field(default=10000, ge=10)
+
+
 class CorrelationConfig(StrictModel):
-    group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace"])
+    group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace"])  # the scope of an incident
+    topology_scope: list[str] = Field(default_factory=lambda: ["cluster"])  # never crossed, even by a dependency
     window: PositiveDuration = 600.0
     service_label: str = "service"
     quiet_period: PositiveDuration = 300.0  # all alerts resolved this long -> incident resolved
     large_incident_recompute_interval: PositiveDuration = 1.0  # incidents over 200 alerts: ranking refresh
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 class ServiceNode(StrictModel):

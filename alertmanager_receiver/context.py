@@ -12,6 +12,7 @@ from .auth import Authenticator
 from .automation.queue import Automation
 from .automation.run import Runner
 from .config import ReceiverConfig
+from .graphs import ServiceGraphs
 from .groupcommit import GroupCommitter
 from .incidents import Incidents
 from .ingest import Ingestor
@@ -39,6 +40,7 @@ class Receiver:
     automation: Automation
     runner: Runner
     log_evidence: LogEvidence | None = None
+    graphs: ServiceGraphs | None = None
 
 
 def bind(app: Flask, parts: Receiver) -> None:

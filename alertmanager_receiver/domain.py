@@ -54,7 +54,9 @@ class IncidentSummary:
 
     id: int
     services: set[str]
-    group_values: dict[str, str] | None
+    group_values: dict[str, str] | None  # its scope: the values of the scope labels (correlate.py)
     first_alert_at: float
     last_alert_at: float
     status: str = "open"
+    instance_keys: set[str] = field(default_factory=set)  # alertname@instance of its alerts without a service
+    alert_count: int = 0

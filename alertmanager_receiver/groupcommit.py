@@ -85,7 +85,8 @@ class GroupCommitter:
                 for item in batch:
                     try:
                         with conn.begin_nested():
-                            item.result = self.ingestor.ingest_in(conn, item.notification, item.received_at)
+                            item.result = self.ingestor.ingest_in(conn, item.notification, item.received_at,
+                                                                  busy=len(batch) > 1 or self.waiting() > 0)
                     except Exception as err:  # noqa: BLE001 - sorted below: the database's or this one's
                         if is_unavailable(err):
                             raise

@@ -17,7 +17,7 @@ def incident_dict(row: Row) -> dict:
         "priority_factors": row.priority_factors, "services": row.services, "group_values": row.group_values,
         "opened_at": row.opened_at, "updated_at": row.updated_at, "first_alert_at": row.first_alert_at,
         "last_alert_at": row.last_alert_at, "resolved_at": row.resolved_at, "acked_at": row.acked_at,
-        "acked_by": row.acked_by,
+        "acked_by": row.acked_by, "merged_into": row.merged_into, "alert_count": row.alert_count or 0,
         "probable_root_cause": row.root_cause[0] if row.root_cause else None,
     }
 
@@ -31,7 +31,7 @@ def list_incidents(conn: Connection, status: str | None, priority: str | None, l
     rows = conn.execute(query).all()
     counts: dict[int, int] = dict(conn.execute(sa.select(alerts_t.c.incident_id, sa.func.count()).where(
         alerts_t.c.incident_id.in_([r.id for r in rows])).group_by(alerts_t.c.incident_id)).all()) if rows else {}
-    return [{**incident_dict(r), "alert_count": counts.get(r.id, 0)} for r in rows]
+    return [{**incident_dict(r), "alert_count": counts.get(r.id, 0)} for r in rows]  # counted: exact for old rows
 
 
 def incident_detail(conn: Connection, incident_id: int) -> dict | None:
@@ -46,6 +46,7 @@ def incident_detail(conn: Connection, incident_id: int) -> dict | None:
                             .order_by(feedback_t.c.id)).all()
     return {
         **incident_dict(row),
+        "alert_count": len(alert_rows),
         "root_cause_candidates": row.root_cause,
         "alerts": [{"id": a.id, "fingerprint": a.fingerprint, "status": a.status, "starts_at": a.starts_at,
                     "ends_at": a.ends_at, "labels": a.labels, "annotations": a.annotations,

@@ -7,6 +7,7 @@ The rules live elsewhere: `lifecycle.advance` decides status changes, `rootcause
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
@@ -14,22 +15,26 @@ from sqlalchemy.engine import Connection
 from . import incident_repo as repo
 from . import priority as priority_mod
 from . import rootcause
+from .cooccurrence_repo import save as save_learning
 from .correlate import Correlation
-from .domain import Alert
+from .domain import Alert, IncidentSummary
+from .graphs import ServiceGraphs
 from .lifecycle import (
+    ACTIVE,
     RESOLVED,
     Acknowledged,
     Assessed,
     Event,
     FiringAlertJoined,
+    MergedInto,
     QuietPeriodElapsed,
     ResolvedByOperator,
+    TimelineEntry,
     Transition,
     advance,
 )
-from .topology import Topology
 
-SMALL_INCIDENT = 200  # alerts; smaller incidents are always recomputed inline
+SMALL_INCIDENT = 100  # alerts; smaller incidents are always recomputed inline
 
 
 @dataclass
@@ -52,44 +57,75 @@ class Assessment:
 
 
 class DeferredRanking:
-    """Which large incidents need a ranking recompute, and when the next may run (thread-safe)."""
+    """Which large incidents need a ranking recompute, and when the next may run (thread-safe).
+
+    Recomputes are spaced so that together they take at most ~5% of the time, however many large
+    incidents a storm holds (each one also waits 30 times its own last recompute).
+    """
 
     def __init__(self) -> None:
         self._large: set[int] = set()  # incidents known to hold more than SMALL_INCIDENT alerts
         self._dirty: set[int] = set()  # large incidents changed since their last recompute
         self._not_before: dict[int, float] = {}  # large incident -> earliest next deferred recompute
+        self._next_any = 0.0  # earliest next deferred recompute of any incident
         self._lock = threading.Lock()
 
     def is_large(self, incident_id: int) -> bool:
         with self._lock:
             return incident_id in self._large
 
-    def mark(self, incident_id: int) -> None:
+    def mark(self, incident_id: int, large: bool = True) -> None:
         with self._lock:
-            self._large.add(incident_id)
+            if large:
+                self._large.add(incident_id)
             self._dirty.add(incident_id)
 
     def pending(self) -> bool:
         with self._lock:
             return bool(self._dirty)
 
-    def take_due(self, now: float) -> list[int]:
-        """The marked incidents whose deferred recompute is due, clearing their marks."""
+    def take_due(self, now: float | None = None) -> list[int]:
+        """The next marked incident whose deferred recompute is due (at most one), clearing its mark.
+
+        Spacing is in monotonic seconds (CPU budget), not the receiver's clock."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            ids = sorted(i for i in self._dirty if self._not_before.get(i, 0.0) <= now)
+            if now < self._next_any:
+                return []
+            due = sorted((self._not_before.get(i, 0.0), i) for i in self._dirty if self._not_before.get(i, 0.0) <= now)
+            ids = [due[0][1]] if due else []
             self._dirty.difference_update(ids)
         return ids
 
-    def ran(self, incident_id: int, now: float, took: float) -> None:
-        """Space a large incident's recomputes so that they take at most ~3% of the time."""
+    def seconds_to_next(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return max(0.0, self._next_any - now)
+
+    def ran(self, incident_id: int, took: float, now: float | None = None) -> None:
+        """Space recomputes: this incident's by 30 times what it took, any incident's by 20 times."""
+        now = time.monotonic() if now is None else now
         with self._lock:
             self._not_before[incident_id] = now + 30 * took
+            self._next_any = now + 20 * took
+
+    def forget(self, incident_id: int) -> None:
+        """The incident was merged away: nothing to recompute."""
+        with self._lock:
+            self._large.discard(incident_id)
+            self._dirty.discard(incident_id)
+            self._not_before.pop(incident_id, None)
+
+
+class IncidentGone(Exception):
+    """An operator action named an incident that is not there (or no longer takes the action)."""
 
 
 class Incidents:
-    def __init__(self, rules: Correlation, topology: Topology, quiet_period: float):
-        self.rules, self.topology, self.quiet_period = rules, topology, quiet_period
+    def __init__(self, rules: Correlation, graphs: ServiceGraphs, quiet_period: float):
+        self.rules, self.graphs, self.quiet_period = rules, graphs, quiet_period
         self.deferred = DeferredRanking()
+        self._quality: dict[tuple[int, str], tuple[float, tuple[int, bool, bool]]] = {}  # nearby: 60 s memo
 
     # ---- lifecycle ---------------------------------------------------------------
     def _apply(self, conn: Connection, incident_id: int, event: Event, now: float, status: str,
@@ -102,22 +138,65 @@ class Incidents:
         repo.add_entries(conn, incident_id, now, transition.entries)
         return transition
 
-    def open_incident(self, conn: Connection, alert: Alert, group_values: dict | None, now: float,
-                      reason: str) -> int:
-        incident_id = repo.insert(conn, alert, alert.service(self.rules.service_label), group_values, now)
+    def open_incident(self, conn: Connection, alert: Alert, scope: dict[str, str], now: float, reason: str) -> int:
+        """A new incident for `alert` (which joins it with join_many, like every other alert)."""
+        incident_id = repo.insert(conn, alert, scope, now)
         repo.add_event(conn, incident_id, now, "opened", reason=reason, alert=alert.name)
         return incident_id
 
     def join_many(self, conn: Connection, incident_id: int, alerts: list[Alert], now: float) -> None:
-        """New alerts joined the incident: its services, time span and (if resolving) state."""
+        """New alerts joined the incident: its services, time span, count and (if resolving) state."""
         row = repo.get(conn, incident_id)
         assert row is not None, f"incident {incident_id} vanished inside its transaction"
-        services = set(row.services) | {s for s in (a.service(self.rules.service_label) for a in alerts) if s}
-        repo.update_span(conn, incident_id, sorted(services), min(row.first_alert_at, *(a.starts_at for a in alerts)),
-                         max(row.last_alert_at, *(a.starts_at for a in alerts)), now)
+        summary = repo.summary_of(row)
+        for alert in alerts:
+            service = alert.service(self.rules.service_label)
+            if service:
+                summary.services.add(service)
+            elif alert.labels.get("instance"):
+                summary.instance_keys.add(f"{alert.name}@{alert.labels['instance']}")
+            summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
+            summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
+        summary.alert_count += len(alerts)
+        repo.update_span(conn, summary, now)
         recurring = next((a for a in alerts if a.status == "firing"), None)
         if recurring is not None:
             self._apply(conn, incident_id, FiringAlertJoined(recurring.name), now, row.status)
+
+    def merge(self, conn: Connection, absorbed: int, survivor: int, now: float, reason: str,
+              by: str | None = None) -> IncidentSummary:
+        """Move every alert of `absorbed` into `survivor`; `absorbed` becomes merged (final). Returns the survivor."""
+        gone, kept = repo.get(conn, absorbed), repo.get(conn, survivor)
+        if gone is None or kept is None or gone.status not in ACTIVE or absorbed == survivor:
+            raise IncidentGone(f"incident {absorbed} cannot be merged into {survivor}")
+        repo.move_alerts(conn, absorbed, survivor)
+        self._apply(conn, absorbed, MergedInto(survivor, reason, by), now, gone.status, merged_into=survivor,
+                    updated_at=now)
+        summary = repo.recount(conn, survivor, self.rules.service_label)
+        repo.update_span(conn, summary, now)
+        detail = {"incident": absorbed, "alerts": gone.alert_count, "reason": reason}
+        repo.add_entries(conn, survivor, now, (TimelineEntry("absorbed", detail if by is None else {**detail, "by": by}),))
+        self.deferred.forget(absorbed)
+        if kept.status == "resolving" and gone.status != "resolving":  # it brings firing alerts
+            self._apply(conn, survivor, Assessed(True, self.quiet_period), now, kept.status)
+        return summary
+
+    def split(self, conn: Connection, incident_id: int, alert_ids: list[int], now: float, by: str) -> int:
+        """Move these alerts of the incident into a new incident; returns its id."""
+        row = repo.get(conn, incident_id)
+        if row is None or row.status not in ACTIVE:
+            raise IncidentGone(f"incident {incident_id} is not active")
+        moving = repo.ranking_alerts_by_id(conn, incident_id, alert_ids, self.rules.service_label)
+        first = min(moving, key=lambda a: a.starts_at)
+        new_id = repo.insert(conn, first, row.group_values or {}, now)
+        repo.move_alert_ids(conn, alert_ids, new_id)
+        for target in (incident_id, new_id):
+            repo.update_span(conn, repo.recount(conn, target, self.rules.service_label), now)
+        services = sorted({a.service(self.rules.service_label) or "" for a in moving} - {""})
+        repo.add_event(conn, new_id, now, "opened", reason=f"split from incident {incident_id} by {by}",
+                       alert=first.name, by=by)
+        repo.add_event(conn, incident_id, now, "split", into=new_id, alerts=len(alert_ids), services=services, by=by)
+        return new_id
 
     def close_quiet(self, conn: Connection, now: float, stats: LifecycleStats) -> list[int]:
         rows = repo.quiet_incidents(conn, now - self.quiet_period)
@@ -147,24 +226,72 @@ class Incidents:
         return True
 
     def add_feedback(self, conn: Connection, incident_id: int, now: float, verdict: str, comment: str) -> int | None:
-        if not repo.exists(conn, incident_id):
+        """Record a verdict; a false positive also unlearns the co-occurrence of the incident's services."""
+        row = repo.get(conn, incident_id)
+        if row is None:
             return None
         feedback_id = repo.insert_feedback(conn, incident_id, now, verdict, comment)
         repo.add_event(conn, incident_id, now, "feedback", verdict=verdict, comment=comment)
+        if verdict == "false_positive":
+            self.graphs.weaken(row.group_values, row.services)
+            save_learning(conn, self.graphs)
         return feedback_id
 
+    def split_by_operator(self, conn: Connection, incident_id: int, fingerprints: set[str], services: set[str],
+                          now: float, by: str) -> tuple[int, int]:
+        """Move the alerts matching the fingerprints or services into a new incident: (new id, alerts moved).
+
+        Raises IncidentGone (no such active incident) or ValueError (the selection matches none or all).
+        """
+        row = repo.get(conn, incident_id)
+        if row is None or row.status not in ACTIVE:
+            raise IncidentGone(f"incident {incident_id} is {row.status if row else 'not there'}")
+        members = repo.ranking_alerts(conn, incident_id, self.rules.service_label)
+        chosen = [a for a in members if a.fingerprint in fingerprints
+                  or (a.service(self.rules.service_label) or "") in services]
+        if not chosen:
+            raise ValueError("no alert of the incident matches the given fingerprints or services")
+        if len(chosen) == len(members):
+            raise ValueError("the selection holds every alert of the incident: nothing would be left")
+        new_id = self.split(conn, incident_id, [a.id for a in chosen if a.id is not None], now, by)
+        moved = {a.service(self.rules.service_label) for a in chosen} - {None}
+        kept = {a.service(self.rules.service_label) for a in members if a not in chosen} - {None}
+        self.graphs.weaken(row.group_values, moved, kept)  # type: ignore[arg-type]
+        save_learning(conn, self.graphs)
+        for target in (incident_id, new_id):
+            self.recompute(conn, target, now)
+        return new_id, len(chosen)
+
+    def merge_by_operator(self, conn: Connection, incident_id: int, other_id: int, now: float, by: str) -> int:
+        """Merge two active incidents (the smaller into the larger); returns the survivor. Raises IncidentGone."""
+        first, second = repo.get(conn, incident_id), repo.get(conn, other_id)
+        for row, wanted in ((first, incident_id), (second, other_id)):
+            if row is None or row.status not in ACTIVE:
+                raise IncidentGone(f"incident {wanted} is {row.status if row else 'not there'}")
+        assert first is not None and second is not None
+        survivor, absorbed = (first, second) if (first.alert_count, -first.id) >= (second.alert_count, -second.id) \
+            else (second, first)
+        self.merge(conn, absorbed.id, survivor.id, now, f"merged by {by}", by=by)
+        self.graphs.strengthen(survivor.group_values, survivor.services, absorbed.services, now)
+        save_learning(conn, self.graphs)
+        self.recompute(conn, survivor.id, now)
+        return survivor.id
+
     # ---- ranking -----------------------------------------------------------------
-    def touch(self, conn: Connection, incident_id: int, now: float) -> bool:
-        """Recompute an incident that changed now, unless it is large.
+    def touch(self, conn: Connection, incident_id: int, now: float, busy: bool = False) -> bool:
+        """Recompute an incident that changed now, unless it is large or the receiver is busy.
 
         Root cause and priority read every alert of the incident. An incident of more than
-        SMALL_INCIDENT alerts is marked instead, and the background loop recomputes it at most
-        every `correlation.large_incident_recompute_interval` on a read connection (Maintenance.recompute_deferred):
-        during a storm ingest stays fast and holds the write lock briefly, and the ranking of a
-        large incident lags by about that interval. Returns whether it ran now.
+        SMALL_INCIDENT alerts is marked instead, and so is any incident while webhooks queue for the
+        database (`busy`): the background loop recomputes them on a read connection
+        (Maintenance.recompute_deferred), spaced to about 5% of the time. During a storm ingest
+        stays fast and holds the write lock briefly, and rankings lag by seconds. Returns whether it ran now.
         """
         if self.deferred.is_large(incident_id) or repo.alert_count(conn, incident_id) > SMALL_INCIDENT:
             self.deferred.mark(incident_id)
+            return False
+        if busy:
+            self.deferred.mark(incident_id, large=False)
             return False
         self.recompute(conn, incident_id, now)
         return True
@@ -177,13 +304,51 @@ class Incidents:
 
     def assess(self, conn: Connection, incident_id: int, now: float) -> Assessment | None:
         """Read the incident's alerts and rank them (reads only; see `apply`)."""
-        first_alert_at = repo.first_alert_at(conn, incident_id)
+        row = repo.get(conn, incident_id)
         members = repo.ranking_alerts(conn, incident_id, self.rules.service_label)
-        if not members:
+        if row is None or not members:
             return None
-        candidates = rootcause.rank(members, self.topology, self.rules.service_label)
-        prio = priority_mod.assess(members, self.topology, self.rules.service_label, now, first_alert_at)
+        first_alert_at = row.first_alert_at
+        topology = self.graphs.for_scope(row.group_values, now)
+        candidates = rootcause.rank(members, topology, self.rules.service_label,
+                                    nearby=self._nearby(conn, row, members))
+        prio = priority_mod.assess(members, topology, self.rules.service_label, now, first_alert_at)
         return Assessment(candidates, prio, _title(members, candidates), any(a.status == "firing" for a in members))
+
+    def _nearby(self, conn: Connection, row, members: list[Alert]) -> list[rootcause.Nearby]:
+        """Services that started alerting in another incident of the scope shortly before this one.
+
+        Only for an incident of fewer than three services (where a candidate slot is free); the onsets
+        come from learned co-occurrence's memory, so the cost is a lookup, not a scan of alerts.
+        """
+        keys = {rootcause.candidate_key(a, self.rules.service_label) for a in members}
+        if len(keys) >= 3:
+            return []
+        first = row.first_alert_at
+        recent = self.graphs.recent_onsets(row.group_values, first - self.rules.window, first)
+        found: list[rootcause.Nearby] = []
+        tried = 0
+        for service, onset, home in sorted(recent, key=lambda r: first - r[1]):
+            if service in keys or home is None or home == row.id:
+                continue
+            alerts, low, flapping = self._quality_of(conn, home, service, first)  # none: its alerts moved (merged)
+            tried += 1
+            if alerts and not low and not flapping:
+                found.append(rootcause.Nearby(service, home, onset, alerts))
+            if len(found) == rootcause.MAX_NEARBY or tried == 2 * rootcause.MAX_NEARBY:
+                break
+        return found
+
+    def _quality_of(self, conn: Connection, incident_id: int, service: str, at: float) -> tuple[int, bool, bool]:
+        key = (incident_id, service)
+        cached = self._quality.get(key)
+        if cached is not None and abs(at - cached[0]) < 60:
+            return cached[1]
+        if len(self._quality) > 10000:
+            self._quality.clear()
+        found = repo.quality_of(conn, incident_id, service)
+        self._quality[key] = (at, found)
+        return found
 
     def apply(self, conn: Connection, incident_id: int, assessment: Assessment, now: float) -> None:
         """Write an assessment to the incident (inside a write transaction)."""

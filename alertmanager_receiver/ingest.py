@@ -18,8 +18,10 @@ from sqlalchemy.engine import Connection, Row
 from . import incident_repo as repo
 from .automation.decide import Event
 from .automation.queue import Automation
-from .correlate import Correlation
+from .cooccurrence_repo import save as save_learning
+from .correlate import Correlation, scope_values
 from .domain import Alert
+from .graphs import ServiceGraphs
 from .grouping import GroupingPlan, plan_grouping
 from .incident_repo import add_event
 from .incidents import Incidents, LifecycleStats
@@ -30,7 +32,6 @@ from .store import group_state as group_state_t
 from .store import incident_events as events_t
 from .store import incidents as incidents_t
 from .store import notifications as notifications_t
-from .topology import Topology
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +72,27 @@ class IngestResult:
     lifecycle: LifecycleStats = field(default_factory=LifecycleStats)
     events: list[tuple[int, Alert, str]] = field(default_factory=list)  # (incident, alert, firing|resolved)
     decisions: list[tuple[str, str, str]] = field(default_factory=list)  # automation: (rule, action, status)
+    merged: list[tuple[int, int]] = field(default_factory=list)  # (absorbed, survivor)
+    opened: set[int] = field(default_factory=set)  # incidents this notification opened
 
 
 class Ingestor:
-    def __init__(self, store: Store, incidents: Incidents, rules: Correlation, topology: Topology,
+    def __init__(self, store: Store, incidents: Incidents, rules: Correlation, graphs: ServiceGraphs,
                  automation: Automation | None = None):
-        self.store, self.incidents, self.rules, self.topology = store, incidents, rules, topology
+        self.store, self.incidents, self.rules, self.graphs = store, incidents, rules, graphs
         self.automation = automation
+        self._summaries = repo.SummaryCache()  # active incidents as correlation sees them, by row
 
     def ingest(self, notification: Notification, now: float) -> IngestResult:
         """Store one notification in a transaction of its own."""
         with self.store.write() as conn:
             return self.ingest_in(conn, notification, now)
 
-    def ingest_in(self, conn: Connection, notification: Notification, now: float) -> IngestResult:
-        """Store one notification inside the caller's transaction (see groupcommit)."""
+    def ingest_in(self, conn: Connection, notification: Notification, now: float, busy: bool = False) -> IngestResult:
+        """Store one notification inside the caller's transaction (see groupcommit).
+
+        `busy`: other notifications wait for the database; incidents this one joined are re-ranked in
+        the background rather than here (a new incident is always ranked at once)."""
         result = IngestResult()
         conn.execute(INSERT_NOTIFICATION, {"received_at": now, "group_key": notification.group_key,
                                            "receiver": notification.receiver, "status": notification.status,
@@ -94,7 +101,7 @@ class Ingestor:
         if notification.truncated == 0:
             self._close_absent(conn, notification, now, result)
         for incident_id in sorted(result.incidents):
-            self.incidents.touch(conn, incident_id, now)
+            self.incidents.touch(conn, incident_id, now, busy and incident_id not in result.opened)
         closed = self.incidents.close_quiet(conn, now, result.lifecycle)
         if self.automation is not None:
             result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
@@ -134,9 +141,11 @@ class Ingestor:
                 self._known_occurrence(conn, row, alert, now, result, refresh)
             else:
                 new.append(alert)
-        plan = plan_grouping(new, repo.active_summaries(conn), self.rules, self.topology)
+        since = min((a.starts_at for a in new), default=now) - self.rules.window
+        plan = plan_grouping(new, repo.active_summaries(conn, since, self._summaries), self.rules,
+                             lambda values: self.graphs.for_scope(values, now))
         self._end_earlier_occurrences(conn, new, firing, now, result)
-        self._write_plan(conn, plan, now, result)
+        self._learn(conn, self._write_plan(conn, plan, now, result))
         if refresh:
             conn.execute(REFRESH_OCCURRENCE, refresh)
 
@@ -166,17 +175,34 @@ class Ingestor:
                     result.incidents.add(earlier.incident_id)
                     conn.execute(END_OCCURRENCE, {"row_id": earlier.id, "new_ends_at": alert.starts_at, "now": now})
 
-    def _write_plan(self, conn: Connection, plan: GroupingPlan, now: float, result: IngestResult) -> None:
-        ids = {}
+    def _write_plan(self, conn: Connection, plan: GroupingPlan, now: float, result: IngestResult
+                    ) -> list[tuple[Alert, int]]:
+        """Open, merge and join incidents as planned, then insert the new occurrences into their final incidents.
+
+        Returns each new alert with the incident it went to."""
+        absorbed_new = {m.absorbed for m in plan.merges if m.absorbed < 0}  # opened and merged at once: never written
+        ids: dict[int, int] = {}
         for new_incident in plan.opened:
-            ids[new_incident.key] = self.incidents.open_incident(conn, new_incident.alert, new_incident.group_values,
-                                                                 now, new_incident.reason)
-            result.lifecycle.opened += 1
-        for incident_id, members in plan.joined().items():
-            self.incidents.join_many(conn, incident_id, members, now)
-        inserts, events = [], []
+            if new_incident.key not in absorbed_new:
+                ids[new_incident.key] = self.incidents.open_incident(conn, new_incident.alert, new_incident.scope,
+                                                                     now, new_incident.reason)
+                result.opened.add(ids[new_incident.key])
+                result.lifecycle.opened += 1
+
+        def stored(key: int) -> int:
+            return ids.get(plan.final(key), plan.final(key))
+
+        for merge in plan.merges:
+            if merge.absorbed >= 0:
+                self.incidents.merge(conn, merge.absorbed, stored(merge.absorbed), now, merge.reason)
+                result.merged.append((merge.absorbed, stored(merge.absorbed)))
+                result.incidents.add(merge.absorbed)
+        for key, members in plan.joined().items():
+            self.incidents.join_many(conn, stored(key), members, now)
+        inserts, events, placed = [], [], []
         for placement in plan.placements:
-            alert, incident_id = placement.alert, ids.get(placement.incident, placement.incident)
+            alert, incident_id = placement.alert, stored(placement.incident)
+            placed.append((alert, incident_id))
             service = alert.service(self.rules.service_label)
             inserts.append({"fingerprint": alert.fingerprint, "starts_at": alert.starts_at, "status": alert.status,
                             "ends_at": alert.ends_at if alert.status == "resolved" else None,
@@ -194,6 +220,22 @@ class Ingestor:
         if inserts:
             conn.execute(INSERT_ALERT, inserts)
             conn.execute(INSERT_EVENT, events)
+        return placed
+
+    def _learn(self, conn: Connection, placed: list[tuple[Alert, int]]) -> None:
+        """Count the onsets of firing alerts' services (learned co-occurrence) and persist what changed."""
+        seen: set[tuple] = set()
+        for alert, incident_id in sorted(placed, key=lambda p: p[0].starts_at):
+            service = alert.service(self.rules.service_label)
+            if alert.status != "firing" or not service:
+                continue
+            values = scope_values(alert, self.rules)
+            key = (tuple(sorted(values.items())), service)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.graphs.observe(values, service, alert.starts_at, incident_id)
+        save_learning(conn, self.graphs)
 
     def _known_occurrence(self, conn: Connection, row, alert: Alert, now: float, result: IngestResult,
                           refresh: list[dict]) -> None:

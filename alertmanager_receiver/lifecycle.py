@@ -7,7 +7,9 @@ Pure: no database, no clock. `incidents.py` applies a transition to a stored inc
       |                                                   |
       +----------- a firing alert joins / recurs ----------+ (only from resolving)
 
-Any status -> resolved by an operator.
+Any status -> resolved by an operator. Any active status -> merged when the incident is absorbed
+into another (late evidence linked them, or an operator merged them); a merged incident is final:
+its alerts live in the survivor, and events on it change nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-OPEN, ACKNOWLEDGED, RESOLVING, RESOLVED = "open", "acknowledged", "resolving", "resolved"
+OPEN, ACKNOWLEDGED, RESOLVING, RESOLVED, MERGED = "open", "acknowledged", "resolving", "resolved", "merged"
 ACTIVE = (OPEN, ACKNOWLEDGED, RESOLVING)
-STATUSES = (OPEN, ACKNOWLEDGED, RESOLVING, RESOLVED)
+STATUSES = (OPEN, ACKNOWLEDGED, RESOLVING, RESOLVED, MERGED)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Transition:
             values["resolving_since"] = now
         elif self.before == RESOLVING:
             values["resolving_since"] = None
-        if self.after == RESOLVED:
+        if self.after in (RESOLVED, MERGED):
             values["resolved_at"] = now
         return values
 
@@ -80,11 +82,22 @@ class ResolvedByOperator:
     by: str
 
 
-Event = FiringAlertJoined | Assessed | QuietPeriodElapsed | Acknowledged | ResolvedByOperator
+@dataclass(frozen=True)
+class MergedInto:
+    """The incident's alerts moved into `survivor`."""
+
+    survivor: int
+    reason: str
+    by: str | None = None  # the operator, for a manual merge
+
+
+Event = FiringAlertJoined | Assessed | QuietPeriodElapsed | Acknowledged | ResolvedByOperator | MergedInto
 
 
 def advance(status: str, event: Event) -> Transition:
     """The transition `event` causes from `status` (no change when the event does not apply)."""
+    if status == MERGED:
+        return Transition(status, status)
     if isinstance(event, FiringAlertJoined):
         if status == RESOLVING:
             return Transition(status, OPEN, (TimelineEntry("reopened", {
@@ -105,4 +118,9 @@ def advance(status: str, event: Event) -> Transition:
     elif isinstance(event, ResolvedByOperator):
         return Transition(status, RESOLVED, (TimelineEntry("resolved", {
             "by": event.by, "reason": "resolved through the API"}),))
+    elif isinstance(event, MergedInto):
+        detail: dict[str, Any] = {"into": event.survivor, "reason": event.reason}
+        if event.by is not None:
+            detail["by"] = event.by
+        return Transition(status, MERGED, (TimelineEntry("merged_into", detail),))
     return Transition(status, status)

@@ -10,6 +10,7 @@ import requests
 
 from .automation.queue import expire_approvals
 from .context import Receiver
+from .cooccurrence_repo import save as save_learning
 from .domain import Alert
 from .incidents import LifecycleStats
 from .ingest import reconcile
@@ -58,6 +59,9 @@ class Maintenance:
                 closed = receiver.incidents.close_quiet(conn, now, lifecycle)
                 receiver.automation.on_incidents_changed(conn, closed, now)
                 expire_approvals(conn, now)
+                if receiver.graphs is not None:  # co-occurrence episodes that ended since the last alert
+                    receiver.graphs.flush(now)
+                    save_learning(conn, receiver.graphs)
         except StoreUnavailable as err:
             log.warning("maintenance: database unavailable: %s", err)
             return
@@ -86,11 +90,11 @@ class Maintenance:
             return
         now = receiver.clock()
         try:
-            for incident_id in receiver.incidents.deferred.take_due(now):
+            for incident_id in receiver.incidents.deferred.take_due():
                 started = time.monotonic()
                 with receiver.store.read() as conn:
                     assessment = receiver.incidents.assess(conn, incident_id, now)
-                receiver.incidents.deferred.ran(incident_id, now, time.monotonic() - started)
+                receiver.incidents.deferred.ran(incident_id, time.monotonic() - started)
                 if assessment is None:
                     continue
                 with receiver.store.write() as conn:
@@ -100,8 +104,12 @@ class Maintenance:
             log.warning("recompute: database unavailable: %s", err)
 
     def _recompute_loop(self) -> None:
-        """Deferred recomputes of large incidents, off the webhook path."""
-        while not self.stop.wait(self.receiver.config.correlation.large_incident_recompute_interval):
+        """Deferred recomputes of large incidents, off the webhook path: one at a time, spaced so that they
+        take about 5% of the time, at least every `large_incident_recompute_interval` while any waits."""
+        deferred = self.receiver.incidents.deferred
+        interval = self.receiver.config.correlation.large_incident_recompute_interval
+        while not self.stop.wait(min(interval, max(0.005, deferred.seconds_to_next())) if deferred.pending()
+                                 else interval):
             try:
                 self.recompute_deferred()
             except Exception:

@@ -39,6 +39,11 @@ class ReceiverMetrics:
         self.actions = Counter("aiops_receiver_actions", "Automation decisions and results by rule, action type "
                                "and result (succeeded, failed, dry_run, skipped, awaiting_approval, refused, ...).",
                                ["rule", "action", "result"], registry=reg)
+        self.merges = Counter("aiops_receiver_incident_merges", "Incidents absorbed into another, by how "
+                              "(late_evidence: an alert linked them; operator: POST /api/v1/incidents/<id>/merge).",
+                              ["how"], registry=reg)
+        self.splits = Counter("aiops_receiver_incident_splits", "Incidents split by an operator "
+                              "(POST /api/v1/incidents/<id>/split).", registry=reg)
         self.action_duration = Histogram("aiops_receiver_action_duration_seconds", "Wall time of running one action.",
                                          buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=reg)
         reg.register(_StateCollector(store, noise_window, clock))

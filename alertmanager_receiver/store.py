@@ -76,6 +76,9 @@ incidents = sa.Table(
     sa.Column("resolved_at", sa.Float),
     sa.Column("acked_at", sa.Float),
     sa.Column("acked_by", sa.Text),
+    sa.Column("merged_into", sa.Integer),  # set when the incident was absorbed into another (status merged)
+    sa.Column("alert_count", sa.Integer, nullable=False, default=0),  # alert occurrences it holds
+    sa.Column("instance_keys", sa.JSON),  # alertname@instance of its alerts without a service
 )
 sa.Index("ix_incidents_status", incidents.c.status)
 
@@ -134,6 +137,28 @@ automation_state = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+# Learned co-occurrence (cooccurrence.py): onsets per service and pairs seen together, per scope.
+service_onsets = sa.Table(
+    "service_onsets", metadata,
+    sa.Column("scope", sa.Text, primary_key=True),  # JSON list of the group_by values
+    sa.Column("service", sa.Text, primary_key=True),
+    sa.Column("onsets", sa.Float, nullable=False),  # decayed count
+    sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("last_onset", sa.Float, nullable=False),
+    sa.Column("last_alert", sa.Float, nullable=False),
+    sa.Column("first_seen", sa.Float, nullable=False),
+)
+
+service_pairs = sa.Table(
+    "service_pairs", metadata,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("a", sa.Text, primary_key=True),  # a < b
+    sa.Column("b", sa.Text, primary_key=True),
+    sa.Column("together", sa.Float, nullable=False),
+    sa.Column("a_first", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
 external_refs = sa.Table(  # ids other systems gave us: chat message ts, Grafana annotation, silences
     "external_refs", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -174,6 +199,7 @@ class Store:
         with self.engine.begin() as conn:
             metadata.create_all(conn)
             _add_ranking_columns(conn, service_label)
+            _add_incident_columns(conn)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -255,6 +281,24 @@ def _add_ranking_columns(conn: Connection, service_label: str) -> None:
     if updates:
         conn.execute(alerts.update().where(alerts.c.id == sa.bindparam("row_id"))
                      .values({c: sa.bindparam(c) for c in RANKING_COLUMNS}), updates)
+
+
+def _add_incident_columns(conn: Connection) -> None:
+    """Databases created before merges existed get merged_into, alert_count and instance_keys, filled in."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns("incidents")}
+    missing = [c for c in ("merged_into", "alert_count", "instance_keys") if c not in present]
+    if not missing:
+        return
+    log.info("adding columns %s to the incidents table", ", ".join(missing))
+    for name in missing:
+        column = incidents.c[name]
+        default = " DEFAULT 0" if name == "alert_count" else ""
+        conn.exec_driver_sql(f"ALTER TABLE incidents ADD COLUMN {name} {column.type.compile(conn.dialect)}{default}")
+    if "alert_count" in missing:
+        counts = conn.execute(sa.select(alerts.c.incident_id, sa.func.count()).group_by(alerts.c.incident_id)).all()
+        if counts:
+            conn.execute(incidents.update().where(incidents.c.id == sa.bindparam("row_id"))
+                         .values(alert_count=sa.bindparam("n")), [{"row_id": i, "n": n} for i, n in counts if i])
 
 
 def is_unavailable(err: Exception) -> bool:

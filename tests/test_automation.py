@@ -243,3 +243,26 @@ def test_a_rules_concurrency_limit_holds_its_next_action_while_one_is_running(re
         first = claim_next(conn, receiver.config.automation, T0)
         assert first is not None
         assert claim_next(conn, receiver.config.automation, T0) is None  # the second waits for the first
+
+
+def test_a_merged_incident_gets_its_message_updated_not_reposted_and_its_annotation_closed(recorder, receiver_app,
+                                                                                         sqlite_url, clock):
+    made = receiver_app({"storage": {"url": sqlite_url}, "topology": {"api": {"depends_on": ["db"]},
+                                                                      "worker": {"depends_on": ["db"]}},
+                         "automation": {"chatops": {"slack": {"api_url": f"{recorder.url}/api", "token": "xoxb-t",
+                                                              "channel": "#ops"}},
+                                        "grafana": {"url": recorder.url, "token": "glsa_t"}}})
+    client, worker = made.client, Worker(made.receiver)
+    fire(client, {"service": "api"}, start=T0, group="a")
+    fire(client, {"service": "worker"}, start=T0 + 10, group="w")
+    worker.drain()  # each incident has its message and its annotation
+    assert len(recorder.calls("/chat.postMessage")) == 2 and len(recorder.calls("/api/annotations")) == 2
+    clock.advance(300)
+    fire(client, {"service": "db"}, start=T0 + 200, group="d")  # the late root cause links both
+    worker.drain()
+    assert len(recorder.calls("/chat.postMessage")) == 2  # nothing reposted
+    updates = [c["body"]["text"] for c in recorder.calls("/chat.update")]
+    assert any("[MERGED INTO #1] #2" in text for text in updates)
+    closed = [c for c in recorder.calls() if c["path"].startswith("/api/annotations/") and c["method"] == "PATCH"
+              and "timeEnd" in c["body"]]
+    assert closed and closed[-1]["body"]["timeEnd"] == int(clock.now * 1000)

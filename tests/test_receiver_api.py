@@ -147,7 +147,8 @@ def test_ack_resolve_and_feedback_are_recorded_and_validated(store_url, make_rec
 
 def test_metrics_count_notifications_alerts_incidents_and_noise_reduction(store_url, make_receiver):
     app, client = make_receiver(store_url)
-    post(client, payload([service_alert(s, cluster="c", namespace="n") for s in ("a", "b", "c", "d")]))
+    chain = [("payments-db", "db-1"), ("payments", "p-1"), ("payments", "p-2"), ("checkout", "c-1")]  # one cascade
+    post(client, payload([service_alert(s, cluster="c", namespace="n", instance=i) for s, i in chain]))
     post(client, b"nope")
     text = client.get("/metrics").get_data(as_text=True)
     for line in ('aiops_receiver_notifications_total{result="stored"} 1.0',

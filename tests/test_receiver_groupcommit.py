@@ -24,9 +24,9 @@ def slow_first_ingest(receiver, hold: threading.Event, entered: threading.Event,
     original = receiver.ingestor.ingest_in
     calls = []
 
-    def ingest_in(conn, n, now):
+    def ingest_in(conn, n, now, busy=False):
         calls.append(n.group_key)
-        result = original(conn, n, now)
+        result = original(conn, n, now, busy)
         if len(calls) == 1:
             entered.set()
             hold.wait(10)

@@ -1,16 +1,13 @@
-"""Correlation, root cause and priority: plain functions, tested directly."""
+"""Priority, payload parsing and automation decisions: plain functions, tested directly (correlation: test_correlation.py)."""
 
 import pytest
 from amhelpers import am_alert, payload
 
-from alertmanager_receiver.correlate import Correlation, choose_incident
 from alertmanager_receiver.domain import Alert, IncidentSummary
 from alertmanager_receiver.payload import PayloadError, parse_notification, parse_time
 from alertmanager_receiver.priority import assess
-from alertmanager_receiver.rootcause import rank
 from alertmanager_receiver.topology import Topology
 
-RULES = Correlation(("cluster", "namespace"), 600.0, "service")
 TOPO = Topology({"checkout": ["payments", "cart"], "payments": ["payments-db"], "cart": []},
                 {"checkout": "high", "payments": "medium", "cart": "low"})
 T0 = 1_800_000_000.0
@@ -23,58 +20,6 @@ def alert(service, start=T0, status="firing", **labels):
 
 def incident(iid, services, group=None, first=T0, last=T0):
     return IncidentSummary(iid, set(services), group, first, last)
-
-
-def test_an_alert_sharing_the_group_by_values_within_the_window_joins_that_incident():
-    chosen, reason = choose_incident(alert("x", T0 + 60, cluster="c1", namespace="shop"),
-                                     [incident(1, ["y"], {"cluster": "c1", "namespace": "shop"})], RULES, TOPO)
-    assert chosen == 1 and "cluster=c1, namespace=shop" in reason
-
-
-def test_an_alert_outside_the_window_opens_a_new_incident_with_a_reason():
-    chosen, reason = choose_incident(alert("x", T0 + 3600, cluster="c1", namespace="shop"),
-                                     [incident(1, ["y"], {"cluster": "c1", "namespace": "shop"})], RULES, TOPO)
-    assert chosen is None and "new incident" in reason
-
-
-def test_a_service_linked_through_the_topology_joins_in_either_direction():
-    up, reason = choose_incident(alert("checkout", T0 + 120), [incident(7, ["payments-db"])], RULES, TOPO)
-    assert up == 7 and "checkout -> payments -> payments-db" in reason
-    down, reason = choose_incident(alert("payments-db", T0 + 120), [incident(8, ["checkout"])], RULES, TOPO)
-    assert down == 8 and "linked" in reason
-
-
-def test_services_that_only_share_a_dependency_are_not_linked():
-    topo = Topology({"a": ["db"], "b": ["db"]})
-    chosen, _ = choose_incident(alert("b"), [incident(1, ["a"])], RULES, topo)
-    assert chosen is None
-
-
-def test_the_same_service_within_the_window_joins_and_the_strongest_rule_wins():
-    same, reason = choose_incident(alert("cart", T0 + 30), [incident(1, ["cart"])], RULES, TOPO)
-    assert same == 1 and "same service" in reason
-    incidents = [incident(1, ["cart"], last=T0 + 50), incident(2, ["z"], {"cluster": "c", "namespace": "n"})]
-    best, _ = choose_incident(alert("cart", T0 + 60, cluster="c", namespace="n"), incidents, RULES, TOPO)
-    assert best == 2
-
-
-def test_the_failing_dependency_that_alerted_first_is_the_top_root_cause_with_an_explanation():
-    alerts = [alert("payments-db", T0), alert("payments", T0 + 60), alert("checkout", T0 + 120),
-              alert("cart", T0 + 300)]
-    ranked = rank(alerts, TOPO, "service")
-    assert ranked[0].service == "payments-db"
-    assert "2 alerting service(s) depend on it (checkout, payments)" in ranked[0].explanation
-    assert "first to alert" in ranked[0].explanation
-    victim = next(c for c in rank(alerts, TOPO, "service", top=4) if c.service == "checkout")
-    assert "may be a victim" in victim.explanation
-
-
-def test_an_anomaly_score_on_an_alert_lifts_its_service_in_the_ranking():
-    a = alert("cart", T0)
-    b = Alert("fp-b", T0, "firing", {"alertname": "AIOpsAnomalyDetected", "service": "other"},
-              {"anomaly_score": "7.5"})
-    ranked = rank([a, b], Topology({}), "service")
-    assert ranked[0].service == "other" and "anomaly score 7.5" in ranked[0].explanation
 
 
 def test_priority_rises_with_severity_blast_radius_and_criticality_and_lists_its_factors():
@@ -153,20 +98,3 @@ def test_decisions_check_the_breaker_then_cooldown_then_budgets_then_mode_and_ap
     assert decide(_rule(require_approval=True), quiet, T0, False, dry_run=False)[0] == "awaiting_approval"
     assert decide(_rule(), quiet, T0, False, False) == ("pending", "queued")
 
-
-# ---- grouping a whole notification before anything is written ----
-
-def test_a_notifications_alerts_are_placed_before_any_write_and_later_ones_join_incidents_earlier_ones_open():
-    from alertmanager_receiver.correlate import Correlation
-    from alertmanager_receiver.grouping import plan_grouping
-
-    rules = Correlation(("cluster", "namespace"), 600.0, "service")
-    topology = Topology({"checkout": ["payments"], "payments": ["payments-db"]})
-    existing = incident(7, {"search"}, {"cluster": "c2", "namespace": "web"})
-    plan = plan_grouping([alert("payments-db", T0, cluster="c1", namespace="shop"),
-                          alert("checkout", T0 + 60, cluster="c1", namespace="shop"),
-                          alert("search", T0 + 90, cluster="c2", namespace="web")], [existing], rules, topology)
-    assert [new.key for new in plan.opened] == [-1]
-    assert [p.incident for p in plan.placements] == [-1, -1, 7]
-    assert plan.joined() == {7: [plan.placements[2].alert]}
-    assert existing.services == {"search"}  # the caller's summaries are not modified

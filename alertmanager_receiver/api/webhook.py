@@ -54,6 +54,8 @@ def alertmanager_webhook():
     for status, count in result.statuses.items():
         receiver.metrics.alerts.labels(status).inc(count)
     receiver.metrics.record(result.lifecycle)
+    if result.merged:
+        receiver.metrics.merges.labels("late_evidence").inc(len(result.merged))
     for rule, action, status in result.decisions:
         if status != "pending":  # pending ones are counted when they finish
             receiver.metrics.actions.labels(rule, action, status).inc()

@@ -171,19 +171,22 @@ class Runner:
             return "failed", "incident not found", {}
         chat = self.cfg.chatops
         result = {}
-        if chat.slack is not None:
+        merged = detail["status"] == "merged"  # only an incident that already has a message is told where it went
+        if chat.slack is not None and not (merged and self._ref(row.incident_id, "slack_ts") is None):
             ts = self._ref(row.incident_id, "slack_ts")
             new_ts = post_or_update_slack(chat.slack, incident_message(detail, detail["summary"], chat, self.clock()), ts)
             if ts is None and new_ts:
                 self._save_ref(row.incident_id, "slack_ts", new_ts)
             result["slack"] = "updated" if ts else "posted"
-        if chat.generic is not None:
+        if chat.generic is not None and not (merged and self._ref(row.incident_id, "generic_chat") is None):
             seen = self._ref(row.incident_id, "generic_chat")
-            post_generic(chat.generic, detail, detail["summary"], "resolved" if detail["status"] == "resolved"
-                         else ("updated" if seen else "opened"))
+            event = detail["status"] if detail["status"] in ("resolved", "merged") else ("updated" if seen else "opened")
+            post_generic(chat.generic, detail, detail["summary"], event)
             if seen is None:
                 self._save_ref(row.incident_id, "generic_chat", "sent")
             result["generic"] = "sent"
+        if not result:
+            return "skipped", "merged into another incident before any message was sent", {}
         return "succeeded", ", ".join(f"{k} {v}" for k, v in result.items()), result
 
     def _builtin_grafana(self, row):
@@ -194,6 +197,8 @@ class Runner:
         if grafana is None:
             return "skipped", "grafana is not configured", {}
         existing = self._ref(row.incident_id, "grafana_annotation")
+        if existing is None and detail["status"] == "merged":
+            return "skipped", "merged into another incident before it was annotated", {}
         annotation = write_annotation(grafana, annotation_body(detail, detail["summary"], grafana), existing)
         if existing is None:
             self._save_ref(row.incident_id, "grafana_annotation", annotation)

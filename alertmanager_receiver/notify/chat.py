@@ -25,8 +25,12 @@ def _duration(detail: dict, now: float) -> str:
 def incident_message(detail: dict, summary: str, cfg: ChatOpsConfig, now: float) -> dict:
     """Slack message (text + blocks) for an incident."""
     cause = detail.get("probable_root_cause")
-    state = "RESOLVED" if detail["status"] == "resolved" else detail["status"].upper()
-    title = f"{PRIORITY_EMOJI.get(detail['priority'], '')} [{detail['priority']}] [{state}] #{detail['id']} {detail['title']}"
+    state = detail["status"].upper()
+    if detail["status"] == "merged":  # its alerts live on in the survivor, whose message carries on
+        state = f"MERGED INTO #{detail.get('merged_into')}"
+        summary = f"Merged into incident #{detail.get('merged_into')}: its alerts and updates continue there."
+    title = (f"{PRIORITY_EMOJI.get(detail['priority'], '')} [{detail['priority']}] [{state}] #{detail['id']} "
+             f"{detail['title']}")
     fields = [f"*Priority:* {detail['priority']}", f"*Duration:* {_duration(detail, now)}",
               f"*Services:* {', '.join(detail['services']) or 'n/a'}",
               f"*Opened:* {datetime.fromtimestamp(detail['opened_at'], UTC):%Y-%m-%d %H:%M} UTC"]
