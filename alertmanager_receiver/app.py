@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .api import actions as actions_api
+from .api import analysis as analysis_api
 from .api import incidents as incidents_api
 from .api import ops as ops_api
 from .api import webhook as webhook_api
@@ -22,12 +23,16 @@ from .context import MAX_ID, Receiver, bind, current_receiver
 from .cooccurrence import CoOccurrence, Settings
 from .cooccurrence_repo import load as load_learning
 from .correlate import Correlation
+from .discovery import TopologyDiscovery
+from .evidence import EvidenceWorker, MetricEvidence
 from .graphs import ServiceGraphs
 from .groupcommit import GroupCommitter
 from .incidents import Incidents
 from .ingest import Ingestor
+from .investigation import compute_incident_evidence
 from .log_evidence import LogEvidence
 from .metrics import ReceiverMetrics
+from .prom import PrometheusReader
 from .store import Store, StoreUnavailable
 from .topology import Topology
 
@@ -63,18 +68,28 @@ def build_receiver(config: ReceiverConfig, store: Store, clock: Callable[[], flo
     corr = config.correlation
     rules = Correlation(tuple(corr.group_by), corr.window, corr.service_label, tuple(corr.topology_scope))
     graphs = build_graphs(config, store)
-    incidents = Incidents(rules, graphs, corr.quiet_period)
+    incidents = Incidents(rules, graphs, corr.quiet_period, config.metric_evidence)
     automation = Automation(config.automation)
     log_evidence = (LogEvidence(config.prometheus, config.log_evidence, corr.service_label, clock)
                     if config.prometheus is not None else None)
     ingestor = Ingestor(store, incidents, rules, graphs, automation)
-    return Receiver(
+    reader = PrometheusReader(config.prometheus) if config.prometheus is not None else None
+    discovery = (TopologyDiscovery(config.topology_discovery, reader.instant, Topology.from_config(config.topology),
+                                   graphs, clock) if config.topology_discovery is not None and reader else None)
+    metric = (MetricEvidence(config.metric_evidence, reader, corr.service_label)
+              if config.metric_evidence is not None and reader else None)
+    parts = Receiver(
         config=config, store=store, ingestor=ingestor, incidents=incidents,
         metrics=ReceiverMetrics(store, config.server.noise_window, clock), auth=Authenticator(config.auth),
         clock=clock, write_slots=threading.BoundedSemaphore(write_slot_count(config)),
         committer=GroupCommitter(ingestor), automation=automation,
         runner=Runner(config.automation, store, config.alertmanager.url, clock, log_evidence),
-        log_evidence=log_evidence, graphs=graphs)
+        log_evidence=log_evidence, graphs=graphs, discovery=discovery, metric_evidence=metric)
+    if metric is not None and config.metric_evidence is not None:
+        parts.evidence_worker = EvidenceWorker(config.metric_evidence,
+                                               lambda incident_id: compute_incident_evidence(parts, incident_id))
+    parts.metrics.watch_topology(graphs, discovery, clock)
+    return parts
 
 
 def _create_labelled_series(parts: Receiver) -> None:
@@ -86,6 +101,9 @@ def _create_labelled_series(parts: Receiver) -> None:
         metrics.alerts.labels(status)
     for how in ("late_evidence", "operator"):
         metrics.merges.labels(how)
+    if parts.metric_evidence is not None:
+        for result in ("ok", "error"):
+            metrics.evidence.labels(result)
     for rule in parts.config.automation.rules:
         for action in rule.actions:
             for result in ("dry_run", "succeeded", "failed", "skipped"):
@@ -119,7 +137,7 @@ def create_app(config: ReceiverConfig, store: Store | None = None, clock: Callab
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["id"] = IdConverter
     bind(app, parts)
-    for blueprint in (webhook_api.bp, incidents_api.bp, actions_api.bp, ops_api.bp):
+    for blueprint in (webhook_api.bp, incidents_api.bp, analysis_api.bp, actions_api.bp, ops_api.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(StoreUnavailable, _store_down)
     app.register_error_handler(HTTPException, _http_error)

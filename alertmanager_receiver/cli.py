@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parts = receiver_of(app)
     Maintenance(parts, stop).start()
     Worker(parts, stop).start()
+    if parts.discovery is not None:
+        threading.Thread(target=parts.discovery.run, args=(stop,), name="topology-discovery", daemon=True).start()
+    if parts.evidence_worker is not None:
+        threading.Thread(target=parts.evidence_worker.run, args=(stop,), name="metric-evidence", daemon=True).start()
 
     log.info("aiops-receiver %s listening on %s, storage %s, automation %s (%d rules)", __version__, args.listen,
              config.storage.url.split("@")[-1], config.automation.mode, len(config.automation.rules))

@@ -85,7 +85,7 @@ class AlertmanagerConfig(StrictModel):
 
 
 class PrometheusConfig(StrictModel):
-    """The Prometheus that scrapes `aiops-exporter logs`; enables log evidence on incidents."""
+    """The Prometheus the receiver reads: log evidence, topology discovery, metric evidence."""
 
     url: str
     timeout: PositiveDuration = 5.0
@@ -95,6 +95,46 @@ class PrometheusConfig(StrictModel):
     @classmethod
     def _http_url(cls, url: str) -> str:
         return http_url(url)
+
+
+class DiscoverySource(StrictModel):
+    """A PromQL query whose result names a caller and a callee in two labels: the caller depends on the callee."""
+
+    name: str | None = None  # in metrics and the topology API (default: source-<index>)
+    query: str
+    caller_label: str
+    callee_label: str
+
+    @field_validator("query")
+    @classmethod
+    def _non_empty(cls, query: str) -> str:
+        if not query.strip():
+            raise ValueError("must be a PromQL expression")
+        return query
+
+
+class TopologyDiscoveryConfig(StrictModel):
+    refresh: PositiveDuration = 300.0
+    sources: list[DiscoverySource] = Field(min_length=1)
+
+
+class MetricEvidenceConfig(StrictModel):
+    """Anomaly scores of the incident's services and their dependencies, read from Prometheus (docs/receiver.md)."""
+
+    score_query: str = "aiops_anomaly_score"  # any PromQL whose series carry correlation.service_label
+    lookback: PositiveDuration = 1800.0  # how far before the incident's first alert to look
+    max_hops: int = Field(default=4, ge=1, le=20)  # how deep to follow dependencies of the alerting services
+    step: PositiveDuration = 60.0  # resolution of the range query
+    baseline: PositiveDuration = 86400.0  # the span before the lookback that says how anomalous a service usually is
+    refresh: PositiveDuration = 60.0  # an incident's evidence is recomputed at most this often
+    timeout: PositiveDuration = 10.0  # per query; evidence never blocks ingest
+
+    @field_validator("score_query")
+    @classmethod
+    def _non_empty(cls, query: str) -> str:
+        if not query.strip():
+            raise ValueError("must be a PromQL expression")
+        return query
 
 
 class LogEvidenceConfig(StrictModel):
@@ -123,6 +163,15 @@ class ReceiverConfig(StrictModel):
     automation: AutomationConfig = Field(default_factory=AutomationConfig)
     prometheus: PrometheusConfig | None = None
     log_evidence: LogEvidenceConfig = Field(default_factory=LogEvidenceConfig)
+    topology_discovery: TopologyDiscoveryConfig | None = None
+    metric_evidence: MetricEvidenceConfig | None = None
+
+    @model_validator(mode="after")
+    def _prometheus_for_discovery_and_evidence(self) -> ReceiverConfig:
+        for key in ("topology_discovery", "metric_evidence"):
+            if getattr(self, key) is not None and self.prometheus is None:
+                raise ValueError(f"{key}: needs prometheus.url (the Prometheus to read)")
+        return self
 
     @model_validator(mode="after")
     def _silences_need_alertmanager(self) -> ReceiverConfig:

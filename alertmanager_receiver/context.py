@@ -12,6 +12,8 @@ from .auth import Authenticator
 from .automation.queue import Automation
 from .automation.run import Runner
 from .config import ReceiverConfig
+from .discovery import TopologyDiscovery
+from .evidence import EvidenceWorker, MetricEvidence
 from .graphs import ServiceGraphs
 from .groupcommit import GroupCommitter
 from .incidents import Incidents
@@ -41,6 +43,9 @@ class Receiver:
     runner: Runner
     log_evidence: LogEvidence | None = None
     graphs: ServiceGraphs | None = None
+    discovery: TopologyDiscovery | None = None  # with topology_discovery
+    metric_evidence: MetricEvidence | None = None  # with metric_evidence
+    evidence_worker: EvidenceWorker | None = None
 
 
 def bind(app: Flask, parts: Receiver) -> None:

@@ -45,6 +45,7 @@ class GroupingPlan:
     placements: list[Placement] = field(default_factory=list)
     opened: list[NewIncident] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
+    after: dict[int, IncidentSummary] = field(default_factory=dict)  # incidents as the plan leaves them
 
     def final(self, incident: int) -> int:
         """Where an incident (or placeholder) ends up after this plan's merges."""
@@ -121,7 +122,7 @@ def plan_grouping(alerts: list[Alert], incidents: list[IncidentSummary], rules: 
     copied: set[int] = set()  # summaries copied before their first change: the caller's stay untouched
 
     def own(incident: int) -> IncidentSummary:
-        if incident not in copied and incident > 0:
+        if incident not in copied and incident > 0:  # placeholders are the plan's own already
             original = summaries[incident]
             summaries[incident] = replace(original, services=set(original.services),
                                           instance_keys=set(original.instance_keys))
@@ -150,4 +151,5 @@ def plan_grouping(alerts: list[Alert], incidents: list[IncidentSummary], rules: 
         _add(own(target), alert, rules.service_label)
         index.add(summaries[target])
         plan.placements.append(Placement(alert, target, decision.reason))
+    plan.after = {i: summaries[i] for i in copied | {n.key for n in plan.opened} if i in summaries}
     return plan

@@ -5,7 +5,6 @@ Statements on the ingest path are built once: building a SQLAlchemy statement co
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -20,34 +19,48 @@ from .store import incident_events as events_t
 from .store import incidents as incidents_t
 
 INSERT_EVENT = events_t.insert()
-# The JSON columns come back as text and summaries are built through SummaryCache: every notification
-# reads the active incidents, most of them unchanged since the last one.
-SELECT_ACTIVE = (sa.select(incidents_t.c.id, sa.cast(incidents_t.c.services, sa.Text),
-                           sa.cast(incidents_t.c.group_values, sa.Text), incidents_t.c.first_alert_at,
-                           incidents_t.c.last_alert_at, incidents_t.c.status,
-                           sa.cast(incidents_t.c.instance_keys, sa.Text), incidents_t.c.alert_count)
-                 .where(incidents_t.c.status.in_(ACTIVE)).where(incidents_t.c.last_alert_at >= sa.bindparam("since")))
+# Every notification reads the active incidents. Their scalar columns are read first; the JSON columns
+# (services, scope, instance keys) only of incidents not already known with the same scalars (SummaryCache):
+# a join always raises alert_count, a merge or split changes it, so unchanged scalars mean unchanged JSON.
+SELECT_ACTIVE_SCALARS = (sa.select(incidents_t.c.id, incidents_t.c.alert_count, incidents_t.c.status,
+                                   incidents_t.c.first_alert_at, incidents_t.c.last_alert_at)
+                         .where(incidents_t.c.status.in_(ACTIVE))
+                         .where(incidents_t.c.last_alert_at >= sa.bindparam("since")))
+SELECT_SUMMARY_JSON = (sa.select(incidents_t.c.id, incidents_t.c.services, incidents_t.c.group_values,
+                                 incidents_t.c.instance_keys)
+                       .where(incidents_t.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
 class SummaryCache:
-    """IncidentSummary by the exact row it was built from: an unchanged active incident is not decoded again
-    (bounded; thread-safe enough: a race builds one twice). Summaries handed out must not be modified
-    (grouping copies one before changing it)."""
+    """IncidentSummary by incident and the scalars it was built from (bounded). Summaries handed out must not
+    be modified (grouping copies one before changing it)."""
 
     def __init__(self, limit: int = 20000):
         self.limit = limit
-        self._built: dict[tuple, IncidentSummary] = {}
+        self._built: dict[int, tuple[tuple, IncidentSummary]] = {}
 
-    def __call__(self, row: tuple) -> IncidentSummary:
-        summary = self._built.get(row)
-        if summary is None:
-            if len(self._built) >= self.limit:
+    def summaries(self, conn: Connection, since: float) -> list[IncidentSummary]:
+        rows = conn.execute(SELECT_ACTIVE_SCALARS, {"since": since}).all()
+        stale = [r.id for r in rows if (cached := self._built.get(r.id)) is None or cached[0] != tuple(r)]
+        if stale:
+            if len(self._built) + len(stale) > self.limit:
                 self._built.clear()
-            id_, services, scope, first, last, status, keys, count = row
-            summary = self._built[row] = IncidentSummary(
-                id_, set(json.loads(services) if services else ()), json.loads(scope) if scope else None, first, last,
-                status, set(json.loads(keys) if keys else ()), count or 0)
-        return summary
+                stale = [r.id for r in rows]
+            scalars = {r.id: tuple(r) for r in rows}
+            for first in range(0, len(stale), 500):
+                for id_, services, scope, keys in conn.execute(SELECT_SUMMARY_JSON, {"ids": stale[first:first + 500]}):
+                    _, count, status, first_at, last_at = scalars[id_]
+                    self._built[id_] = (scalars[id_], IncidentSummary(
+                        id_, set(services or ()), scope, first_at, last_at, status, set(keys or ()), count or 0))
+        return [self._built[r.id][1] for r in rows if r.id in self._built]
+
+    def remember(self, summary: IncidentSummary) -> None:
+        """The incident as this process just wrote it: the next read needs no JSON for it."""
+        if len(self._built) < self.limit:
+            self._built[summary.id] = ((summary.id, summary.alert_count, summary.status, summary.first_alert_at,
+                                        summary.last_alert_at), summary)
+
+
 SELECT_INCIDENT = sa.select(incidents_t).where(incidents_t.c.id == sa.bindparam("incident_id"))
 SELECT_ALERT_COUNT = sa.select(incidents_t.c.alert_count).where(incidents_t.c.id == sa.bindparam("incident_id"))
 UPDATE_SPAN = incidents_t.update().where(incidents_t.c.id == sa.bindparam("incident_id")).values(
@@ -94,8 +107,7 @@ def summary_of(row: Row) -> IncidentSummary:
 def active_summaries(conn: Connection, since: float = float("-inf"), cache: SummaryCache | None = None
                      ) -> list[IncidentSummary]:
     """Active incidents whose latest alert started at `since` or later (older ones cannot take a new alert)."""
-    build = cache if cache is not None else SummaryCache()
-    return [build(tuple(row)) for row in conn.execute(SELECT_ACTIVE, {"since": since}).all()]
+    return (cache if cache is not None else SummaryCache()).summaries(conn, since)
 
 
 def insert(conn: Connection, alert: Alert, scope: dict[str, str], now: float) -> int:

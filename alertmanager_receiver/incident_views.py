@@ -48,12 +48,22 @@ def incident_detail(conn: Connection, incident_id: int) -> dict | None:
         **incident_dict(row),
         "alert_count": len(alert_rows),
         "root_cause_candidates": row.root_cause,
+        "metric_evidence": _evidence_summary(row.metric_evidence),
         "alerts": [{"id": a.id, "fingerprint": a.fingerprint, "status": a.status, "starts_at": a.starts_at,
                     "ends_at": a.ends_at, "labels": a.labels, "annotations": a.annotations,
                     "generator_url": a.generator_url, "join_reason": a.join_reason} for a in alert_rows],
         "timeline": [{"at": e.at, "kind": e.kind, **e.detail} for e in events],
         "feedback": [{"id": f.id, "at": f.at, "verdict": f.verdict, "comment": f.comment} for f in verdicts],
     }
+
+
+def _evidence_summary(stored: dict | None) -> dict | None:
+    """When and over what span metric evidence was read (the candidates carry each service's evidence)."""
+    if not stored:
+        return None
+    out = {k: stored[k] for k in ("computed_at", "from", "to", "error", "error_at") if k in stored}
+    out["services_with_scores"] = len(stored.get("services") or {})
+    return out
 
 
 def feedback_since(conn: Connection, since: float, limit: int) -> list[dict]:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from . import incident_repo as repo
+from . import metric_rca, rootcause
 from . import priority as priority_mod
-from . import rootcause
+from .config import MetricEvidenceConfig
 from .cooccurrence_repo import save as save_learning
 from .correlate import Correlation
 from .domain import Alert, IncidentSummary
+from .evidence import from_stored
 from .graphs import ServiceGraphs
 from .lifecycle import (
     ACTIVE,
@@ -54,6 +57,7 @@ class Assessment:
     priority: priority_mod.Priority
     title: str
     firing: bool
+    row: Any = field(default=None, repr=False, compare=False)  # the incident row it was assessed from
 
 
 class DeferredRanking:
@@ -122,8 +126,10 @@ class IncidentGone(Exception):
 
 
 class Incidents:
-    def __init__(self, rules: Correlation, graphs: ServiceGraphs, quiet_period: float):
+    def __init__(self, rules: Correlation, graphs: ServiceGraphs, quiet_period: float,
+                 metric_settings: MetricEvidenceConfig | None = None):
         self.rules, self.graphs, self.quiet_period = rules, graphs, quiet_period
+        self.metric_settings = metric_settings  # None: metric evidence is not configured
         self.deferred = DeferredRanking()
         self._quality: dict[tuple[int, str], tuple[float, tuple[int, bool, bool]]] = {}  # nearby: 60 s memo
 
@@ -144,24 +150,29 @@ class Incidents:
         repo.add_event(conn, incident_id, now, "opened", reason=reason, alert=alert.name)
         return incident_id
 
-    def join_many(self, conn: Connection, incident_id: int, alerts: list[Alert], now: float) -> None:
-        """New alerts joined the incident: its services, time span, count and (if resolving) state."""
-        row = repo.get(conn, incident_id)
-        assert row is not None, f"incident {incident_id} vanished inside its transaction"
-        summary = repo.summary_of(row)
-        for alert in alerts:
-            service = alert.service(self.rules.service_label)
-            if service:
-                summary.services.add(service)
-            elif alert.labels.get("instance"):
-                summary.instance_keys.add(f"{alert.name}@{alert.labels['instance']}")
-            summary.first_alert_at = min(summary.first_alert_at, alert.starts_at)
-            summary.last_alert_at = max(summary.last_alert_at, alert.starts_at)
-        summary.alert_count += len(alerts)
-        repo.update_span(conn, summary, now)
+    def join_many(self, conn: Connection, incident_id: int, alerts: list[Alert], now: float,
+                  after: IncidentSummary | None = None) -> None:
+        """New alerts joined the incident: its services, time span, count and (if resolving) state.
+
+        `after`: the incident as grouping left it with these alerts (ingest knows it: no read needed).
+        """
+        if after is None:
+            row = repo.get(conn, incident_id)
+            assert row is not None, f"incident {incident_id} vanished inside its transaction"
+            after = repo.summary_of(row)
+            for alert in alerts:
+                service = alert.service(self.rules.service_label)
+                if service:
+                    after.services.add(service)
+                elif alert.labels.get("instance"):
+                    after.instance_keys.add(f"{alert.name}@{alert.labels['instance']}")
+                after.first_alert_at = min(after.first_alert_at, alert.starts_at)
+                after.last_alert_at = max(after.last_alert_at, alert.starts_at)
+            after.alert_count += len(alerts)
+        repo.update_span(conn, replace(after, id=incident_id), now)
         recurring = next((a for a in alerts if a.status == "firing"), None)
         if recurring is not None:
-            self._apply(conn, incident_id, FiringAlertJoined(recurring.name), now, row.status)
+            self._apply(conn, incident_id, FiringAlertJoined(recurring.name), now, after.status)
 
     def merge(self, conn: Connection, absorbed: int, survivor: int, now: float, reason: str,
               by: str | None = None) -> IncidentSummary:
@@ -278,7 +289,8 @@ class Incidents:
         return survivor.id
 
     # ---- ranking -----------------------------------------------------------------
-    def touch(self, conn: Connection, incident_id: int, now: float, busy: bool = False) -> bool:
+    def touch(self, conn: Connection, incident_id: int, now: float, busy: bool = False,
+              alert_count: int | None = None) -> bool:
         """Recompute an incident that changed now, unless it is large or the receiver is busy.
 
         Root cause and priority read every alert of the incident. An incident of more than
@@ -287,7 +299,9 @@ class Incidents:
         (Maintenance.recompute_deferred), spaced to about 5% of the time. During a storm ingest
         stays fast and holds the write lock briefly, and rankings lag by seconds. Returns whether it ran now.
         """
-        if self.deferred.is_large(incident_id) or repo.alert_count(conn, incident_id) > SMALL_INCIDENT:
+        if alert_count is None and not self.deferred.is_large(incident_id):
+            alert_count = repo.alert_count(conn, incident_id)
+        if self.deferred.is_large(incident_id) or (alert_count or 0) > SMALL_INCIDENT:
             self.deferred.mark(incident_id)
             return False
         if busy:
@@ -300,7 +314,7 @@ class Incidents:
         """Root cause, priority, title and the firing/resolving state from the incident's alerts."""
         assessment = self.assess(conn, incident_id, now)
         if assessment is not None:
-            self.apply(conn, incident_id, assessment, now)
+            self.apply(conn, incident_id, assessment, now, assessment.row)
 
     def assess(self, conn: Connection, incident_id: int, now: float) -> Assessment | None:
         """Read the incident's alerts and rank them (reads only; see `apply`)."""
@@ -310,10 +324,34 @@ class Incidents:
             return None
         first_alert_at = row.first_alert_at
         topology = self.graphs.for_scope(row.group_values, now)
-        candidates = rootcause.rank(members, topology, self.rules.service_label,
-                                    nearby=self._nearby(conn, row, members))
+        candidates = self._metric_ranking(row, members, topology) or \
+            rootcause.rank(members, topology, self.rules.service_label, nearby=self._nearby(conn, row, members))
         prio = priority_mod.assess(members, topology, self.rules.service_label, now, first_alert_at)
-        return Assessment(candidates, prio, _title(members, candidates), any(a.status == "firing" for a in members))
+        return Assessment(candidates, prio, _title(members, candidates), any(a.status == "firing" for a in members),
+                          row)
+
+    def _metric_ranking(self, row, members: list[Alert], topology) -> list[rootcause.Candidate]:
+        """Alerting and silent candidates from stored metric evidence ([] without evidence or anomaly)."""
+        evidence = from_stored(row.metric_evidence)
+        if not evidence or self.metric_settings is None:
+            return []
+        alerting: dict[str, float] = {}
+        for alert in members:
+            service = alert.service(self.rules.service_label)
+            if service:
+                alerting[service] = min(alerting.get(service, alert.starts_at), alert.starts_at)
+        ranked = metric_rca.rank(alerting, topology, evidence, self.metric_settings.max_hops,
+                                 self.metric_settings.step)
+        if not ranked:
+            return []
+        named = {c.service for c in ranked}  # room left: the alert-based candidates follow
+        fallback = [c for c in rootcause.rank(members, topology, self.rules.service_label) if c.service not in named]
+        return (ranked + fallback)[:3]
+
+    def set_evidence(self, conn: Connection, incident_id: int, stored: dict, now: float) -> None:
+        """Store metric evidence on the incident and re-rank it."""
+        repo.update(conn, incident_id, metric_evidence=stored)
+        self.recompute(conn, incident_id, now)
 
     def _nearby(self, conn: Connection, row, members: list[Alert]) -> list[rootcause.Nearby]:
         """Services that started alerting in another incident of the scope shortly before this one.
@@ -350,9 +388,9 @@ class Incidents:
         self._quality[key] = (at, found)
         return found
 
-    def apply(self, conn: Connection, incident_id: int, assessment: Assessment, now: float) -> None:
-        """Write an assessment to the incident (inside a write transaction)."""
-        row = repo.get(conn, incident_id)
+    def apply(self, conn: Connection, incident_id: int, assessment: Assessment, now: float, row=None) -> None:
+        """Write an assessment to the incident (inside a write transaction; `row`: read in this one already)."""
+        row = row if row is not None else repo.get(conn, incident_id)
         assert row is not None, f"incident {incident_id} vanished inside its transaction"
         prio = assessment.priority
         if prio.level != row.priority:

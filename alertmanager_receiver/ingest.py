@@ -10,7 +10,7 @@ is closed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -74,6 +74,7 @@ class IngestResult:
     decisions: list[tuple[str, str, str]] = field(default_factory=list)  # automation: (rule, action, status)
     merged: list[tuple[int, int]] = field(default_factory=list)  # (absorbed, survivor)
     opened: set[int] = field(default_factory=set)  # incidents this notification opened
+    alert_counts: dict[int, int] = field(default_factory=dict)  # alerts of the incidents it joined, once joined
 
 
 class Ingestor:
@@ -101,7 +102,8 @@ class Ingestor:
         if notification.truncated == 0:
             self._close_absent(conn, notification, now, result)
         for incident_id in sorted(result.incidents):
-            self.incidents.touch(conn, incident_id, now, busy and incident_id not in result.opened)
+            self.incidents.touch(conn, incident_id, now, busy and incident_id not in result.opened,
+                                 result.alert_counts.get(incident_id))
         closed = self.incidents.close_quiet(conn, now, result.lifecycle)
         if self.automation is not None:
             result.decisions = self.automation.on_events(conn, self._events(conn, result.events), now)
@@ -198,7 +200,12 @@ class Ingestor:
                 result.merged.append((merge.absorbed, stored(merge.absorbed)))
                 result.incidents.add(merge.absorbed)
         for key, members in plan.joined().items():
-            self.incidents.join_many(conn, stored(key), members, now)
+            after = plan.after.get(key)
+            self.incidents.join_many(conn, stored(key), members, now, after)
+            if after is not None:
+                result.alert_counts[stored(key)] = after.alert_count
+                if not plan.merges:  # a merge recounts the survivor from the database: read it afresh next time
+                    self._summaries.remember(replace(after, id=stored(key)))
         inserts, events, placed = [], [], []
         for placement in plan.placements:
             alert, incident_id = placement.alert, stored(placement.incident)

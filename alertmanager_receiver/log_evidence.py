@@ -8,13 +8,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
-
-from aiops_common.auth import bearer_headers
-
 from .config import LogEvidenceConfig, PrometheusConfig
 from .log_ranking import Key, label_matcher, rank_templates
+from .prom import PrometheusError, PrometheusReader
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +19,12 @@ class LogEvidence:
     def __init__(self, prom: PrometheusConfig, cfg: LogEvidenceConfig, service_label: str,
                  clock: Callable[[], float] = time.time):
         self.prom, self.cfg, self.service_label, self.clock = prom, cfg, service_label, clock
-        self.client = PrometheusConnect(url=prom.url, disable_ssl=False)
+        self.reader = PrometheusReader(prom)
         self._cache: dict[tuple, tuple[float, dict]] = {}
         self._lock = threading.Lock()
 
     def _query(self, expr: str, at: float) -> list[dict]:
-        self.client.headers = bearer_headers(None, self.prom.bearer_token_file)
-        return self.client.custom_query(expr, params={"time": f"{at:.3f}", "timeout": f"{self.prom.timeout:g}s"})
+        return self.reader.instant(expr, at)
 
     def _counts(self, selector: str, span: float, at: float) -> dict[Key, float]:
         expr = f"sum by (source, template_id, level) (increase(aiops_log_lines_total{selector}[{max(int(span), 1)}s]))"
@@ -69,7 +64,7 @@ class LogEvidence:
             before = self._counts(selector, self.cfg.baseline, window_start)
             texts = {(i["metric"].get("source", ""), i["metric"].get("template_id", "")): i["metric"].get("template", "")
                      for i in self._query(f"aiops_log_template_info{selector}", window_end)}
-        except (PrometheusApiClientException, requests.RequestException, ValueError, KeyError, TypeError) as err:
+        except (PrometheusError, ValueError, KeyError, TypeError) as err:
             log.warning("log evidence: Prometheus query failed: %s", err)
             return {"error": f"Prometheus query failed: {type(err).__name__}: {str(err)[:200]}"}
         ranked = rank_templates(during, before, span, self.cfg.baseline, texts, self.cfg.limit, self.cfg.min_records)

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .lifecycle import ACTIVE
 from .store import Store, StoreUnavailable, automation_state
 from .store import alerts as alerts_t
 from .store import incidents as incidents_t
@@ -44,6 +45,12 @@ class ReceiverMetrics:
                               ["how"], registry=reg)
         self.splits = Counter("aiops_receiver_incident_splits", "Incidents split by an operator "
                               "(POST /api/v1/incidents/<id>/split).", registry=reg)
+        self.evidence = Counter("aiops_receiver_metric_evidence", "Metric evidence computations for incidents "
+                                "by result (ok; error: Prometheus failed, the ranking kept what it had).", ["result"],
+                                registry=reg)
+        self.evidence_duration = Histogram("aiops_receiver_metric_evidence_duration_seconds",
+                                           "Wall time of reading one incident's metric evidence from Prometheus.",
+                                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=reg)
         self.action_duration = Histogram("aiops_receiver_action_duration_seconds", "Wall time of running one action.",
                                          buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=reg)
         reg.register(_StateCollector(store, noise_window, clock))
@@ -54,6 +61,43 @@ class ReceiverMetrics:
             self.incident_duration.observe(seconds)
         for seconds in lifecycle.acked_after:
             self.time_to_ack.observe(seconds)
+
+
+    def watch_topology(self, graphs, discovery, clock: Callable[[], float]) -> None:
+        """Export the dependency graph's edges by source and the discovery's refresh state."""
+        self.registry.register(_TopologyCollector(graphs, discovery, clock))
+
+
+class _TopologyCollector(Collector):
+    """Edges by source (configured, discovered, inferred) and topology discovery's refreshes, per scrape."""
+
+    def __init__(self, graphs, discovery, clock):
+        self.graphs, self.discovery, self.clock = graphs, discovery, clock
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        edges = GaugeMetricFamily("aiops_receiver_topology_edges", "Dependency edges the receiver correlates and "
+                                  "ranks over, by source (configured, discovered, inferred).", labels=["source"])
+        by_source = {"configured": 0, "discovered": 0, "inferred": 0}
+        for edge in self.graphs.explicit.edges():
+            by_source[edge.source] = by_source.get(edge.source, 0) + 1
+        by_source["inferred"] = len(self.graphs.inferred_edges(self.clock()))
+        for source, count in sorted(by_source.items()):
+            edges.add_metric([source], count)
+        yield edges
+        if self.discovery is None:
+            return
+        errors = CounterMetricFamily("aiops_receiver_topology_refresh_errors", "Failed queries of a topology "
+                                     "discovery source (its last good edges are kept).", labels=["source"])
+        for name, count in sorted(self.discovery.errors.items()):
+            errors.add_metric([name], count)
+        yield errors
+        if self.discovery.last_refresh is not None:
+            yield GaugeMetricFamily("aiops_receiver_topology_last_refresh_timestamp_seconds",
+                                    "Unix time topology discovery last read every source successfully.",
+                                    value=self.discovery.last_refresh)
 
 
 class _StateCollector(Collector):
@@ -75,7 +119,7 @@ class _StateCollector(Collector):
         try:
             with self.store.read() as conn:
                 counts: dict[str, int] = dict(conn.execute(sa.select(incidents_t.c.priority, sa.func.count()).where(
-                    incidents_t.c.status != "resolved").group_by(incidents_t.c.priority)).all())
+                    incidents_t.c.status.in_(ACTIVE)).group_by(incidents_t.c.priority)).all())
                 since = self.clock() - self.window
                 alert_count = conn.execute(sa.select(sa.func.count()).select_from(alerts_t).where(
                     alerts_t.c.first_received >= since)).scalar()

@@ -79,6 +79,7 @@ incidents = sa.Table(
     sa.Column("merged_into", sa.Integer),  # set when the incident was absorbed into another (status merged)
     sa.Column("alert_count", sa.Integer, nullable=False, default=0),  # alert occurrences it holds
     sa.Column("instance_keys", sa.JSON),  # alertname@instance of its alerts without a service
+    sa.Column("metric_evidence", sa.JSON),  # anomaly scores of its services and their dependencies (evidence.py)
 )
 sa.Index("ix_incidents_status", incidents.c.status)
 
@@ -284,9 +285,9 @@ def _add_ranking_columns(conn: Connection, service_label: str) -> None:
 
 
 def _add_incident_columns(conn: Connection) -> None:
-    """Databases created before merges existed get merged_into, alert_count and instance_keys, filled in."""
+    """Databases created before merges and metric evidence existed get their columns (alert_count filled in)."""
     present = {c["name"] for c in sa.inspect(conn).get_columns("incidents")}
-    missing = [c for c in ("merged_into", "alert_count", "instance_keys") if c not in present]
+    missing = [c for c in ("merged_into", "alert_count", "instance_keys", "metric_evidence") if c not in present]
     if not missing:
         return
     log.info("adding columns %s to the incidents table", ", ".join(missing))

@@ -97,6 +97,9 @@ class Topology:
     def depends_on(self) -> dict[str, list[str]]:
         return {name: sorted(deps) for name, deps in self._out.items()}
 
+    def direct_dependencies(self, service: str) -> list[str]:
+        return sorted(self._out.get(service, {}))
+
     def knows(self, service: str) -> bool:
         return service in self._out or service in self._in
 

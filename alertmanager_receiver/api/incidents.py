@@ -1,4 +1,4 @@
-"""/api/v1/incidents: list, detail, ack, resolve, feedback, split, merge; /api/v1/topology."""
+"""/api/v1/incidents: list, detail, ack, resolve, feedback, split, merge."""
 
 from __future__ import annotations
 
@@ -193,20 +193,3 @@ def incident_merge(incident_id: int):
     receiver.metrics.merges.labels("operator").inc()
     absorbed = other if survivor == incident_id else incident_id
     return jsonify(survivor=survivor, absorbed=absorbed, by=by)
-
-
-@bp.get("/topology")
-@authenticated
-def topology():
-    receiver = current_receiver()
-    graphs = receiver.graphs
-    assert graphs is not None
-    now = receiver.clock()
-    group_by = list(graphs.group_by)
-    edges = [{"from": e.dependent, "to": e.dependency, "source": e.source, **e.detail}
-             for e in sorted(graphs.explicit.edges(), key=lambda e: (e.dependent, e.dependency))]
-    for scope, edge in graphs.inferred_edges(now):
-        edges.append({"from": edge.dependent, "to": edge.dependency, "source": "inferred",
-                      "scope": dict(zip(group_by, scope)), **edge.detail})
-    return jsonify(edges=edges, criticality=graphs.explicit.criticality,
-                   note="an edge from A to B means A depends on B (a problem in B can show up in A)")

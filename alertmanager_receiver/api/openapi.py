@@ -112,7 +112,16 @@ def _incident_paths() -> dict:
                           "409": _json(ERROR, "an incident is not active (resolved or merged)")}})},
         "/api/v1/topology": {"get": _protected({
             "summary": "The dependency graph: configured, discovered and inferred edges with their source and counts",
-            "responses": {"200": _json(OBJ, "{edges: [{from, to, source, ...}], criticality}")}})},
+            "responses": {"200": _json(OBJ, "{edges: [{from, to, source, ...}], criticality, discovery}")}})},
+        "/api/v1/investigate": {"get": _protected({
+            "summary": "Root-cause candidates for a service from metric evidence, without an incident",
+            "parameters": [{"name": "service", "in": "query", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
+                           {"name": "at", "in": "query", "schema": {"type": "string"},
+                            "description": "unix seconds or RFC 3339; default now"}],
+            "responses": {"200": _json(OBJ, "{service, at, window, candidates: [...]}"),
+                          "400": _json(ERROR, "missing service, bad at, or metric_evidence not configured"),
+                          "503": _json(ERROR, "Prometheus could not answer")}})},
         "/api/v1/feedback": {"get": _protected({
             "summary": "Operator verdicts recorded after `since`, oldest first, with the incident's alerts and labels",
             "parameters": [{"name": "since", "in": "query", "schema": {"type": "string"},

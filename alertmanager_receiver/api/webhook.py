@@ -54,6 +54,8 @@ def alertmanager_webhook():
     for status, count in result.statuses.items():
         receiver.metrics.alerts.labels(status).inc(count)
     receiver.metrics.record(result.lifecycle)
+    if receiver.evidence_worker is not None and result.incidents:  # metric evidence: off this request's path
+        receiver.evidence_worker.request(result.incidents)
     if result.merged:
         receiver.metrics.merges.labels("late_evidence").inc(len(result.merged))
     for rule, action, status in result.decisions:

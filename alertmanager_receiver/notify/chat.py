@@ -40,6 +40,10 @@ def incident_message(detail: dict, summary: str, cfg: ChatOpsConfig, now: float)
     if cause:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": f"*Probable root cause:* {cause['explanation']}"}})
+    others = (detail.get("root_cause_candidates") or [])[1:3]
+    if others:
+        lines = [f"{'' if c.get('alerting', True) else '(silent) '}{c['explanation'][:300]}" for c in others]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Other candidates:*\n" + "\n".join(lines)}})
     templates = (detail.get("log_evidence") or {}).get("templates") or []
     if templates:
         lines = [f"`{t['source']}` {t['level']} x{t['change']:.0f} ({t['rate_during_per_minute']:.1f}/min): "
