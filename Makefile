@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub
 
 deps: system-deps venv
 
@@ -48,3 +48,7 @@ clean:
 # Detection quality on NAB (../shared/nab by default): prints a table, writes benchmarks/results/nab.json
 bench-nab: venv
 	$(PY) -m benchmarks.nab $(BENCH_ARGS)
+
+# Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
+bench-loghub: venv
+	$(PY) -m benchmarks.loghub $(BENCH_ARGS)

@@ -79,7 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", help="follow log files or stdin, mine message templates, export their counts",
                           description="Follows the `logs.sources` of --config.file (see docs/logs.md) and serves "
                                       "aiops_log_* series on /metrics.")
-    for command in (sub.choices["run"], score, back, logs):  # also accepted after the subcommand
+    logs_sub = logs.add_subparsers(dest="logs_command", metavar="LOGS_COMMAND")
+    templates = logs_sub.add_parser(
+        "templates", help="print each line's template (or a summary), through the live miner",
+        description="Runs the live miner (line format, records, masking, Drain, template cap) over FILEs, with the "
+                    "`logs:` settings of --config.file or the defaults, and prints each input line's template_id and "
+                    "template; --summary prints the templates with their counts and levels instead. Check a format "
+                    "here before deploying it.")
+    templates.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    templates.add_argument("--format", dest="line_format",
+                           help="a preset name or a pattern such as '<Date> <Time> <Level> <Component>: <Content>' "
+                                "(default: the source's configured format, else detected from the first lines)")
+    templates.add_argument("--source", help="the logs.sources entry of --config.file whose settings to use "
+                                            "(default: the first)")
+    templates.add_argument("--summary", action="store_true", help="templates with counts and levels, most frequent first")
+    for command in (sub.choices["run"], score, back, logs, templates):  # also accepted after the subcommand
         command.add_argument("--config.file", dest="config_file", default=argparse.SUPPRESS,
                              help="YAML configuration (see docs/exporter.md)")
     return parser
@@ -95,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_score_csv(args)
         if args.command == "backtest":
             return run_backtest(args)
+        if args.command == "logs" and getattr(args, "logs_command", None) == "templates":
+            return run_log_templates(args)
         if args.command == "logs":
             return run_logs(args)
         return run_exporter(args)
@@ -226,6 +242,39 @@ def run_exporter(args) -> int:
     serve_until_signal(server, stop, log)
     engine.stop()
     loop.join(timeout=10)
+    return 0
+
+
+def run_log_templates(args) -> int:
+    from .logs.config import LogsConfig, load_logs_config
+    from .logs.formats import resolve
+    from .logs.offline import mine_lines, print_result, read_lines
+
+    logs = load_logs_config(args.config_file) if getattr(args, "config_file", None) else None
+    if logs is not None and args.source:
+        chosen = [s for s in logs.sources if s.name == args.source]
+        if not chosen:
+            raise ConfigError(f"--source {args.source}: no such logs.sources entry in {args.config_file}")
+        logs = LogsConfig.model_validate({**logs.model_dump(), "sources": [chosen[0].model_dump()]})
+    if args.line_format:
+        try:
+            resolve(args.line_format)
+        except ValueError as err:
+            raise ConfigError(f"--format: {err}") from None
+    max_line = logs.max_line_length if logs is not None else LogsConfig.model_fields["max_line_length"].default
+    for path in args.files:
+        try:
+            lines = read_lines(path, max_line)
+        except OSError as err:
+            print(f"error: {path}: {err}", file=sys.stderr)
+            return 1
+        result = mine_lines(lines, logs, args.line_format, name=path.name)
+        if len(args.files) > 1:
+            print(f"==> {path} <==")
+        print_result(result, args.summary, sys.stdout)
+        log.info("%s: format %s (%s), %d records, %d templates, %d lines not parsed by the format", path,
+                 result.format, result.detection or "configured", result.records, len(result.templates),
+                 result.unparsed)
     return 0
 
 

@@ -48,6 +48,17 @@ class LogSource(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
     continuation: str | None = DEFAULT_CONTINUATION
     level_pattern: str = DEFAULT_LEVEL
+    format: str | None = None  # a preset name or a logparser-style pattern; None: detected from the first lines
+    labels_from_fields: list[str] = Field(default_factory=list)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .formats import resolve
+
+            resolve(value)  # ValueError names the problem
+        return value
 
     @field_validator("name")
     @classmethod
@@ -75,7 +86,18 @@ class LogSource(StrictModel):
     def _one_input(self) -> LogSource:
         if bool(self.paths) == self.stdin:
             raise ValueError("set either paths (a list of globs) or stdin: true")
+        for name in self.labels_from_fields:
+            label = field_label(name)
+            if not _LABEL.match(name):
+                raise ValueError(f"labels_from_fields: {name!r} is not a field name (letters, digits, _)")
+            if label in RESERVED or label in self.labels:
+                raise ValueError(f"labels_from_fields: {name!r} would overwrite the label {label!r}")
         return self
+
+
+def field_label(field: str) -> str:
+    """The label a promoted field gets: its name in lower case (`Component` -> `component`)."""
+    return field.lower()
 
 
 class LogsConfig(StrictModel):

@@ -1,8 +1,12 @@
 """Log records -> message templates (Drain3) -> counts per (template, level). No I/O but the state blob.
 
 A record is a first line plus its continuation lines (a stack trace stays one
-record). Its template is mined from the first line after masking timestamps,
-addresses, ids and numbers. Each source keeps at most `max_templates`
+record). The first line is cut by the source's line format (formats.py) into a
+header and the message; only the message is mined, after masking timestamps,
+addresses, paths, ids, values with units and numbers (masking.py). With no
+format configured, the format is detected from the first records, which wait
+until then. A message shorter than Drain's tree depth is grouped only with
+identical (masked) messages. Each source keeps at most `max_templates`
 templates; records of further templates are counted under `template_id="other"`.
 """
 
@@ -18,32 +22,32 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
+from .formats import (
+    DETECT_LINES,
+    ColonColumnFormat,
+    DelimitedFormat,
+    Detection,
+    LevelColumnFormat,
+    LineFormat,
+    StampPrefixFormat,
+    WholeLine,
+    detect,
+    level_name,
+    resolve,
+)
+from .masking import BuiltinMasking
+
 OTHER = "other"
-
-# Order matters: timestamps before numbers, UUIDs and IPs before hex and numbers.
-DEFAULT_MASKING = [
-    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?: ?(?:Z|[+-]\d{2}:?\d{2}|UTC|[A-Z]{3,4}))?", "TS"),
-    (r"\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?", "TS"),
-    (r"\[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]", "TS"),
-    (r"\b[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}\b", "TS"),
-    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID"),
-    (r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "IP"),
-    (r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}\b", "HEX"),
-    (r"(?<![A-Za-z0-9.])\d+(?:\.\d+)?(?![A-Za-z0-9])", "NUM"),
-]
-
-LEVELS = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "NOTICE": "info", "LOG": "info",
-          "WARN": "warning", "WARNING": "warning", "ERROR": "error", "SEVERE": "error",
-          "FATAL": "critical", "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical"}
-
+SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
+DETECT_WAIT = 60.0  # seconds the first records of a source wait for DETECT_LINES before the format is chosen
 
 def level_of(line: str, pattern: re.Pattern) -> str:
     """The record's level from its first line: debug, info, warning, error, critical or unknown."""
     match = pattern.search(line)
     if not match:
         return "unknown"
-    word = (match.group(1) if match.groups() else match.group(0)).upper()
-    return LEVELS.get(word, word.lower())
+    word = match.group(1) if match.groups() else match.group(0)
+    return level_name(word) or word.lower()
 
 
 class RecordAssembler:
@@ -85,6 +89,9 @@ class Template:
     first_seen: float
 
 
+Mined = list[tuple[list[str], str]]  # records mined by a call, each with its template_id
+
+
 @dataclass
 class SourceMiner:
     """Templates and counts of one log source."""
@@ -94,18 +101,75 @@ class SourceMiner:
     template_max_length: int
     level_pattern: re.Pattern
     miner: TemplateMiner
+    depth: int = 4
+    format: LineFormat | None = None  # None: detected from the first records
+    format_spec: str | None = None  # what was configured (a preset name or pattern), None: auto
+    detection: str = ""  # why this format (auto-detection's reason)
+    labels_from_fields: tuple[str, ...] = ()
     first_seen: float | None = None
     templates: dict[str, Template] = field(default_factory=dict)
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (template_id, level) -> records
+    counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
+    short: dict[str, str] = field(default_factory=dict)  # masked short message -> template_id
+    label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
+    unparsed: int = 0  # records whose first line the format did not parse (mined whole)
+    waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, record: list[str], now: float) -> str:
-        """Count one record; returns its template_id."""
+    @property
+    def format_name(self) -> str:
+        return self.format.name if self.format is not None else "detecting"
+
+    def add(self, record: list[str], now: float) -> Mined:
+        """Count one record; returns the records mined by this call with their template ids.
+
+        While the format is being detected the record waits (nothing is returned); when it is
+        chosen, the waiting records are mined and returned together.
+        """
+        if self.format is not None:
+            return [(record, self._mine(record, now))]
+        self.waiting.append((record, now))
+        if len(self.waiting) >= DETECT_LINES or now - self.waiting[0][1] >= DETECT_WAIT:
+            return self.finish_detection()
+        return []
+
+    def tick(self, now: float) -> Mined:
+        """Choose the format if the waiting records have waited DETECT_WAIT (a quiet source)."""
+        if self.format is None and self.waiting and now - self.waiting[0][1] >= DETECT_WAIT:
+            return self.finish_detection()
+        return []
+
+    def finish_detection(self) -> Mined:
+        """Choose the format from the waiting records (whatever their number) and mine them."""
+        if self.format is None:
+            found: Detection = detect([record[0] for record, _ in self.waiting])
+            self.format, self.detection = found.format, found.reason
+        waiting, self.waiting = self.waiting, []
+        return [(record, self._mine(record, now)) for record, now in waiting]
+
+    def _mine(self, record: list[str], now: float) -> str:
         first = record[0]
-        level = level_of(first, self.level_pattern)
-        result = self.miner.add_log_message(first.strip())
-        template_id = str(result["cluster_id"])
-        text = _shorten(result["template_mined"], self.template_max_length)
+        assert self.format is not None
+        parsed = self.format.parse(first)
+        if parsed is None:
+            self.unparsed += 1
+            content, level, fields = first, None, {}
+        else:
+            content, level, fields = parsed.content, parsed.level, parsed.fields
+        if level is None:
+            level = level_of(first, self.level_pattern)
+        masked = self.miner.masker.mask(content.strip())
+        tokens = masked.split()
+        if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
+            text = " ".join(tokens)
+            template_id = self.short.get(text)
+            if template_id is None:
+                template_id = self.short[text] = f"{SHORT_PREFIX}{len(self.short) + 1}"
+        else:
+            cluster, _ = self.miner.drain.add_log_message(masked)
+            template_id, text = str(cluster.cluster_id), cluster.get_template()
+        return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+
+    def _count(self, template_id: str, text: str, level: str, fields: dict[str, str], now: float) -> str:
         with self.lock:
             if self.first_seen is None:
                 self.first_seen = now
@@ -116,11 +180,17 @@ class SourceMiner:
                 self.templates[template_id] = Template(text, now)
             else:
                 template_id = OTHER
-            key = (template_id, level)
+            extra = tuple(fields.get(name, "") for name in self.labels_from_fields)
+            if extra and extra not in self.label_values:
+                if len(self.label_values) < self.max_templates:  # field labels share the template cap
+                    self.label_values.add(extra)
+                else:
+                    extra = tuple(OTHER for _ in extra)
+            key = (template_id, level, *extra)
             self.counts[key] = self.counts.get(key, 0) + 1
         return template_id
 
-    def snapshot(self) -> tuple[dict[str, Template], dict[tuple[str, str], int], float | None]:
+    def snapshot(self) -> tuple[dict[str, Template], dict[tuple, int], float | None]:
         with self.lock:
             templates = {k: Template(v.text, v.first_seen) for k, v in self.templates.items()}
             return templates, dict(self.counts), self.first_seen
@@ -136,6 +206,9 @@ class SourceMiner:
         with self.lock:
             return {"drain": blob.data.decode("latin-1") if blob.data else None,
                     "first_seen": self.first_seen,
+                    "format": self.format_name if self.format is not None and self.format_spec is None else None,
+                    "detection": self.detection,
+                    "short": dict(self.short),
                     "templates": {k: {"text": v.text, "first_seen": v.first_seen} for k, v in self.templates.items()}}
 
 
@@ -143,22 +216,55 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def format_from_state(name: str | None) -> LineFormat | None:
+    """The format a previous run detected (by its name), None when there was none or it is unknown."""
+    if not name:
+        return None
+    kind, _, rest = name.partition(":")
+    if kind in ("level-column", "colon-column") and rest.isdigit():
+        return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
+    if kind == "delimited":
+        delimiter, _, count = rest.rpartition(":")
+        delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)
+        return DelimitedFormat(delimiter, int(count)) if count.isdigit() and delimiter else None
+    if name == StampPrefixFormat.name:
+        return StampPrefixFormat()
+    if name == "none":
+        return WholeLine()
+    try:
+        return resolve(name)
+    except ValueError:
+        return None
+
+
 def make_miner(name: str, *, max_templates: int, template_max_length: int, level_pattern: str,
                similarity: float, depth: int, extra_masking: Sequence[tuple[str, str]] = (),
-               state: dict | None = None) -> SourceMiner:
-    """A SourceMiner, restored from `state` (as returned by SourceMiner.state) when given."""
+               state: dict | None = None, line_format: str | None = None,
+               labels_from_fields: Sequence[str] = ()) -> SourceMiner:
+    """A SourceMiner, restored from `state` (as returned by SourceMiner.state) when given.
+
+    `line_format`: a preset name or logparser-style pattern; None detects it from the first
+    records (a previous run's detection is kept in `state`).
+    """
     config = TemplateMinerConfig()
     config.drain_sim_th, config.drain_depth = similarity, depth
     config.drain_max_clusters = max(4 * max_templates, 100)  # Drain's own LRU bound on memory
     config.snapshot_compress_state = True
-    config.masking_instructions = [MaskingInstruction(p, m) for p, m in [*extra_masking, *DEFAULT_MASKING]]
+    # your masks run first, one after the other; then the built-in ones in a single pass
+    config.masking_instructions = [*(MaskingInstruction(p, m) for p, m in extra_masking),
+                                   BuiltinMasking()]
     drain_state = state.get("drain") if state else None
     # Drain3 loads state only through a persistence handler; it is detached afterwards so that
     # adding a line never serialises the whole state (we save on our own schedule).
     miner = TemplateMiner(_Blob(drain_state.encode("latin-1")) if drain_state else None, config)
     miner.persistence_handler = None
-    source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner)
+    chosen = resolve(line_format) if line_format else format_from_state((state or {}).get("format"))
+    source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, depth=depth,
+                         format=chosen, format_spec=line_format,
+                         detection="configured" if line_format else (state or {}).get("detection", ""),
+                         labels_from_fields=tuple(labels_from_fields))
     if state:
         source.first_seen = state.get("first_seen")
         source.templates = {k: Template(v["text"], float(v["first_seen"])) for k, v in state.get("templates", {}).items()}
+        source.short = dict(state.get("short") or {})
     return source

@@ -8,13 +8,13 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from .config import LogsConfig, LogSource
+from .config import LogsConfig, LogSource, field_label
 from .follow import FileFollower, Position, stdin_lines
 from .mining import RecordAssembler, SourceMiner, make_miner
 
@@ -25,12 +25,15 @@ STATE_FILE = "logs-state.json"
 class Source:
     """One configured source: where lines come from, how records are cut, and its templates."""
 
-    def __init__(self, cfg: LogSource, logs: LogsConfig, state: dict | None):
+    def __init__(self, cfg: LogSource, logs: LogsConfig, state: dict | None,
+                 on_mined: Callable[[list], None] | None = None):
         self.cfg = cfg
+        self.on_mined = on_mined  # called with each batch of (record, template_id) mined (the offline command)
         self.miner: SourceMiner = make_miner(
             cfg.name, max_templates=logs.max_templates, template_max_length=logs.template_max_length,
             level_pattern=cfg.level_pattern, similarity=logs.similarity_threshold, depth=logs.depth,
-            extra_masking=[(m.pattern, m.mask_with) for m in logs.masking], state=(state or {}).get("miner"))
+            extra_masking=[(m.pattern, m.mask_with) for m in logs.masking], state=(state or {}).get("miner"),
+            line_format=cfg.format, labels_from_fields=cfg.labels_from_fields)
         self.assembler = RecordAssembler(cfg.continuation)
         positions = {p: Position(int(v[0]), int(v[1])) for p, v in ((state or {}).get("positions") or {}).items()}
         self.follower = FileFollower(cfg.paths, cfg.start_at, logs.max_line_length, positions) if cfg.paths else None
@@ -48,10 +51,25 @@ class Source:
             record = self.assembler.flush()
             if record:
                 self._count(record, now)
+            self._announce(self.miner.tick(now))
+
+    def finish(self, now: float) -> None:
+        """End of input (shutdown, end of stdin): the last record, and the format from what was read."""
+        self.flush(now)
+        with self.lock:
+            self._announce(self.miner.finish_detection())
 
     def _count(self, record: list[str], now: float) -> None:
-        self.miner.add(record, now)
         self.records += 1
+        self._announce(self.miner.add(record, now))
+
+    def _announce(self, mined: list) -> None:
+        """Log the format once it is chosen (the first records were waiting for it)."""
+        if mined and self.on_mined is not None:
+            self.on_mined(mined)
+        if mined and self.miner.format_spec is None and len(mined) > 1:
+            log.info("logs: source %s: format %s (%s); %d waiting records mined", self.cfg.name,
+                     self.miner.format_name, self.miner.detection, len(mined))
 
     def poll(self, now: float) -> int:
         """Read what the files gained; a record with no new lines after it is complete."""
@@ -63,6 +81,9 @@ class Source:
             count += 1
         if count == 0:
             self.flush(now)
+        else:
+            with self.lock:
+                self._announce(self.miner.tick(now))
         return count
 
     def state(self) -> dict:
@@ -129,12 +150,12 @@ class LogFollower:
                 last_save = time.monotonic()
             self.stop_event.wait(self.cfg.poll_interval)
         for source in self.sources:
-            source.flush(self.clock())
+            source.finish(self.clock())
         self.save_state()
 
     def _read_stdin(self, source: Source, stream) -> None:
         stdin_lines(stream, self.cfg.max_line_length, lambda text: source.line(text, self.clock()))
-        source.flush(self.clock())
+        source.finish(self.clock())
         log.info("logs: end of standard input (%d records); still serving /metrics", source.records)
 
     def stop(self) -> None:
@@ -164,11 +185,17 @@ class LogCollector(Collector):
         templates = _metric("aiops_log_templates", "Templates kept per source (at most logs.max_templates).", "gauge")
         files = _metric("aiops_log_files", "Files followed per source.", "gauge")
         errors = _metric("aiops_log_open_errors", "Files that matched a glob but could not be opened.", "counter")
+        info_source = _metric("aiops_log_source_info", "The line format of each source (configured or detected; "
+                              "'detecting' while its first lines wait); value 1.", "gauge")
+        unparsed = _metric("aiops_log_unparsed_lines", "Records whose first line the source's format did not "
+                           "parse; they are mined whole.", "counter")
         for source in self.follower.sources:
             base = {**source.cfg.labels, "source": source.cfg.name}
             known, counts, first_seen = source.miner.snapshot()
-            for (template_id, level), count in sorted(counts.items()):
-                lines.add_sample("aiops_log_lines_total", {**base, "template_id": template_id, "level": level}, count)
+            field_labels = [field_label(name) for name in source.cfg.labels_from_fields]
+            for (template_id, level, *extra), count in sorted(counts.items()):
+                lines.add_sample("aiops_log_lines_total", {**base, "template_id": template_id, "level": level,
+                                                           **dict(zip(field_labels, extra))}, count)
             for template_id, template in sorted(known.items()):
                 info.add_sample("aiops_log_template_info", {**base, "template_id": template_id,
                                                             "template": template.text}, 1.0)
@@ -179,4 +206,6 @@ class LogCollector(Collector):
             if source.follower is not None:
                 files.add_sample(files.name, base, len(source.follower.files))
                 errors.add_sample("aiops_log_open_errors_total", base, source.follower.errors)
-        yield from (lines, info, first, source_first, templates, files, errors)
+            info_source.add_sample(info_source.name, {**base, "format": source.miner.format_name}, 1.0)
+            unparsed.add_sample("aiops_log_unparsed_lines_total", base, source.miner.unparsed)
+        yield from (lines, info, first, source_first, templates, files, errors, info_source, unparsed)

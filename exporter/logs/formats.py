@@ -1,0 +1,395 @@
+"""Line formats: which part of a log line is the message, which its level, and how to tell the format.
+
+A format parses one line into named fields; only `Content` is mined, `Level` (when the
+format has it) gives the level label, any other field can become a label
+(`labels_from_fields`). Formats are named presets for common layouts, or patterns in
+logparser's notation (`<Date> <Time> <Level> <Component>: <Content>`), or found
+automatically from the first lines of a source (`detect`): the preset that parses most of
+them, else a *level column* (the token position where a level word sits on most lines),
+else none (the whole line is mined). A line the chosen format does not parse is mined
+whole and counted, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+CONTENT = "Content"
+LEVEL = "Level"
+
+# Level words and letters as logs write them -> the level label. Single letters only count in a
+# field that is a level by position (logcat, klog), never when searched for in free text.
+LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "debug", "FINEST": "debug",
+               "VERBOSE": "debug", "INFO": "info", "INFORMATION": "info", "NOTICE": "info", "LOG": "info",
+               "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "ERROR": "error", "ERR": "error",
+               "SEVERE": "error", "FATAL": "critical", "CRITICAL": "critical", "CRIT": "critical",
+               "PANIC": "critical", "ALERT": "critical", "EMERG": "critical", "EMERGENCY": "critical"}
+LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
+                 "F": "critical", "C": "critical", "A": "critical"}
+SYSLOG_SEVERITIES = ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"]  # 0..7
+
+
+def level_name(word: str | None) -> str | None:
+    """A level field's value -> debug/info/warning/error/critical, or None when it is not a level."""
+    if not word:
+        return None
+    word = word.strip("[]():").upper()
+    if word in LEVEL_WORDS:
+        return LEVEL_WORDS[word]
+    if word.isdigit():
+        return SYSLOG_SEVERITIES[int(word)] if int(word) < len(SYSLOG_SEVERITIES) else None
+    if len(word) == 1:
+        return LEVEL_LETTERS.get(word)
+    return None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    content: str
+    level: str | None  # from the format's level field, None when the format has none
+    fields: dict[str, str]
+
+
+class LineFormat:
+    """A named way to cut a line into fields."""
+
+    name: str
+    has_level: bool
+
+    def parse(self, line: str) -> Parsed | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class RegexFormat(LineFormat):
+    def __init__(self, name: str, regex: str):
+        self.name, self.regex = name, re.compile(regex)
+        if CONTENT not in self.regex.groupindex:
+            raise ValueError(f"format {name!r} has no <{CONTENT}> field")
+        self.has_level = LEVEL in self.regex.groupindex or "Priority" in self.regex.groupindex
+
+    def parse(self, line: str) -> Parsed | None:
+        match = self.regex.match(line)
+        if match is None:
+            return None
+        fields = {k: v for k, v in match.groupdict().items() if v is not None}
+        level = level_name(fields.get(LEVEL))
+        if level is None and fields.get("Priority", "").isdigit():  # syslog's PRI = facility * 8 + severity
+            level = SYSLOG_SEVERITIES[int(fields["Priority"]) % 8]
+        return Parsed(fields.get(CONTENT, ""), level, fields)
+
+
+class JsonFormat(LineFormat):
+    """JSON lines: the message and level under the keys structured loggers and journald use."""
+
+    MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event")
+    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level")
+
+    def __init__(self, name: str = "json"):
+        self.name, self.has_level = name, True
+
+    def parse(self, line: str) -> Parsed | None:
+        if not line.startswith("{"):
+            return None
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        message = next((record[k] for k in self.MESSAGE_KEYS if isinstance(record.get(k), str)), None)
+        if message is None:
+            return None
+        level = next((str(record[k]) for k in self.LEVEL_KEYS if record.get(k) is not None), None)
+        fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
+        return Parsed(message, level_name(level), fields)
+
+
+class LevelColumnFormat(LineFormat):
+    """Whitespace-separated header columns ending with a level word at a fixed position (found by detect())."""
+
+    def __init__(self, index: int):
+        self.index, self.has_level = index, True
+        self.name = f"level-column:{index}"
+
+    def parse(self, line: str) -> Parsed | None:
+        parts = line.split(None, self.index + 1)
+        if len(parts) <= self.index:
+            return None
+        level = level_name(parts[self.index]) if len(parts[self.index]) > 1 else None
+        if level is None:
+            return None
+        return Parsed(parts[self.index + 1] if len(parts) > self.index + 1 else "", level,
+                      {LEVEL: parts[self.index]})
+
+
+class ColonColumnFormat(LineFormat):
+    """Header columns ending with a `component:` token at a fixed position (found by detect())."""
+
+    def __init__(self, index: int):
+        self.index, self.has_level = index, False
+        self.name = f"colon-column:{index}"
+
+    def parse(self, line: str) -> Parsed | None:
+        parts = line.split(None, self.index + 1)
+        if len(parts) <= self.index or not parts[self.index].endswith(":"):
+            return None
+        return Parsed(parts[self.index + 1] if len(parts) > self.index + 1 else "", None,
+                      {"Component": parts[self.index][:-1]})
+
+
+class DelimitedFormat(LineFormat):
+    """Header fields split by a delimiter (`|`, tab, `;`): the message is what follows the first `count`."""
+
+    NAMES = {"|": "pipe", "\t": "tab", ";": "semicolon"}
+
+    def __init__(self, delimiter: str, count: int):
+        self.delimiter, self.count, self.has_level = delimiter, count, False
+        self.name = f"delimited:{self.NAMES.get(delimiter, delimiter)}:{count}"
+
+    def parse(self, line: str) -> Parsed | None:
+        fields = line.split(self.delimiter, self.count)
+        if len(fields) <= self.count:
+            return None
+        words = (f for f in fields[:-1] if len(f) > 1 and not f.isdigit() and level_name(f))
+        return Parsed(fields[self.count], level_name(next(words, None)),
+                      {f"Field{i + 1}": value for i, value in enumerate(fields[:-1])})
+
+
+_STAMP_TOKEN = re.compile(r"^[\[(]?\d[\d\-/.:,_T+Z]*[\])]?,?$")
+
+
+class StampPrefixFormat(LineFormat):
+    """A leading run of date/time-like tokens (digits and separators, one holding a time) before the message."""
+
+    name, has_level = "stamp-prefix", False
+
+    def parse(self, line: str) -> Parsed | None:
+        parts = line.split(None, 4)
+        taken = 0
+        while taken < min(len(parts) - 1, 4) and _STAMP_TOKEN.match(parts[taken]):
+            taken += 1
+        if not taken or not any(":" in token for token in parts[:taken]):
+            return None
+        rest = line.split(None, taken)
+        return Parsed(rest[taken] if len(rest) > taken else "", None, {"Timestamp": " ".join(parts[:taken])})
+
+
+class WholeLine(LineFormat):
+    name, has_level = "none", False
+
+    def parse(self, line: str) -> Parsed | None:
+        return Parsed(line, None, {})
+
+
+# ---- presets ---------------------------------------------------------------------------------------
+_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
+_LEVEL_WORD = r"(?i:TRACE|DEBUG|FINEST|FINER|FINE|CONFIG|INFO|INFORMATION|NOTICE|WARNING|WARN|ERROR|ERR|SEVERE|FATAL" \
+              r"|CRITICAL|CRIT|PANIC|ALERT|EMERG)"
+# A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
+# yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, syslog's "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
+_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?"
+              r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
+              r"|\d{6} \d{6}"
+              r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
+              r"|" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r" \d{4}"
+              r"|" + _MON + r" [ \d]\d " + _HMS + ")")
+_THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
+_COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:\([^)\s]*\))?)"
+
+PRESET_PATTERNS: dict[str, str] = {
+    # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message
+    "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" [ \d]\d " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
+              r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+) "
+              r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]))(?:\[(?P<Pid>\d+)\])?:"
+              r" ?(?P<Content>.*)$",
+    # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
+    "syslog5424": r"^<(?P<Priority>\d{1,3})>1 (?P<Timestamp>\S+) (?P<Host>\S+) (?P<Component>\S+) (?P<Pid>\S+) "
+                  r"(?P<MsgId>\S+) (?P<StructuredData>-|(?:\[[^\]]*\])+) ?(?P<Content>.*)$",
+    # Apache httpd error log (2.2 and 2.4): [time] [module:level] [pid N:tid M] [client a:p] message
+    "apache_error": r"^\[(?P<Timestamp>[^\]]+)\] \[(?:(?P<Module>[\w-]+):)?(?P<Level>[a-z]+\d?)\]"
+                    r"(?: \[pid (?P<Pid>\d+)(?::tid \d+)?\])?(?: \[client (?P<Client>[^\]]+)\])? (?P<Content>.*)$",
+    # nginx error log: yyyy/MM/dd HH:mm:ss [level] pid#tid: *conn message
+    "nginx_error": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<Level>\w+)\] (?P<Pid>\d+)#(?P<Tid>\d+):"
+                   r" (?:\*\d+ )?(?P<Content>.*)$",
+    # Common / combined access log (Apache, nginx): the request line is the message
+    "access": r"^(?P<Client>\S+) \S+ (?P<User>\S+) \[(?P<Timestamp>[^\]]+)\] \"(?P<Content>[^\"]*)\" "
+              r"(?P<Status>\d{3}) (?P<Size>\S+)(?: \"(?P<Referer>[^\"]*)\" \"(?P<UserAgent>[^\"]*)\")?.*$",
+    # Log4j / Logback / Log4j2 layouts: timestamp, optional pid, optional "-", level and thread in
+    # either order, logger, then ":" or " - " before the message
+    "log4j": r"^(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}[.,]\d{3}),? +(?:(?P<Pid>\d+) +)?(?:- +)?"
+             r"(?:" + _THREAD + r" +(?P<Level>" + _LEVEL_WORD + r")|(?P<Level2>" + _LEVEL_WORD + r")(?: +" +
+             _THREAD.replace("Thread", "Thread2") + r")?) +(?:" + _COMPONENT + r"(?: *:| +-) +|- +)?(?P<Content>.*)$",
+    # Python logging: the default "%(levelname)s:%(name)s:%(message)s", and "asctime - name - level - message"
+    "python": r"^(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<Component>[^:\s]*):(?P<Content>.*)$",
+    "python_asctime": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - (?P<Component>\S+) - "
+                      r"(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - (?P<Content>.*)$",
+    # Tomcat catalina.out / java.util.logging OneLineFormatter: dd-MMM-yyyy HH:mm:ss.SSS LEVEL [thread] class msg
+    "catalina": r"^(?P<Timestamp>\d{2}-" + _MON + r"-\d{4} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<Level>[A-Z]+) "
+                r"\[(?P<Thread>[^\]]+)\] (?P<Component>\S+) (?P<Content>.*)$",
+    # Kubernetes klog: Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg
+    "klog": r"^(?P<Level>[IWEF])(?P<Timestamp>\d{4} \d{2}:\d{2}:\d{2}\.\d{6}) +(?P<Pid>\d+) (?P<Source>[^\]\s]+)\] "
+            r"(?P<Content>.*)$",
+    # Go's standard log package: yyyy/MM/dd HH:mm:ss[.micro] [file.go:line: ]message
+    "golog": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:(?P<Source>[\w./-]+\.go:\d+): )?"
+             r"(?P<Content>.*)$",
+    # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
+    "logcat": r"^(?P<Timestamp>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<Pid>\d+) +(?P<Tid>\d+) (?P<Level>[VDIWEFA]) "
+              r"(?P<Component>.*?) *: (?P<Content>.*)$",
+    # The generic shape: a leading timestamp, then optionally a level and a "component:" before the message
+    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r")\]?,? +(?:\[?(?P<Level>" + _LEVEL_WORD + r")\]?:? +)?"
+               r"(?:(?P<Component>[\w$.@/\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
+}
+# journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
+PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "none": WholeLine}  # none: mine the whole line
+
+
+def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
+    return lambda: _Log4jFormat(name, pattern) if name == "log4j" else RegexFormat(name, pattern)
+
+
+PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
+# Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
+# line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
+DETECTION_ORDER = ["json", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina", "klog",
+                   "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
+
+
+class _Log4jFormat(RegexFormat):
+    """log4j's level and thread may come in either order: the alternation's groups are merged."""
+
+    def parse(self, line: str) -> Parsed | None:
+        match = self.regex.match(line)
+        if match is None:
+            return None
+        groups = match.groupdict()
+        level = groups.pop("Level") or groups.pop("Level2")
+        groups.pop("Level2", None)
+        thread = groups.pop("Thread") or groups.pop("Thread2")
+        groups.pop("Thread2", None)
+        fields = {k: v for k, v in {**groups, LEVEL: level, "Thread": thread}.items() if v is not None}
+        return Parsed(fields.get(CONTENT, ""), level_name(level), fields)
+
+
+def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
+    """A logparser-style pattern (`<Date> <Time> <Level> <Component>: <Content>`) as a format.
+
+    `<Name>` is a field (letters, digits, _); a run of spaces matches any run of whitespace;
+    everything else is literal, except that regex escapes written in the pattern (`\\[`) stay
+    escapes. Every field but the last matches lazily; the pattern must have a `<Content>`.
+    """
+    parts = re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", pattern)
+    regex, seen = "", set()
+    fields = [p[1:-1] for p in parts if p.startswith("<") and p.endswith(">") and len(p) > 2]
+    if CONTENT not in fields:
+        raise ValueError(f"a format pattern needs a <{CONTENT}> field: {pattern!r}")
+    for part in parts:
+        if part.startswith("<") and part.endswith(">") and len(part) > 2:
+            field = part[1:-1]
+            if field in seen:
+                raise ValueError(f"field <{field}> appears twice in {pattern!r}")
+            seen.add(field)
+            regex += f"(?P<{field}>.*)" if field == fields[-1] else f"(?P<{field}>.*?)"
+        else:
+            regex += re.sub(r" +", lambda _: r"\s+", re.sub(r"\\(.)|([^\\ ])",
+                                                           lambda m: re.escape(m.group(1) or m.group(2)), part))
+    return RegexFormat(name or pattern, "^" + regex + "$")
+
+
+def resolve(spec: str) -> LineFormat:
+    """A preset name or a logparser-style pattern -> format (ValueError naming the problem)."""
+    if spec in PRESETS:
+        return PRESETS[spec]()
+    if "<" not in spec:
+        raise ValueError(f"unknown format preset {spec!r} (presets: {', '.join(sorted(PRESETS))}; "
+                         f"or a pattern such as '<Date> <Time> <Level> <Component>: <{CONTENT}>')")
+    return compile_pattern(spec)
+
+
+# ---- detection -------------------------------------------------------------------------------------
+DETECT_LINES = 200  # lines a source's format is chosen from
+MIN_SHARE = 0.6  # the chosen format must parse at least this share of them
+MAX_LEVEL_COLUMN = 12
+
+
+@dataclass(frozen=True)
+class Detection:
+    format: LineFormat
+    share: float  # of the sample lines it parses
+    reason: str
+
+
+def detect(lines: Sequence[str]) -> Detection:
+    """The format that fits the sample lines best (see module docstring)."""
+    sample = [line for line in lines if line.strip()][:DETECT_LINES]
+    if not sample:
+        return Detection(WholeLine(), 0.0, "no lines to look at")
+    best: tuple[float, LineFormat] | None = None
+    for name in DETECTION_ORDER:
+        candidate = PRESETS[name]()
+        share = sum(candidate.parse(line) is not None for line in sample) / len(sample)
+        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
+            best = (share, candidate)
+    if best is not None:
+        return Detection(best[1], best[0], f"preset {best[1].name} parses {best[0]:.0%} of the first lines")
+    shapes: tuple[tuple[LineFormat | None, str], ...] = (
+        (_level_column(sample), "a level word is token {n}"),
+        (_colon_column(sample), "a component ending in ':' is token {n}"),
+        (_delimited(sample), "fields split by a delimiter"),
+        (StampPrefixFormat(), "a leading date/time"))
+    for shape, why in shapes:
+        if shape is None:
+            continue
+        share = sum(shape.parse(line) is not None for line in sample) / len(sample)
+        if share >= MIN_SHARE:
+            reason = why.format(n=getattr(shape, "index", 0) + 1)
+            return Detection(shape, share, f"{reason} on {share:.0%} of the first lines")
+    return Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines are mined")
+
+
+def _colon_column(sample: Sequence[str]) -> ColonColumnFormat | None:
+    """The token position of the first token ending in ':' on most lines, if any (not the first token)."""
+    positions: Counter[int] = Counter()
+    for line in sample:
+        for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
+            if len(token) > 1 and token.endswith(":"):
+                positions[i] += 1
+                break
+    if not positions:
+        return None
+    index, count = positions.most_common(1)[0]
+    return ColonColumnFormat(index) if index > 0 and count >= MIN_SHARE * len(sample) else None
+
+
+def _delimited(sample: Sequence[str]) -> DelimitedFormat | None:
+    """A delimiter that splits most lines into the same number (2 or more) of header fields before the message."""
+    for delimiter in ("|", "\t", ";"):
+        counts = Counter(line.count(delimiter) for line in sample)
+        common = [count for count, n in counts.most_common() if count >= 2]
+        if not common:
+            continue
+        count = min(common[0], min(c for c in counts if c >= common[0]))
+        with_count = sum(n for c, n in counts.items() if c >= count)
+        if with_count >= MIN_SHARE * len(sample) and sum(line.split(delimiter, 1)[0][:1].isdigit()
+                                                        for line in sample) >= MIN_SHARE * len(sample):
+            return DelimitedFormat(delimiter, count)
+    return None
+
+
+def _level_column(sample: Sequence[str]) -> LevelColumnFormat | None:
+    """The token position where a level word (two letters or more) stands on most lines, if any."""
+    positions: Counter[int] = Counter()
+    for line in sample:
+        for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
+            if len(token) > 1 and level_name(token) is not None and not token.isdigit():
+                positions[i] += 1
+                break
+    if not positions:
+        return None
+    index, count = positions.most_common(1)[0]
+    return LevelColumnFormat(index) if count >= MIN_SHARE * len(sample) else None

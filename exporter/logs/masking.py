@@ -1,0 +1,62 @@
+"""The built-in masks: variable parts of a message that become `<NAME>` before templates are mined.
+
+Order matters: a mask runs on what the earlier ones left. Whole timestamps come first (so their
+digits are not numbers), then things that contain digits and punctuation (URLs, e-mail
+addresses, paths, UUIDs, MAC and IP addresses), then values with units (durations, sizes),
+then hex ids, then plain numbers. A mask never swallows the word after it: the timestamp's
+zone is `Z`, an offset or UTC/GMT only, so a level word after a timestamp stays a word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from drain3.masking import AbstractMaskingInstruction
+
+_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_HMS = r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
+
+# (pattern, name, characters of which a line must hold one for the pattern to be tried: a cheap
+# test that spares most lines most regexes; "" = always tried)
+BUILTIN_MASKS: list[tuple[str, str, str]] = [
+    # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, Apache access, syslog
+    (r"\b\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS", ":"),
+    (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
+    (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
+    (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]", "TS", "["),
+    (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
+    # things with punctuation inside
+    (r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
+    (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
+    (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
+    (r"\b[A-Za-z]:\\(?:[^\\\s]+\\)*[^\\\s]*", "PATH", "\\"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
+    (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
+    (r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "IP", "."),
+    # values with units
+    (r"(?<![\w.])\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days)\b", "DURATION",
+     "0123456789"),
+    (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|[kKMGTPE]b|bytes|B)\b", "SIZE", "0123456789"),
+    # quoted strings (an apostrophe inside a word is not a quote)
+    (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
+    # ids and numbers
+    (r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "HEX", "0123456789"),
+    # a number after a word and a dot is a number too (core.2275), one after a number and a dot is not (1.2.3)
+    (r"(?<![A-Za-z0-9])(?<!\d\.)[+-]?\d+(?:\.\d+)?(?![A-Za-z0-9])", "NUM", "0123456789"),
+]
+
+
+class BuiltinMasking(AbstractMaskingInstruction):
+    """The built-in masks in order, each tried only on a message holding one of its characters."""
+
+    def __init__(self, masks: list[tuple[str, str, str]] = BUILTIN_MASKS):
+        super().__init__("MASK")
+        self.masks = [(re.compile(pattern), name, frozenset(needs)) for pattern, name, needs in masks]
+
+    def mask(self, content: str, mask_prefix: str, mask_suffix: str) -> str:
+        present = frozenset(content)
+        for regex, name, needs in self.masks:
+            if not needs or not needs.isdisjoint(present):
+                content = regex.sub(mask_prefix + name + mask_suffix, content)
+        return content

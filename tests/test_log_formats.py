@@ -1,0 +1,262 @@
+"""Line formats: presets, patterns, auto-detection, masking that keeps words, short messages, the offline command."""
+
+import subprocess
+import sys
+
+import pytest
+
+from exporter.config import ConfigError
+from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
+from exporter.logs.formats import compile_pattern, detect, resolve
+from exporter.logs.mining import RecordAssembler, make_miner
+from exporter.logs.offline import mine_lines
+from exporter.logs.service import LogCollector, LogFollower
+
+# Real-looking lines of each preset's layout: (preset, lines, expected content of the first, level of the first)
+SAMPLES = {
+    "syslog": ([
+        "Mar  3 04:02:11 web-1 sshd[2211]: Accepted publickey for deploy from 10.1.2.3 port 50122 ssh2",
+        "Mar  3 04:02:12 web-1 CRON[2301]: (root) CMD (run-parts /etc/cron.hourly)",
+        "Mar  3 04:02:13 web-1 kernel: [12345.678] eth0: link up",
+        "Mar  3 04:02:14 web-1 Google Chrome Helper[977]: renderer started",
+    ], "Accepted publickey for deploy from 10.1.2.3 port 50122 ssh2", "unknown"),
+    "syslog5424": ([
+        '<165>1 2026-03-03T04:02:11.003Z web-1 orders 2211 ID47 [exampleSDID@32473 iut="3"] order 881 paid',
+        "<134>1 2026-03-03T04:02:12.000Z web-1 orders 2211 - - order 882 paid",
+    ], "order 881 paid", "info"),  # PRI 165 = local4.notice
+    "apache_error": ([
+        "[Wed Oct 11 14:32:52.123456 2026] [core:error] [pid 1234:tid 5678] [client 10.0.0.5:4410] AH00124: "
+        "Request exceeded the limit of 10 internal redirects",
+        "[Wed Oct 11 14:32:53 2026] [notice] Apache/2.4.57 configured -- resuming normal operations",
+    ], "AH00124: Request exceeded the limit of 10 internal redirects", "error"),
+    "nginx_error": ([
+        '2026/03/03 04:02:11 [error] 31#31: *7 open() "/usr/share/nginx/html/x" failed (2: No such file), '
+        'client: 10.0.0.9, server: _, request: "GET /x HTTP/1.1"',
+        "2026/03/03 04:02:12 [warn] 31#31: conflicting server name \"a\" on 0.0.0.0:80, ignored",
+    ], 'open() "/usr/share/nginx/html/x" failed (2: No such file), client: 10.0.0.9, server: _, request: "GET /x HTTP/1.1"',
+        "error"),
+    "access": ([
+        '10.0.0.9 - alice [03/Mar/2026:04:02:11 +0000] "GET /api/orders/881 HTTP/1.1" 200 512 "-" "curl/8.5"',
+        '10.0.0.7 - - [03/Mar/2026:04:02:12 +0000] "POST /api/pay HTTP/1.1" 502 0',
+    ], "GET /api/orders/881 HTTP/1.1", "unknown"),
+    "log4j": ([
+        "2026-03-03 04:02:11,003 INFO  [main] com.shop.orders.OrderService: order 881 paid",
+        "2026-03-03 04:02:12,104 [pool-2-thread-1] WARN  com.shop.orders.Retry - retry 2 of 5",
+        "04:02:13.207 [http-nio-8080-exec-3] ERROR o.s.web.servlet.DispatcherServlet - request failed",
+        "2026-03-03 04:02:14,005 - INFO  [Worker[id=3]/main:Sync@88] - synced 12 keys",
+        "260303 040215 4410 INFO shop.Cache$Evictor: evicted 40 entries",
+    ], "order 881 paid", "info"),
+    "python": ([
+        "WARNING:shop.cache:evicted 40 entries",
+        "ERROR:root:payment 881 failed",
+    ], "evicted 40 entries", "warning"),
+    "python_asctime": ([
+        "2026-03-03 04:02:11,003 - shop.cache - INFO - evicted 40 entries",
+        "2026-03-03 04:02:12,003 - shop.pay - ERROR - payment 881 failed",
+    ], "evicted 40 entries", "info"),
+    "catalina": ([
+        "03-Mar-2026 04:02:11.003 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in 812 ms",
+        "03-Mar-2026 04:02:12.003 SEVERE [exec-1] org.apache.catalina.core.StandardWrapperValve.invoke Servlet failed",
+    ], "Server startup in 812 ms", "info"),
+    "klog": ([
+        "I0303 04:02:11.003456    4410 controller.go:114] Starting controller workers=4",
+        "E0303 04:02:12.003456    4410 reflector.go:138] Failed to watch pods: connection refused",
+    ], "Starting controller workers=4", "info"),
+    "golog": ([
+        "2026/03/03 04:02:11 server.go:88: listening on :8080",
+        "2026/03/03 04:02:12 shutting down",
+    ], "listening on :8080", "unknown"),
+    "logcat": ([
+        "03-03 04:02:11.003  1702  2395 D WindowManager: focus changed to window 42",
+        "03-03 04:02:11.019  1702  8671 E PowerManagerService: wake lock 233 leaked",
+    ], "focus changed to window 42", "debug"),
+    "json": ([
+        '{"ts": "2026-03-03T04:02:11Z", "level": "warn", "msg": "retry 2 of 5", "service": "orders"}',
+        '{"__REALTIME_TIMESTAMP": "1", "PRIORITY": "3", "MESSAGE": "unit failed", "_SYSTEMD_UNIT": "a.service"}',
+    ], "retry 2 of 5", "warning"),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(SAMPLES))
+def test_each_preset_parses_lines_of_its_layout_into_message_and_level(preset):
+    lines, content, level = SAMPLES[preset]
+    line_format = resolve(preset)
+    parsed = [line_format.parse(line) for line in lines]
+    assert all(p is not None for p in parsed), [line for line, p in zip(lines, parsed) if p is None]
+    assert parsed[0].content == content
+    assert (parsed[0].level or "unknown") == level
+
+
+@pytest.mark.parametrize("preset", sorted(SAMPLES))
+def test_auto_detection_picks_the_preset_of_the_lines(preset):
+    lines = SAMPLES[preset][0] * 20
+    assert detect(lines).format.name == preset
+
+
+def test_the_second_json_line_reads_journald_keys():
+    parsed = resolve("json").parse(SAMPLES["json"][0][1])
+    assert parsed.content == "unit failed" and parsed.level == "error"  # PRIORITY 3 = err
+
+
+def test_a_logparser_pattern_cuts_the_header_and_its_level_field_gives_the_level():
+    line_format = compile_pattern("<Date> <Time> <Pid> <Level> <Component>: <Content>")
+    parsed = line_format.parse("260303 040215 4410 WARN shop.Cache$Evictor: evicted 40 entries")
+    assert parsed.content == "evicted 40 entries" and parsed.level == "warning"
+    assert parsed.fields["Component"] == "shop.Cache$Evictor"
+    assert compile_pattern(r"\[<Time>\] <Program> - <Content>").parse("[10.30 16:49:06] app.exe - open").content == "open"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("nosuchpreset", "unknown format preset"),
+    ("<Date> <Time> <Level>", "needs a <Content>"),
+    ("<Date> <Date> <Content>", "appears twice"),
+])
+def test_a_bad_format_is_refused_naming_the_key(bad, message):
+    with pytest.raises(ConfigError) as err:
+        parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "format": bad}]}})
+    assert "logs.sources[0].format" in str(err.value) and message in str(err.value)
+
+
+def test_header_shapes_without_a_preset_are_found_from_the_lines():
+    level_column = [f"- {1000 + i} 2026.03.03 R{i % 7}-M1 RAS KERNEL {('INFO', 'FATAL')[i % 2]} cache error {i}"
+                    for i in range(50)]
+    assert detect(level_column).format.name == "level-column:6"
+    colon_column = [f"- {1000 + i} 2026.03.03 node{i % 5} Mar 3 04:02:{i % 60:02d} node{i % 5}/node crond[{i}]: "
+                    f"session closed for user u{i % 3}" for i in range(50)]
+    found = detect(colon_column).format
+    assert found.name == "colon-column:8" and found.parse(colon_column[0]).content == "session closed for user u0"
+    delimited = [f"20260303-04:02:{i % 60:02d}:{i}|Step_Service|{3000 + i}|onStep changed {i}" for i in range(50)]
+    found = detect(delimited).format
+    assert found.name == "delimited:pipe:3" and found.parse(delimited[1]).content == "onStep changed 1"
+    stamped = [f"[03.03 04:02:{i % 60:02d}] app{i % 3}.exe - host{i}:443 open through proxy" for i in range(50)]
+    found = detect(stamped).format
+    assert found.name == "stamp-prefix" and found.parse(stamped[0]).content.startswith("app0.exe - ")
+    assert detect(["free text without any header", "more free text here"] * 30).format.name == "none"
+
+
+def miner(**kwargs):
+    return make_miner("s", max_templates=200, template_max_length=200, level_pattern=DEFAULT_LEVEL, similarity=0.4,
+                      depth=4, **kwargs)
+
+
+def mine(source, lines):
+    assembler, ids = RecordAssembler(DEFAULT_CONTINUATION), []
+    for line in lines:
+        record = assembler.feed(line)
+        if record:
+            ids += [template_id for _, template_id in source.add(record, 0.0)]
+    record = assembler.flush()
+    if record:
+        ids += [template_id for _, template_id in source.add(record, 0.0)]
+    return ids + [template_id for _, template_id in source.finish_detection()]
+
+
+def test_the_level_word_after_a_timestamp_survives_masking_when_lines_are_mined_whole():
+    source = miner(line_format="none")
+    ids = mine(source, ["2026-03-03 04:02:11,978 ERROR pool exhausted after 30 tries"] * 3)
+    text = source.snapshot()[0][ids[0]].text
+    assert text.startswith("<TS> ERROR pool exhausted"), text
+
+
+def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
+    source = miner(line_format="none")
+    ids = mine(source, [
+        'upload of "report q1.pdf" (10KB) by ann@example.com from 00:1a:2b:3c:4d:5e to https://s3.example.com/b?x=1 '
+        "saved in /var/data/reports/q1.pdf took 12ms",
+        'upload of "x.csv" (3.5 MB) by bob@example.org from 00:1A:2B:3C:4D:5F to https://s3.example.com/c '
+        "saved in /srv/up/x.csv took 2.5s",
+    ])
+    assert ids[0] == ids[1]
+    text = source.snapshot()[0][ids[0]].text
+    for mask in ("<STR>", "<SIZE>", "<EMAIL>", "<MAC>", "<URL>", "<PATH>", "<DURATION>"):
+        assert mask in text, (mask, text)
+
+
+def test_short_messages_group_only_with_identical_ones():
+    source = miner(line_format="none")
+    ids = mine(source, ["connection reset", "connection refused", "connection reset", "generating core.2275",
+                        "generating core.17"])
+    assert ids[0] == ids[2] != ids[1]
+    assert ids[3] == ids[4]  # the number after "core." is masked, so the texts are identical
+    assert all(i.startswith("s") for i in ids)
+
+
+def test_a_multi_line_record_keeps_its_header_parsed_and_a_line_that_does_not_parse_is_mined_whole_and_counted():
+    lines = ["2026-03-03 04:02:11,003 ERROR [main] com.shop.Pay: payment failed",
+             "java.lang.IllegalStateException: boom",
+             "\tat com.shop.Pay.run(Pay.java:12)",
+             "2026-03-03 04:02:12,003 INFO [main] com.shop.Pay: payment ok",
+             "this line has no header at all"]
+    source = miner(line_format="log4j")
+    ids = mine(source, lines)
+    assert len(ids) == 3 and source.unparsed == 1
+    templates, counts, _ = source.snapshot()
+    assert templates[ids[0]].text == "payment failed"
+    assert counts[(ids[0], "error")] == 1 and counts[(ids[2], "unknown")] == 1
+
+
+def test_the_format_is_detected_after_the_first_records_and_kept_in_the_state():
+    lines = SAMPLES["klog"][0] * 60
+    source = miner()
+    first = source.add([lines[0]], 0.0)
+    assert first == [] and source.format_name == "detecting"  # waits for more lines
+    assert source.tick(30.0) == [] and len(source.tick(61.0)) == 1  # a quiet source is decided after a minute
+    assert source.format_name == "klog"
+    restored = miner(state=source.state())
+    assert restored.format_name == "klog" and restored.add([lines[1]], 62.0)[0][1] is not None
+
+
+def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed_lines(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("\n".join(SAMPLES["log4j"][0][:3] + ["no header here"]) + "\n")
+    cfg = parse_logs_config({"logs": {"sources": [{"name": "app", "paths": [str(log)], "start_at": "beginning",
+                                                   "labels_from_fields": ["Component"]}]}})
+    follower = LogFollower(cfg)
+    follower.poll_once()
+    for source in follower.sources:
+        source.finish(0.0)
+    families = {f.name: f for f in LogCollector(follower).collect()}
+    (info,) = families["aiops_log_source_info"].samples
+    assert info.labels["format"] == "log4j"
+    assert families["aiops_log_unparsed_lines"].samples[0].value == 1
+    components = {s.labels.get("component") for s in families["aiops_log_lines"].samples}
+    assert "com.shop.orders.OrderService" in components
+
+
+def test_labels_from_fields_may_not_overwrite_a_label():
+    with pytest.raises(ConfigError, match="labels_from_fields"):
+        parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "labels_from_fields": ["Level"]}]}})
+
+
+@pytest.mark.integration
+def test_the_offline_command_gives_the_ids_and_counts_the_live_follower_counts(tmp_path):
+    lines = [line for _ in range(30) for line in SAMPLES["log4j"][0]] + ["free text"]
+    log = tmp_path / "app.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = subprocess.run([sys.executable, "-m", "exporter", "logs", "templates", str(log)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    printed = [row.split("\t")[0] for row in result.stdout.splitlines()]
+    assert len(printed) == len(lines)
+    assert printed == mine_lines(lines).template_ids
+
+    cfg = parse_logs_config({"logs": {"sources": [{"name": "app", "paths": [str(log)], "start_at": "beginning"}]}})
+    follower = LogFollower(cfg)
+    follower.poll_once()
+    follower.sources[0].finish(0.0)
+    live = {}
+    for (template_id, _level, *_), count in follower.sources[0].miner.snapshot()[1].items():
+        live[template_id] = live.get(template_id, 0) + count
+    offline = {}
+    for template_id in printed:
+        offline[template_id] = offline.get(template_id, 0) + 1
+    assert live == offline
+
+
+@pytest.mark.integration
+def test_the_offline_command_refuses_an_unknown_format_with_the_reason(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    result = subprocess.run([sys.executable, "-m", "exporter", "logs", "templates", "--format", "nope", str(log)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "--format: unknown format preset 'nope'" in result.stderr
