@@ -1,13 +1,18 @@
 """Detection quality on the Numenta Anomaly Benchmark, through score-csv's code path.
 
-    .venv/bin/python -m benchmarks.nab [NAB_DIR] [--models seasonal,zscore,prophet] [--jobs N]
+    .venv/bin/python -m benchmarks.nab [--data DIR] [--models seasonal,windowed-gaussian] [--ablation]
 
-NAB_DIR has NAB's layout (data/<category>/<file>.csv, labels/combined_windows.json,
-config/profiles.json); the default is ../shared/nab. Every model scores every
-file with exporter.backtest.score_csv, exactly what `aiops-exporter score-csv`
-runs; the scores are then judged with the published NAB method: each profile
-with its optimised threshold, and the same profiles at the exporter's fixed
-production threshold (score >= 1). Prints a table, writes JSON, states the runtime.
+DIR has NAB's layout (data/<category>/<file>.csv, labels/combined_windows.json,
+config/profiles.json); the default is ../shared/nab. Every exporter model scores every
+file with exporter.backtest.score_csv, exactly what `aiops-exporter score-csv` runs with
+its defaults; `windowed-gaussian` is the baseline NAB ships (|z| against the mean and
+standard deviation of the last 6,400 values), computed in the same run. The scores are
+judged with the published NAB method for each profile (standard, reward_low_FP_rate,
+reward_low_FN_rate): with the threshold optimised over the set, and at the exporter's fixed
+production threshold (score >= 1; for the baseline, |z| at the normal quantile of the
+default interval_width). Figures are given for all files and per category, each category
+with its own optimised threshold. `--ablation` re-runs the default model with each of its
+mechanisms turned off. Prints tables, writes JSON, states the runtime.
 """
 
 from __future__ import annotations
@@ -17,99 +22,184 @@ import json
 import os
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from benchmarks.nabscore import load_profiles, optimize, prepare, score_at
+from benchmarks.nabscore import FilePoints, Profile, load_profiles, optimize, prepare, score_at
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "nab"
 PRODUCTION_THRESHOLD = 1.0
+BASELINE = "windowed-gaussian"
+BASELINE_WINDOW = 6400  # NAB's windowed Gaussian detector
 # Prophet refits on every retrain_every of data time; at the live default (1h) a NAB file means
 # hundreds of fits, so the benchmark refits it daily. The other models run with their live defaults.
 QUERY_OVERRIDES = {"prophet": {"retrain_every": "1d", "params": {"uncertainty_samples": 200}}}
+# Each mechanism of the default model, turned off (query settings applied over the defaults).
+ABLATION: dict[str, dict] = {
+    "long period (weekly profile) off": {"params": {"long_period": 0}},
+    "history 7d at every step (not 2016 steps)": {"history": "7d"},
+    "volatility widening on (off by default)": {"params": {"volatility_half_life": "1h"}},
+    "sustained score off": {"params": {"sustained": []}},
+    "level shift adoption off": {"params": {"shift_after": 0}},
+    "band calibration off (normal quantile)": {"params": {"calibrate": False}},
+    "seasonal profile off": {"params": {"seasonality": "off"}},
+}
 
 
 def score_file(model: str, path: Path, override: dict) -> tuple[str, list[float], float]:
+    """One file's scores from `model` (an exporter model through score_csv, or the baseline)."""
+    started = time.process_time()
+    if model == BASELINE:
+        values = pd.read_csv(path)["value"].to_numpy(dtype=float)
+        return str(path), windowed_gaussian(values).tolist(), time.process_time() - started
     from exporter.backtest import default_query, score_csv
     from exporter.config import QueryConfig
 
-    started = time.process_time()
-    base = default_query(model)
-    query = QueryConfig.model_validate({**base.model_dump(), **QUERY_OVERRIDES.get(model, {}), **override})
+    base = default_query(model).model_dump(exclude_unset=True)
+    settings = merge(merge(base, QUERY_OVERRIDES.get(model, {})), override)
+    query = QueryConfig.model_validate(settings)
     with tempfile.TemporaryDirectory() as out:
         written = score_csv([path], Path(out), query, None)[0]
         scores = pd.read_csv(written)["anomaly_score"].tolist()
     return str(path), scores, time.process_time() - started
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("nab_dir", nargs="?", type=Path, default=DEFAULT_DIR)
-    parser.add_argument("--models", default="seasonal,zscore,prophet")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--set", default="{}", type=json.loads,
-                        help='JSON of query settings to try instead of the defaults, e.g. \'{"interval_width": 0.99}\'')
-    parser.add_argument("--details", action="store_true", help="per-file detections at the fixed threshold")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/nab.json"))
-    args = parser.parse_args(argv)
-    windows = json.loads((args.nab_dir / "labels" / "combined_windows.json").read_text())
-    profiles = load_profiles(args.nab_dir / "config" / "profiles.json")
-    files = sorted(p for p in (args.nab_dir / "data").glob("*/*.csv"))
-    rel = {str(p): str(p.relative_to(args.nab_dir / "data")) for p in files}
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    print(f"NAB: {len(files)} files, {sum(len(windows.get(r, [])) for r in rel.values())} windows, "
-          f"models {', '.join(models)}, {args.jobs} worker(s)", flush=True)
-    report = {"nab_dir": str(args.nab_dir), "files": len(files), "settings": args.set, "models": {}}
-    wall_start = time.perf_counter()
-    for model in models:
-        started = time.perf_counter()
-        with ProcessPoolExecutor(args.jobs) as pool:
-            results = list(pool.map(score_file, [model] * len(files), files, [args.set] * len(files)))
-        points, cpu = [], 0.0
-        for path, scores, seconds in results:
-            frame = pd.read_csv(path)
-            points.append(prepare(rel[path], pd.to_datetime(frame["timestamp"]), scores, windows.get(rel[path], [])))
-            cpu += seconds
-        entry = {"runtime_seconds": round(time.perf_counter() - started, 1), "cpu_seconds": round(cpu, 1)}
+def merge(base: dict, override: dict) -> dict:
+    """base with override applied; `params` dicts are merged key by key."""
+    merged = {**base, **override}
+    if isinstance(base.get("params"), dict) and isinstance(override.get("params"), dict):
+        merged["params"] = {**base["params"], **override["params"]}
+    return merged
+
+
+def windowed_gaussian(values: np.ndarray, window: int = BASELINE_WINDOW, interval_width: float = 0.999) -> np.ndarray:
+    """|z| of each value against the mean and deviation of the `window` values before it, in units of the
+    normal quantile of interval_width (so 1 reads like the exporter's band edge). Causal; NaN until 2 values."""
+    from statistics import NormalDist
+
+    unit = NormalDist().inv_cdf(0.5 + interval_width / 2)
+    scores = np.full(len(values), np.nan)
+    recent: deque[float] = deque()
+    total = total_sq = 0.0
+    for i, value in enumerate(values):
+        if len(recent) > 1:
+            mean = total / len(recent)
+            std = max(total_sq / len(recent) - mean * mean, 1e-12) ** 0.5
+            scores[i] = abs(value - mean) / std / unit
+        if np.isfinite(value):
+            recent.append(value)
+            total, total_sq = total + value, total_sq + value * value
+            if len(recent) > window:
+                old = recent.popleft()
+                total, total_sq = total - old, total_sq - old * old
+    return scores
+
+
+def run_detector(model: str, files: list[Path], override: dict, jobs: int) -> tuple[dict[str, list[float]], float]:
+    """Scores of every file (by path) and the CPU seconds they took."""
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(score_file, [model] * len(files), files, [override] * len(files)))
+    return {path: scores for path, scores, _ in results}, sum(seconds for _, _, seconds in results)
+
+
+def judge(scores: dict[str, list[float]], data: Path, windows: dict, profiles: list[Profile]) -> dict:
+    """NAB figures for all files and per category: per profile, optimised and at the production threshold."""
+    points: dict[str, list[FilePoints]] = {"all": []}
+    for path, file_scores in sorted(scores.items()):
+        name = str(Path(path).relative_to(data / "data"))
+        frame = pd.read_csv(path, usecols=["timestamp"])
+        prepared = prepare(name, pd.to_datetime(frame["timestamp"]), np.asarray(file_scores, dtype=float),
+                           windows.get(name, []))
+        points["all"].append(prepared)
+        points.setdefault(name.split("/")[0], []).append(prepared)
+    figures: dict = {}
+    for group, members in points.items():
+        figures[group] = {"files": len(members), "windows": sum(f.n_windows for f in members)}
         for profile in profiles:
-            best = optimize(points, profile)
-            fixed = score_at(points, profile, PRODUCTION_THRESHOLD)
-            entry[profile.name] = {
-                "optimized": {"score": round(best.normalized, 2), "threshold": best.threshold,
+            best = optimize(members, profile)
+            fixed = score_at(members, profile, PRODUCTION_THRESHOLD)
+            figures[group][profile.name] = {
+                "optimized": {"score": round(best.normalized, 2), "threshold": round(best.threshold, 3),
                               "tp": best.tp, "fp": best.fp, "fn": best.fn},
                 "fixed_threshold_1": {"score": round(fixed.normalized, 2), "tp": fixed.tp, "fp": fixed.fp,
                                       "fn": fixed.fn}}
-        report["models"][model] = entry
-        if args.details:
-            print_details(points)
-        print(f"  {model}: done in {entry['runtime_seconds']}s", flush=True)
+    return figures
+
+
+def print_figures(report: dict, profiles: list[str]) -> None:
+    short = {"standard": "standard", "reward_low_FP_rate": "low FP", "reward_low_FN_rate": "low FN"}
+    head = f"{'detector':<18}{'files':<26}" + "".join(f"{short.get(p, p) + ' opt / @1':>20}" for p in profiles)
+    print(head)
+    for detector, entry in report["detectors"].items():
+        for group, figures in entry["figures"].items():
+            if not figures["windows"] and group != "all":
+                cells = "".join(f"{'fp@1 ' + str(figures[p]['fixed_threshold_1']['fp']):>20}" for p in profiles)
+            else:
+                cells = "".join(f"{figures[p]['optimized']['score']:>12.1f} /{figures[p]['fixed_threshold_1']['score']:>6.1f}"
+                                for p in profiles)
+            label = f"{group} ({figures['files']})"
+            print(f"{detector:<18}{label:<26}{cells}")
+        print(f"{'':<18}{'cpu ' + str(entry['cpu_seconds']) + ' s, wall ' + str(entry['runtime_seconds']) + ' s'}")
+
+
+def print_ablation(rows: dict, categories: list[str]) -> None:
+    print("\nablation (standard profile; all files opt / @1, then each category's optimised score)")
+    print(f"{'variant':<44}{'all':>14}" + "".join(f"{c[:12]:>13}" for c in categories))
+    for variant, figures in rows.items():
+        std = figures["all"]["standard"]
+        cells = "".join(f"{figures[c]['standard']['optimized']['score']:>13.1f}" if figures[c]["windows"] else f"{'-':>13}"
+                        for c in categories)
+        print(f"{variant:<44}{std['optimized']['score']:>7.1f} /{std['fixed_threshold_1']['score']:>5.1f}{cells}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="a directory in NAB's layout")
+    parser.add_argument("--models", default=f"seasonal,{BASELINE}",
+                        help=f"exporter models (seasonal, zscore, prophet) and/or {BASELINE}")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--set", default="{}", type=json.loads,
+                        help='JSON of query settings to try instead of the defaults, e.g. \'{"interval_width": 0.99}\'')
+    parser.add_argument("--ablation", action="store_true",
+                        help="also run the default model with each mechanism turned off")
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/nab.json"))
+    args = parser.parse_args(argv)
+    for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
+        if not (args.data / needed).exists():
+            parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
+    windows = json.loads((args.data / "labels" / "combined_windows.json").read_text())
+    profiles = load_profiles(args.data / "config" / "profiles.json")
+    files = sorted((args.data / "data").glob("*/*.csv"))
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(args.data / 'data')), [])) for f in files)}"
+          f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
+    report: dict = {"data": str(args.data), "files": len(files), "settings": args.set, "detectors": {}}
+    wall_start = time.perf_counter()
+    for model in models:
+        started = time.perf_counter()
+        scores, cpu = run_detector(model, files, {} if model == BASELINE else args.set, args.jobs)
+        report["detectors"][model] = {"runtime_seconds": round(time.perf_counter() - started, 1),
+                                      "cpu_seconds": round(cpu, 1),
+                                      "figures": judge(scores, args.data, windows, profiles)}
+        print(f"  {model}: done in {report['detectors'][model]['runtime_seconds']} s", flush=True)
+    print_figures(report, [p.name for p in profiles])
+    if args.ablation:
+        report["ablation"] = {}
+        for variant, override in {"defaults": {}, **ABLATION}.items():
+            scores, _ = run_detector("seasonal", files, merge(args.set, override), args.jobs)
+            report["ablation"][variant] = judge(scores, args.data, windows, profiles)
+            print(f"  ablation: {variant} done", flush=True)
+        categories = sorted(set(report["ablation"]["defaults"]) - {"all"})
+        print_ablation(report["ablation"], categories)
     report["runtime_seconds"] = round(time.perf_counter() - wall_start, 1)
-    print_table(report, [p.name for p in profiles])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.output}; total runtime {report['runtime_seconds']}s")
+    print(f"wrote {args.output}; total runtime {report['runtime_seconds']} s")
     return 0
-
-
-def print_details(points) -> None:
-    standard = [p for p in load_profiles(DEFAULT_DIR / "config" / "profiles.json") if p.name == "standard"]
-    for f in points:
-        result = score_at([f], standard[0] if standard else None, PRODUCTION_THRESHOLD)
-        print(f"    {f.name:<58} windows {f.n_windows}  tp {result.tp}  fn {result.fn}  fp {result.fp:>4}  "
-              f"raw {result.raw:+.2f}")
-
-
-def print_table(report: dict, profiles: list[str]) -> None:
-    head = f"{'model':<10}" + "".join(f"{p + ' (opt)':>26}" for p in profiles) + \
-        "".join(f"{p + ' @1':>24}" for p in profiles) + f"{'time s':>9}"
-    print(head)
-    for model, entry in report["models"].items():
-        opt = "".join(f"{entry[p]['optimized']['score']:>17.1f} (t={entry[p]['optimized']['threshold']:.2f})"
-                      for p in profiles)
-        fixed = "".join(f"{entry[p]['fixed_threshold_1']['score']:>24.1f}" for p in profiles)
-        print(f"{model:<10}{opt}{fixed}{entry['runtime_seconds']:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.scale [--series 1000,10000] [--models seasonal,zscore]
                                          [--history 1d] [--cycles 6] [--retrain-every 5m]
+                                         [--sample-spacing 15s,10m]
 
 For each fleet size: N synthetic seasonal series are backfilled into a fresh
 Prometheus with promtool (`history` at 5-minute steps), and a synthetic scrape
@@ -17,6 +18,13 @@ worker processes reported separately), and the time and size of a /metrics
 scrape. Also runs the in-process updates/s micro-benchmark
 (benchmarks/updates.py) for reference. Prints a table and writes
 benchmarks/results/scale.json.
+
+`--sample-spacing` runs each size once per spacing. The default, 15s, is the case above. A
+spacing longer than a minute is a CloudWatch-like fleet: the history is backfilled at that
+spacing with a phase of a sixth of it after each grid point (so a plain range query on the
+spacing's grid misses every sample: they are older than the 5-minute lookback at the next grid
+point), the target is scraped at that interval, and the query's step is the spacing, so the
+exporter reads the fleet through last_over_time (docs/exporter.md, "Sparse series").
 """
 
 from __future__ import annotations
@@ -57,8 +65,8 @@ def label_strings(n: int) -> list[str]:
     return [f'{METRIC}{{host="h{i:06d}",instance="synthetic",job="scale",pool="p{i % 50}"}}' for i in range(n)]
 
 
-def write_history(path: Path, n: int, start: float, end: float) -> int:
-    times = np.arange(start, end + 1, STEP, dtype=float)
+def write_history(path: Path, n: int, start: float, end: float, spacing: float = STEP, phase: float = 0.0) -> int:
+    times = np.arange(start, end + 1, spacing, dtype=float) + phase
     offsets = np.arange(n, dtype=float)
     labels = label_strings(n)
     written = 0
@@ -161,11 +169,12 @@ def self_metric(text: str, name: str) -> float | None:
 
 
 def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int, workdir: Path, say,
-              retrain_every: float = 300.0, scrape_every: float = 15.0) -> dict:
+              retrain_every: float = 300.0, scrape_every: float = 15.0, step: float = 60.0, spacing: float = 15.0) -> dict:
     port = free_port()
     config = {"prometheus": {"url": prom.url, "timeout": "300s"},
               "exporter": {"interval": "60s", "series_ttl": "1h", "fit_workers": 2},
-              "queries": [{"name": "fleet", "expr": METRIC, "model": model, "step": "60s", "history": f"{history:g}s",
+              "queries": [{"name": "fleet", "expr": METRIC, "model": model, "step": f"{step:g}s",
+                           "history": f"{history:g}s",
                            "min_history": f"{min(history, 6 * 3600):g}s", "max_series": max(n, 10000),
                            "retrain_every": f"{retrain_every:g}s"}]}
     path = workdir / f"exporter-{model}.yml"
@@ -212,7 +221,8 @@ def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int,
         scored = self_metric(text, 'aiops_exporter_series{aiops_query="fleet"}')
     finally:
         proc.stop()
-    result = {"series": n, "model": model, "modelled": modelled, "scored_series": scored,
+    result = {"series": n, "model": model, "sample_spacing_seconds": spacing, "step_seconds": step,
+              "modelled": modelled, "scored_series": scored,
               "first_cycle_seconds": round(first_cycle, 1), "fit_seconds": round(fit_seconds or 0, 1),
               "steady_cycle_seconds": [round(c, 2) for c in steady if c is not None],
               "retrain_cycle_seconds": [round(c, 2) for c in retrains if c is not None],
@@ -225,21 +235,25 @@ def run_model(prom: Prometheus, n: int, model: str, history: float, cycles: int,
               if scrape_seconds else None, "metrics_bytes": scrape_bytes}
     cycle = max(result["steady_cycle_seconds"] or [float("nan")])
     retrain = max(result["retrain_cycle_seconds"] or result["retrain_fit_seconds"] or [float("nan")])
-    say(f"{n:>7} {model:<9} {result['first_cycle_seconds']:>8.1f} {result['fit_seconds']:>7.1f} {cycle:>8.2f} "
+    say(f"{n:>7} {model:<9} {spacing:>6g}s {result['first_cycle_seconds']:>8.1f} {result['fit_seconds']:>7.1f} {cycle:>8.2f} "
         f"{retrain:>8.2f} {result['cpu_seconds_total']:>7.1f} {cold_rss:>7.0f} {result['peak_rss_mib']:>7.0f} "
         f"{workers_rss:>7.0f} {result['metrics_scrape_seconds_p50'] or float('nan'):>8.3f} {scrape_bytes / 1e6:>7.1f}")
     return result
 
 
 def run_size(n: int, models: list[str], history: float, cycles: int, workdir: Path, say,
-             retrain_every: float = 300.0) -> list[dict]:
+             retrain_every: float = 300.0, spacing: float = 15.0) -> list[dict]:
     target = Target(n)
-    prom = Prometheus(workdir / f"prom-{n}", scrape_targets={"scale": [f"127.0.0.1:{target.port}"]},
-                      scrape_interval="15s", extra_args=["--query.max-samples=200000000"])
-    end = time.time() // STEP * STEP - STEP
+    sparse = spacing > 60
+    backfill_spacing, phase = (spacing, spacing / 6) if sparse else (STEP, 0.0)
+    step = spacing if sparse else 60.0
+    prom = Prometheus(workdir / f"prom-{n}-{spacing:g}", scrape_targets={"scale": [f"127.0.0.1:{target.port}"]},
+                      scrape_interval=f"{spacing:g}s", extra_args=["--query.max-samples=200000000"])
+    end = time.time() // backfill_spacing * backfill_spacing - backfill_spacing
     om = workdir / f"history-{n}.om"
-    say(f"{n} series: writing {history / 3600:g}h of history at {STEP // 60}-minute steps ...")
-    samples = write_history(om, n, end - history, end)
+    say(f"{n} series: writing {history / 3600:g}h of history at {backfill_spacing:g}-second spacing"
+        f"{f' (phase {phase:g}s)' if phase else ''}, live samples every {spacing:g}s, step {step:g}s ...")
+    samples = write_history(om, n, end - history, end, backfill_spacing, phase)
     began = time.monotonic()
     backfill(om, prom.data_dir)
     say(f"{n} series: {samples} samples backfilled in {time.monotonic() - began:.0f} s")
@@ -247,7 +261,8 @@ def run_size(n: int, models: list[str], history: float, cycles: int, workdir: Pa
     prom.start(timeout=600)
     time.sleep(20)  # a scrape or two of current values
     try:
-        return [run_model(prom, n, model, history, cycles, workdir, say, retrain_every) for model in models]
+        return [run_model(prom, n, model, history, cycles, workdir, say, retrain_every, step=step, spacing=spacing)
+                for model in models]
     finally:
         prom.stop()
         target.close()
@@ -260,20 +275,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", default="1d", help="history backfilled and fitted (default 1d)")
     parser.add_argument("--cycles", type=int, default=6, help="cycles measured after the first (steady and retrains)")
     parser.add_argument("--retrain-every", default="5m", help="the query's retrain_every, so retrains are measured")
+    parser.add_argument("--sample-spacing", default="15s",
+                        help="comma-separated sample spacings to run each size at (default 15s: a live target scraped "
+                             "every 15 s); longer than 1m: a sparse, CloudWatch-like fleet read with step = spacing")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     history = parse_duration(args.history)
+    spacings = [parse_duration(x) for x in args.sample_spacing.split(",")]
     say = lambda text: print(text, flush=True)  # noqa: E731
     rows = []
-    say(f"{'series':>7} {'model':<9} {'1st cyc':>8} {'fit s':>7} {'cycle s':>8} {'retrain':>8} {'CPU s':>7} "
+    say(f"{'series':>7} {'model':<9} {'spacing':>7} {'1st cyc':>8} {'fit s':>7} {'cycle s':>8} {'retrain':>8} {'CPU s':>7} "
         f"{'RSS 1st':>7} {'RSS':>7} {'workers':>7} {'scrape s':>8} {'MB':>7}")
     say("(1st cyc: cold start, history read from Prometheus and fitted; cycle s / retrain: the longest steady and "
         "retrain cycle (a retrain's fit time when no scrape saw its cycle alone); RSS 1st: peak MiB during the "
         "cold start; RSS: peak MiB afterwards; workers: fit processes)")
     with tempfile.TemporaryDirectory(prefix="aiops-scale-") as tmp:
         for n in (int(x) for x in args.series.split(",")):
-            rows += run_size(n, args.models.split(","), history, args.cycles, Path(tmp), say,
-                             parse_duration(args.retrain_every))
+            for spacing in spacings:
+                rows += run_size(n, args.models.split(","), history, args.cycles, Path(tmp), say,
+                                 parse_duration(args.retrain_every), spacing)
     from .updates import main as updates_main
 
     say("\nin-process micro-benchmark (benchmarks/updates.py, 10,000 series):")

@@ -26,8 +26,15 @@ def default_query(model: str = "seasonal", step: float = 60.0) -> QueryConfig:
     return QueryConfig(name="csv", expr="csv", model=model, step=step)
 
 
-def read_csv_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """timestamp,value CSV -> (unix seconds, values). Timestamps: ISO dates or unix seconds."""
+def read_csv_series(path: Path, strict: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """timestamp,value CSV -> (unix seconds, values). Timestamps: ISO dates or unix seconds.
+
+    Real files are imperfect, and a row is never lost: a row whose timestamp goes back (or does
+    not parse) is scored as the next sample in file order (its time is the latest seen so far,
+    as for a repeated timestamp), and a value that does not parse is NaN (an empty score). Each
+    kind is logged once with the first such row (its line in the file) and the count. With
+    `strict`, a timestamp that goes back or does not parse is refused instead.
+    """
     frame = pd.read_csv(path)
     missing = {"timestamp", "value"} - set(frame.columns)
     if missing:
@@ -36,12 +43,30 @@ def read_csv_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(stamps):
         times = stamps.to_numpy(dtype=float)
     else:
-        parsed = pd.to_datetime(stamps, utc=True)
+        parsed = pd.to_datetime(stamps, utc=True, errors="coerce", format="mixed")
         times = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
     values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
-    if len(times) > 1 and np.any(np.diff(times) < 0):
-        raise ValueError(f"{path}: timestamps must not decrease (repeated ones are scored as successive samples)")
+    _report(path, "value is missing or does not parse (empty score)", ~np.isfinite(values))
+    unparsed = ~np.isfinite(times)
+    running = np.fmax.accumulate(np.where(unparsed, -np.inf, times)) if len(times) else times
+    backward = np.zeros(len(times), dtype=bool)
+    backward[1:] = np.isfinite(times[1:]) & (times[1:] < running[:-1])
+    if strict and (unparsed.any() or backward.any()):
+        row = int(np.flatnonzero(unparsed | backward)[0])
+        raise ValueError(f"{path}: line {row + 2}: timestamp {stamps.iloc[row]!r} "
+                         f"{'does not parse' if unparsed[row] else 'goes back'} (--strict)")
+    _report(path, "timestamp goes back (scored as the next sample in file order)", backward)
+    _report(path, "timestamp does not parse (scored as the next sample in file order)", unparsed)
+    if unparsed.all():
+        raise ValueError(f"{path}: no timestamp parses")
+    times = np.where(np.isfinite(running), running, np.nanmin(np.where(unparsed, np.nan, times)))
     return times, values
+
+
+def _report(path: Path, what: str, rows: np.ndarray) -> None:
+    if rows.any():
+        first = int(np.flatnonzero(rows)[0])
+        log.warning("%s: %d row(s) where the %s; the first is line %d", path, int(rows.sum()), what, first + 2)
 
 
 def spacing(times: np.ndarray) -> float:
@@ -89,16 +114,17 @@ def replay(batch: SeriesBatch, query: QueryConfig, start_index: int = 0, executo
     return Replay(batch.times, batch.values, scores, bands, batch.labels)
 
 
-def score_csv(inputs: list[Path], output_dir: Path, query: QueryConfig | None, model: str | None) -> list[Path]:
+def score_csv(inputs: list[Path], output_dir: Path, query: QueryConfig | None, model: str | None,
+              strict: bool = False) -> list[Path]:
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in inputs:
-        times, values = read_csv_series(path)
+        times, values = read_csv_series(path, strict)
         base = query if query is not None else default_query(model or "seasonal")
         updates: dict = {"step": spacing(times)}
         if model is not None and model != base.model:
             updates.update(model=model, params=None)
-        q = QueryConfig.model_validate({**base.model_dump(), **updates})
+        q = QueryConfig.model_validate({**base.model_dump(exclude_unset=True), **updates})  # unset: step-dependent defaults
         batch = SeriesBatch([{"__name__": path.stem}], times, values[None, :])
         result = replay(batch, q)
         out = output_dir / path.name

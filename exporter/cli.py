@@ -64,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
+    check.add_argument("--probe", action="store_true",
+                       help="also read each query once from the configured Prometheus and print series found, grid "
+                            "coverage, the newest samples' age and a verdict (exit 1 unless every verdict is OK)")
 
     score = sub.add_parser("score-csv", help="score timestamp,value CSV files causally, as the exporter would")
     score.add_argument("inputs", nargs="+", type=Path, metavar="INPUT.csv")
     score.add_argument("--output-dir", required=True, type=Path, help="where DIR/<input name> is written")
     score.add_argument("--model", help="model name (default: the query's model, else seasonal)")
     score.add_argument("--query", help="query in --config.file whose settings to use (default: the first)")
+    score.add_argument("--strict", action="store_true",
+                       help="refuse a file with a timestamp that goes back or does not parse (default: such a row "
+                            "is scored as the next sample in file order, with a warning)")
 
     back = sub.add_parser("backtest", help="replay a query's history from Prometheus and report")
     back.add_argument("--query", required=True, help="name of the query in --config.file")
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "check-config":
-            return check_config(args.file)
+            return check_config(args.file, args.probe)
         if args.command == "score-csv":
             return run_score_csv(args)
         if args.command == "backtest":
@@ -123,9 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def check_config(path: Path) -> int:
+def check_config(path: Path, probe: bool = False) -> int:
     cfg = load_config(path)
     print(f"{path}: OK ({len(cfg.queries)} queries: {', '.join(q.name + '/' + q.model for q in cfg.queries)})")
+    if probe:
+        from .probe import run_probe
+
+        print(f"probing {cfg.prometheus.url}", flush=True)
+        return run_probe(cfg, sys.stdout)
     return 0
 
 
@@ -147,7 +158,7 @@ def run_score_csv(args) -> int:
             print(f"error: {path}: no such file", file=sys.stderr)
             return 2
     try:
-        written = score_csv(args.inputs, args.output_dir, query, args.model)
+        written = score_csv(args.inputs, args.output_dir, query, args.model, args.strict)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

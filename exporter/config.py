@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 
 from aiops_common.auth import BasicAuth
 from aiops_common.config import ConfigError, StrictModel, format_errors, http_url, load_yaml, one_method, validate
-from aiops_common.durations import Duration, PositiveDuration
+from aiops_common.durations import Duration, PositiveDuration, parse_duration
 
 __all__ = ["BasicAuth", "Config", "ConfigError", "ExecutorConfig", "ExporterSettings", "FeedbackConfig",
            "MinDeviation", "PrometheusConfig", "QueryConfig", "ShardConfig", "TLSConfig", "load_config",
@@ -33,6 +33,7 @@ class PrometheusConfig(StrictModel):
     backoff: PositiveDuration = 1.0
     max_backoff: PositiveDuration = 60.0
     concurrent_reads: int = Field(default=2, ge=1, le=16)
+    lookback_delta: PositiveDuration = 300.0  # the server's --query.lookback-delta (see "Sparse series")
     bearer_token: str | None = None
     bearer_token_file: Path | None = None
     basic_auth: BasicAuth | None = None
@@ -63,12 +64,27 @@ def _min_deviation(value: Any) -> Any:
     return value
 
 
+DEFAULT_HISTORY = 7 * 86400.0
+# A coarse series (hourly, say) holds as many samples as a 5-minute one over 7 days, so the band's
+# 99.9% quantile rests on about 2,000 residuals and a weekly profile has the weeks it needs.
+DEFAULT_HISTORY_STEPS = 2016
+
+
+def _delay(value: Any) -> Any:
+    if value == "auto":
+        return value
+    seconds = parse_duration(value)
+    if seconds < 0:
+        raise ValueError("must be a duration of 0 or more, or auto")
+    return seconds
+
+
 class QueryConfig(StrictModel):
     name: str
     expr: str
     model: str = "seasonal"
     step: PositiveDuration = 60.0
-    history: PositiveDuration = 7 * 86400.0
+    history: PositiveDuration = DEFAULT_HISTORY  # default: 7 days, or DEFAULT_HISTORY_STEPS steps if longer
     min_history: Duration | None = None
     retrain_every: PositiveDuration = 3600.0
     horizons: list[PositiveDuration] = Field(default_factory=list)
@@ -76,6 +92,7 @@ class QueryConfig(StrictModel):
     direction: Literal["both", "up", "down"] = "both"
     min_deviation: Annotated[MinDeviation, BeforeValidator(_min_deviation)] = Field(default_factory=MinDeviation)
     max_series: int = Field(default=10000, ge=1)
+    delay: Annotated[float | Literal["auto"], BeforeValidator(_delay)] = 0.0  # score the grid point now - delay
     params: Any = None
 
     @field_validator("name")
@@ -105,6 +122,8 @@ class QueryConfig(StrictModel):
         except ValidationError as err:
             raise ValueError("; ".join("params." + line for line in format_errors(err))) from None
         object.__setattr__(self, "params", params)
+        if "history" not in self.model_fields_set:
+            object.__setattr__(self, "history", max(DEFAULT_HISTORY, DEFAULT_HISTORY_STEPS * self.step))
         if self.history < 2 * self.step:
             raise ValueError("history: must cover at least two steps")
         if self.min_history is not None and self.min_history > self.history:

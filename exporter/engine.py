@@ -12,7 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from .config import Config
+from .config import Config, QueryConfig
+from .delay import auto_delay, newest_age_query
 from .executor import make_executor
 from .history import MemoryBudget
 from .query_state import QueryState
@@ -43,8 +44,12 @@ class Engine:
             metrics.query_errors.labels(q.name)
             metrics.invalid_samples.labels(q.name)
             metrics.fits.labels(q.name, "success")
-            for reason in ("max_series", "insufficient_history"):
+            metrics.empty_history_reads.labels(q.name)
+            for reason in ("max_series", "insufficient_history", "no_samples"):
                 metrics.dropped_series.labels(q.name, reason)
+        self.delays: dict[str, float] = {q.name: q.delay for q in cfg.queries if q.delay != "auto"}
+        self.delay_checked: dict[str, float] = {}  # `delay: auto`: when the delay was last measured
+        self.warned_empty: set[str] = set()  # queries whose empty history reads were logged (until one is not)
         self.ready = threading.Event()
         self.stop_event = stop_event if stop_event is not None else threading.Event()
 
@@ -66,15 +71,38 @@ class Engine:
             finally:
                 if stats.errors:
                     self.metrics.query_errors.labels(name).inc(len(stats.errors))
-            self.snapshots[name] = state.snapshot(self.clock())
+            # A delayed query publishes the grid point it scored, with that point's band.
+            self.snapshots[name] = state.snapshot(self.clock() - self.delays.get(name, 0.0))
         self.metrics.source_up.set(0 if unreachable else 1)
         self.metrics.cycle_duration.set(time.perf_counter() - started)
         self.metrics.cycles.inc()
         self.metrics.last_cycle.set(time.time())
         self.ready.set()
 
+    def _delay(self, q: QueryConfig, now: float, stats: QueryStats) -> float:
+        """Seconds behind now that this query scores (fixed, or measured for `delay: auto`)."""
+        if q.delay != "auto":
+            return q.delay
+        if now - self.delay_checked.get(q.name, -float("inf")) >= q.retrain_every:
+            self.delay_checked[q.name] = now
+            try:
+                result = self.source.instant(newest_age_query(q.expr, q.step), now, stats)
+                age = float(result[0]["value"][1]) if result else None
+            except (SourceError, KeyError, IndexError, TypeError, ValueError) as err:
+                log.warning("query %s: measuring the newest samples' age for delay: auto failed: %s", q.name, err)
+                age = None
+            delay = auto_delay(age, q.step) if age is not None else self.delays.get(q.name, 0.0)
+            if delay != self.delays.get(q.name):
+                log.info("query %s: delay auto: the newest samples are %s old (median); scoring %.0fs behind now",
+                         q.name, "unknown" if age is None else f"{age:.0f}s", delay)
+            self.delays[q.name] = delay
+        return self.delays.get(q.name, 0.0)
+
     def _run_query(self, state: QueryState, now: float, stats: QueryStats) -> bool:
         q = state.query
+        delay = self._delay(q, now, stats)
+        self.metrics.query_delay.labels(q.name).set(delay)
+        now -= delay  # the grid point this cycle scores
         start = now - max(self.cfg.exporter.interval, q.step)
         if state.processed_until is not None:
             start = max(state.processed_until + q.step, now - 10 * max(self.cfg.exporter.interval, q.step))
@@ -95,11 +123,41 @@ class Engine:
                 raise
 
         result = state.step(now, recent, history)
+        if result.empty_read:
+            self._empty_history(q, stats, result.next_read_in)
+        elif state.empty_reads == 0:
+            self.warned_empty.discard(q.name)
         if result.fitted:
             log.info("query %s: fitted %d series (%d modelled)", q.name, result.fitted, len(state.labels))
         for failure in fetch_errors:
             log.warning("query %s: history: %s", q.name, failure)
         return any(failure.unreachable for failure in fetch_errors)
+
+    def _empty_history(self, q: QueryConfig, stats: QueryStats, next_read_in: float) -> None:
+        """A history read with no sample: counted every time, explained once (until a read finds samples)."""
+        self.metrics.empty_history_reads.labels(q.name).inc()
+        self.metrics.dropped_series.labels(q.name, "no_samples").inc(stats.listed or 0)
+        if q.name in self.warned_empty:
+            log.info("query %s: history read still empty; next attempt in %.0fs", q.name, next_read_in)
+            return
+        self.warned_empty.add(q.name)
+        lookback = self.source.cfg.lookback_delta
+        if stats.listed:
+            seen = (f"{stats.listed} series listed, none has a sample on the {q.step:g}s grid"
+                    + (" (read through last_over_time over each step)" if stats.rewritten
+                       else f" (a grid point sees samples up to {lookback:g}s old)"))
+        elif stats.listed == 0:
+            seen = "no series matches the selector in the history window"
+        else:
+            seen = f"the expression returned no sample on the {q.step:g}s grid"
+        hints = ["check the expression in Prometheus' UI"]
+        if stats.listed and not stats.rewritten:
+            hints.insert(0, "samples further apart than the lookback: see 'Sparse series' in docs/exporter.md")
+        if stats.listed:
+            hints.insert(0, "samples that arrive late: set the query's `delay`")
+        log.warning("query %s: history read found no samples: %s; try: %s. Counted in "
+                    "aiops_exporter_empty_history_reads_total; next attempt in %.0fs (backing off up to "
+                    "retrain_every)", q.name, seen, "; ".join(hints), next_read_in)
 
     def run_forever(self) -> None:
         interval = self.cfg.exporter.interval

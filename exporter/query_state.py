@@ -26,7 +26,7 @@ from .models import FittedModel, ModelSpec, make_model
 from .models.base import Band
 from .models.tasks import FitExecutor
 from .rows import RowTable
-from .scoring import anomaly_score, inside_band
+from .scoring import anomaly_score, inside_band, with_context
 from .selfmetrics import SelfMetrics
 from .series import LabelKey, SeriesBatch, SourceError, label_key, shard_of
 from .snapshot import QuerySnapshot
@@ -50,6 +50,8 @@ class StepResult:
     scored: int = 0
     fitted: int = 0
     errors: list[str] = field(default_factory=list)
+    empty_read: bool = False  # a history read returned no sample at all
+    next_read_in: float = 0.0  # after an empty read: seconds until the next history read
 
 
 @dataclass
@@ -81,6 +83,8 @@ class QueryState:
         self.last_fit: float | None = None
         self.processed_until: float | None = None
         self.retry_at: dict[LabelKey, float] = {}
+        self.empty_reads = 0  # history reads in a row that returned no sample (backed off)
+        self.next_history_read = -np.inf
         self.coverage_log: deque[tuple[float, int, int]] = deque()
         self.sensitivity: dict[tuple, float] = {}  # feedback.alert_key -> multiplier in effect
 
@@ -110,7 +114,7 @@ class QueryState:
             retrain = not self._retrain_from_memory(fit_end, now, result)
         if new and not retrain and self._collect_pending(new, now):
             new = []  # they wait in memory for min_history rather than trigger a read of the whole query
-        if retrain or new:
+        if (retrain or new) and now >= self.next_history_read:
             self._read_and_fit(history, fit_end, now, retrain, {k for k, _ in new}, result)
         result.fitted += self._admit_pending(fit_end, now)
         if self.model is not None:
@@ -143,12 +147,24 @@ class QueryState:
         except SourceError as err:
             result.errors.append(str(err))
             return
+        if not np.isfinite(batch.values).any():
+            self._back_off(now, result)
+            return
+        self.empty_reads, self.next_history_read = 0, -np.inf
         if retrain and len(batch.labels):
             result.fitted += self._admit(batch, None, replace=True, now=now)
             self.last_fit = now
             self.history.forget_pending()  # the read had the pending series' history too
         elif new_keys:
             result.fitted += self._admit(batch, new_keys, replace=False, now=now)
+
+    def _back_off(self, now: float, result: StepResult) -> None:
+        """An empty history read: the next one waits twice as long as the last (from one step, at most
+        retrain_every), rather than re-reading the whole history every cycle."""
+        self.empty_reads += 1
+        wait = min(self.query.step * 2 ** (self.empty_reads - 1), self.query.retrain_every)
+        self.next_history_read = now + wait
+        result.empty_read, result.next_read_in = True, wait
 
     # ---- admission ---------------------------------------------------------
     def _capacity_check(self, keys: list[LabelKey], capacity: int, now: float) -> list[LabelKey]:
@@ -280,7 +296,7 @@ class QueryState:
         self.history.record(t, y)
         extra = self.model.extra_score(q.direction)
         if extra is not None:
-            score = np.where(np.isfinite(score), np.fmax(score, extra), score)
+            score = with_context(score, extra, y, band, q.min_deviation.absolute, q.min_deviation.relative)
             table.score = np.where(has, score, table.score)
         if self.observer is not None:
             self.observer(t, np.where(has, y, np.nan), band, np.where(has, score, np.nan))

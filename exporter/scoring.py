@@ -7,6 +7,12 @@ import numpy as np
 from .models.base import Band
 
 _TINY = 1e-12
+# A band is never narrower, on either side, than this share of the sample's own magnitude. It binds
+# only where a model's band is degenerate: a series that stayed exactly constant (at 0, say) and
+# then moves scores 1 / MAGNITUDE_FLOOR = 1000 at most, instead of ~1e9 from a zero-width band.
+# (The models floor their scale at 0.1% of the level, so where the level is not 0 the band is
+# wider than this already and scores are unchanged.)
+MAGNITUDE_FLOOR = 1e-3
 
 
 def anomaly_score(
@@ -20,12 +26,14 @@ def anomaly_score(
 
     `direction` "up" or "down" scores only deviations that way (the other
     side scores 0). The half-width is never smaller than
-    max(min_abs, min_rel * |yhat|), so deviations below that never exceed 1.
-    NaN where the sample or the band is missing.
+    max(min_abs, min_rel * |yhat|), so deviations below that never exceed 1,
+    nor than MAGNITUDE_FLOOR * |y|, so a score stays readable (at most 1000)
+    where a model's band has no width. NaN where the sample or the band is missing.
     """
     y = np.asarray(y, dtype=float)
     deviation = y - band.yhat
-    floor = np.maximum(min_abs, min_rel * np.abs(band.yhat))
+    with np.errstate(invalid="ignore"):
+        floor = np.fmax(np.maximum(min_abs, min_rel * np.abs(band.yhat)), MAGNITUDE_FLOOR * np.abs(y))
     half_up = np.maximum(np.maximum(band.upper - band.yhat, floor), _TINY)
     half_down = np.maximum(np.maximum(band.yhat - band.lower, floor), _TINY)
     with np.errstate(invalid="ignore"):
@@ -36,6 +44,20 @@ def anomaly_score(
             score = np.where(deviation < 0, score, 0.0)
     missing = ~np.isfinite(y) | ~np.isfinite(band.yhat) | ~np.isfinite(band.lower) | ~np.isfinite(band.upper)
     return np.where(missing, np.nan, score)
+
+
+def with_context(score: np.ndarray, extra: np.ndarray, y: np.ndarray, band: Band, min_abs: float = 0.0,
+                 min_rel: float = 0.0) -> np.ndarray:
+    """The band score raised to a model's context score (e.g. a sustained deviation), where both exist.
+
+    A deviation smaller than min_deviation keeps its band score: the context may not lift it
+    above what min_deviation allows.
+    """
+    floor = np.maximum(min_abs, min_rel * np.abs(band.yhat))
+    with np.errstate(invalid="ignore"):
+        small = np.abs(np.asarray(y, dtype=float) - band.yhat) < floor
+    raised = np.where(small, score, np.fmax(score, extra))
+    return np.where(np.isfinite(score), raised, score)
 
 
 def inside_band(y: np.ndarray, band: Band) -> np.ndarray:

@@ -52,8 +52,17 @@ class SelfMetrics:
             ["aiops_query"], registry=reg)
         self.dropped_series = Counter(
             "aiops_exporter_dropped_series",
-            "Series left unmodelled, per cycle, by reason (max_series, insufficient_history).",
+            "Series left unmodelled, per cycle, by reason (max_series, insufficient_history, no_samples: "
+            "listed by the source but without a sample in the history read).",
             ["aiops_query", "reason"], registry=reg)
+        self.empty_history_reads = Counter(
+            "aiops_exporter_empty_history_reads", "History reads that returned no sample at all (each is followed "
+            "by a longer wait before the next, up to retrain_every; the log says why and what to try).",
+            ["aiops_query"], registry=reg)
+        self.query_delay = Gauge(
+            "aiops_exporter_query_delay_seconds", "How far behind now each query scores (its `delay`; for "
+            "`delay: auto`, as last measured). Its published score and band are for that grid point.",
+            ["aiops_query"], registry=reg)
         self.invalid_samples = Counter(
             "aiops_exporter_invalid_samples", "Samples skipped because they were NaN or infinite.",
             ["aiops_query"], registry=reg)

@@ -38,6 +38,8 @@ class QueryStats:
     requests: int = 0
     retries: int = 0
     errors: list[str] = field(default_factory=list)
+    listed: int | None = None  # series /api/v1/series listed for a plain selector (None: not listed)
+    rewritten: bool = False  # read through last_over_time (a step longer than the lookback)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # concurrent reads
 
 
@@ -61,6 +63,11 @@ class PrometheusSource:
     def _request(self, expr: str, start: float, end: float, step: float) -> list[dict]:
         return self._call(lambda: self._client.custom_query_range(
             expr, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), f"{step:g}s"))
+
+    def instant(self, expr: str, at: float, stats: QueryStats | None = None) -> list[dict]:
+        """An instant query's result vector at `at` (with retries)."""
+        return self._with_retries(lambda: self._call(lambda: self._client.custom_query(
+            expr, params={"time": f"{at:.3f}"})), stats if stats is not None else QueryStats())
 
     def _series(self, selector: str, start: float, end: float) -> list[dict]:
         """Label sets of the series `selector` matches in start..end (/api/v1/series: the index, no samples)."""
@@ -123,6 +130,8 @@ class PrometheusSource:
         if len(times) == 0:
             return SeriesBatch.empty()
         grid = _Grid(times, step)
+        if step > self.cfg.lookback_delta and is_plain_selector(expr):
+            return self._query_sparse(expr, times, step, stats, wanted, grid)
 
         def read(selector: str, chunk: np.ndarray) -> None:
             grid.add(self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats))
@@ -131,6 +140,7 @@ class PrometheusSource:
         if len(times) > FIRST_CHUNK_POINTS and is_plain_selector(expr):
             listed = [_parse_labels(labels) for labels in
                       self._with_retries(lambda: self._series(expr, times[0], times[-1]), stats)]
+            stats.listed = len(listed)
             own = listed if wanted is None else [labels for labels in listed if wanted(labels)]
             if not own:
                 return grid.batch()
@@ -145,7 +155,7 @@ class PrometheusSource:
             for selector, series in groups:
                 length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(series, 1))))
                 reads += [(selector, times[first:first + length]) for first in range(0, len(times), length)]
-            self._read_concurrently(reads, step, grid, stats)
+            self._read_concurrently([(selector, chunk, None) for selector, chunk in reads], step, grid, stats)
             return grid.batch()
         first, length = 0, FIRST_CHUNK_POINTS
         while first < len(times):
@@ -155,20 +165,55 @@ class PrometheusSource:
             length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
         return grid.batch()
 
-    def _read_concurrently(self, reads: list[tuple[str, np.ndarray]], step: float, grid: _Grid,
+    def _query_sparse(self, expr: str, times: np.ndarray, step: float, stats: QueryStats,
+                      wanted: Callable[[dict[str, str]], bool] | None, grid: _Grid) -> SeriesBatch:
+        """A plain selector whose step is longer than the lookback, read as last_over_time(sel[step]).
+
+        Every grid point then sees the latest sample of the step before it, however sparse the
+        series. last_over_time drops the metric name, so the series are listed first and read one
+        metric name at a time (the name is put back on each result); a large name is read in
+        groups of series as query_range does.
+        """
+        stats.rewritten = True
+        listed = [_parse_labels(labels) for labels in
+                  self._with_retries(lambda: self._series(expr, times[0] - step, times[-1]), stats)]
+        stats.listed = len(listed)
+        own = listed if wanted is None else [labels for labels in listed if wanted(labels)]
+        by_name: dict[str, list[dict[str, str]]] = {}
+        for labels in own:
+            by_name.setdefault(labels.get("__name__", ""), []).append(labels)
+        reads: list[tuple[str, np.ndarray, str | None]] = []
+        per_group = max(1, MAX_SAMPLES_PER_REQUEST // len(times))
+        for name, series in by_name.items():
+            selector = with_name(expr, name)
+            groups = [(selector, len(series))]
+            if len(series) > per_group:
+                groups = series_groups(selector, series, per_group) or groups
+            for group, count in groups:
+                length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(count, 1))))
+                query = f"last_over_time({group}[{step:g}s])"
+                reads += [(query, times[first:first + length], name or None) for first in range(0, len(times), length)]
+        if reads:
+            grid.reserve(len(own))
+            self._read_concurrently(reads, step, grid, stats)
+        return grid.batch()
+
+    def _read_concurrently(self, reads: list[tuple[str, np.ndarray, str | None]], step: float, grid: _Grid,
                            stats: QueryStats) -> None:
         """Range requests with up to `concurrent_reads` in flight, merged into `grid` in order.
 
-        While this process decodes one response, Prometheus evaluates and encodes the next.
+        Each read is (query, grid times, the metric name to put back on its series or None). While
+        this process decodes one response, Prometheus evaluates and encodes the next.
         """
-        def fetch(selector: str, chunk: np.ndarray) -> list[dict]:
-            return self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats)
+        def fetch(selector: str, chunk: np.ndarray, name: str | None) -> tuple[list[dict], str | None]:
+            return self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats), name
 
         done, report_every = 0, max(10, len(reads) // 10)
 
         def merge(future) -> None:
             nonlocal done
-            grid.add(future.result())
+            result, name = future.result()
+            grid.add(result, name)
             done += 1
             if done % report_every == 0 and done < len(reads):  # a long cold start shows its progress
                 log.info("history read: %d of %d requests, %d series so far", done, len(reads), len(grid.labels))
@@ -176,8 +221,8 @@ class PrometheusSource:
         with ThreadPoolExecutor(max_workers=self.cfg.concurrent_reads, thread_name_prefix="history-read") as pool:
             in_flight: deque = deque()
             try:
-                for selector, chunk in reads:
-                    in_flight.append(pool.submit(fetch, selector, chunk))
+                for selector, chunk, name in reads:
+                    in_flight.append(pool.submit(fetch, selector, chunk, name))
                     if len(in_flight) >= self.cfg.concurrent_reads:
                         merge(in_flight.popleft())
                 while in_flight:
@@ -200,8 +245,10 @@ class _Grid:
         if rows > len(self.values):
             self.values = np.concatenate([self.values, np.full((rows - len(self.values), len(self.times)), np.nan)])
 
-    def add(self, result: list[dict]) -> None:
+    def add(self, result: list[dict], name: str | None = None) -> None:
         parsed = [_parse_series(series) for series in result]
+        if name is not None:  # a function dropped the metric name: put it back (first, as Prometheus orders it)
+            parsed = [({"__name__": name, **metric}, samples) for metric, samples in parsed]
         for metric, _ in parsed:
             key = label_key(metric)
             if key not in self.rows:
@@ -231,6 +278,18 @@ def is_plain_selector(expr: str) -> bool:
     """`name`, `name{...}` or `{...}` with at least one matcher: what /api/v1/series accepts as match[]."""
     match = PLAIN_SELECTOR.match(expr)
     return match is not None and bool(match.group("name") or (match.group("matchers") or "").strip())
+
+
+def with_name(expr: str, name: str) -> str:
+    """A plain selector narrowed to one metric name (`{job="x"}` -> `{job="x", __name__="up"}`).
+
+    A selector that names its metric, or an empty name, leaves it as it is.
+    """
+    match = PLAIN_SELECTOR.match(expr)
+    if match is None or not name or match.group("name"):
+        return expr
+    matchers = (match.group("matchers") or "").strip().rstrip(",")
+    return f"{{{matchers + ', ' if matchers else ''}__name__={json.dumps(name)}}}"
 
 
 def series_groups(expr: str, labels: list[dict[str, str]], per_group: int) -> list[tuple[str, int]] | None:

@@ -70,3 +70,25 @@ def test_score_csv_takes_the_query_settings_from_a_config_file_given_after_the_s
     scored = score_csv([path], tmp_path / "out", "--config.file", str(config), "--query", "cpu")[0]
     default = score_csv([path], tmp_path / "out2", "--model", "zscore")[0]
     assert scored["anomaly_score"].iloc[900] < default["anomaly_score"].iloc[900]  # the wider band scores lower
+
+
+@pytest.mark.integration
+def test_a_row_whose_timestamp_goes_back_is_scored_in_file_order_and_every_row_gets_a_line(tmp_path):
+    path = write_csv(tmp_path / "series.csv", seed=2)
+    frame = pd.read_csv(path)
+    frame.loc[700, "timestamp"] = frame.loc[689, "timestamp"]  # 55 minutes before its predecessor
+    frame["value"] = frame["value"].astype(object)
+    frame.loc[720, "value"] = "12,5"
+    frame.to_csv(path, index=False)
+    result = subprocess.run([sys.executable, "-m", "exporter", "score-csv", "--output-dir", str(tmp_path / "o"),
+                             str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "1 row(s) where the timestamp goes back" in result.stderr and "line 702" in result.stderr
+    assert "1 row(s) where the value is missing or does not parse" in result.stderr
+    scored = pd.read_csv(tmp_path / "o" / "series.csv")
+    assert len(scored) == len(frame) and scored["timestamp"].tolist() == frame["timestamp"].tolist()
+    assert np.isfinite(scored["anomaly_score"].iloc[690:720]).all() and np.isnan(scored["anomaly_score"].iloc[720])
+
+    strict = subprocess.run([sys.executable, "-m", "exporter", "score-csv", "--strict", "--output-dir",
+                             str(tmp_path / "s"), str(path)], capture_output=True, text=True)
+    assert strict.returncode == 2 and "line 702" in strict.stderr and "goes back" in strict.stderr

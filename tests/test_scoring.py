@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from exporter.models.base import Band
-from exporter.scoring import anomaly_score, inside_band
+from exporter.scoring import MAGNITUDE_FLOOR, anomaly_score, inside_band
 
 BAND = Band(np.array([10.0]), np.array([8.0]), np.array([14.0]))  # asymmetric: -2 / +4
 
@@ -34,10 +34,12 @@ def test_a_missing_sample_or_band_scores_nan_not_zero():
     assert np.isnan(anomaly_score(np.array([1.0]), Band(np.array([np.nan]), np.array([0.0]), np.array([2.0])))[0])
 
 
-def test_a_zero_width_band_gives_zero_at_yhat_and_a_large_finite_score_off_it():
-    flat = Band(np.array([5.0, 5.0]), np.array([5.0, 5.0]), np.array([5.0, 5.0]))
-    scores = anomaly_score(np.array([5.0, 6.0]), flat)
-    assert scores[0] == 0 and np.isfinite(scores[1]) and scores[1] > 1e6
+def test_a_zero_width_band_gives_zero_at_yhat_and_a_high_readable_score_off_it():
+    flat = Band(np.array([5.0, 5.0, 0.0]), np.array([5.0, 5.0, 0.0]), np.array([5.0, 5.0, 0.0]))
+    scores = anomaly_score(np.array([5.0, 6.0, 1.0]), flat)
+    assert scores[0] == 0
+    assert scores[1] == pytest.approx(1 / (6 * MAGNITUDE_FLOOR))  # the band is 0.1% of the sample's magnitude
+    assert scores[2] == pytest.approx(1 / MAGNITUDE_FLOOR) == 1000  # the most a move off a constant scores
 
 
 def test_inside_band_includes_the_edges():

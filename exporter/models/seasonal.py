@@ -3,9 +3,12 @@
 Fit, per series:
 - the period (default one day) is cut into slots; the profile is the median of
   the history samples in each slot and its neighbours. The profile is kept
-  only where it pays (it must cut the residual scale by `min_seasonal_gain`);
+  only where it pays (it must cut the residual scale by `min_seasonal_gain`, also
+  on periods it was not estimated from: two folds of alternate periods);
   otherwise the series is modelled as a level, which suits most infrastructure
-  metrics that are not seasonal at all;
+  metrics that are not seasonal at all. A longer period (a week) is tried once the
+  history covers `min_periods` of it and kept where it cuts the residual scale of the
+  shorter choice by the same gain;
 - the scale is a robust sigma of the residuals (per slot when seasonal), floored
   so that quantised or nearly flat series do not get a zero-width band;
 - the band's half-width in sigmas is calibrated: the larger of the normal
@@ -22,6 +25,11 @@ A sustained score (exponentially weighted mean of the standardised residuals,
 one per `sustained` half-life, calibrated on the history replayed through the
 same online level) catches deviations that stay inside the band but last; it
 is published through extra_score() and counts towards `shift_after` too.
+
+Volatility (off by default; an exponentially weighted mean of squared standardised
+residuals) widens the band while it exceeds the most the history's own replay reached, so
+the rest of a burst wilder than history is scored against a wider band; it narrows back
+with the same half-life.
 """
 
 from __future__ import annotations
@@ -32,18 +40,20 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aiops_common.durations import Duration, PositiveDuration
 
 from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
+VOLATILITY_CAP = 3.0  # a sample counts towards volatility as at most this many band half-widths
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
 
 class SeasonalParams(ModelParams):
     period: PositiveDuration = 86400.0
+    long_period: Duration = 7 * 86400.0  # also tried where history covers min_periods of it; 0: only `period`
     slots: int | None = Field(default=None, ge=1, le=10080)  # default: period/step, at most 288
     seasonality: Literal["auto", "on", "off"] = "auto"
     min_seasonal_gain: float = Field(default=0.2, ge=0, lt=1)  # profile must cut the residual scale this much
@@ -61,13 +71,20 @@ class SeasonalParams(ModelParams):
     density_min_count: float = Field(default=3.0, ge=1)
     sustained: list[PositiveDuration] = Field(default_factory=lambda: [3600.0], max_length=4)  # EWMA half-lives
     sustained_margin: float = Field(default=0.5, ge=0)  # the sustained limits' calibration margin
+    volatility_half_life: Duration = 0.0  # > 0: the band widens after bursts beyond history's (off by default)
+
+    @model_validator(mode="after")
+    def _long_period_is_a_multiple(self) -> SeasonalParams:
+        if self.long_period and (self.long_period <= self.period or self.long_period % self.period):
+            raise ValueError("long_period: must be 0 or a multiple of period longer than it")
+        return self
 
 
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
-                 sustained=None, sustained_k=None,
+                 sustained=None, sustained_k=None, vol=None, vol_ref=None,
                  *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
-                 sustained_alpha=()):
+                 sustained_alpha=(), vol_alpha=0.0):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
         self.k = k  # (S,) band half-width in sigmas
@@ -83,11 +100,14 @@ class SeasonalModel(FittedModel):
         self.sustained = np.zeros((n, 0)) if sustained is None else sustained  # (S, H) EWMA of resid / scale
         self.sustained_k = np.zeros((n, 0)) if sustained_k is None else sustained_k  # (S, H) calibrated limit
         self.sustained_alpha = tuple(sustained_alpha)
+        self.vol = np.zeros(n) if vol is None else vol  # (S,) EWMA of squared standardised residuals
+        self.vol_ref = np.ones(n) if vol_ref is None else vol_ref  # (S,) the most of it history reached
+        self.vol_alpha = vol_alpha  # weight of each sample in vol (0: the band never widens)
         self.context = np.zeros(n)  # (S,) the context score after the last update
         self.context_up = self.context_down = self.context
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
-              "rate_down", "sustained", "sustained_k")
+              "rate_down", "sustained", "sustained_k", "vol", "vol_ref")
 
     @property
     def has_context(self) -> bool:
@@ -100,10 +120,16 @@ class SeasonalModel(FittedModel):
     def _slot(self, t: float) -> int:
         return int((t % self.period) // self.slot_width) % self.profile.shape[1]
 
+    def widening(self) -> np.ndarray:
+        """(S,) factor >= 1 on the band: how far recent volatility exceeds the most history had."""
+        if not self.vol_alpha:
+            return np.ones(len(self.vol))
+        return np.sqrt(np.maximum(self.vol / self.vol_ref, 1.0))
+
     def predict(self, t: float) -> Band:
         slot = self._slot(t)
         yhat = self.profile[:, slot] + self.offset
-        half = self.k * self.scale[:, slot]
+        half = self.k * self.scale[:, slot] * self.widening()
         return Band(yhat, yhat - half, yhat + half)
 
     def update(self, t: float, y: np.ndarray) -> None:
@@ -111,8 +137,11 @@ class SeasonalModel(FittedModel):
         seen = np.isfinite(y)
         if not seen.any():
             return
-        half = self.k * self.scale[:, slot]
+        half = self.k * self.scale[:, slot] * self.widening()
         resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
+        if self.vol_alpha:
+            self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
+                                + self.vol_alpha * volatility_sample(resid, self.scale[:, slot], self.k), self.vol)
         if self.has_context:
             self._update_context(seen, resid, half, self.scale[:, slot])
         above, below = seen & (resid > half), seen & (resid < -half)
@@ -199,11 +228,37 @@ class SeasonalModel(FittedModel):
     def _like(self, *arrays) -> SeasonalModel:
         return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
-                             sustained_alpha=self.sustained_alpha)
+                             sustained_alpha=self.sustained_alpha, vol_alpha=self.vol_alpha)
+
+    def on_period(self, period: float) -> SeasonalModel:
+        """This model with its per-slot arrays repeated over a period that is a multiple of its own."""
+        if period == self.period:
+            return self
+        repeat = int(round(period / self.period))
+        model = self.take(np.arange(self.n_series))
+        model.profile, model.scale = np.tile(self.profile, (1, repeat)), np.tile(self.scale, (1, repeat))
+        model.period = period
+        return model
 
     @classmethod
     def concat(cls, parts: Sequence[SeasonalModel]) -> SeasonalModel:
+        longest = max(part.period for part in parts)  # a batch that chose the long period: the others repeat
+        parts = [part.on_period(longest) for part in parts]
         return parts[0]._like(*concat_arrays(parts, cls.ARRAYS))
+
+
+class _Period:
+    """A seasonality period cut into slots of one width, and the slot of each history column."""
+
+    def __init__(self, length: float, n_slots: int, times: np.ndarray, slot_width: float):
+        self.length, self.n_slots = length, n_slots
+        self.slot_of_column = ((times % length) // slot_width).astype(np.int64) % n_slots
+        self.fold_of_column = (times // length).astype(np.int64) % 2  # alternate periods, for cross-validation
+
+    def tile(self, per_slot: np.ndarray, shorter: _Period) -> np.ndarray:
+        """(S, shorter's slots) values repeated over this (a multiple) period's slots."""
+        return np.tile(per_slot, (1, self.n_slots // shorter.n_slots)) if per_slot.shape[1] != self.n_slots \
+            else per_slot
 
 
 @dataclass(frozen=True)
@@ -244,6 +299,25 @@ def ewma_columns(values: np.ndarray, alpha: float) -> np.ndarray:
     return np.ascontiguousarray(mean[:, 1:])
 
 
+def online_residuals(resid: np.ndarray, half: np.ndarray, step: float, level_half_life: float) -> np.ndarray:
+    """The history's residuals as update() sees them: less the online level, which follows them clipped to the band."""
+    level = ewma_columns(np.clip(resid, -half, half), 1 - 0.5 ** (step / level_half_life))
+    return resid - np.concatenate([np.zeros((resid.shape[0], 1)), level[:, :-1]], axis=1)
+
+
+def volatility_sample(resid: np.ndarray, scale: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """One sample's contribution to the volatility: its squared residual in sigmas, capped at VOLATILITY_CAP bands."""
+    return np.minimum(np.abs(resid) / scale, VOLATILITY_CAP * k) ** 2
+
+
+def volatility_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alpha: float, width: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The volatility's reference (its `width` quantile over the history, at least 1) and its state at the end."""
+    mean = ewma_columns(volatility_sample(resid, scale, k[:, None]), alpha)
+    reference = np.fmax(calibrated_k(mean, width), 1.0)
+    return reference, (mean[:, -1] if mean.shape[1] else np.zeros(len(k)))
+
+
 def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas: tuple[float, ...], width: float,
                     margin: float) -> tuple[np.ndarray, np.ndarray]:
     """The sustained scores' calibrated limits (S, H) and their state at the end of history, in sigmas.
@@ -274,26 +348,10 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             return self.params.slots
         return int(max(1, min(288, round(self.params.period / step))))
 
-    def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
+    def _band(self, resid: np.ndarray, use: np.ndarray, slot_of_column: np.ndarray, n_slots: int,
+              overall: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals."""
         p = self.params
-        n_slots = self.n_slots(ctx.step)
-        slot_width = p.period / n_slots
-        slot_of_column = ((times % p.period) // slot_width).astype(np.int64) % n_slots
-        overall = nanmedian(values, axis=1)  # (S,)
-        pooled = pool_neighbours(slot_grid(values, slot_of_column, n_slots), p.smooth_slots)
-        seasonal_profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
-        flat_sigma = robust_sigma(values - overall[:, None])
-        seasonal_sigma = robust_sigma(values - seasonal_profile[:, slot_of_column])
-        if p.seasonality == "on":
-            use = np.ones(len(overall), dtype=bool)
-        elif p.seasonality == "off":
-            use = np.zeros(len(overall), dtype=bool)
-        else:
-            covered = (times[-1] - times[0]) / p.period if len(times) > 1 else 0.0
-            use = (seasonal_sigma <= (1 - p.min_seasonal_gain) * flat_sigma) & (covered >= p.min_periods)
-        profile = np.where(use[:, None], seasonal_profile, overall[:, None])
-        resid = values - profile[:, slot_of_column]
-
         overall_sigma = robust_sigma(resid)
         abs_grid = pool_neighbours(slot_grid(np.abs(resid), slot_of_column, n_slots), p.smooth_slots)
         slot_sigma = MAD_TO_SIGMA * nanmedian(abs_grid, axis=2)
@@ -304,11 +362,98 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         slot_floor = np.maximum(p.scale_floor * overall_sigma, floor)[:, None]
         scale = np.where(use[:, None], np.maximum(fill_nan(slot_sigma, slot_floor), slot_floor),
                          overall_sigma[:, None])
+        k = np.full(len(overall), z_for_width(width))
+        if p.calibrate and resid.shape[1] > 1:
+            k = np.fmax(k, calibrated_k(np.abs(resid) / scale[:, slot_of_column], width) * (1 + p.calibration_margin))
+        return scale, k, samples
 
-        k = np.full(len(overall), z_for_width(ctx.interval_width))
-        if p.calibrate and values.shape[1] > 1:
-            k = np.fmax(k, calibrated_k(np.abs(resid) / scale[:, slot_of_column], ctx.interval_width)
-                        * (1 + p.calibration_margin))
+    def _periods(self, times: np.ndarray, slot_width: float) -> list[_Period]:
+        """The candidate periods: `period`, and `long_period` when the history covers min_periods of it."""
+        p = self.params
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        lengths = [p.period]
+        if p.long_period and p.seasonality != "off" and span >= p.min_periods * p.long_period:
+            lengths.append(p.long_period)
+        return [_Period(length, int(round(length / slot_width)), times, slot_width) for length in lengths]
+
+    def _choose(self, values: np.ndarray, overall: np.ndarray, periods: list[_Period], span: float
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per series, which profile to use (0: none, i: periods[i - 1]) and each period's profile (S, slots).
+
+        A longer period is taken only where it cuts the residual scale of the best shorter choice
+        by `min_seasonal_gain` (and history covers `min_periods` of it): its profile rests on fewer
+        samples per slot, so it must pay for that.
+        """
+        p = self.params
+        choice = np.zeros(len(overall), dtype=np.int64)
+        best = robust_sigma(values - overall[:, None])
+        profiles = []
+        for i, period in enumerate(periods, start=1):
+            pooled = pool_neighbours(slot_grid(values, period.slot_of_column, period.n_slots), p.smooth_slots)
+            profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+            profiles.append(profile)
+            if p.seasonality == "off":
+                break
+            # A profile must cut the scale in-sample (cheap) and then on held-out periods (the real test).
+            sigma = robust_sigma(values - profile[:, period.slot_of_column])
+            better = (sigma <= (1 - p.min_seasonal_gain) * best) & (span >= p.min_periods * period.length)
+            if better.any() and p.seasonality == "auto":
+                sigma[better] = self._held_out_sigma(values[better], overall[better], period)
+                better &= sigma <= (1 - p.min_seasonal_gain) * best
+            if p.seasonality == "on" and i == 1:
+                better = np.ones(len(overall), dtype=bool)
+            choice = np.where(better, i, choice)
+            best = np.where(better, sigma, best)
+        return choice, profiles
+
+    def _held_out_sigma(self, values: np.ndarray, overall: np.ndarray, period: _Period) -> np.ndarray:
+        """Residual scale of a profile judged on periods it was not estimated from (2-fold, alternate periods).
+
+        An in-sample profile (a median of few samples per slot) fits its own noise, so it always looks
+        better than a level; judged on the other half of the periods it pays only where it predicts.
+        """
+        resid = np.full(values.shape, np.nan)
+        for fold in (0, 1):
+            train, test = period.fold_of_column != fold, period.fold_of_column == fold
+            if not train.any() or not test.any():
+                return np.full(len(values), np.inf)  # one period: no profile can be judged
+            pooled = pool_neighbours(slot_grid(values[:, train], period.slot_of_column[train], period.n_slots),
+                                     self.params.smooth_slots)
+            profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+            resid[:, test] = values[:, test] - profile[:, period.slot_of_column[test]]
+        return robust_sigma(resid)
+
+    def _grouped_band(self, resid: np.ndarray, choice: np.ndarray, periods: list[_Period], grid: _Period,
+                      overall: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """_band for each group of series sharing a period, laid out on the grid of the longest one chosen."""
+        n = len(overall)
+        scale, samples, k = np.zeros((n, grid.n_slots)), np.ones((n, grid.n_slots)), np.zeros(n)
+        for group in np.unique(choice):
+            rows = np.flatnonzero(choice == group)
+            period = periods[group - 1] if group else periods[0]
+            s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period.slot_of_column, period.n_slots,
+                                  overall[rows], width)
+            scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
+        return scale, k, samples
+
+    def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
+        p = self.params
+        slot_width = p.period / self.n_slots(ctx.step)
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        periods = self._periods(times, slot_width)
+        overall = nanmedian(values, axis=1)  # (S,)
+        choice, profiles = self._choose(values, overall, periods, span)
+        use = choice > 0
+        grid = periods[int(choice.max(initial=0)) - 1] if use.any() else periods[0]
+        profile = np.repeat(overall[:, None], grid.n_slots, axis=1)
+        for i, period in enumerate(periods[:int(choice.max(initial=0))], start=1):
+            rows = choice == i
+            profile[rows] = grid.tile(profiles[i - 1][rows], period)
+        slot_of_column = grid.slot_of_column
+        resid = values - profile[:, slot_of_column]
+
+        scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width)
+        online_resid = online_residuals(resid, k[:, None] * scale[:, slot_of_column], ctx.step, p.level_half_life)
 
         recent = times >= times[-1] - p.level_half_life  # the level restarts at its robust recent value
         offset = fill_nan(nanmedian(resid[:, recent], axis=1), 0.0)
@@ -326,19 +471,21 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         alphas = tuple(1 - 0.5 ** (ctx.step / h) for h in p.sustained)
         sustained_k, sustained = np.zeros((n, 0)), np.zeros((n, 0))
         if alphas:
-            half = k[:, None] * scale[:, slot_of_column]
-            level = ewma_columns(np.clip(resid, -half, half), 1 - 0.5 ** (ctx.step / p.level_half_life))
-            online = resid - np.concatenate([np.zeros((n, 1)), level[:, :-1]], axis=1)  # as update() sees them
-            sustained_k, sustained = sustained_state(online, scale[:, slot_of_column], k, alphas,
+            sustained_k, sustained = sustained_state(online_resid, scale[:, slot_of_column], k, alphas,
                                                      ctx.interval_width, 1 + p.sustained_margin)
             # a seasonal profile's own error (a median of few samples per slot) is itself sustained: the limit
             # must exceed it (in quadrature), so short seasonal histories rarely trigger the sustained score
             profile_error = np.sqrt(np.pi / 2 / samples).mean(axis=1) * z_for_width(ctx.interval_width)
             sustained_k = np.where(use[:, None], np.hypot(sustained_k, profile_error[:, None]), sustained_k)
+        vol_alpha = 1 - 0.5 ** (ctx.step / p.volatility_half_life) if p.volatility_half_life else 0.0
+        vol_ref, vol = np.ones(n), np.zeros(n)
+        if vol_alpha:
+            vol_ref, vol = volatility_state(online_resid, scale[:, slot_of_column], k, vol_alpha, ctx.interval_width)
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
                               np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
-                              period=p.period, slot_width=slot_width, half_life=p.level_half_life,
+                              vol, vol_ref,
+                              period=grid.length, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
                               density=density, z_width=z_for_width(ctx.interval_width),
-                              sustained_alpha=alphas)
+                              sustained_alpha=alphas, vol_alpha=vol_alpha)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})

@@ -1,0 +1,194 @@
+"""The default detector's mechanisms and the meaning of its score, through the code path score-csv and the loop use."""
+
+import numpy as np
+import pytest
+
+from exporter.backtest import replay
+from exporter.config import DEFAULT_HISTORY, DEFAULT_HISTORY_STEPS, QueryConfig
+from exporter.models import FitContext, make_model
+from exporter.models.seasonal import SeasonalParams
+from exporter.series import SeriesBatch
+
+HOUR, DAY, WEEK = 3600.0, 86400.0, 7 * 86400.0
+
+
+def weekly_series(weeks=6, step=HOUR, seed=0):
+    """A business-hours series: a daily shape on weekdays, low all weekend (the epoch starts on a Thursday)."""
+    times = np.arange(0, weeks * WEEK, step)
+    day_of_week = ((times // DAY) + 3) % 7  # 0 = Monday
+    daily = 100 + 50 * np.sin(2 * np.pi * times / DAY)
+    values = np.where(day_of_week < 5, daily, 20.0) + np.random.default_rng(seed).normal(0, 2, len(times))
+    return times, values
+
+
+def irregular_series(n=2500, seed=1):
+    """Road-sensor-like sampling: mostly 5 minutes apart, sometimes 1 or 40, with a few multi-hour gaps."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.choice([60.0, 300.0, 300.0, 300.0, 2400.0], size=n)
+    gaps[rng.choice(n, 5, replace=False)] = 6 * HOUR
+    times = np.cumsum(gaps)
+    values = 50 + 10 * np.sin(2 * np.pi * times / DAY) + rng.gamma(2.0, 2.0, n)
+    values[2000:2004] += 80
+    return times, values
+
+
+def query(**settings) -> QueryConfig:
+    return QueryConfig.model_validate({"name": "q", "expr": "x", **settings})
+
+
+def scores_of(times, values, **settings):
+    """What score-csv does: replay through QueryState at the samples' median spacing (unless set)."""
+    settings.setdefault("step", float(np.median(np.diff(times))))
+    settings.setdefault("retrain_every", "6h")  # fewer refits than live (1h): the same path, a shorter test
+    return replay(SeriesBatch([{"__name__": "x"}], times, values[None, :]), query(**settings))
+
+
+def test_the_default_history_holds_seven_days_or_2016_steps_whichever_is_longer():
+    assert query(step=60).history == DEFAULT_HISTORY
+    assert query(step=300).history == DEFAULT_HISTORY
+    assert query(step=3600).history == DEFAULT_HISTORY_STEPS * 3600
+    assert query(step=3600, history="3d").history == 3 * DAY  # an explicit setting is kept
+
+
+def test_a_weekly_pattern_gets_a_weekly_profile_and_its_weekend_is_normal():
+    times, values = weekly_series()
+    fit = make_model("seasonal").fit(times, values[None, :], FitContext(0.999, HOUR, 7200.0))
+    model = fit.model
+    assert model.period == WEEK
+    saturday_noon = times[-1] - times[-1] % WEEK + 2 * DAY + 12 * HOUR + WEEK  # the epoch's week starts Thursday
+    band = model.predict(saturday_noon)
+    assert band.lower[0] <= 20 <= band.upper[0]
+    ctx = FitContext(0.999, HOUR, 7200.0)
+    daily_only = make_model("seasonal", SeasonalParams(long_period=0)).fit(times, values[None, :], ctx)
+    assert daily_only.model.period == DAY  # a daily profile must stretch its band over the weekends
+    width, daily_width = (np.ptp([m.predict(saturday_noon - 3 * DAY).lower, m.predict(saturday_noon - 3 * DAY).upper])
+                          for m in (model, daily_only.model))
+    assert width < daily_width / 3
+
+
+def test_the_long_period_is_not_tried_before_history_covers_min_periods_of_it():
+    times, values = weekly_series(weeks=2)
+    model = make_model("seasonal").fit(times, values[None, :], FitContext(0.999, HOUR, 7200.0)).model
+    assert model.period == DAY
+
+
+def test_a_long_period_must_be_a_multiple_of_the_period():
+    with pytest.raises(ValueError, match="long_period"):
+        query(params={"period": "1d", "long_period": "36h"})
+
+
+def test_series_fitted_on_different_periods_concatenate_on_the_longer_one_and_predict_as_before():
+    times, values = weekly_series()
+    ctx = FitContext(0.999, HOUR, 7200.0)
+    weekly = make_model("seasonal").fit(times, values[None, :], ctx).model
+    flat = make_model("seasonal").fit(times[-200:], values[None, -200:] * 0 + 7.0, ctx).model
+    t = times[-1] + 30 * HOUR
+    expected = [weekly.predict(t).yhat[0], flat.predict(t).yhat[0]]
+    both = type(weekly).concat([weekly.take(np.arange(1)), flat.take(np.arange(1))])
+    assert both.period == WEEK
+    assert np.allclose(both.predict(t).yhat, expected)
+
+
+def test_with_volatility_on_the_band_widens_after_a_burst_beyond_history_and_narrows_again():
+    times = np.arange(0, 3 * DAY, 300.0)
+    values = 10 + np.random.default_rng(2).normal(0, 1, len(times))
+    ctx = FitContext(0.999, 300.0, 7200.0)
+    model = make_model("seasonal", SeasonalParams(volatility_half_life=HOUR)).fit(times, values[None, :], ctx).model
+    t = times[-1] + 300
+    normal_width = np.ptp([model.predict(t).lower[0], model.predict(t).upper[0]])
+    for i in range(6):  # half an hour of wild swings
+        model.update(t + i * 300, np.array([10 + (30 if i % 2 else -30)]))
+    after_burst = model.predict(t + 6 * 300)
+    assert after_burst.upper[0] - after_burst.lower[0] > 1.5 * normal_width
+    for i in range(6, 6 + 12 * 12):  # twelve quiet hours
+        model.update(t + i * 300, np.array([10.0]))
+    later = model.predict(t + (6 + 12 * 12) * 300)
+    assert later.upper[0] - later.lower[0] == pytest.approx(normal_width, rel=0.01)
+    default = make_model("seasonal").fit(times, values[None, :], ctx).model  # off by default
+    for i in range(6):
+        default.update(t + i * 300, np.array([10 + (30 if i % 2 else -30)]))
+    assert np.ptp([default.predict(t + 6 * 300).lower[0], default.predict(t + 6 * 300).upper[0]]) == pytest.approx(
+        normal_width, rel=0.01)
+
+
+def test_the_score_is_zero_at_yhat_one_at_the_band_edge_and_above_one_outside():
+    times, values = irregular_series()
+    result = scores_of(times, values)
+    scored = np.isfinite(result.scores[0])
+    y, score = result.values[0, scored], result.scores[0, scored]
+    yhat, lower, upper = (getattr(result.bands, name)[0, scored] for name in ("yhat", "lower", "upper"))
+    outside = (y > upper) | (y < lower)
+    assert (score[outside] > 1).all()
+    band_score = np.where(y >= yhat, (y - yhat) / (upper - yhat), (yhat - y) / (yhat - lower))
+    assert np.allclose(score[~outside & (band_score <= 1)], band_score[~outside & (band_score <= 1)]) or \
+        (score >= band_score - 1e-9).all()  # the sustained score may only add to the band score
+    assert (score >= band_score - 1e-9).all()
+    at_yhat = np.abs(y - yhat) < 1e-12
+    assert (score[at_yhat] == 0).all()
+    assert np.nanmax(result.scores[0, 2000:2004]) > 1
+    edge = 1.0 + 0 * yhat  # the score of a sample placed exactly on the band edge, through the scoring function
+    from exporter.models.base import Band
+    from exporter.scoring import anomaly_score
+    assert np.allclose(anomaly_score(upper, Band(yhat, lower, upper)), edge)
+    assert np.allclose(anomaly_score(yhat, Band(yhat, lower, upper)), 0.0)
+    exact = scores_of(np.array([0.0, 300.0]), np.array([1.0, 1.0]))  # too short to score: NaN, not 0
+    assert np.isnan(exact.scores).all()
+
+
+def test_direction_and_min_deviation_apply_to_the_default_detector():
+    times, values = irregular_series()
+    values = values.copy()
+    values[1500:1504] -= 80
+    both = scores_of(times, values).scores[0]
+    up = scores_of(times, values, direction="up").scores[0]
+    assert np.nanmax(both[1500:1504]) > 1 and np.nanmax(up[1500:1504]) <= 1
+    assert np.nanmax(up[2000:2004]) > 1
+    muted = scores_of(times, values, min_deviation=1000).scores[0]
+    assert np.nanmax(muted) <= 1
+
+
+def test_scores_are_causal_and_deterministic_on_irregular_gappy_samples():
+    times, values = irregular_series()
+    full = scores_of(times, values).scores[0]
+    again = scores_of(times, values).scores[0]
+    prefix = scores_of(times[:2002], values[:2002]).scores[0]
+    np.testing.assert_array_equal(full, again)
+    np.testing.assert_array_equal(full[:2002], prefix)
+
+
+def test_scores_are_causal_when_the_model_picks_a_weekly_profile():
+    times, values = weekly_series(weeks=5)
+    values[-30:] += 60
+    full = scores_of(times, values, step=HOUR).scores[0]
+    cut = len(times) - 20
+    prefix = scores_of(times[:cut], values[:cut], step=HOUR).scores[0]
+    np.testing.assert_array_equal(full[:cut], prefix)
+    assert np.nanmax(full[-30:-20]) > 1
+
+
+@pytest.mark.parametrize("model", ["seasonal", "zscore"])
+@pytest.mark.parametrize("constant, moved", [(0.0, 1.0), (0.0, 1e-6), (1.0, 0.0), (5.0, 7.0)])
+def test_a_series_that_was_constant_and_moves_gets_a_finite_readable_score(model, constant, moved):
+    query = QueryConfig.model_validate({"name": "q", "expr": "flag", "model": model, "step": "5m", "history": "3d"})
+    times = 1.7e9 + np.arange(3 * 288 + 2) * 300.0
+    values = np.full((1, len(times)), constant)
+    values[0, -1] = moved
+    scores = replay(SeriesBatch([{"__name__": "flag"}], times, values), query, start_index=len(times) - 2).scores[0]
+    assert scores[-2] == pytest.approx(0.0, abs=1e-6)
+    assert 1 < scores[-1] <= 1000, "a move off a constant pages, with a score a person can read"
+
+
+def test_a_profile_is_taken_only_where_it_predicts_periods_it_was_not_estimated_from():
+    """Sparse, irregular samples (about 50 a day on 144 slots): a median of a sample or two per slot fits its own
+    noise, so judged on its own data a profile often looks better than a level; judged on held-out days it is
+    taken only for a real cycle."""
+    ctx = FitContext(0.999, 600.0, 3600.0)
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        times = np.sort(rng.uniform(0, 4 * DAY, 4 * 50))
+        noise = rng.normal(0, 10, len(times))
+        flat = make_model("seasonal").fit(times, (50 + noise)[None, :], ctx).model
+        assert np.ptp(flat.profile[0]) == 0, f"seed {seed}: pure noise is modelled as a level"
+        cycle = 50 + 40 * np.sin(2 * np.pi * times / DAY) + noise
+        daily = make_model("seasonal").fit(times, cycle[None, :], ctx).model
+        assert np.ptp(daily.profile[0]) > 40, f"seed {seed}: a real daily cycle keeps its profile"
