@@ -126,10 +126,15 @@ class SeasonalModel(FittedModel):
             return np.ones(len(self.vol))
         return np.sqrt(np.maximum(self.vol / self.vol_ref, 1.0))
 
+    def _half(self, slot: int) -> np.ndarray:
+        """(S,) band half-width at a slot (widened by volatility when that is on)."""
+        half = self.k * self.scale[:, slot]
+        return half * self.widening() if self.vol_alpha else half
+
     def predict(self, t: float) -> Band:
         slot = self._slot(t)
         yhat = self.profile[:, slot] + self.offset
-        half = self.k * self.scale[:, slot] * self.widening()
+        half = self._half(slot)
         return Band(yhat, yhat - half, yhat + half)
 
     def update(self, t: float, y: np.ndarray) -> None:
@@ -137,7 +142,7 @@ class SeasonalModel(FittedModel):
         seen = np.isfinite(y)
         if not seen.any():
             return
-        half = self.k * self.scale[:, slot] * self.widening()
+        half = self._half(slot)
         resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
         if self.vol_alpha:
             self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
