@@ -260,3 +260,43 @@ def test_the_offline_command_refuses_an_unknown_format_with_the_reason(tmp_path)
     result = subprocess.run([sys.executable, "-m", "exporter", "logs", "templates", "--format", "nope", str(log)],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "--format: unknown format preset 'nope'" in result.stderr
+
+
+CRI_LINES = [
+    "2026-03-03T04:02:11.003456789Z stdout F 2026-03-03 04:02:11,003 INFO  [main] com.shop.Orders: order 881 paid",
+    "2026-03-03T04:02:12.003456789Z stderr F 2026-03-03 04:02:12,104 WARN  [main] com.shop.Retry: retry 2 of 5",
+    "2026-03-03T04:02:13.003456789Z stdout F 2026-03-03 04:02:13,207 INFO  [main] com.shop.Orders: order 882 paid",
+]
+DOCKER_LINES = [
+    '{"log":"2026-03-03 04:02:11,003 INFO  [main] com.shop.Orders: order 881 paid\\n","stream":"stdout",'
+    '"time":"2026-03-03T04:02:11.003Z"}',
+    '{"log":"2026-03-03 04:02:12,104 ERROR [main] com.shop.Pay: payment 7 failed\\n","stream":"stderr",'
+    '"time":"2026-03-03T04:02:12.104Z"}',
+]
+
+
+@pytest.mark.parametrize("lines, name", [(CRI_LINES, "cri+log4j"), (DOCKER_LINES, "json+log4j")])
+def test_a_container_runtime_wrapper_is_detected_with_the_application_format_inside_it(lines, name):
+    found = detect(lines)
+    assert found.format.name == name and "inside" in found.reason
+    parsed = found.format.parse(lines[0])
+    assert parsed.content.strip() == "order 881 paid" and parsed.level == "info"
+    assert parsed.fields["Thread"] == "main" and ("Stream" in parsed.fields or "stream" in parsed.fields)
+    assert resolve(name).parse(lines[1]).level in ("warning", "error")  # the same format, declared by name
+
+
+def test_a_wrapper_whose_lines_have_no_header_of_their_own_stays_the_wrapper():
+    lines = [f'{{"msg": "retry {i} of 5", "level": "warn"}}' for i in range(5)]
+    assert detect(lines).format.name == "json"
+    plain = [f"2026-03-03T04:02:1{i}.0Z stdout F retry {i} of 5" for i in range(5)]
+    assert detect(plain).format.name == "cri"
+
+
+def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_header():
+    source = miner()
+    ids = mine(source, CRI_LINES)
+    assert ids[0] == ids[2] != ids[1] and source.format_name == "cri+log4j"
+    assert source.snapshot()[0][ids[0]].text == "order <NUM> paid"
+    assert miner(state=source.state()).format_name == "cri+log4j"
+    with pytest.raises(ValueError, match="not a wrapper"):
+        resolve("log4j+json")

@@ -241,6 +241,9 @@ PRESET_PATTERNS: dict[str, str] = {
     # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
     "logcat": r"^(?P<Timestamp>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<Pid>\d+) +(?P<Tid>\d+) (?P<Level>[VDIWEFA]) "
               r"(?P<Component>.*?) *: (?P<Content>.*)$",
+    # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
+    "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
+           r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
     # The generic shape: a leading timestamp, then optionally a level and a "component:" before the message
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r")\]?,? +(?:\[?(?P<Level>" + _LEVEL_WORD + r")\]?:? +)?"
                r"(?:(?P<Component>[\w$.@/\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
@@ -256,7 +259,7 @@ def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
-DETECTION_ORDER = ["json", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina", "klog",
+DETECTION_ORDER = ["json", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina", "klog",
                    "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
 
 
@@ -301,10 +304,39 @@ def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
     return RegexFormat(name or pattern, "^" + regex + "$")
 
 
+# Layouts that wrap another program's line: their message may carry that program's own header.
+WRAPPERS = ("cri", "json")
+
+
+class NestedFormat(LineFormat):
+    """A wrapper (a container runtime's line, a JSON record) around the application's own line format."""
+
+    def __init__(self, outer: LineFormat, inner: LineFormat):
+        self.outer, self.inner = outer, inner
+        self.name, self.has_level = f"{outer.name}+{inner.name}", True
+
+    def parse(self, line: str) -> Parsed | None:
+        wrapped = self.outer.parse(line)
+        if wrapped is None:
+            return None
+        parsed = self.inner.parse(wrapped.content)
+        if parsed is None:  # the wrapper parsed: its message is mined whole
+            return wrapped
+        return Parsed(parsed.content, parsed.level or wrapped.level, {**wrapped.fields, **parsed.fields})
+
+
 def resolve(spec: str) -> LineFormat:
-    """A preset name or a logparser-style pattern -> format (ValueError naming the problem)."""
+    """A preset name, `wrapper+format` (e.g. `cri+log4j`) or a logparser-style pattern -> format.
+
+    Raises ValueError naming the problem.
+    """
     if spec in PRESETS:
         return PRESETS[spec]()
+    outer, plus, inner = spec.partition("+")
+    if plus and "<" not in outer:
+        if outer not in WRAPPERS:
+            raise ValueError(f"{outer!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)})")
+        return NestedFormat(PRESETS[outer](), resolve(inner))
     if "<" not in spec:
         raise ValueError(f"unknown format preset {spec!r} (presets: {', '.join(sorted(PRESETS))}; "
                          f"or a pattern such as '<Date> <Time> <Level> <Component>: <{CONTENT}>')")
@@ -336,7 +368,10 @@ def detect(lines: Sequence[str]) -> Detection:
         if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
             best = (share, candidate)
     if best is not None:
-        return Detection(best[1], best[0], f"preset {best[1].name} parses {best[0]:.0%} of the first lines")
+        reason = f"preset {best[1].name} parses {best[0]:.0%} of the first lines"
+        if best[1].name in WRAPPERS:
+            return _nested(best[1], best[0], reason, sample)
+        return Detection(best[1], best[0], reason)
     shapes: tuple[tuple[LineFormat | None, str], ...] = (
         (_level_column(sample), "a level word is token {n}"),
         (_colon_column(sample), "a component ending in ':' is token {n}"),
@@ -350,6 +385,15 @@ def detect(lines: Sequence[str]) -> Detection:
             reason = why.format(n=getattr(shape, "index", 0) + 1)
             return Detection(shape, share, f"{reason} on {share:.0%} of the first lines")
     return Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines are mined")
+
+
+def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
+    """A wrapper's detection, with the format of the lines it wraps detected too (when they have one)."""
+    contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None]
+    inner = detect(contents)
+    if isinstance(inner.format, WholeLine):
+        return Detection(outer, share, reason)
+    return Detection(NestedFormat(outer, inner.format), share, f"{reason}; inside: {inner.reason}")
 
 
 def _colon_column(sample: Sequence[str]) -> ColonColumnFormat | None:

@@ -24,11 +24,13 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from .formats import (
     DETECT_LINES,
+    WRAPPERS,
     ColonColumnFormat,
     DelimitedFormat,
     Detection,
     LevelColumnFormat,
     LineFormat,
+    NestedFormat,
     StampPrefixFormat,
     WholeLine,
     detect,
@@ -220,6 +222,10 @@ def format_from_state(name: str | None) -> LineFormat | None:
     """The format a previous run detected (by its name), None when there was none or it is unknown."""
     if not name:
         return None
+    outer, plus, inner = name.partition("+")
+    if plus and outer in WRAPPERS:
+        inner_format = format_from_state(inner)
+        return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
     kind, _, rest = name.partition(":")
     if kind in ("level-column", "colon-column") and rest.isdigit():
         return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
