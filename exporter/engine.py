@@ -86,9 +86,8 @@ class Engine:
         if now - self.delay_checked.get(q.name, -float("inf")) >= q.retrain_every:
             self.delay_checked[q.name] = now
             try:
-                result = self.source.instant(newest_age_query(q.expr, q.step), now, stats)
-                age = float(result[0]["value"][1]) if result else None
-            except (SourceError, KeyError, IndexError, TypeError, ValueError) as err:
+                age = self.source.instant_value(newest_age_query(q.expr, q.step), now, stats)
+            except SourceError as err:
                 log.warning("query %s: measuring the newest samples' age for delay: auto failed: %s", q.name, err)
                 age = None
             delay = auto_delay(age, q.step) if age is not None else self.delays.get(q.name, 0.0)

@@ -55,23 +55,27 @@ def verdict(result: ProbeResult, step: float, lookback: float) -> tuple[str, str
 def _series_at_fine_resolution(source: PrometheusSource, q: QueryConfig, end: float, lookback: float,
                                stats: QueryStats) -> int:
     """Series of the expression evaluated every half lookback over the probe window (0 if none or on error)."""
-    window, fine = max(PROBE_STEPS * q.step, 3600.0), max(min(q.step, lookback) / 2, 1.0)
+    fine = max(min(q.step, lookback) / 2, 1.0)
     try:
-        result = source.instant(f"count(count_over_time(({q.expr})[{window:g}s:{fine:g}s]))", end, stats)
-        return int(float(result[0]["value"][1])) if result else 0
-    except (SourceError, KeyError, IndexError, TypeError, ValueError):
+        count = source.instant_value(f"count(count_over_time(({q.expr})[{_window(q):g}s:{fine:g}s]))", end, stats)
+    except SourceError:
         return 0
+    return int(count or 0)
+
+
+def _window(q: QueryConfig) -> float:
+    """How far back the probe reads: PROBE_STEPS steps, at least an hour."""
+    return max(PROBE_STEPS * q.step, 3600.0)
 
 
 def probe_query(source: PrometheusSource, q: QueryConfig, now: float, lookback: float = 300.0) -> ProbeResult:
     stats = QueryStats()
     try:
-        ages = source.instant(newest_age_query(q.expr, q.step), now, stats)
-        newest_age = float(ages[0]["value"][1]) if ages else None
+        newest_age = source.instant_value(newest_age_query(q.expr, q.step), now, stats)
         delay = auto_delay(newest_age, q.step) if q.delay == "auto" else q.delay
         end = now - delay
-        batch = source.query_range(q.expr, end - max(PROBE_STEPS * q.step, 3600.0), end, q.step, stats)
-    except (SourceError, KeyError, IndexError, TypeError, ValueError) as err:
+        batch = source.query_range(q.expr, end - _window(q), end, q.step, stats)
+    except SourceError as err:
         return ProbeResult(q.name, 0, 0, 0.0, None, 0.0, False, str(err))
     present = np.isfinite(batch.values)
     with_samples = present.any(axis=1)

@@ -33,6 +33,9 @@ FIRST_CHUNK_POINTS = 5  # first time chunk of an expression whose series are unk
 MAX_SAMPLES_PER_REQUEST = 1_000_000  # series x points per range query, bounding the JSON parsed at once
 
 
+Read = tuple[str, np.ndarray, str | None]  # (query, grid times, the metric name to put back on its series or None)
+
+
 @dataclass
 class QueryStats:
     requests: int = 0
@@ -68,6 +71,16 @@ class PrometheusSource:
         """An instant query's result vector at `at` (with retries)."""
         return self._with_retries(lambda: self._call(lambda: self._client.custom_query(
             expr, params={"time": f"{at:.3f}"})), stats if stats is not None else QueryStats())
+
+    def instant_value(self, expr: str, at: float, stats: QueryStats | None = None) -> float | None:
+        """The value of an instant query that returns one sample (an aggregation); None when it returns none."""
+        result = self.instant(expr, at, stats)
+        if not result:
+            return None
+        try:
+            return float(result[0]["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            raise SourceError(f"malformed instant result: {type(err).__name__}: {err}"[:300], True) from None
 
     def _series(self, selector: str, start: float, end: float) -> list[dict]:
         """Label sets of the series `selector` matches in start..end (/api/v1/series: the index, no samples)."""
@@ -136,26 +149,13 @@ class PrometheusSource:
         def read(selector: str, chunk: np.ndarray) -> None:
             grid.add(self._with_retries(lambda: self._request(selector, chunk[0], chunk[-1], step), stats))
 
-        groups = None
         if len(times) > FIRST_CHUNK_POINTS and is_plain_selector(expr):
-            listed = [_parse_labels(labels) for labels in
-                      self._with_retries(lambda: self._series(expr, times[0], times[-1]), stats)]
-            stats.listed = len(listed)
+            listed = self._list(expr, times[0], times[-1], stats)
             own = listed if wanted is None else [labels for labels in listed if wanted(labels)]
-            if not own:
-                return grid.batch()
-            groups = [(expr, len(listed))]
-            if len(own) < len(listed) or len(own) * len(times) > MAX_SAMPLES_PER_REQUEST:
-                groups = series_groups(expr, own, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
-                log.info("reading %d of %d series x %d points of %s in %d groups", len(own), len(listed),
-                         len(times), expr, len(groups))
-            grid.reserve(sum(series for _, series in groups))  # one allocation, not a copy per group
-        if groups is not None:
-            reads = []
-            for selector, series in groups:
-                length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(series, 1))))
-                reads += [(selector, times[first:first + length]) for first in range(0, len(times), length)]
-            self._read_concurrently([(selector, chunk, None) for selector, chunk in reads], step, grid, stats)
+            if own:
+                reads, rows = self._plan_reads(expr, own, len(listed), times)
+                grid.reserve(rows)  # one allocation, not a copy per group
+                self._read_concurrently(reads, step, grid, stats)
             return grid.batch()
         first, length = 0, FIRST_CHUNK_POINTS
         while first < len(times):
@@ -165,40 +165,69 @@ class PrometheusSource:
             length = int(min(CHUNK_POINTS, max(1, room), 2 * length))
         return grid.batch()
 
+    def _list(self, selector: str, start: float, end: float, stats: QueryStats) -> list[dict[str, str]]:
+        """The label sets /api/v1/series lists for a plain selector over start..end (counted in stats)."""
+        listed = [_parse_labels(labels) for labels in self._with_retries(lambda: self._series(selector, start, end),
+                                                                          stats)]
+        stats.listed = len(listed)
+        return listed
+
+    def _plan_reads(self, selector: str, own: list[dict[str, str]], listed: int, times: np.ndarray,
+                    template: str = "{}", name: str | None = None) -> tuple[list[Read], int]:
+        """The range requests that read `own` (of the `listed` series) of a plain selector, and the rows expected.
+
+        One group of all series, or, when they hold more samples than one request should or only some
+        are wanted, groups of series narrowed by a label matcher (series_groups); each group in time
+        chunks of about MAX_SAMPLES_PER_REQUEST samples. `template` wraps each group's selector (e.g.
+        in last_over_time); `name` is the metric name to put back on the results (None: keep theirs).
+        """
+        groups = [(selector, listed)]
+        if len(own) < listed or len(own) * len(times) > MAX_SAMPLES_PER_REQUEST:
+            groups = series_groups(selector, own, max(1, MAX_SAMPLES_PER_REQUEST // len(times))) or groups
+            log.info("reading %d of %d series x %d points of %s in %d groups", len(own), listed, len(times),
+                     selector, len(groups))
+        reads: list[Read] = []
+        for group, count in groups:
+            length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(count, 1))))
+            reads += [(template.format(group), times[first:first + length], name)
+                      for first in range(0, len(times), length)]
+        return reads, sum(count for _, count in groups)
+
     def _query_sparse(self, expr: str, times: np.ndarray, step: float, stats: QueryStats,
                       wanted: Callable[[dict[str, str]], bool] | None, grid: _Grid) -> SeriesBatch:
         """A plain selector whose step is longer than the lookback, read as last_over_time(sel[step]).
 
         Every grid point then sees the latest sample of the step before it, however sparse the
-        series. last_over_time drops the metric name, so the series are listed first and read one
-        metric name at a time (the name is put back on each result); a large name is read in
-        groups of series as query_range does.
+        series. last_over_time drops the metric name, which is put back on each result: a short
+        read of a selector that names its metric is one request (as a short read is in
+        query_range); otherwise the series are listed first and read one metric name at a time,
+        in groups of series as query_range reads them.
         """
         stats.rewritten = True
-        listed = [_parse_labels(labels) for labels in
-                  self._with_retries(lambda: self._series(expr, times[0] - step, times[-1]), stats)]
-        stats.listed = len(listed)
-        own = listed if wanted is None else [labels for labels in listed if wanted(labels)]
+        template = f"last_over_time({{}}[{step:g}s])"
+        match = PLAIN_SELECTOR.match(expr)
+        metric = match.group("name") if match else None
+        if metric and len(times) <= FIRST_CHUNK_POINTS:
+            self._read_concurrently([(template.format(expr), times, metric)], step, grid, stats)
+            return grid.batch()
+        listed = self._list(expr, times[0] - step, times[-1], stats)
         by_name: dict[str, list[dict[str, str]]] = {}
-        for labels in own:
+        for labels in listed:
             by_name.setdefault(labels.get("__name__", ""), []).append(labels)
-        reads: list[tuple[str, np.ndarray, str | None]] = []
-        per_group = max(1, MAX_SAMPLES_PER_REQUEST // len(times))
+        reads: list[Read] = []
+        rows = 0
         for name, series in by_name.items():
-            selector = with_name(expr, name)
-            groups = [(selector, len(series))]
-            if len(series) > per_group:
-                groups = series_groups(selector, series, per_group) or groups
-            for group, count in groups:
-                length = int(min(CHUNK_POINTS, max(1, MAX_SAMPLES_PER_REQUEST // max(count, 1))))
-                query = f"last_over_time({group}[{step:g}s])"
-                reads += [(query, times[first:first + length], name or None) for first in range(0, len(times), length)]
+            own = series if wanted is None else [labels for labels in series if wanted(labels)]
+            if own:
+                planned, expected = self._plan_reads(with_name(expr, name), own, len(series), times, template,
+                                                     name or None)
+                reads, rows = reads + planned, rows + expected
         if reads:
-            grid.reserve(len(own))
+            grid.reserve(rows)
             self._read_concurrently(reads, step, grid, stats)
         return grid.batch()
 
-    def _read_concurrently(self, reads: list[tuple[str, np.ndarray, str | None]], step: float, grid: _Grid,
+    def _read_concurrently(self, reads: list[Read], step: float, grid: _Grid,
                            stats: QueryStats) -> None:
         """Range requests with up to `concurrent_reads` in flight, merged into `grid` in order.
 
