@@ -3,7 +3,7 @@
 Order matters: a mask runs on what the earlier ones left. Whole timestamps come first (so their
 digits are not numbers), then things that contain digits and punctuation (URLs, e-mail
 addresses, paths, UUIDs, MAC and IP addresses), then values with units (durations, sizes),
-then hex ids, then plain numbers. A mask never swallows the word after it: the timestamp's
+then hex ids, then plain numbers (bare hex ids are numbers too: `<NUM>`). A mask never swallows the word after it: the timestamp's
 zone is `Z`, an offset or UTC/GMT only, so a level word after a timestamp stays a word.
 """
 
@@ -41,7 +41,10 @@ BUILTIN_MASKS: list[tuple[str, str, str]] = [
     # quoted strings (an apostrophe inside a word is not a quote)
     (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
     # ids and numbers
-    (r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "HEX", "0123456789"),
+    (r"\b0x[0-9a-fA-F]+\b", "HEX", "0123456789"),
+    # a bare hex id (6+ hex digits, one a digit) is a number: the same field holds 40000500 one time and
+    # 4000050a the next, and two mask names there would split one template in two
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "NUM", "0123456789"),
     # a number after a word and a dot is a number too (core.2275), one after a number and a dot is not (1.2.3)
     (r"(?<![A-Za-z0-9])(?<!\d\.)[+-]?\d+(?:\.\d+)?(?![A-Za-z0-9])", "NUM", "0123456789"),
 ]
@@ -60,3 +63,8 @@ class BuiltinMasking(AbstractMaskingInstruction):
             if not needs or not needs.isdisjoint(present):
                 content = regex.sub(mask_prefix + name + mask_suffix, content)
         return content
+
+
+def mask_names(extra: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
+    """Names of the built-in masks and of `extra` (a user's masks)."""
+    return frozenset([name for _, name, _ in BUILTIN_MASKS] + list(extra))

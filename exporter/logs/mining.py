@@ -3,7 +3,8 @@
 A record is a first line plus its continuation lines (a stack trace stays one
 record). The first line is cut by the source's line format (formats.py) into a
 header and the message; only the message is mined, after masking timestamps,
-addresses, paths, ids, values with units and numbers (masking.py). With no
+addresses, paths, ids, values with units and numbers (masking.py); a masked token counts as a
+parameter, not as an equal word, when a message is compared with a template (similarity.py). With no
 format configured, the format is detected from the first records, which wait
 until then. A message shorter than Drain's tree depth is grouped only with
 identical (masked) messages. Each source keeps at most `max_templates`
@@ -37,7 +38,8 @@ from .formats import (
     level_name,
     resolve,
 )
-from .masking import BuiltinMasking
+from .masking import BuiltinMasking, mask_names
+from .similarity import make_mask_aware
 
 OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
@@ -264,6 +266,7 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
     # adding a line never serialises the whole state (we save on our own schedule).
     miner = TemplateMiner(_Blob(drain_state.encode("latin-1")) if drain_state else None, config)
     miner.persistence_handler = None
+    make_mask_aware(miner.drain, mask_names([name for _, name in extra_masking]))
     chosen = resolve(line_format) if line_format else format_from_state((state or {}).get("format"))
     source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, depth=depth,
                          format=chosen, format_spec=line_format,

@@ -1,0 +1,59 @@
+"""Drain's similarity with masked values counted as parameters, as in Drain's reference implementation.
+
+Drain3 compares a message with a template token by token and counts every equal token as
+evidence that they are the same template, masked ones included: two messages that share only
+`<IP>`, `<NUM>` and a word or two look alike. Drain's reference (logparser) masks values to
+`<*>`, which counts as neither equal nor different, so similarity rests on the constant words.
+This class restores that: a token that is nothing but a mask (with punctuation around it, as in
+`<IP>:` or `(<NUM>),`) counts as a parameter. A token with a constant part (`uid=<NUM>`) is
+compared as it is. Templates still show the mask names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from drain3.drain import Drain
+
+
+def mask_token_pattern(names: Iterable[str]) -> str:
+    """A regex matching a token that is one of the masks `<NAME>` and punctuation only."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names))
+    return rf"[^\w<]*<(?:{alternatives})>[^\w>]*"
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+class MaskAwareDrain(Drain):
+    """Drain whose similarity does not count masked tokens as equal words (see the module's docstring)."""
+
+    mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
+
+    def get_seq_distance(self, seq1, seq2, include_params: bool):
+        if not seq1:
+            return 1.0, 0
+        similar = params = 0
+        is_mask = _compiled(self.mask_token).fullmatch
+        for template_token, token in zip(seq1, seq2):
+            if template_token == self.param_str:
+                params += 1
+            elif template_token == token:
+                if "<" in token and is_mask(token):
+                    params += 1
+                else:
+                    similar += 1
+        if include_params:
+            similar += params
+        return similar / len(seq1), params
+
+
+def make_mask_aware(drain: Drain, names: Iterable[str]) -> MaskAwareDrain:
+    """`drain` (new, or as Drain3 restored it from a saved state) with the mask-aware similarity."""
+    drain.__class__ = MaskAwareDrain
+    drain.mask_token = mask_token_pattern(names)
+    return drain
