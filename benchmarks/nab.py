@@ -45,6 +45,7 @@ ABLATION: dict[str, dict] = {
     "volatility widening on (off by default)": {"params": {"volatility_half_life": "1h"}},
     "sustained score off": {"params": {"sustained": []}},
     "level shift adoption off": {"params": {"shift_after": 0}},
+    "probation after a shift off": {"params": {"shift_probation": 0}},
     "band calibration off (normal quantile)": {"params": {"calibrate": False}},
     "seasonal profile off": {"params": {"seasonality": "off"}},
 }

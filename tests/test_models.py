@@ -61,6 +61,51 @@ def test_a_single_spike_does_not_drag_the_level_but_a_sustained_shift_becomes_th
     assert abs(model.predict(later).yhat[0] - (truth(later) + 15.0)) < 2.0
 
 
+def scores_of(model, t, ys):
+    """Band scores of ys at successive steps after t (scored against the band before each update)."""
+    scores = []
+    for y in ys:
+        t += STEP
+        scores.append(float(anomaly_score(np.array([truth(t) + y]), model.predict(t))[0]))
+        model.update(t, np.array([truth(t) + y]))
+    return scores, t
+
+
+def test_a_burst_adopted_as_a_level_pages_once_and_its_end_restores_the_prior_level_without_paging():
+    times, values = seasonal_batch(n_series=1, seed=2)
+    model = make_model("seasonal").fit(times, values, CTX).model
+    burst, t = scores_of(model, times[-1], [40.0] * 6)  # 30 minutes far above: adopted after 15 minutes
+    assert min(burst[:3]) > 1 and max(burst[3:]) < 1
+    after, t = scores_of(model, t, [0.0] * 3)  # the burst ends: back at the prior level
+    assert max(after) < 1  # without probation the return would page as a shift downwards
+    assert abs(model.predict(t + STEP).yhat[0] - truth(t + STEP)) < 2.0
+    assert model.predict(t + STEP).lower[0] > truth(t + STEP) - 10  # the band is symmetric again
+
+
+def test_a_shift_that_lasts_beyond_the_probation_is_the_new_level_and_a_fall_back_then_pages():
+    times, values = seasonal_batch(n_series=1, seed=2)
+    model = make_model("seasonal").fit(times, values, CTX).model
+    probation_steps = int(model.probation / STEP)
+    _, t = scores_of(model, times[-1], [40.0] * (probation_steps + 4))
+    back, _ = scores_of(model, t, [0.0] * 2)
+    assert min(back) > 1
+
+
+def test_a_spike_leaves_no_sustained_score_behind_it():
+    times, values = seasonal_batch(n_series=1, noise=1.0, seed=4)
+    model = make_model("seasonal").fit(times, values, FitContext(0.999, STEP, 7200.0)).model
+    t = times[-1]
+    for y in (60.0, 60.0):  # two samples far outside the band (not yet a shift)
+        t += STEP
+        model.update(t, np.array([truth(t) + y]))
+    extras = []
+    for _ in range(6):  # then slightly above yhat, as noise is
+        t += STEP
+        model.update(t, np.array([model.predict(t).yhat[0] + 0.5]))
+        extras.append(float(model.extra_score("both")[0]))
+    assert max(extras) < 1
+
+
 def test_a_burst_of_moderate_deviations_scores_above_one_when_density_is_on_but_yhat_still_scores_zero():
     from exporter.models import REGISTRY
 

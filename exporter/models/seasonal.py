@@ -20,11 +20,18 @@ Online, a level offset follows the residuals, each clipped to the band so a
 spike does not drag it; when samples fall outside the band on one side for
 `shift_after` (at least one sample) the offset jumps to their mean, so a
 sustained level shift pages for that long and then becomes the new normal.
+For `shift_probation` after such a shift the band also reaches the prior
+level's band on its side: a return to the prior level ends the episode
+(the prior level is restored, nothing scores) instead of paging as a shift
+the other way. A burst adopted as a level and then over costs one page, not two.
 
-A sustained score (exponentially weighted mean of the standardised residuals,
-one per `sustained` half-life, calibrated on the history replayed through the
-same online level) catches deviations that stay inside the band but last; it
-is published through extra_score() and counts towards `shift_after` too.
+A sustained score (exponentially weighted mean of the standardised residuals
+inside the band, one per `sustained` half-life, calibrated on the history
+replayed through the same online level) catches deviations that stay inside
+the band but last; it is published through extra_score() and counts towards
+`shift_after` too. Samples outside the band do not feed it: the band scores
+them, and a run of them is a shift, so a spike does not leave a sustained
+score behind it.
 
 Volatility (off by default; an exponentially weighted mean of squared standardised
 residuals) widens the band while it exceeds the most the history's own replay reached, so
@@ -65,6 +72,7 @@ class SeasonalParams(ModelParams):
     calibrate: bool = True
     calibration_margin: float = Field(default=0.1, ge=0)
     shift_after: Duration = 900.0  # a shift outside the band this long becomes the new level; 0 disables
+    shift_probation: Duration = 3 * 3600.0  # after a shift, a return to the old level this soon is no anomaly
     density: bool = False  # also score bursts of moderate deviations (distribution shifts); see docs
     density_level: float = Field(default=0.5, gt=0, le=1)  # a "moderate" deviation: beyond this share of the band
     density_half_life: PositiveDuration = 3600.0
@@ -82,9 +90,9 @@ class SeasonalParams(ModelParams):
 
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
-                 sustained=None, sustained_k=None, vol=None, vol_ref=None,
+                 sustained=None, sustained_k=None, vol=None, vol_ref=None, prior_offset=None, probation_until=None,
                  *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
-                 sustained_alpha=(), vol_alpha=0.0):
+                 sustained_alpha=(), vol_alpha=0.0, probation=0.0):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
         self.k = k  # (S,) band half-width in sigmas
@@ -103,11 +111,14 @@ class SeasonalModel(FittedModel):
         self.vol = np.zeros(n) if vol is None else vol  # (S,) EWMA of squared standardised residuals
         self.vol_ref = np.ones(n) if vol_ref is None else vol_ref  # (S,) the most of it history reached
         self.vol_alpha = vol_alpha  # weight of each sample in vol (0: the band never widens)
+        self.prior_offset = np.full(n, np.nan) if prior_offset is None else prior_offset  # (S,) level before a shift
+        self.probation_until = np.full(n, -np.inf) if probation_until is None else probation_until  # (S,) its end
+        self.probation = probation  # seconds after a shift during which a return to the prior level reverts it
         self.context = np.zeros(n)  # (S,) the context score after the last update
         self.context_up = self.context_down = self.context
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
-              "rate_down", "sustained", "sustained_k", "vol", "vol_ref")
+              "rate_down", "sustained", "sustained_k", "vol", "vol_ref", "prior_offset", "probation_until")
 
     @property
     def has_context(self) -> bool:
@@ -131,11 +142,34 @@ class SeasonalModel(FittedModel):
         half = self.k * self.scale[:, slot]
         return half * self.widening() if self.vol_alpha else half
 
+    def _on_probation(self, t: float) -> np.ndarray | None:
+        """(S,) series within `probation` of a level shift, None when there is none."""
+        if not self.probation:
+            return None
+        on = self.probation_until >= t
+        return on if on.any() else None
+
+    def _reach(self, half: np.ndarray, on_probation: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(S,) distances from yhat to the band's upper and lower edges: half, or on probation after a shift,
+        as far as the prior level's band on its side (a return to it ends an episode, it does not start one)."""
+        if on_probation is None:
+            return half, half
+        gap = np.where(on_probation, self.prior_offset - self.offset, 0.0)
+        return np.maximum(half, gap + half), np.maximum(half, half - gap)
+
     def predict(self, t: float) -> Band:
         slot = self._slot(t)
         yhat = self.profile[:, slot] + self.offset
-        half = self._half(slot)
-        return Band(yhat, yhat - half, yhat + half)
+        up, down = self._reach(self._half(slot), self._on_probation(t))
+        return Band(yhat, yhat - down, yhat + up)
+
+    def _revert(self, rows: np.ndarray) -> None:
+        """Back at the prior level (inside its band, nearer it than the current level) while on probation: the shift
+        was an episode, and the prior level returns."""
+        self.offset = np.where(rows, self.prior_offset, self.offset)
+        self.sustained = np.where(rows[:, None], 0.0, self.sustained)
+        self.run, self.run_sum = np.where(rows, 0, self.run), np.where(rows, 0.0, self.run_sum)
+        self.probation_until = np.where(rows, -np.inf, self.probation_until)
 
     def update(self, t: float, y: np.ndarray) -> None:
         slot = self._slot(t)
@@ -143,13 +177,22 @@ class SeasonalModel(FittedModel):
         if not seen.any():
             return
         half = self._half(slot)
+        on_probation = self._on_probation(t)
+        if on_probation is not None:
+            with np.errstate(invalid="ignore"):  # inside the prior level's band and nearer it than the current one
+                from_prior = np.abs(y - self.profile[:, slot] - self.prior_offset)
+                reverted = on_probation & (from_prior <= half) & (from_prior < np.abs(y - self.profile[:, slot] - self.offset))
+            if reverted.any():
+                self._revert(reverted)
+                on_probation &= ~reverted
+        reach_up, reach_down = self._reach(half, on_probation)
         resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
         if self.vol_alpha:
             self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
                                 + self.vol_alpha * volatility_sample(resid, self.scale[:, slot], self.k), self.vol)
         if self.has_context:
             self._update_context(seen, resid, half, self.scale[:, slot])
-        above, below = seen & (resid > half), seen & (resid < -half)
+        above, below = seen & (resid > reach_up), seen & (resid < -reach_down)
         if self.sustained_alpha:  # a sustained deviation pages like one outside the band, then becomes the level
             above, below = above | (self.context_up >= 1), below | (self.context_down >= 1)
         continuing = (above & (self.run > 0)) | (below & (self.run < 0))
@@ -160,6 +203,10 @@ class SeasonalModel(FittedModel):
         alpha = 1.0 - 0.5 ** (np.maximum(t - self.last_t, 0.0) / self.half_life)
         follow = self.offset + np.where(seen, alpha * np.clip(resid, -half, half), 0.0)
         shifted = (np.abs(run) >= self.shift_samples) if self.shift_samples else np.zeros_like(seen)
+        if self.probation and shifted.any():  # the level before an episode's first shift, kept for `probation`
+            first = shifted & (self.probation_until < t)
+            self.prior_offset = np.where(first, self.offset, self.prior_offset)
+            self.probation_until = np.where(shifted, t + self.probation, self.probation_until)
         self.offset = np.where(shifted, self.offset + run_sum / np.maximum(np.abs(run), 1), follow)
         if self.sustained_alpha:  # the new level is the new normal: nothing sustained relative to it yet
             self.sustained = np.where(shifted[:, None], 0.0, self.sustained)
@@ -177,12 +224,12 @@ class SeasonalModel(FittedModel):
             self.rate_down = np.where(seen, (1 - d.alpha) * self.rate_down + d.alpha * is_down, self.rate_down)
             up, down = self._density_score(is_up, is_down)
         if self.sustained_alpha:
-            s_up, s_down = self._sustained_score(seen, resid, scale)
+            s_up, s_down = self._sustained_score(seen, resid, half, scale)
             up, down = np.fmax(up, s_up), np.fmax(down, s_down)
         self.context_up, self.context_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)
         self.context = np.fmax(self.context_up, self.context_down)
 
-    def _sustained_score(self, seen, resid, scale) -> tuple[np.ndarray, np.ndarray]:
+    def _sustained_score(self, seen, resid, half, scale) -> tuple[np.ndarray, np.ndarray]:
         """How far the recent mean residual is beyond what history's means reached, in band units.
 
         One exponentially weighted mean per half-life, each calibrated on the
@@ -191,8 +238,9 @@ class SeasonalModel(FittedModel):
         yhat still scores 0.
         """
         alpha = np.asarray(self.sustained_alpha)
-        standardised = np.clip(resid / scale, -self.k, self.k)  # a single spike counts as a band-edge sample
-        self.sustained = np.where(seen[:, None], (1 - alpha) * self.sustained + alpha * standardised[:, None],
+        standardised = resid / scale
+        feed = seen & (np.abs(resid) <= half)  # a sample outside the band is the band's to score, not a trend
+        self.sustained = np.where(feed[:, None], (1 - alpha) * self.sustained + alpha * standardised[:, None],
                                   self.sustained)
         z = (self.sustained / self.sustained_k).max(axis=1, initial=0.0)
         z_down = (-self.sustained / self.sustained_k).max(axis=1, initial=0.0)
@@ -233,7 +281,8 @@ class SeasonalModel(FittedModel):
     def _like(self, *arrays) -> SeasonalModel:
         return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
-                             sustained_alpha=self.sustained_alpha, vol_alpha=self.vol_alpha)
+                             sustained_alpha=self.sustained_alpha, vol_alpha=self.vol_alpha,
+                             probation=self.probation)
 
     def on_period(self, period: float) -> SeasonalModel:
         """This model with its per-slot arrays repeated over a period that is a multiple of its own."""
@@ -335,7 +384,8 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
     n = resid.shape[0]
     limits, state = np.zeros((n, len(alphas))), np.zeros((n, len(alphas)))
     z_width = z_for_width(width)
-    standardised = np.clip(resid / scale, -k[:, None], k[:, None])
+    inside = np.abs(resid / scale) <= k[:, None]
+    standardised = np.where(inside, resid / scale, np.nan)  # as online: a sample outside the band does not feed it
     for i, alpha in enumerate(alphas):
         mean = ewma_columns(standardised, alpha)
         empirical = calibrated_k(np.abs(mean), width) * margin
@@ -488,9 +538,10 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             vol_ref, vol = volatility_state(online_resid, scale[:, slot_of_column], k, vol_alpha, ctx.interval_width)
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
                               np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
-                              vol, vol_ref,
+                              vol, vol_ref, None, None,
                               period=grid.length, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
                               density=density, z_width=z_for_width(ctx.interval_width),
-                              sustained_alpha=alphas, vol_alpha=vol_alpha)
+                              sustained_alpha=alphas, vol_alpha=vol_alpha,
+                              probation=p.shift_probation if p.shift_after else 0.0)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})
