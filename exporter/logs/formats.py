@@ -343,6 +343,31 @@ def resolve(spec: str) -> LineFormat:
     return compile_pattern(spec)
 
 
+def format_from_state(name: str | None) -> LineFormat | None:
+    """The format a previous run detected (by its name), None when there was none or it is unknown."""
+    if not name:
+        return None
+    outer, plus, inner = name.partition("+")
+    if plus and outer in WRAPPERS:
+        inner_format = format_from_state(inner)
+        return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
+    kind, _, rest = name.partition(":")
+    if kind in ("level-column", "colon-column") and rest.isdigit():
+        return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
+    if kind == "delimited":
+        delimiter, _, count = rest.rpartition(":")
+        delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)
+        return DelimitedFormat(delimiter, int(count)) if count.isdigit() and delimiter else None
+    if name == StampPrefixFormat.name:
+        return StampPrefixFormat()
+    if name == "none":
+        return WholeLine()
+    try:
+        return resolve(name)
+    except ValueError:
+        return None
+
+
 # ---- detection -------------------------------------------------------------------------------------
 DETECT_LINES = 200  # lines a source's format is chosen from
 MIN_SHARE = 0.6  # the chosen format must parse at least this share of them

@@ -23,21 +23,7 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .formats import (
-    DETECT_LINES,
-    WRAPPERS,
-    ColonColumnFormat,
-    DelimitedFormat,
-    Detection,
-    LevelColumnFormat,
-    LineFormat,
-    NestedFormat,
-    StampPrefixFormat,
-    WholeLine,
-    detect,
-    level_name,
-    resolve,
-)
+from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware
 
@@ -218,31 +204,6 @@ class SourceMiner:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def format_from_state(name: str | None) -> LineFormat | None:
-    """The format a previous run detected (by its name), None when there was none or it is unknown."""
-    if not name:
-        return None
-    outer, plus, inner = name.partition("+")
-    if plus and outer in WRAPPERS:
-        inner_format = format_from_state(inner)
-        return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
-    kind, _, rest = name.partition(":")
-    if kind in ("level-column", "colon-column") and rest.isdigit():
-        return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
-    if kind == "delimited":
-        delimiter, _, count = rest.rpartition(":")
-        delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)
-        return DelimitedFormat(delimiter, int(count)) if count.isdigit() and delimiter else None
-    if name == StampPrefixFormat.name:
-        return StampPrefixFormat()
-    if name == "none":
-        return WholeLine()
-    try:
-        return resolve(name)
-    except ValueError:
-        return None
 
 
 def make_miner(name: str, *, max_templates: int, template_max_length: int, level_pattern: str,
