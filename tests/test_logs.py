@@ -106,6 +106,25 @@ def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_
     assert restored.snapshot()[0][ids[0]].text == "window state vis=<NUM> old=<NUM> new=<NUM> changed"
 
 
+def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_stays_mask_aware():
+    from drain3 import TemplateMiner
+    from drain3.drain import Drain
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    from exporter.logs.mining import _Blob
+    from exporter.logs.similarity import MaskAwareDrain
+
+    source = miner()
+    feed(source, ["INFO Closed link to 10.0.0.1: 11: peer says goodbye now"])
+    state = source.state()
+    config = TemplateMinerConfig()
+    config.snapshot_compress_state = True
+    plain = TemplateMiner(_Blob(state["drain"].encode("latin-1")), config)
+    assert type(plain.drain) is Drain and len(plain.drain.clusters) == 1
+    assert type(source.miner.drain) is MaskAwareDrain
+    assert type(miner(state=state).miner.drain) is MaskAwareDrain
+
+
 def test_templates_beyond_the_cap_are_counted_as_other():
     source = miner(max_templates=2)
     ids = feed(source, ["INFO user login ok", "WARN disk almost full on volume", "ERROR payment declined by bank",

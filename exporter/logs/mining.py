@@ -25,7 +25,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve
 from .masking import BuiltinMasking, mask_names
-from .similarity import make_mask_aware
+from .similarity import make_mask_aware, saved_as_plain_drain
 
 OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
@@ -103,7 +103,8 @@ class SourceMiner:
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
+    drain_lock: threading.Lock = field(default_factory=threading.Lock)  # Drain's tree (mined, and saved by state())
 
     @property
     def format_name(self) -> str:
@@ -155,8 +156,9 @@ class SourceMiner:
             if template_id is None:
                 template_id = self.short[text] = f"{SHORT_PREFIX}{len(self.short) + 1}"
         else:
-            cluster, _ = self.miner.drain.add_log_message(masked)
-            template_id, text = str(cluster.cluster_id), cluster.get_template()
+            with self.drain_lock:
+                cluster, _ = self.miner.drain.add_log_message(masked)
+                template_id, text = str(cluster.cluster_id), cluster.get_template()
         return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
 
     def _count(self, template_id: str, text: str, level: str, fields: dict[str, str], now: float) -> str:
@@ -189,8 +191,9 @@ class SourceMiner:
     def state(self) -> dict:
         blob = _Blob()
         handler, self.miner.persistence_handler = self.miner.persistence_handler, blob
-        try:
-            self.miner.save_state("periodic")
+        try:  # saved as Drain3's own class, so any Drain3 (and an older release) can restore it
+            with self.drain_lock, saved_as_plain_drain(self.miner.drain):
+                self.miner.save_state("periodic")
         finally:
             self.miner.persistence_handler = handler
         with self.lock:

@@ -6,13 +6,15 @@ evidence that they are the same template, masked ones included: two messages tha
 `<*>`, which counts as neither equal nor different, so similarity rests on the constant words.
 This class restores that: a token that is nothing but a mask (with punctuation around it, as in
 `<IP>:` or `(<NUM>),`) counts as a parameter. A token with a constant part (`uid=<NUM>`) is
-compared as it is. Templates still show the mask names.
+compared as it is. Templates still show the mask names. The saved state stays Drain3's own
+(the class is swapped while saving and back after loading).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from drain3.drain import Drain
@@ -57,3 +59,13 @@ def make_mask_aware(drain: Drain, names: Iterable[str]) -> MaskAwareDrain:
     drain.__class__ = MaskAwareDrain
     drain.mask_token = mask_token_pattern(names)
     return drain
+
+
+@contextmanager
+def saved_as_plain_drain(drain: Drain) -> Iterator[None]:
+    """While saving: `drain` is Drain3's own class, so the saved state names no class of ours."""
+    drain.__class__ = Drain
+    try:
+        yield
+    finally:
+        drain.__class__ = MaskAwareDrain
