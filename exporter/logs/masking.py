@@ -3,13 +3,15 @@
 Order matters: a mask runs on what the earlier ones left. Whole timestamps come first (so their
 digits are not numbers), then things that contain digits and punctuation (URLs, e-mail
 addresses, paths, UUIDs, MAC and IP addresses), then values with units (durations, sizes),
-then hex ids, then plain numbers (bare hex ids are numbers too: `<NUM>`). A mask never swallows the word after it: the timestamp's
-zone is `Z`, an offset or UTC/GMT only, so a level word after a timestamp stays a word.
+then hex values, then plain numbers (bare hex ids are numbers too: `<NUM>`). A mask never
+swallows the word after it: the timestamp's zone is `Z`, an offset or UTC/GMT only, so a level
+word after a timestamp stays a word.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from drain3.masking import AbstractMaskingInstruction
 
@@ -65,6 +67,6 @@ class BuiltinMasking(AbstractMaskingInstruction):
         return content
 
 
-def mask_names(extra: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
+def mask_names(extra: Iterable[str] = ()) -> frozenset[str]:
     """Names of the built-in masks and of `extra` (a user's masks)."""
-    return frozenset([name for _, name, _ in BUILTIN_MASKS] + list(extra))
+    return frozenset([*(name for _, name, _ in BUILTIN_MASKS), *extra])

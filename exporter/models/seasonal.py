@@ -177,16 +177,17 @@ class SeasonalModel(FittedModel):
         if not seen.any():
             return
         half = self._half(slot)
+        deseasoned = y - self.profile[:, slot]
         on_probation = self._on_probation(t)
         if on_probation is not None:
             with np.errstate(invalid="ignore"):  # inside the prior level's band and nearer it than the current one
-                from_prior = np.abs(y - self.profile[:, slot] - self.prior_offset)
-                reverted = on_probation & (from_prior <= half) & (from_prior < np.abs(y - self.profile[:, slot] - self.offset))
+                from_prior = np.abs(deseasoned - self.prior_offset)
+                reverted = on_probation & (from_prior <= half) & (from_prior < np.abs(deseasoned - self.offset))
             if reverted.any():
                 self._revert(reverted)
                 on_probation &= ~reverted
         reach_up, reach_down = self._reach(half, on_probation)
-        resid = np.where(seen, y - self.profile[:, slot] - self.offset, 0.0)
+        resid = np.where(seen, deseasoned - self.offset, 0.0)
         if self.vol_alpha:
             self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
                                 + self.vol_alpha * volatility_sample(resid, self.scale[:, slot], self.k), self.vol)
@@ -444,8 +445,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         best = robust_sigma(values - overall[:, None])
         profiles = []
         for i, period in enumerate(periods, start=1):
-            pooled = pool_neighbours(slot_grid(values, period.slot_of_column, period.n_slots), p.smooth_slots)
-            profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+            profile = self._profile(values, period.slot_of_column, period.n_slots, overall)
             profiles.append(profile)
             if p.seasonality == "off":
                 break
@@ -461,6 +461,12 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             best = np.where(better, sigma, best)
         return choice, profiles
 
+    def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray
+                 ) -> np.ndarray:
+        """(S, slots) median of each slot's samples and its neighbours'; the overall median where a slot has none."""
+        pooled = pool_neighbours(slot_grid(values, slot_of_column, n_slots), self.params.smooth_slots)
+        return fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+
     def _held_out_sigma(self, values: np.ndarray, overall: np.ndarray, period: _Period) -> np.ndarray:
         """Residual scale of a profile judged on periods it was not estimated from (2-fold, alternate periods).
 
@@ -472,9 +478,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             train, test = period.fold_of_column != fold, period.fold_of_column == fold
             if not train.any() or not test.any():
                 return np.full(len(values), np.inf)  # one period: no profile can be judged
-            pooled = pool_neighbours(slot_grid(values[:, train], period.slot_of_column[train], period.n_slots),
-                                     self.params.smooth_slots)
-            profile = fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall)
             resid[:, test] = values[:, test] - profile[:, period.slot_of_column[test]]
         return robust_sigma(resid)
 
