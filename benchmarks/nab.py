@@ -44,6 +44,7 @@ ABLATION: dict[str, dict] = {
     "history 7d at every step (not 2016 steps)": {"history": "7d"},
     "volatility widening on (off by default)": {"params": {"volatility_half_life": "1h"}},
     "sustained score off": {"params": {"sustained": []}},
+    "sustained half-life not held to 12 steps": {"params": {"sustained_min_steps": 1}},
     "level shift adoption off": {"params": {"shift_after": 0}},
     "probation after a shift off": {"params": {"shift_probation": 0}},
     "band calibration off (normal quantile)": {"params": {"calibrate": False}},

@@ -5,6 +5,7 @@ import pytest
 
 from exporter.executor import LocalFitExecutor, TaskFailure
 from exporter.models import REGISTRY, FitContext, make_model
+from exporter.models.seasonal import SeasonalParams
 from exporter.scoring import anomaly_score
 
 STEP = 300.0
@@ -156,6 +157,27 @@ def test_the_sustained_score_stays_quiet_on_noise_like_its_history():
         model.update(times[col], values[:, col])
         above.append(model.extra_score("both") >= 1)
     assert np.mean(above) < 0.002  # the band's own rate at interval_width 0.999 is 0.001
+
+
+def test_on_an_hourly_series_the_sustained_score_still_averages_enough_samples_to_page_on_a_lasting_deviation():
+    hour = 3600.0
+    times = np.arange(0, 60 * 86400, hour)
+    values = 50 + np.random.default_rng(5).normal(0, 1.0, (1, len(times)))
+
+    def sustained_over_half_a_day(params):
+        model = make_model("seasonal", params).fit(times, values, FitContext(0.999, hour, 7200.0)).model
+        t, scores = times[-1], []
+        for _ in range(12):  # 12 hours at 60% of the band: no sample is outside it
+            t += hour
+            band = model.predict(t)
+            model.update(t, band.yhat + 0.6 * (band.upper - band.yhat))
+            scores.append(float(model.extra_score("both")[0]))
+        return scores
+
+    assert max(sustained_over_half_a_day(SeasonalParams())) > 1  # the 1h half-life covers 12 steps
+    # a half-life of one hour taken literally is a mean of about two samples, whose calibrated limit
+    # is as wide as the band's: the lasting deviation would never page
+    assert max(sustained_over_half_a_day(SeasonalParams(sustained_min_steps=1))) < 1
 
 
 def test_a_refit_after_a_level_shift_centres_the_band_on_the_new_level():

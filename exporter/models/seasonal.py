@@ -26,7 +26,8 @@ level's band on its side: a return to the prior level ends the episode
 the other way. A burst adopted as a level and then over costs one page, not two.
 
 A sustained score (exponentially weighted mean of the standardised residuals
-inside the band, one per `sustained` half-life, calibrated on the history
+inside the band, one per `sustained` half-life of at least `sustained_min_steps`
+steps, so on a coarse series it still averages several samples; calibrated on the history
 replayed through the same online level) catches deviations that stay inside
 the band but last; it is published through extra_score() and counts towards
 `shift_after` too. Samples outside the band do not feed it: the band scores
@@ -79,6 +80,7 @@ class SeasonalParams(ModelParams):
     density_min_count: float = Field(default=3.0, ge=1)
     sustained: list[PositiveDuration] = Field(default_factory=lambda: [3600.0], max_length=4)  # EWMA half-lives
     sustained_margin: float = Field(default=0.5, ge=0)  # the sustained limits' calibration margin
+    sustained_min_steps: float = Field(default=12, ge=1)  # each half-life covers at least this many steps
     volatility_half_life: Duration = 0.0  # > 0: the band widens after bursts beyond history's (off by default)
 
     @model_validator(mode="after")
@@ -527,7 +529,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         counted = np.maximum(seen.sum(axis=1), 1)
         base_up = np.maximum(((resid > moderate) & seen).sum(axis=1) / counted, floor_rate)
         base_down = np.maximum(((resid < -moderate) & seen).sum(axis=1) / counted, floor_rate)
-        alphas = tuple(1 - 0.5 ** (ctx.step / h) for h in p.sustained)
+        alphas = tuple(1 - 0.5 ** (ctx.step / max(h, p.sustained_min_steps * ctx.step)) for h in p.sustained)
         sustained_k, sustained = np.zeros((n, 0)), np.zeros((n, 0))
         if alphas:
             sustained_k, sustained = sustained_state(online_resid, scale[:, slot_of_column], k, alphas,
