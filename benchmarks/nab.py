@@ -47,6 +47,7 @@ ABLATION: dict[str, dict] = {
     "sustained half-life not held to 12 steps": {"params": {"sustained_min_steps": 1}},
     "level shift adoption off": {"params": {"shift_after": 0}},
     "probation after a shift off": {"params": {"shift_probation": 0}},
+    "band calibration weighs all history alike": {"params": {"calibration_half_life": 0}},
     "band calibration off (normal quantile)": {"params": {"calibrate": False}},
     "seasonal profile off": {"params": {"seasonality": "off"}},
 }

@@ -5,6 +5,7 @@ import pytest
 
 from exporter.executor import LocalFitExecutor, TaskFailure
 from exporter.models import REGISTRY, FitContext, make_model
+from exporter.models._arrays import weighted_quantile
 from exporter.models.seasonal import SeasonalParams
 from exporter.scoring import anomaly_score
 
@@ -178,6 +179,37 @@ def test_on_an_hourly_series_the_sustained_score_still_averages_enough_samples_t
     # a half-life of one hour taken literally is a mean of about two samples, whose calibrated limit
     # is as wide as the band's: the lasting deviation would never page
     assert max(sustained_over_half_a_day(SeasonalParams(sustained_min_steps=1))) < 1
+
+
+def test_the_weighted_quantile_is_the_smallest_value_with_at_most_the_tail_weight_above_it():
+    rng = np.random.default_rng(2)
+    values = np.abs(rng.standard_t(3, (6, 2016)))
+    values[1, :300] = np.nan
+    values[2] = np.nan
+    weights = 0.5 ** (np.arange(2016)[::-1] / 864)
+    got = weighted_quantile(values, weights, 0.999)
+    for row in (0, 1, 3):
+        finite = np.isfinite(values[row])
+        v, w = values[row][finite], weights[finite]
+        order = np.argsort(-v)
+        above = np.cumsum(w[order]) - w[order]  # weight ranked above each value
+        assert got[row] == v[order][(above <= 0.001 * w.sum()).sum() - 1]
+    assert got[2] == 0.0  # a row without samples
+    equal = weighted_quantile(values[:1], np.ones(2016), 0.999)[0]
+    assert equal == np.sort(values[0])[-3]  # equal weights: 2 of 2,016 samples may lie above it
+
+
+def test_an_episode_a_week_old_no_longer_sets_the_band_while_the_same_episode_yesterday_does():
+    times = np.arange(0, 7 * 86400, STEP)
+    values = 50 + np.random.default_rng(9).normal(0, 1.0, (3, len(times)))
+    values[0, len(times) - 288:len(times) - 285] += 12  # a quarter of an hour at +12 sigma, a day before the end
+    values[1, 12:15] += 12  # the same, seven days before the end; row 2 is noise only
+    ctx = FitContext(0.999, STEP, 7200.0)
+    k = make_model("seasonal").fit(times, values, ctx).model.k
+    assert k[0] > 2 * k[2]  # yesterday's episode sets the band
+    assert k[1] < 1.3 * k[2]  # a week-old one weighs a fifth: the noise sets it again
+    k_flat = make_model("seasonal", SeasonalParams(calibration_half_life=0)).fit(times, values, ctx).model.k
+    assert k_flat[1] > 2 * k_flat[2]  # with all history weighing the same, the old episode sets it too
 
 
 def test_a_refit_after_a_level_shift_centres_the_band_on_the_new_level():

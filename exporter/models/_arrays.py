@@ -51,3 +51,27 @@ def robust_sigma(resid: np.ndarray) -> np.ndarray:
 def calibrated_k(z_abs: np.ndarray, width: float) -> np.ndarray:
     """Per row: the `width` quantile of the history's own |z| (0 where there is none)."""
     return fill_nan(nanquantile(z_abs, width, axis=1), 0.0)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """Per row of values (S, T) with column weights (T,): the smallest value with at most 1 - q of the row's
+    weight above it (NaN weighs nothing; 0 where a row has none). Only the top of each row is sorted: as many
+    values as the lightest weight needs to hold the tail."""
+    n_rows, n_cols = values.shape
+    if not n_cols:
+        return np.zeros(n_rows)
+    finite = np.isfinite(values)
+    weight = np.where(finite, weights[None, :], 0.0)
+    tail = (1 - q) * weight.sum(axis=1)  # (S,) the weight allowed above the quantile
+    positive = weights[weights > 0]
+    lightest = positive.min() if len(positive) else 1.0
+    m = int(min(n_cols, tail.max(initial=0.0) / lightest + 2))
+    ranked = np.where(finite, values, -np.inf)
+    top = np.argpartition(ranked, n_cols - m, axis=1)[:, n_cols - m:]
+    top_values, top_weights = np.take_along_axis(ranked, top, axis=1), np.take_along_axis(weight, top, axis=1)
+    order = np.argsort(-top_values, axis=1, kind="stable")
+    top_values, top_weights = np.take_along_axis(top_values, order, axis=1), np.take_along_axis(top_weights, order, axis=1)
+    above = np.cumsum(top_weights, axis=1) - top_weights  # weight of the values ranked above each
+    index = (above <= tail[:, None]).sum(axis=1) - 1
+    quantile = top_values[np.arange(n_rows), index]
+    return np.where(np.isfinite(quantile), quantile, 0.0)

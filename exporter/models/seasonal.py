@@ -14,7 +14,9 @@ Fit, per series:
 - the band's half-width in sigmas is calibrated: the larger of the normal
   quantile for `interval_width` and the empirical `interval_width` quantile of
   the history's own standardised residuals (plus `calibration_margin`), so
-  heavy-tailed series get the wider band they need and 1 stays rare.
+  heavy-tailed series get the wider band they need and 1 stays rare. Each
+  residual weighs less the older it is (`calibration_half_life`), so one large
+  episode a week ago does not set the band for every episode after it.
 
 Online, a level offset follows the residuals, each clipped to the band so a
 spike does not drag it; when samples fall outside the band on one side for
@@ -52,7 +54,7 @@ from pydantic import Field, model_validator
 
 from aiops_common.durations import Duration, PositiveDuration
 
-from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma
+from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma, weighted_quantile
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 VOLATILITY_CAP = 3.0  # a sample counts towards volatility as at most this many band half-widths
@@ -72,6 +74,7 @@ class SeasonalParams(ModelParams):
     relative_scale_floor: float = Field(default=0.001, ge=0)  # scale >= this x |typical level|
     calibrate: bool = True
     calibration_margin: float = Field(default=0.1, ge=0)
+    calibration_half_life: Duration = 3 * 86400.0  # history's weight in the band's quantile halves with this age
     shift_after: Duration = 900.0  # a shift outside the band this long becomes the new level; 0 disables
     shift_probation: Duration = 3 * 3600.0  # after a shift, a return to the old level this soon is no anomaly
     density: bool = False  # also score bursts of moderate deviations (distribution shifts); see docs
@@ -407,7 +410,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return int(max(1, min(288, round(self.params.period / step))))
 
     def _band(self, resid: np.ndarray, use: np.ndarray, slot_of_column: np.ndarray, n_slots: int,
-              overall: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              overall: np.ndarray, width: float, weights: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals."""
         p = self.params
         overall_sigma = robust_sigma(resid)
@@ -422,7 +426,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
                          overall_sigma[:, None])
         k = np.full(len(overall), z_for_width(width))
         if p.calibrate and resid.shape[1] > 1:
-            k = np.fmax(k, calibrated_k(np.abs(resid) / scale[:, slot_of_column], width) * (1 + p.calibration_margin))
+            z = np.abs(resid) / scale[:, slot_of_column]
+            quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
+            k = np.fmax(k, quantile * (1 + p.calibration_margin))
         return scale, k, samples
 
     def _periods(self, times: np.ndarray, slot_width: float) -> list[_Period]:
@@ -485,7 +491,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return robust_sigma(resid)
 
     def _grouped_band(self, resid: np.ndarray, choice: np.ndarray, periods: list[_Period], grid: _Period,
-                      overall: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      overall: np.ndarray, width: float, weights: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """_band for each group of series sharing a period, laid out on the grid of the longest one chosen."""
         n = len(overall)
         scale, samples, k = np.zeros((n, grid.n_slots)), np.ones((n, grid.n_slots)), np.zeros(n)
@@ -493,7 +500,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             rows = np.flatnonzero(choice == group)
             period = periods[group - 1] if group else periods[0]
             s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period.slot_of_column, period.n_slots,
-                                  overall[rows], width)
+                                  overall[rows], width, weights)
             scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
         return scale, k, samples
 
@@ -513,7 +520,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         slot_of_column = grid.slot_of_column
         resid = values - profile[:, slot_of_column]
 
-        scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width)
+        weights = 0.5 ** ((times[-1] - times) / p.calibration_half_life) if p.calibration_half_life else None
+        scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width, weights)
         online_resid = online_residuals(resid, k[:, None] * scale[:, slot_of_column], ctx.step, p.level_half_life)
 
         recent = times >= times[-1] - p.level_half_life  # the level restarts at its robust recent value
