@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.nabscore import FilePoints, Profile, load_profiles, optimize, prepare, score_at
+from exporter.config import DEFAULT_INTERVAL_WIDTH
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "nab"
 PRODUCTION_THRESHOLD = 1.0
@@ -79,7 +80,8 @@ def merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def windowed_gaussian(values: np.ndarray, window: int = BASELINE_WINDOW, interval_width: float = 0.999) -> np.ndarray:
+def windowed_gaussian(values: np.ndarray, window: int = BASELINE_WINDOW,
+                      interval_width: float = DEFAULT_INTERVAL_WIDTH) -> np.ndarray:
     """|z| of each value against the mean and deviation of the `window` values before it, in units of the
     normal quantile of interval_width (so 1 reads like the exporter's band edge). Causal; NaN until 2 values."""
     from statistics import NormalDist

@@ -30,7 +30,7 @@ def test_the_minimal_config_from_the_issue_loads_as_written(tmp_path):
     query = cfg.queries[0]
     assert (query.name, query.expr, query.model, query.step, query.history) == (
         "cpu", "demo_cpu_usage", "seasonal", 60.0, 7 * 86400.0)
-    assert query.interval_width == 0.999 and query.direction == "both"
+    assert query.interval_width == 0.9995 and query.direction == "both"
     assert cfg.exporter.interval == 60.0
 
 
