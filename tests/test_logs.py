@@ -106,6 +106,26 @@ def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_
     assert restored.snapshot()[0][ids[0]].text == "window state vis=<NUM> old=<NUM> new=<NUM> changed"
 
 
+def test_a_repeated_message_is_masked_once_and_the_cache_of_masked_messages_stays_bounded(monkeypatch):
+    import exporter.logs.mining as mining
+
+    monkeypatch.setattr(mining, "MASKED_CACHE_SIZE", 8)
+    source = miner()
+    masked = []
+    real_mask = source.miner.masker.mask
+    monkeypatch.setattr(source.miner.masker, "mask", lambda text: masked.append(text) or real_mask(text))
+    repeated = [f"2026-12-02 10:00:{i % 60:02d},000 INFO [main] org.shop.Cart - cart 42 checked out in 5ms"
+                for i in range(20)]
+    ids = feed(source, repeated)
+    assert len(set(ids)) == 1 and masked == ["cart 42 checked out in 5ms"]
+    assert source.snapshot()[0][ids[0]].text == "cart <NUM> checked out in <DURATION>"
+    feed(source, [f"2026-12-02 10:01:00,000 INFO [main] org.shop.Cart - cart {i} emptied by user {i}"
+                  for i in range(30)])
+    assert len(source.masked_cache) <= 8 and len(masked) == 31
+    long_message = "cart checked out with items " + " ".join(f"sku-{i}" for i in range(200))
+    feed(source, [f"2026-12-02 10:02:00,000 INFO [main] org.shop.Cart - {long_message}"] * 2)
+    assert len(masked) == 33 and long_message not in source.masked_cache  # long messages are not kept
+
 def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_stays_mask_aware():
     from drain3 import TemplateMiner
     from drain3.drain import Drain

@@ -29,6 +29,8 @@ from .similarity import make_mask_aware, saved_as_plain_drain
 
 OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
+MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (emptied when full)
+MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
 DETECT_WAIT = 60.0  # seconds the first records of a source wait for DETECT_LINES before the format is chosen
 
 def level_of(line: str, pattern: re.Pattern) -> str:
@@ -101,6 +103,7 @@ class SourceMiner:
     counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
     short: dict[str, str] = field(default_factory=dict)  # masked short message -> template_id
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
+    masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
@@ -148,7 +151,7 @@ class SourceMiner:
             content, level, fields = parsed.content, parsed.level, parsed.fields
         if level is None:
             level = level_of(first, self.level_pattern)
-        masked = self.miner.masker.mask(content.strip())
+        masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
             text = " ".join(tokens)
@@ -160,6 +163,18 @@ class SourceMiner:
                 cluster, _ = self.miner.drain.add_log_message(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+
+    def _masked(self, message: str) -> str:
+        """The message masked; a message seen recently is not masked again (masking is half of a record's time,
+        and real logs repeat their messages word for word)."""
+        masked = self.masked_cache.get(message)
+        if masked is None:
+            masked = self.miner.masker.mask(message)
+            if len(message) <= MASKED_CACHE_MAX_LENGTH:
+                if len(self.masked_cache) >= MASKED_CACHE_SIZE:
+                    self.masked_cache.clear()
+                self.masked_cache[message] = masked
+        return masked
 
     def _count(self, template_id: str, text: str, level: str, fields: dict[str, str], now: float) -> str:
         with self.lock:
