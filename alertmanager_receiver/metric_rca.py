@@ -10,10 +10,13 @@ A candidate is any anomalous service (strength > 0) among the alerting services 
 dependencies within `max_hops`; an alerting service without scores counts as anomalous with
 strength ALERT_STRENGTH from its first alert. Its score:
 
-    strength x (1 - victim) + EXPLAIN x sum over anomalous services depending on it of min(their strength, its strength)
+    (strength + EXPLAIN x sum over anomalous services depending on it of min(their strength, its strength))
+    x (1 - victim)
 
 - victim: the largest strength ratio of an anomalous dependency of it that started no later (within
-  one step), when that ratio is at least VICTIM_RATIO: its anomaly is then better explained below it;
+  one step), when that ratio is at least VICTIM_RATIO: its anomaly is then better explained below it,
+  and so is what it would explain (that dependency explains the same dependents, so a victim does not
+  collect their credit a second time);
 - explains: what it would explain, each dependent counting at most its own strength (a faint
   anomaly cannot explain a loud one on its own);
 - not reachable from an alerting service through anomalous services (or ones without scores):
@@ -134,7 +137,7 @@ def rank(alerting: dict[str, float], topology: Topology, evidence: dict[str, Ser
         node.factors = _factors(node, nodes, topology, step)
         connected = node.alerting or _connected(alerting, node.service, nodes, known, topology, max_hops)
         node.factors["connected"] = 1.0 if connected else 0.0
-        score = node.strength * (1 - node.factors["victim"]) + EXPLAIN * node.factors["explains"]
+        score = (node.strength + EXPLAIN * node.factors["explains"]) * (1 - node.factors["victim"])
         ranked.append(Candidate(node.service, score if connected else score * DISCONNECTED,
                                 _explain(node, alerting, nodes, topology), node.factors,
                                 first_alert_at=alerting.get(node.service, node.onset or 0.0), alerting=node.alerting,

@@ -63,7 +63,7 @@ def test_a_silent_anomalous_dependency_whose_own_dependencies_are_normal_ranks_f
     evidence = {"frontend": ev(4.0, T0), "checkout": ev(6.0, T0 - 60), "payments": ev(9.0, T0 - 180),
                 "payments-db": ev(0.8), "cart": ev(0.9), "search": ev(1.2, T0 + 600)}
     top = rank({"frontend": T0}, SHOP, evidence, step=60)
-    assert [c.service for c in top][:2] == ["payments", "checkout"]
+    assert top[0].service == "payments" and "checkout" in [c.service for c in top]
     assert top[0].alerting is False and top[0].factors["victim"] == 0
     text = top[0].explanation
     assert "anomalous from" in text and "3 min before the first alert" in text and "peak 9.0" in text
@@ -77,6 +77,16 @@ def test_a_service_whose_dependency_is_as_anomalous_and_started_first_is_a_victi
     checkout = next(c for c in ranked if c.service == "checkout")
     assert checkout.factors["victim"] > 0.5 and "may be a victim" in checkout.explanation
     assert ranked[0].service == "payments"
+
+
+def test_a_victim_does_not_collect_the_credit_for_dependents_that_its_own_cause_explains():
+    mesh = Topology({"frontend": ["a", "b", "c"], "a": ["mid"], "b": ["mid"], "c": ["mid"], "mid": ["db"]})
+    evidence = {"a": ev(20.0, T0), "b": ev(20.0, T0), "c": ev(20.0, T0), "mid": ev(20.0, T0 - 60),
+                "db": ev(5.0, T0 - 300)}  # db started first with over half mid's strength: mid is its victim
+    ranked = rank({"frontend": T0}, mesh, evidence, step=60, top=5)
+    assert ranked[0].service == "db"
+    mid = next(c for c in ranked if c.service == "mid")
+    assert 0.5 < mid.factors["victim"] < 1 and mid.factors["explains"] > ranked[0].factors["explains"]
 
 
 def test_a_faint_earlier_dependency_does_not_make_a_loud_service_its_victim():
