@@ -1,6 +1,6 @@
 """Root cause from metrics on the PetShop dataset, end to end on real binaries.
 
-    .venv/bin/python -m benchmarks.rca_petshop [--data DIR] [--only train/issue_0] [--output FILE]
+    .venv/bin/python -m benchmarks.rca_petshop [--data DIR] [--only low_traffic/train/issue_0] [--output FILE]
 
 DIR is PetShop's layout (../shared/petshop/README.md): a scenario directory holding graph.csv,
 noissue/metrics.csv and {train,test}/issue_N/{metrics.csv,target.json}, or a directory of such
@@ -51,6 +51,8 @@ from exporter.series import SeriesBatch
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "petshop"
 STEP = 300.0
+DEFAULT_OUTPUT = Path("benchmarks/results/rca_petshop.json")
+PARTIAL_OUTPUT = Path(tempfile.gettempdir()) / "rca_petshop_only.json"
 SERVICEGRAPH_QUERY = "sum by (client, server) (rate(traces_service_graph_request_total[1h])) > 0"
 REFERENCE = {  # ../shared/petshop/README.md: the dataset authors' implementations (not measured in this run)
     "low_traffic": {"ranked correlation": (0.58, 0.73), "anomaly traversal": (0.65, 0.77), "CIRCA": (0.38, 0.92),
@@ -242,8 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="PetShop layout: a scenario or a directory of them")
     parser.add_argument("--only", help="run only this issue, e.g. low_traffic/train/issue_0")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/rca_petshop.json"))
+    parser.add_argument("--output", type=Path, help=f"where to write the JSON (default {DEFAULT_OUTPUT}; with --only, "
+                                                    f"{PARTIAL_OUTPUT.name} in the system's temporary directory, so "
+                                                    "a one-issue run does not replace the full run's figures)")
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = PARTIAL_OUTPUT if args.only else DEFAULT_OUTPUT
     began = time.perf_counter()
     scenarios = load_scenarios(args.data)
     if args.only:
