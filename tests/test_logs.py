@@ -126,6 +126,7 @@ def test_a_repeated_message_is_masked_once_and_the_cache_of_masked_messages_stay
     feed(source, [f"2026-12-02 10:02:00,000 INFO [main] org.shop.Cart - {long_message}"] * 2)
     assert len(masked) == 33 and long_message not in source.masked_cache  # long messages are not kept
 
+
 def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_stays_mask_aware():
     from drain3 import TemplateMiner
     from drain3.drain import Drain

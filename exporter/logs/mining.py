@@ -168,12 +168,13 @@ class SourceMiner:
         """The message masked; a message seen recently is not masked again (masking is half of a record's time,
         and real logs repeat their messages word for word)."""
         masked = self.masked_cache.get(message)
-        if masked is None:
-            masked = self.miner.masker.mask(message)
-            if len(message) <= MASKED_CACHE_MAX_LENGTH:
-                if len(self.masked_cache) >= MASKED_CACHE_SIZE:
-                    self.masked_cache.clear()
-                self.masked_cache[message] = masked
+        if masked is not None:
+            return masked
+        masked = self.miner.masker.mask(message)
+        if len(message) <= MASKED_CACHE_MAX_LENGTH:
+            if len(self.masked_cache) >= MASKED_CACHE_SIZE:
+                self.masked_cache.clear()
+            self.masked_cache[message] = masked
         return masked
 
     def _count(self, template_id: str, text: str, level: str, fields: dict[str, str], now: float) -> str:
