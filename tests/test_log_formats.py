@@ -58,6 +58,13 @@ SAMPLES = {
         "03-Mar-2026 04:02:11.003 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in 812 ms",
         "03-Mar-2026 04:02:12.003 SEVERE [exec-1] org.apache.catalina.core.StandardWrapperValve.invoke Servlet failed",
     ], "Server startup in 812 ms", "info"),
+    "springboot": ([
+        "2026-03-03T04:02:11.003Z  INFO 4410 --- [           main] c.s.orders.OrderApplication              : "
+        "Started OrderApplication in 2.1 seconds (process running for 2.6)",
+        "2026-03-03 04:02:12.104 ERROR 4410 --- [nio-8080-exec-1] o.a.c.c.C.[.[.[/].[dispatcherServlet]    : "
+        "Servlet.service() threw exception",
+        "2026-03-03T04:02:13.207+01:00  WARN 4410 --- [orders] [   scheduling-1] c.s.orders.Retry : retry 2 of 5",
+    ], "Started OrderApplication in 2.1 seconds (process running for 2.6)", "info"),
     "klog": ([
         "I0303 04:02:11.003456    4410 controller.go:114] Starting controller workers=4",
         "E0303 04:02:12.003456    4410 reflector.go:138] Failed to watch pods: connection refused",
@@ -70,6 +77,12 @@ SAMPLES = {
         "03-03 04:02:11.003  1702  2395 D WindowManager: focus changed to window 42",
         "03-03 04:02:11.019  1702  8671 E PowerManagerService: wake lock 233 leaked",
     ], "focus changed to window 42", "debug"),
+    "logfmt": ([
+        'ts=2026-03-03T04:02:11.003Z caller=scrape.go:1331 level=warn component="scrape manager" '
+        'target=http://10.0.0.7:9100/metrics msg="Append failed" err="out of bounds"',
+        'logger=context userId=1 t=2026-03-03T04:02:12.401+00:00 level=info msg="Request Completed" status=404',
+        'time="2026-03-03T04:02:13Z" level=error msg="query failed" error="pq: relation \\"items\\" does not exist"',
+    ], "Append failed", "warning"),
     "json": ([
         '{"ts": "2026-03-03T04:02:11Z", "level": "warn", "msg": "retry 2 of 5", "service": "orders"}',
         '{"__REALTIME_TIMESTAMP": "1", "PRIORITY": "3", "MESSAGE": "unit failed", "_SYSTEMD_UNIT": "a.service"}',
@@ -96,6 +109,36 @@ def test_auto_detection_picks_the_preset_of_the_lines(preset):
 def test_the_second_json_line_reads_journald_keys():
     parsed = resolve("json").parse(SAMPLES["json"][0][1])
     assert parsed.content == "unit failed" and parsed.level == "error"  # PRIORITY 3 = err
+
+
+def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_without_its_time_and_level():
+    logfmt = resolve("logfmt")
+    quoted = logfmt.parse(SAMPLES["logfmt"][0][2])
+    assert quoted.content == "query failed" and quoted.fields["error"] == 'pq: relation "items" does not exist'
+    assert logfmt.parse(SAMPLES["logfmt"][0][0]).fields["component"] == "scrape manager"
+    bare = logfmt.parse('ts=2026-03-03T04:02:11.003Z caller=main.go:590 level=info build_context="(go=go1.22.4)"')
+    assert bare.content == 'caller=main.go:590 build_context="(go=go1.22.4)"' and bare.level == "info"
+    audit = logfmt.parse("type=SYSCALL msg=audit(1700000000.123:456): arch=c000003e syscall=59 success=yes "
+                         'comm="bash" msg=\'op=login res=success\'')
+    assert audit.content == "audit(1700000000.123:456): arch=c000003e syscall=59 success=yes comm=\"bash\" " \
+                            "msg='op=login res=success'"  # a bare message ending in ':' introduces the rest
+    for not_logfmt in ("panic: runtime error: index out of range [3] with length 3", "goroutine 1 [running]:",
+                       'level=info msg="unterminated', "a=1"):
+        assert logfmt.parse(not_logfmt) is None
+
+
+def test_prometheus_own_logfmt_lines_give_one_template_per_message_with_their_levels():
+    lines = [f'ts=2026-03-03T04:02:1{i}.0Z caller=head.go:713 level=info component=tsdb msg="WAL segment loaded" '
+             f'segment={i} maxSegment=3' for i in range(3)]
+    lines += [f'ts=2026-03-03T04:02:2{i}.0Z caller=notifier.go:530 level=error component=notifier count={i} '
+              f'msg="Error sending alert" err="dial tcp 127.0.0.1:9093: connect: connection refused"' for i in range(2)]
+    result = mine_lines(lines, None, None)
+    assert result.format == "logfmt"
+    assert result.template_ids[:3] == [result.template_ids[0]] * 3 != result.template_ids[3:]
+    assert result.template_ids[3] == result.template_ids[4]
+    texts = {tid: template.text for tid, template in result.templates.items()}
+    assert {(texts[tid], level): n for (tid, level), n in result.counts.items()} == {
+        ("WAL segment loaded", "info"): 3, ("Error sending alert", "error"): 2}
 
 
 def test_a_logparser_pattern_cuts_the_header_and_its_level_field_gives_the_level():
@@ -134,6 +177,24 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     assert detect(["free text without any header", "more free text here"] * 30).format.name == "none"
 
 
+@pytest.mark.parametrize("lines, name, content, level", [
+    (["2026-03-03 04:02:11.513 UTC [2222] LOG:  checkpoint starting: time",
+      '2026-03-03 04:02:12.001 UTC [2231] ERROR:  relation "items" does not exist at character 15'],
+     "generic", "checkpoint starting: time", "info"),  # PostgreSQL's default log_line_prefix
+    (["2026-03-03  4:02:11 0 [Note] InnoDB: Compressed tables use zlib 1.2.13",
+      "2026-03-03  4:02:12 8 [Warning] Aborted connection 8 to db: 'shop' user: 'app'"],
+     "generic", "Compressed tables use zlib 1.2.13", "info"),  # MariaDB: space-padded hour, thread id
+    (["[2980] 2026/03/03 04:02:11.077469 [INF] Starting nats-server",
+      "[2980] 2026/03/03 04:02:12.077537 [WRN] Slow consumer detected"],
+     "level-column:3", "Starting nats-server", "info"),  # three-letter levels (NATS, Serilog, zerolog)
+])
+def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, content, level):
+    found = detect(lines * 20).format
+    first, second = (found.parse(line) for line in lines)
+    assert (found.name, first.content, first.level) == (name, content, level)
+    assert second.level in ("error", "warning")
+
+
 def miner(**kwargs):
     return make_miner("s", max_templates=200, template_max_length=200, level_pattern=DEFAULT_LEVEL, similarity=0.4,
                       depth=4, **kwargs)
@@ -170,6 +231,17 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
     text = source.snapshot()[0][ids[0]].text
     for mask in ("<STR>", "<SIZE>", "<EMAIL>", "<MAC>", "<URL>", "<PATH>", "<DURATION>"):
         assert mask in text, (mask, text)
+
+
+def test_day_month_year_timestamps_are_masked_so_a_month_does_not_split_a_template():
+    source = miner(line_format="none")
+    ids = mine(source, ["1234:M 15 Jan 2026 10:23:45.123 * Ready to accept connections tcp",
+                        "1299:M 02 Feb 2026 00:00:01.001 * Ready to accept connections tcp",
+                        "Date: Tue, 03 Mar 2026 04:02:11 +0000 mail to ops@example.com refused by relay",
+                        "Date: Wed, 04 Mar 2026 05:12:00 GMT mail to dev@example.com refused by relay"])
+    assert ids[0] == ids[1] and ids[2] == ids[3]
+    assert source.snapshot()[0][ids[0]].text == "<NUM>:M <TS> * Ready to accept connections tcp"
+    assert source.snapshot()[0][ids[2]].text == "Date: <TS> mail to <EMAIL> refused by relay"
 
 
 def test_short_messages_group_only_with_identical_ones():
@@ -262,6 +334,16 @@ def test_the_offline_command_refuses_an_unknown_format_with_the_reason(tmp_path)
     assert result.returncode == 2 and "--format: unknown format preset 'nope'" in result.stderr
 
 
+@pytest.mark.integration
+def test_the_offline_command_reads_a_file_whose_name_is_not_a_valid_source_name(tmp_path):
+    log = tmp_path / "rabbit@localhost log.txt"
+    log.write_text("2026-12-03 07:35:26.249963+00:00 [notice] <0.223.0> Logging: configured log handlers are ACTIVE\n")
+    result = subprocess.run([sys.executable, "-m", "exporter", "logs", "templates", str(log)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\t", 1)[1] == "<<NUM>.0> Logging: configured log handlers are ACTIVE\n"
+
+
 CRI_LINES = [
     "2026-03-03T04:02:11.003456789Z stdout F 2026-03-03 04:02:11,003 INFO  [main] com.shop.Orders: order 881 paid",
     "2026-03-03T04:02:12.003456789Z stderr F 2026-03-03 04:02:12,104 WARN  [main] com.shop.Retry: retry 2 of 5",
@@ -283,6 +365,15 @@ def test_a_container_runtime_wrapper_is_detected_with_the_application_format_ins
     assert parsed.content.strip() == "order 881 paid" and parsed.level == "info"
     assert parsed.fields["Thread"] == "main" and ("Stream" in parsed.fields or "stream" in parsed.fields)
     assert resolve(name).parse(lines[1]).level in ("warning", "error")  # the same format, declared by name
+
+
+def test_a_prometheus_container_log_is_detected_as_logfmt_inside_the_kubelet_lines():
+    lines = [f"2026-03-03T04:02:1{i}.003456789Z stderr F ts=2026-03-03T04:02:1{i}.003Z caller=main.go:585 "
+             f'level={level} msg="Starting Prometheus Server" mode=server' for i, level in enumerate(["info", "error"])]
+    found = detect(lines)
+    assert found.format.name == "cri+logfmt"
+    parsed = found.format.parse(lines[1])
+    assert (parsed.content, parsed.level, parsed.fields["Stream"]) == ("Starting Prometheus Server", "error", "stderr")
 
 
 def test_a_wrapper_whose_lines_have_no_header_of_their_own_stays_the_wrapper():

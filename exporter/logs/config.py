@@ -17,7 +17,7 @@ RESERVED = {"source", "template_id", "template", "level"}
 # A record's continuation lines: indented lines (stack frames), "Caused by:", "... 12 more",
 # and a bare exception line right after the message (Tomcat, Log4j).
 DEFAULT_CONTINUATION = r"^(\s|Caused by:|\.\.\. \d+ (more|common frames omitted)|[a-zA-Z_$][\w$]*(\.[\w$]+)+(Exception|Error)\b)"
-DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG)\b"
+DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL)\b"
 
 
 def _regex(value: str | None, what: str) -> str | None:

@@ -24,7 +24,8 @@ LEVEL = "Level"
 # Level words and letters as logs write them -> the level label. Single letters only count in a
 # field that is a level by position (logcat, klog), never when searched for in free text.
 LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "debug", "FINEST": "debug",
-               "VERBOSE": "debug", "INFO": "info", "INFORMATION": "info", "NOTICE": "info", "LOG": "info",
+               "VERBOSE": "debug", "TRC": "debug", "DBG": "debug", "VRB": "debug", "INFO": "info", "INF": "info",
+               "INFORMATION": "info", "NOTICE": "info", "NOTE": "info", "LOG": "info", "WRN": "warning", "FTL": "critical",
                "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "ERROR": "error", "ERR": "error",
                "SEVERE": "error", "FATAL": "critical", "CRITICAL": "critical", "CRIT": "critical",
                "PANIC": "critical", "ALERT": "critical", "EMERG": "critical", "EMERGENCY": "critical"}
@@ -108,6 +109,60 @@ class JsonFormat(LineFormat):
         return Parsed(message, level_name(level), fields)
 
 
+_LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+|$)')
+
+
+def _unquote(value: str) -> str:
+    """A logfmt value as written -> its text (a quoted value is Go-quoted: JSON's escapes, mostly)."""
+    if not value.startswith('"'):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+
+
+class LogfmtFormat(LineFormat):
+    """logfmt: `key=value` pairs, values quoted when they hold spaces, as Prometheus, Alertmanager, Loki,
+    Grafana, go-kit, Go's slog text handler and logrus write them.
+
+    The message is the value of the first message key JSON lines use (`msg`, `message`, ...); the
+    other pairs are fields, not mined (logfmt puts a record's variable details there). A line
+    without a message key is mined as its pairs less the time and level ones; a bare message that
+    ends with ':' only introduces the pairs after it (auditd's `msg=audit(...):`), so they are mined
+    with it.
+    """
+
+    TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp")
+
+    def __init__(self, name: str = "logfmt"):
+        self.name, self.has_level = name, True
+
+    def parse(self, line: str) -> Parsed | None:
+        fields: dict[str, str] = {}
+        ends: dict[str, int] = {}
+        end = 0
+        stripped = line.strip()
+        for match in _LOGFMT_PAIR.finditer(stripped):
+            if match.start() != end:
+                return None
+            fields.setdefault(match.group(1), match.group(2))  # a repeated key keeps its first value
+            ends.setdefault(match.group(1), match.end())
+            end = match.end()
+        if end != len(stripped) or len(fields) < 2:
+            return None
+        level_key = next((k for k in JsonFormat.LEVEL_KEYS if fields.get(k)), None)
+        message_key = next((k for k in JsonFormat.MESSAGE_KEYS if k in fields), None)
+        if message_key is not None and fields[message_key].endswith(":") and not fields[message_key].startswith('"'):
+            content = f"{fields[message_key]} {stripped[ends[message_key]:]}"
+        elif message_key is not None:
+            content = _unquote(fields[message_key])
+        else:
+            content = " ".join(f"{k}={v}" for k, v in fields.items() if k != level_key and k not in self.TIME_KEYS)
+        values = {k: _unquote(v) for k, v in fields.items()}
+        return Parsed(content, level_name(values[level_key]) if level_key else None, values)
+
+
 class LevelColumnFormat(LineFormat):
     """Whitespace-separated header columns ending with a level word at a fixed position (found by detect())."""
 
@@ -189,11 +244,11 @@ class WholeLine(LineFormat):
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
-_LEVEL_WORD = r"(?i:TRACE|DEBUG|FINEST|FINER|FINE|CONFIG|INFO|INFORMATION|NOTICE|WARNING|WARN|ERROR|ERR|SEVERE|FATAL" \
-              r"|CRITICAL|CRIT|PANIC|ALERT|EMERG)"
+_LEVEL_WORD = r"(?i:TRACE|DEBUG|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
+              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, syslog's "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
-_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?"
+_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?"
               r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
               r"|\d{6} \d{6}"
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
@@ -225,6 +280,11 @@ PRESET_PATTERNS: dict[str, str] = {
     "log4j": r"^(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}[.,]\d{3}),? +(?:(?P<Pid>\d+) +)?(?:- +)?"
              r"(?:" + _THREAD + r" +(?P<Level>" + _LEVEL_WORD + r")|(?P<Level2>" + _LEVEL_WORD + r")(?: +" +
              _THREAD.replace("Thread", "Thread2") + r")?) +(?:" + _COMPONENT + r"(?: *:| +-) +|- +)?(?P<Content>.*)$",
+    # Spring Boot's default console and file layout (Logback): time, level, pid, "---", optional [app], [thread],
+    # logger, " : " before the message
+    "springboot": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?) +(?P<Level>"
+                  + _LEVEL_WORD + r") +(?P<Pid>\d+) +--- +(?:\[(?P<App>[^\]]*)\] +)?\[(?P<Thread>[^\]]*)\] +"
+                  r"(?P<Component>\S+) +: (?P<Content>.*)$",
     # Python logging: the default "%(levelname)s:%(name)s:%(message)s", and "asctime - name - level - message"
     "python": r"^(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<Component>[^:\s]*):(?P<Content>.*)$",
     "python_asctime": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - (?P<Component>\S+) - "
@@ -244,12 +304,15 @@ PRESET_PATTERNS: dict[str, str] = {
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
     "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
            r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
-    # The generic shape: a leading timestamp, then optionally a level and a "component:" before the message
-    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r")\]?,? +(?:\[?(?P<Level>" + _LEVEL_WORD + r")\]?:? +)?"
+    # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
+    # PostgreSQL and MariaDB write it) and a "component:" before the message
+    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,? +"
+               r"(?:(?:\[?(?P<Pid>\d+)\]? +)?\[?(?P<Level>" + _LEVEL_WORD + r")\]?:? +)?"
                r"(?:(?P<Component>[\w$.@/\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
 }
 # journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
-PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "none": WholeLine}  # none: mine the whole line
+PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": LogfmtFormat,
+                                                "none": WholeLine}  # none: mine the whole line
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
@@ -259,8 +322,8 @@ def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
-DETECTION_ORDER = ["json", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina", "klog",
-                   "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
+DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina",
+                   "springboot", "klog", "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
 
 
 class _Log4jFormat(RegexFormat):

@@ -22,10 +22,12 @@ _HMS = r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
 # (pattern, name, characters of which a line must hold one for the pattern to be tried: a cheap
 # test that spares most lines most regexes; "" = always tried)
 BUILTIN_MASKS: list[tuple[str, str, str]] = [
-    # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, Apache access, syslog
-    (r"\b\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS", ":"),
+    # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, RFC 2822 (and Redis: day month
+    # year), Apache access, syslog
+    (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}" + _HMS[5:] + r"(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS", ":"),
     (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
+    (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),
     (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]", "TS", "["),
     (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
     # things with punctuation inside

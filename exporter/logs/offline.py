@@ -7,6 +7,7 @@ every line of the files in order, so what it prints is what the follower would c
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ def mine_lines(lines: list[str], logs: LogsConfig | None = None, line_format: st
     """Template id of every line, through the live Source; `line_format` None detects it as the follower does."""
     template = logs.sources[0] if logs is not None else None
     settings = template.model_dump(exclude={"name", "paths", "stdin", "format"}) if template is not None else {}
+    name = re.sub(r"[^a-zA-Z0-9_.:-]", "_", name) or "offline"  # a file name (rabbit@host.log) as a source name
     source_cfg = LogSource.model_validate({**settings, "name": name, "stdin": True,
                                            "format": line_format if line_format is not None
                                            else (template.format if template is not None else None)})
