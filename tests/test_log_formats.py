@@ -1,10 +1,12 @@
 """Line formats: presets, patterns, auto-detection, masking that keeps words, short messages, the offline command."""
 
+import re
 import subprocess
 import sys
 
 import pytest
 
+from devstack.procs import Process, free_port, require_binary
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
 from exporter.logs.formats import compile_pattern, detect, resolve
@@ -342,6 +344,27 @@ def test_the_offline_command_reads_a_file_whose_name_is_not_a_valid_source_name(
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\t", 1)[1] == "<<NUM>.0> Logging: configured log handlers are ACTIVE\n"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("binary", ["prometheus", "alertmanager"])
+def test_the_real_prometheus_and_alertmanager_logs_are_detected_as_logfmt_with_their_levels(binary, tmp_path):
+    port = free_port()
+    argv = {"prometheus": [f"--config.file={tmp_path / 'p.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}"],
+            "alertmanager": [f"--config.file={tmp_path / 'a.yml'}", f"--storage.path={tmp_path / 'data'}",
+                             "--cluster.listen-address="]}[binary]
+    (tmp_path / "p.yml").write_text("global: {scrape_interval: 15s}\n")
+    (tmp_path / "a.yml").write_text("route: {receiver: none}\nreceivers: [{name: none}]\n")
+    executable = require_binary({"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager"}[binary])
+    process = Process(binary, [executable, *argv, f"--web.listen-address=127.0.0.1:{port}",
+                               "--log.level=info"], tmp_path / f"{binary}.log")
+    process.start_and_wait(f"http://127.0.0.1:{port}/-/ready")
+    process.stop()
+    result = mine_lines(process.log_path.read_text().splitlines())
+    texts = {template.text for template in result.templates.values()}
+    assert result.format == "logfmt" and result.unparsed == 0
+    assert {level for _, level in result.counts} <= {"debug", "info", "warning", "error", "critical"}
+    assert len(texts) >= 3 and not any(re.search(r"(^|\s)(ts|level)=", text) for text in texts), texts
 
 
 CRI_LINES = [
