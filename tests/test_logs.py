@@ -55,6 +55,51 @@ def test_a_stack_trace_is_one_error_record_and_routine_lines_fold_into_a_few_tem
     assert all(not re.search(r"\d{4,}", t.text) for t in templates.values()), "ids and times are masked"
 
 
+PYTHON_CRASH = [
+    "Traceback (most recent call last):",
+    '  File "/srv/app/worker.py", line 42, in run',
+    "    result = handler(job)",
+    "KeyError: 'job'",
+    "",
+    "During handling of the above exception, another exception occurred:",
+    "",
+    "Traceback (most recent call last):",
+    '  File "/srv/app/worker.py", line 44, in run',
+    '    raise ValueError(f"bad job {job_id}")',
+    "ValueError: bad job 881",
+]
+GO_PANIC = [
+    "panic: runtime error: index out of range [3] with length 3",
+    "",
+    "goroutine 1 [running]:",
+    "main.process(...)",
+    "\t/src/main.go:12",
+    "net/http.(*conn).serve(0xc00011e000, {0x8a6f08, 0xc00007e2a0})",
+    "\t/usr/local/go/src/net/http/server.go:1995 +0x612",
+    "created by net/http.(*Server).Serve",
+]
+
+
+def test_an_uncaught_python_traceback_is_an_error_record_named_by_its_exception_not_by_the_line_before_it():
+    source = miner()
+    ids = feed(source, ["routine line 1 of the worker", *PYTHON_CRASH, "routine line 2 of the worker"])
+    templates, counts, _ = source.snapshot()
+    assert ids[0] == ids[-1] != ids[1]
+    crash_ids = ids[1:-1]  # the chained traceback: two records, each named by its exception, both errors
+    assert set(crash_ids) == {crash_ids[0], crash_ids[-1]} and crash_ids[0] != crash_ids[-1]
+    assert [templates[crash_ids[0]].text, templates[crash_ids[-1]].text] == ["KeyError: <STR>", "ValueError: bad job <NUM>"]
+    assert {level for (tid, level) in counts if tid in crash_ids} == {"error"}
+
+
+def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():
+    source = miner()
+    ids = feed(source, ["routine line 1 of the server", *GO_PANIC, "routine line 2 of the server"])
+    templates, counts, _ = source.snapshot()
+    assert len(set(ids[1:-1])) == 1 and ids[1] != ids[0]
+    assert templates[ids[1]].text.startswith("panic: runtime error") and (ids[1], "critical") in counts
+    assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
+
+
 @pytest.mark.parametrize("line, level", [
     ("22-Nov-2026 10:00:00.000 SEVERE [main] x", "error"),
     ("2026-11-22 10:00:00 UTC [42] ERROR:  duplicate key value", "error"),

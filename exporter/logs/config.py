@@ -14,9 +14,16 @@ from aiops_common.durations import PositiveDuration
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED = {"source", "template_id", "template", "level"}
 
-# A record's continuation lines: indented lines (stack frames), "Caused by:", "... 12 more",
-# and a bare exception line right after the message (Tomcat, Log4j).
-DEFAULT_CONTINUATION = r"^(\s|Caused by:|\.\.\. \d+ (more|common frames omitted)|[a-zA-Z_$][\w$]*(\.[\w$]+)+(Exception|Error)\b)"
+# A record's continuation lines: indented lines (stack frames), blank lines, "Caused by:", "... 12 more",
+# a bare exception line right after the message (Tomcat, Log4j; Python's `ValueError: ...` after its
+# traceback), Python's chained-exception lines, and a Go panic's goroutine dump ("goroutine 1 [running]:",
+# "main.main()", "created by ..."). "Traceback (most recent call last):" starts a record: an uncaught
+# exception's traceback follows whatever line came before it, which it must not be counted as.
+DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)"
+                        r"|During handling of the above exception"
+                        r"|The above exception was the direct cause|goroutine \d+ \[|created by "
+                        r"|[a-zA-Z_$][\w$]*(\.[\w$]+)*(Exception|Error|Interrupt|Exit)\b"
+                        r"|[\w/.-]*\.[\w.*()]+\(.*\)$)")
 DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL)\b"
 
 

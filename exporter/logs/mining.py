@@ -33,6 +33,31 @@ MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
 DETECT_WAIT = 60.0  # seconds the first records of a source wait for DETECT_LINES before the format is chosen
 
+TRACEBACK = "Traceback (most recent call last):"
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+# A record that is a crash report has no level word of its own; it is an error (a panic, critical).
+_CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
+                    r"(Exception|Error)\b")
+_FATAL = re.compile(r"panic: |fatal error: ")
+
+
+def headline(record: Sequence[str]) -> str:
+    """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
+    one that is not indented), which says what went wrong where the first says only that something did."""
+    if record[0].startswith(TRACEBACK):
+        for line in reversed(record[1:]):
+            if line.strip() and not line[0].isspace() and not line.startswith((TRACEBACK, *_CHAINED)):
+                return line
+    return record[0]
+
+
+def crash_level(line: str) -> str | None:
+    """critical for a Go panic or fatal error, error for a traceback or a bare exception line, else None."""
+    if _FATAL.match(line):
+        return "critical"
+    return "error" if _CRASH.match(line) else None
+
+
 def level_of(line: str, pattern: re.Pattern) -> str:
     """The record's level from its first line: debug, info, warning, error, critical or unknown."""
     match = pattern.search(line)
@@ -141,7 +166,7 @@ class SourceMiner:
         return [(record, self._mine(record, now)) for record, now in waiting]
 
     def _mine(self, record: list[str], now: float) -> str:
-        first = record[0]
+        first = headline(record)
         assert self.format is not None
         parsed = self.format.parse(first)
         if parsed is None:
@@ -151,6 +176,8 @@ class SourceMiner:
             content, level, fields = parsed.content, parsed.level, parsed.fields
         if level is None:
             level = level_of(first, self.level_pattern)
+            if level == "unknown":
+                level = crash_level(first) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
