@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aiops_common.durations import format_duration
+
 from .config import QueryConfig
 from .models.base import Band
 from .query_state import QueryState
@@ -136,8 +138,25 @@ def score_csv(inputs: list[Path], output_dir: Path, query: QueryConfig | None, m
                 writer.writerow([stamp, _fmt(value), _fmt(score)])
         log.info("%s: %d rows scored, %d above 1 -> %s", path.name, int(np.isfinite(result.scores).sum()),
                  int((result.scores > 1).sum()), out)
+        if not np.isfinite(result.scores).any():
+            log.warning("%s: no row was scored: %s", path.name, why_unscored(times, values, q))
         written.append(out)
     return written
+
+
+def why_unscored(times: np.ndarray, values: np.ndarray, query: QueryConfig) -> str:
+    """Why a file got no score at all, in the words a user can act on."""
+    if not np.isfinite(values).any():
+        return "no value parses as a number"
+    span = float(times[np.isfinite(values)].max() - times[np.isfinite(values)].min())
+    needed = query.effective_min_history
+    if span >= needed:
+        return f"the model could not be fitted (see the warnings above); the rows span {format_duration(span)}"
+    reason = (f"the rows span {format_duration(span)} of time, less than the {format_duration(needed)} of history "
+              f"the model needs before it scores (min_history; set it through --config.file and --query)")
+    if len(times) > 1 and np.mean(np.diff(times) <= 0) > 0.5:
+        return f"most timestamps repeat or go back: sort the file by timestamp (rows are scored in file order); {reason}"
+    return reason
 
 
 def _fmt(value: float) -> str:
