@@ -297,6 +297,17 @@ def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed
     assert "com.shop.orders.OrderService" in components
 
 
+def test_a_field_label_the_format_cannot_give_is_said_once_in_the_log(caplog):
+    source = miner(labels_from_fields=("Status", "Component"))
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        mine(source, SAMPLES["log4j"][0] * 3)
+        mine(miner(labels_from_fields=("Component",)), SAMPLES["log4j"][0])
+        mine(miner(labels_from_fields=("status",)), SAMPLES["logfmt"][0])  # any key can be a logfmt field
+    assert [r.getMessage() for r in caplog.records] == [
+        "logs: source s: format log4j has no field Status (its fields: Component, Content, Level, Pid, Thread, "
+        "Timestamp); labels_from_fields gives them an empty value"]
+
+
 def test_labels_from_fields_may_not_overwrite_a_label():
     with pytest.raises(ConfigError, match="labels_from_fields"):
         parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "labels_from_fields": ["Level"]}]}})

@@ -245,6 +245,16 @@ def test_the_follower_starts_at_the_end_and_reads_what_is_appended_a_partial_lin
     assert list(follower.poll()) == ["half done"]
 
 
+def test_a_glob_that_matches_no_file_is_said_once_in_the_log_and_a_file_that_appears_is_read(tmp_path, caplog):
+    follower = FileFollower([str(tmp_path / "app-*.log")], start_at="end")
+    with caplog.at_level("WARNING", logger="exporter.logs.follow"):
+        assert list(follower.poll()) == [] and list(follower.poll()) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"logs: no file matches {tmp_path / 'app-*.log'} (yet); looking again at every poll"]
+    (tmp_path / "app-1.log").write_text("first line\n")
+    assert list(follower.poll()) == ["first line"]  # a file that appears later is read from its start
+
+
 def test_rotation_by_rename_reads_the_old_file_to_its_end_then_the_new_one(tmp_path):
     log = tmp_path / "app.log"
     append(log, "a")

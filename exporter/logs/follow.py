@@ -62,6 +62,7 @@ class FileFollower:
         self.saved = dict(positions or {})
         self.first_scan, self.start_at = True, start_at
         self.errors = 0
+        self.matched: bool | None = None  # whether the last scan found any file (None: not scanned yet)
 
     def _matching(self) -> list[str]:
         paths: set[str] = set()
@@ -92,6 +93,9 @@ class FileFollower:
         """Lines appended to any followed file since the last poll."""
         at_start, self.first_scan = self.first_scan, False
         current = set(self._matching())
+        if not current and self.matched is not False:  # said once, until a file matches again
+            log.warning("logs: no file matches %s (yet); looking again at every poll", ", ".join(self.patterns))
+        self.matched = bool(current)
         for path in sorted(current - set(self.files)):
             self._open(path, at_start)
         for path, followed in list(self.files.items()):

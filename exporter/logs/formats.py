@@ -64,6 +64,10 @@ class LineFormat:
     def parse(self, line: str) -> Parsed | None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def field_names(self) -> frozenset[str] | None:
+        """The fields its records can have; None when any key can be one (JSON, logfmt)."""
+        return None
+
 
 class RegexFormat(LineFormat):
     def __init__(self, name: str, regex: str):
@@ -71,6 +75,9 @@ class RegexFormat(LineFormat):
         if CONTENT not in self.regex.groupindex:
             raise ValueError(f"format {name!r} has no <{CONTENT}> field")
         self.has_level = LEVEL in self.regex.groupindex or "Priority" in self.regex.groupindex
+
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset(self.regex.groupindex) - {"Level2", "Thread2"}  # log4j's alternation, merged when parsed
 
     def parse(self, line: str) -> Parsed | None:
         match = self.regex.match(line)
@@ -170,6 +177,9 @@ class LevelColumnFormat(LineFormat):
         self.index, self.has_level = index, True
         self.name = f"level-column:{index}"
 
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset({LEVEL})
+
     def parse(self, line: str) -> Parsed | None:
         parts = line.split(None, self.index + 1)
         if len(parts) <= self.index:
@@ -188,6 +198,9 @@ class ColonColumnFormat(LineFormat):
         self.index, self.has_level = index, False
         self.name = f"colon-column:{index}"
 
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset({"Component"})
+
     def parse(self, line: str) -> Parsed | None:
         parts = line.split(None, self.index + 1)
         if len(parts) <= self.index or not parts[self.index].endswith(":"):
@@ -204,6 +217,9 @@ class DelimitedFormat(LineFormat):
     def __init__(self, delimiter: str, count: int):
         self.delimiter, self.count, self.has_level = delimiter, count, False
         self.name = f"delimited:{self.NAMES.get(delimiter, delimiter)}:{count}"
+
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset(f"Field{i + 1}" for i in range(self.count))
 
     def parse(self, line: str) -> Parsed | None:
         fields = line.split(self.delimiter, self.count)
@@ -222,6 +238,9 @@ class StampPrefixFormat(LineFormat):
 
     name, has_level = "stamp-prefix", False
 
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset({"Timestamp"})
+
     def parse(self, line: str) -> Parsed | None:
         parts = line.split(None, 4)
         taken = 0
@@ -235,6 +254,9 @@ class StampPrefixFormat(LineFormat):
 
 class WholeLine(LineFormat):
     name, has_level = "none", False
+
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset()
 
     def parse(self, line: str) -> Parsed | None:
         return Parsed(line, None, {})
@@ -377,6 +399,10 @@ class NestedFormat(LineFormat):
     def __init__(self, outer: LineFormat, inner: LineFormat):
         self.outer, self.inner = outer, inner
         self.name, self.has_level = f"{outer.name}+{inner.name}", True
+
+    def field_names(self) -> frozenset[str] | None:
+        outer, inner = self.outer.field_names(), self.inner.field_names()
+        return None if outer is None or inner is None else outer | inner
 
     def parse(self, line: str) -> Parsed | None:
         wrapped = self.outer.parse(line)

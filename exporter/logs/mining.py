@@ -13,6 +13,7 @@ templates; records of further templates are counted under `template_id="other"`.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from drain3.template_miner_config import TemplateMinerConfig
 from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware, saved_as_plain_drain
+
+log = logging.getLogger(__name__)
 
 OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
@@ -128,6 +131,7 @@ class SourceMiner:
     counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
     short: dict[str, str] = field(default_factory=dict)  # masked short message -> template_id
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
+    fields_checked: bool = False  # labels_from_fields checked against the format's fields (and any missing logged)
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
@@ -174,6 +178,8 @@ class SourceMiner:
             content, level, fields = first, None, {}
         else:
             content, level, fields = parsed.content, parsed.level, parsed.fields
+        if not self.fields_checked:
+            self._check_fields()
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
@@ -190,6 +196,16 @@ class SourceMiner:
                 cluster, _ = self.miner.drain.add_log_message(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+
+    def _check_fields(self) -> None:
+        """Say once, when the format is known, which labels_from_fields it has no field for: their labels stay empty."""
+        self.fields_checked = True
+        known = self.format.field_names() if self.format is not None else None
+        missing = [name for name in self.labels_from_fields if known is not None and name not in known]
+        if missing:
+            log.warning("logs: source %s: format %s has no field %s (its fields: %s); labels_from_fields gives them "
+                        "an empty value", self.name, self.format_name, ", ".join(missing),
+                        ", ".join(sorted(known or ())) or "none")
 
     def _masked(self, message: str) -> str:
         """The message masked; a message seen recently is not masked again (masking is half of a record's time,
