@@ -14,6 +14,7 @@ from aiops_common.durations import parse_duration
 
 from . import __version__
 from .config import ConfigError, load_config
+from .logs.formats import PRESETS
 
 log = logging.getLogger("exporter")
 
@@ -94,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "here before deploying it.")
     templates.add_argument("files", nargs="+", type=Path, metavar="FILE")
     templates.add_argument("--format", dest="line_format",
-                           help="a preset name or a pattern such as '<Date> <Time> <Level> <Component>: <Content>' "
-                                "(default: the source's configured format, else detected from the first lines)")
+                           help=f"a preset ({', '.join(sorted(PRESETS))}), a wrapper and a format (cri+log4j), or "
+                                "a pattern such as '<Date> <Time> <Level> <Component>: <Content>' (default: the "
+                                "source's configured format, else detected from the first lines)")
     templates.add_argument("--source", help="the logs.sources entry of --config.file whose settings to use "
                                             "(default: the first)")
     templates.add_argument("--summary", action="store_true", help="templates with counts and levels, most frequent first")
