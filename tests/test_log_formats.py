@@ -75,6 +75,11 @@ SAMPLES = {
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",
     ], "listening on :8080", "unknown"),
+    "dotnet": ([
+        "info: Shop.Orders.OrderService[0] Order 881 paid by customer 42",  # SingleLine = true
+        "[04:02:12] fail: Microsoft.AspNetCore.Server.Kestrel[13] Connection reset by peer",
+        "warn: Microsoft.AspNetCore.DataProtection.Repositories.EphemeralXmlRepository[50]",  # the message follows
+    ], "Order 881 paid by customer 42", "info"),
     "logcat": ([
         "03-03 04:02:11.003  1702  2395 D WindowManager: focus changed to window 42",
         "03-03 04:02:11.019  1702  8671 E PowerManagerService: wake lock 233 leaked",
@@ -399,6 +404,20 @@ def test_a_container_runtime_wrapper_is_detected_with_the_application_format_ins
     assert parsed.content.strip() == "order 881 paid" and parsed.level == "info"
     assert parsed.fields["Thread"] == "main" and ("Stream" in parsed.fields or "stream" in parsed.fields)
     assert resolve(name).parse(lines[1]).level in ("warning", "error")  # the same format, declared by name
+
+
+def test_a_header_alone_on_its_line_takes_the_next_line_as_the_message_as_dotnet_writes_it():
+    source = miner()
+    ids = mine(source, ["info: Shop.Orders.OrderService[0]", "      Order 881 paid by customer 42",
+                        "info: Shop.Orders.OrderService[0]", "      Inventory reserved for order 883",
+                        "fail: Microsoft.AspNetCore.Server.Kestrel[13]", "      Connection reset by peer 10.0.0.7",
+                        "      System.IO.IOException: Broken pipe", "         at System.Net.Sockets.Send()",
+                        "info: Shop.Orders.OrderService[0]", "      Order 882 paid by customer 7"])
+    templates, counts, _ = source.snapshot()
+    assert source.format_name == "dotnet" and len(ids) == 4 and ids[0] == ids[3] != ids[1] != ids[2]  # records
+    assert [templates[template_id].text for template_id in ids[:3]] == [
+        "Order <NUM> paid by customer <NUM>", "Inventory reserved for order <NUM>", "Connection reset by peer <IP>"]
+    assert (ids[2], "error") in counts
 
 
 def test_a_prometheus_container_log_is_detected_as_logfmt_inside_the_kubelet_lines():

@@ -24,11 +24,12 @@ LEVEL = "Level"
 # Level words and letters as logs write them -> the level label. Single letters only count in a
 # field that is a level by position (logcat, klog), never when searched for in free text.
 LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "debug", "FINEST": "debug",
-               "VERBOSE": "debug", "TRC": "debug", "DBG": "debug", "VRB": "debug", "INFO": "info", "INF": "info",
-               "INFORMATION": "info", "NOTICE": "info", "NOTE": "info", "LOG": "info", "WRN": "warning", "FTL": "critical",
-               "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "ERROR": "error", "ERR": "error",
-               "SEVERE": "error", "FATAL": "critical", "CRITICAL": "critical", "CRIT": "critical",
-               "PANIC": "critical", "ALERT": "critical", "EMERG": "critical", "EMERGENCY": "critical"}
+               "VERBOSE": "debug", "TRC": "debug", "DBG": "debug", "VRB": "debug", "TRCE": "debug", "DBUG": "debug",
+               "INFO": "info", "INF": "info", "INFORMATION": "info", "NOTICE": "info", "NOTE": "info", "LOG": "info",
+               "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "WRN": "warning", "ERROR": "error",
+               "ERR": "error", "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
+               "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
+               "EMERGENCY": "critical"}
 LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
                  "F": "critical", "C": "critical", "A": "critical"}
 SYSLOG_SEVERITIES = ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"]  # 0..7
@@ -321,6 +322,11 @@ PRESET_PATTERNS: dict[str, str] = {
     "golog": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:(?P<Source>[\w./-]+\.go:\d+): )?"
              r"(?P<Content>.*)$",
     # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
+    # .NET's console logger (Microsoft.Extensions.Logging): "info: Category[EventId]", the message on the next,
+    # indented line (or after it, with SingleLine), an optional timestamp first
+    "dotnet": r"^(?:\[?(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]? +)?"
+              r"(?P<Level>trce|dbug|info|warn|fail|crit): (?P<Component>[^\s\[]+)\[(?P<EventId>\d+)\]"
+              r"(?: (?P<Content>.*))?$",
     "logcat": r"^(?P<Timestamp>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<Pid>\d+) +(?P<Tid>\d+) (?P<Level>[VDIWEFA]) "
               r"(?P<Component>.*?) *: (?P<Content>.*)$",
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
@@ -345,7 +351,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina",
-                   "springboot", "klog", "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
+                   "springboot", "klog", "dotnet", "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
 
 
 class _Log4jFormat(RegexFormat):

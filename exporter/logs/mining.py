@@ -178,6 +178,8 @@ class SourceMiner:
             content, level, fields = first, None, {}
         else:
             content, level, fields = parsed.content, parsed.level, parsed.fields
+            if not content.strip() and len(record) > 1:  # a header alone on its line: the message is the next one
+                content = next((line.strip() for line in record[1:] if line.strip()), "")
         if not self.fields_checked:
             self._check_fields()
         if level is None:
