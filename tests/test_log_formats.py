@@ -429,6 +429,25 @@ def test_a_prometheus_container_log_is_detected_as_logfmt_inside_the_kubelet_lin
     assert (parsed.content, parsed.level, parsed.fields["Stream"]) == ("Starting Prometheus Server", "error", "stderr")
 
 
+def test_a_line_the_container_runtime_split_is_one_record_mined_by_its_first_piece():
+    long_payload = "x" * 50
+    split = [
+        "2026-03-03T04:02:12.000000001Z stdout P 2026-03-03 04:02:12,104 WARN  [main] com.shop.Cart: cart 7 holds "
+        + long_payload,
+        "2026-03-03T04:02:12.000000002Z stdout P " + long_payload,
+        "2026-03-03T04:02:12.000000003Z stdout F " + long_payload + " and ends here",
+    ]
+    source = miner()
+    ids = mine(source, CRI_LINES[:1] + split + CRI_LINES[1:])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 4 and source.format_name == "cri+log4j"  # 6 lines, 4 records
+    assert templates[ids[1]].text.startswith("cart <NUM> holds x") and (ids[1], "warning") in counts
+    assembler = RecordAssembler(DEFAULT_CONTINUATION)
+    assert assembler.feed(split[0]) is None and assembler.flush(final=False) is None  # an idle poll waits for the rest
+    assert assembler.feed(split[1]) is None and assembler.feed(split[2]) is None
+    assert assembler.flush(final=False) == split  # the line is whole
+
+
 def test_a_wrapper_whose_lines_have_no_header_of_their_own_stays_the_wrapper():
     lines = [f'{{"msg": "retry {i} of 5", "level": "warn"}}' for i in range(5)]
     assert detect(lines).format.name == "json"

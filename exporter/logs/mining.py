@@ -70,23 +70,34 @@ def level_of(line: str, pattern: re.Pattern) -> str:
     return level_name(word) or word.lower()
 
 
+# A line the container runtime split (CRI tag P: a line over 16 KiB); the rest follows on the next line(s).
+_CRI_PARTIAL = re.compile(r"\S+ (?:stdout|stderr) P ")
+
+
 class RecordAssembler:
-    """Joins continuation lines (stack frames) to the line they belong to."""
+    """Joins continuation lines (stack frames) to the line they belong to, and the pieces of a line the container
+    runtime split (CRI tag P) to its first piece, whose message is mined."""
 
     def __init__(self, continuation: str | None):
         self.continuation = re.compile(continuation) if continuation else None
         self.pending: list[str] = []
+        self.split = False  # the last line was a piece of a longer one: the next line continues it
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one."""
-        if self.pending and self.continuation is not None and self.continuation.match(line):
+        continues = self.split or (self.continuation is not None and self.continuation.match(line) is not None)
+        self.split = _CRI_PARTIAL.match(line) is not None
+        if self.pending and continues:
             self.pending.append(line)
             return None
         done, self.pending = self.pending, [line]
         return done or None
 
-    def flush(self) -> list[str] | None:
-        done, self.pending = self.pending, []
+    def flush(self, final: bool = True) -> list[str] | None:
+        """The pending record (no line came after it for a while); not final: a split line waits for its rest."""
+        if self.split and not final:
+            return None
+        done, self.pending, self.split = self.pending, [], False
         return done or None
 
 

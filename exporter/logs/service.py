@@ -46,16 +46,16 @@ class Source:
             if record:
                 self._count(record, now)
 
-    def flush(self, now: float) -> None:
+    def flush(self, now: float, final: bool = False) -> None:
         with self.lock:
-            record = self.assembler.flush()
+            record = self.assembler.flush(final)
             if record:
                 self._count(record, now)
             self._announce(self.miner.tick(now))
 
     def finish(self, now: float) -> None:
         """End of input (shutdown, end of stdin): the last record, and the format from what was read."""
-        self.flush(now)
+        self.flush(now, final=True)
         with self.lock:
             self._announce(self.miner.finish_detection())
 
