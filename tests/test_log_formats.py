@@ -202,6 +202,22 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
     assert second.level in ("error", "warning")
 
 
+@pytest.mark.parametrize("line, content, level", [
+    ("2026-03-03 04:02:11 [info     ] order paid                     order_id=881",  # structlog's console
+     "order paid                     order_id=881", "info"),
+    ("2026-03-03 04:02:11.003 | ERROR    | app.db:query:17 - query failed after 3 retries",  # loguru
+     "app.db:query:17 - query failed after 3 retries", "error"),
+    ("[2026-03-03 04:02:11 +0000] [1234] [INFO] Booting worker with pid: 1235",  # gunicorn
+     "Booting worker with pid: 1235", "info"),
+    ('2026-03-03 04:02:11.123 UTC [1234] DEBUG1:  autovacuum: processing database "shop"',  # PostgreSQL
+     'processing database "shop"', "debug"),
+])
+def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
+    found = detect([line] * 20).format
+    parsed = found.parse(line)
+    assert (found.name, parsed.content, parsed.level) == ("generic", content, level)
+
+
 def miner(**kwargs):
     return make_miner("s", max_templates=200, template_max_length=200, level_pattern=DEFAULT_LEVEL, similarity=0.4,
                       depth=4, **kwargs)

@@ -39,9 +39,11 @@ def level_name(word: str | None) -> str | None:
     """A level field's value -> debug/info/warning/error/critical, or None when it is not a level."""
     if not word:
         return None
-    word = word.strip("[]():").upper()
+    word = word.strip("[]():").strip().upper()
     if word in LEVEL_WORDS:
         return LEVEL_WORDS[word]
+    if word[:-1] in LEVEL_WORDS and word[-1:].isdigit():  # PostgreSQL's DEBUG1 ... DEBUG5
+        return LEVEL_WORDS[word[:-1]]
     if word.isdigit():
         return SYSLOG_SEVERITIES[int(word)] if int(word) < len(SYSLOG_SEVERITIES) else None
     if len(word) == 1:
@@ -267,11 +269,11 @@ class WholeLine(LineFormat):
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
-_LEVEL_WORD = r"(?i:TRACE|DEBUG|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
+_LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
               r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, syslog's "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
-_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?"
+_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{4})?"
               r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
               r"|\d{6} \d{6}"
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
@@ -335,7 +337,7 @@ PRESET_PATTERNS: dict[str, str] = {
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
     # PostgreSQL and MariaDB write it) and a "component:" before the message
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,? +"
-               r"(?:(?:\[?(?P<Pid>\d+)\]? +)?\[?(?P<Level>" + _LEVEL_WORD + r")\]?:? +)?"
+               r"(?:(?:\[?(?P<Pid>\d+)\]? +)?(?:\[|\| *)?(?P<Level>" + _LEVEL_WORD + r")(?: *[\]|])?:? +)?"
                r"(?:(?P<Component>[\w$.@/\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
 }
 # journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
