@@ -323,12 +323,12 @@ PRESET_PATTERNS: dict[str, str] = {
     # Go's standard log package: yyyy/MM/dd HH:mm:ss[.micro] [file.go:line: ]message
     "golog": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:(?P<Source>[\w./-]+\.go:\d+): )?"
              r"(?P<Content>.*)$",
-    # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
     # .NET's console logger (Microsoft.Extensions.Logging): "info: Category[EventId]", the message on the next,
     # indented line (or after it, with SingleLine), an optional timestamp first
     "dotnet": r"^(?:\[?(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]? +)?"
               r"(?P<Level>trce|dbug|info|warn|fail|crit): (?P<Component>[^\s\[]+)\[(?P<EventId>\d+)\]"
               r"(?: (?P<Content>.*))?$",
+    # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
     "logcat": r"^(?P<Timestamp>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<Pid>\d+) +(?P<Tid>\d+) (?P<Level>[VDIWEFA]) "
               r"(?P<Component>.*?) *: (?P<Content>.*)$",
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line

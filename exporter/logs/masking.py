@@ -24,7 +24,8 @@ _HMS = r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
 BUILTIN_MASKS: list[tuple[str, str, str]] = [
     # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, RFC 2822 (and Redis: day month
     # year), Apache access, syslog
-    (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}" + _HMS[5:] + r"(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS", ":"),
+    (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS",
+     ":"),  # the hour may be space-padded (MariaDB)
     (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
     (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),

@@ -1,8 +1,11 @@
 """Log records -> message templates (Drain3) -> counts per (template, level). No I/O but the state blob.
 
-A record is a first line plus its continuation lines (a stack trace stays one
-record). The first line is cut by the source's line format (formats.py) into a
-header and the message; only the message is mined, after masking timestamps,
+A record is a first line plus its continuation lines (a stack trace, a Go panic,
+the pieces of a line the container runtime split stay one record). The first line
+(for a bare Python traceback, its exception line) is cut by the source's line format
+(formats.py) into a header and the message (a header alone on its line takes the
+next line as the message); a record with no level word that is a crash report is
+an error (a panic: critical). Only the message is mined, after masking timestamps,
 addresses, paths, ids, values with units and numbers (masking.py); a masked token counts as a
 parameter, not as an equal word, when a message is compared with a template (similarity.py). With no
 format configured, the format is detected from the first records, which wait
