@@ -1,5 +1,6 @@
 """Line formats: presets, patterns, auto-detection, masking that keeps words, short messages, the offline command."""
 
+import json
 import re
 import subprocess
 import sys
@@ -111,6 +112,26 @@ def test_each_preset_parses_lines_of_its_layout_into_message_and_level(preset):
 def test_auto_detection_picks_the_preset_of_the_lines(preset):
     lines = SAMPLES[preset][0] * 20
     assert detect(lines).format.name == preset
+
+
+def test_a_json_record_without_a_message_key_is_mined_as_its_pairs_and_its_fields_can_be_labels(tmp_path):
+    lines = [json.dumps({"time": f"2026-03-03T04:02:{i:02d}+00:00", "remote_addr": f"10.0.0.{i}",
+                         "request": f"GET /api/orders/{i} HTTP/1.1", "status": (200, 500)[i % 2],
+                         "request_time": i / 1000}) for i in range(1, 40)]
+    result = mine_lines(lines, None, None)
+    assert result.format == "json" and result.unparsed == 0 and len(set(result.template_ids)) == 1
+    assert result.templates[result.template_ids[0]].text == \
+        "remote_addr=<IP> request=<STR> status=<NUM> request_time=<NUM>"  # no time, one token per value
+    log = tmp_path / "access.json"
+    log.write_text("\n".join(lines) + "\n")
+    cfg = parse_logs_config({"logs": {"sources": [{"name": "web", "paths": [str(log)], "start_at": "beginning",
+                                                   "labels_from_fields": ["status"]}]}})
+    follower = LogFollower(cfg)
+    follower.poll_once()
+    for source in follower.sources:
+        source.finish(0.0)
+    samples = next(f for f in LogCollector(follower).collect() if f.name == "aiops_log_lines").samples
+    assert {s.labels["status"]: s.value for s in samples} == {"200": 19, "500": 20}
 
 
 def test_the_second_json_line_reads_journald_keys():

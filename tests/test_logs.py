@@ -140,6 +140,13 @@ def test_masked_values_are_no_evidence_of_likeness_so_messages_sharing_only_them
     assert source.snapshot()[0][ids[0]].text == "Closed link to <IP>: <NUM>: peer says goodbye now"
 
 
+def test_messages_made_only_of_masked_values_are_one_template_not_one_per_line():
+    source = miner()
+    ids = feed(source, [f'"order {i}" "paid" {i * 7} 0x{i:04x} 10.0.0.{i}' for i in range(1, 60)])
+    assert len(set(ids)) == 1  # before: no constant word to compare, so every line opened a template
+    assert source.snapshot()[0][ids[0]].text == "<STR> <STR> <NUM> <HEX> <IP>"
+
+
 def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_a_restore():
     lines = [f"INFO window state vis={v} old={o} new={n} changed" for v, o, n in
              [("40000500", "508", "40000500"), ("508", "4000050a", "508"), ("40000500", "4000050b", "1f00a1")]]

@@ -56,6 +56,17 @@ class Parsed:
     content: str
     level: str | None  # from the format's level field, None when the format has none
     fields: dict[str, str]
+    from_fields: bool = False  # the content is built from the record's fields (it had no message of its own)
+
+
+TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp")  # left out of a message built from fields
+
+
+def _as_message(fields: dict[str, str], level_key: str | None) -> str:
+    """A record without a message key, as the message to mine: its pairs less the time and level ones, a value
+    with spaces quoted (so that it is one token, masked as a string)."""
+    return " ".join(f"{k}={json.dumps(v) if any(c.isspace() for c in v) else v}" for k, v in fields.items()
+                    if k != level_key and k not in TIME_KEYS)
 
 
 class LineFormat:
@@ -94,7 +105,8 @@ class RegexFormat(LineFormat):
 
 
 class JsonFormat(LineFormat):
-    """JSON lines: the message and level under the keys structured loggers and journald use."""
+    """JSON lines: the message and level under the keys structured loggers and journald use; a record without a
+    message key (a JSON access log) is mined as its pairs less the time and level ones."""
 
     MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event")
     LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level")
@@ -112,10 +124,11 @@ class JsonFormat(LineFormat):
         if not isinstance(record, dict):
             return None
         message = next((record[k] for k in self.MESSAGE_KEYS if isinstance(record.get(k), str)), None)
-        if message is None:
-            return None
-        level = next((str(record[k]) for k in self.LEVEL_KEYS if record.get(k) is not None), None)
+        level_key = next((k for k in self.LEVEL_KEYS if record.get(k) is not None), None)
+        level = str(record[level_key]) if level_key is not None else None
         fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
+        if message is None:
+            return Parsed(_as_message(fields, level_key), level_name(level), fields, from_fields=True)
         return Parsed(message, level_name(level), fields)
 
 
@@ -143,8 +156,6 @@ class LogfmtFormat(LineFormat):
     with it.
     """
 
-    TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp")
-
     def __init__(self, name: str = "logfmt"):
         self.name, self.has_level = name, True
 
@@ -168,9 +179,10 @@ class LogfmtFormat(LineFormat):
         elif message_key is not None:
             content = _unquote(fields[message_key])
         else:
-            content = " ".join(f"{k}={v}" for k, v in fields.items() if k != level_key and k not in self.TIME_KEYS)
+            content = " ".join(f"{k}={v}" for k, v in fields.items() if k != level_key and k not in TIME_KEYS)
         values = {k: _unquote(v) for k, v in fields.items()}
-        return Parsed(content, level_name(values[level_key]) if level_key else None, values)
+        return Parsed(content, level_name(values[level_key]) if level_key else None, values,
+                      from_fields=message_key is None)
 
 
 class LevelColumnFormat(LineFormat):
@@ -414,8 +426,8 @@ class NestedFormat(LineFormat):
 
     def parse(self, line: str) -> Parsed | None:
         wrapped = self.outer.parse(line)
-        if wrapped is None:
-            return None
+        if wrapped is None or wrapped.from_fields:  # no message, so no line of another program inside
+            return wrapped
         parsed = self.inner.parse(wrapped.content)
         if parsed is None:  # the wrapper parsed: its message is mined whole
             return wrapped
@@ -511,7 +523,7 @@ def detect(lines: Sequence[str]) -> Detection:
 
 def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
     """A wrapper's detection, with the format of the lines it wraps detected too (when they have one)."""
-    contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None]
+    contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
     inner = detect(contents)
     if isinstance(inner.format, WholeLine):
         return Detection(outer, share, reason)

@@ -6,7 +6,10 @@ evidence that they are the same template, masked ones included: two messages tha
 `<*>`, which counts as neither equal nor different, so similarity rests on the constant words.
 This class restores that: a token that is nothing but a mask (with punctuation around it, as in
 `<IP>:` or `(<NUM>),`) counts as a parameter. A token with a constant part (`uid=<NUM>`) is
-compared as it is. Templates still show the mask names. The saved state stays Drain3's own
+compared as it is. Templates still show the mask names. A message with no constant word at
+all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one of its own
+shape, and open a new one per line; where every token of the template is a parameter that the
+message fits token by token, the two are the same template. The saved state stays Drain3's own
 (the class is swapped while saving and back after loading).
 """
 
@@ -49,6 +52,8 @@ class MaskAwareDrain(Drain):
                     params += 1
                 else:
                     similar += 1
+        if not similar and params == len(seq1):  # nothing constant to compare, and every token in its place
+            return 1.0, params
         if include_params:
             similar += params
         return similar / len(seq1), params
