@@ -7,12 +7,18 @@ Prints each link as it happens: the anomaly scored, AIOpsAnomalyDetected
 firing, the incident with its probable root cause and priority, the dry-run
 action. Then writes a summary, the incident JSON and a PNG of actual vs band,
 and leaves everything running until Ctrl-C, which stops every process.
+
+Each run starts from an empty workdir: a history that ended minutes ago, or the
+incidents and actions of the last run, would make this run's chain wait for series
+to come back or report the last run's incident. A workdir that holds files the demo
+did not make is refused, never emptied.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +28,19 @@ from pathlib import Path
 import requests
 
 from devstack.stack import Stack, StackSettings
+
+SENTINEL = ".aiops-demo"  # marks a workdir this demo made, so that the next run may empty it
+
+
+def fresh_workdir(path: Path) -> None:
+    """Empty the last run's workdir (or make a new one); refuse a non-empty directory the demo did not make."""
+    if path.exists() and any(path.iterdir()):
+        made_here = (path / SENTINEL).exists() or (path / "prometheus" / "data" / "backfilled").exists()
+        if not made_here:
+            raise SystemExit(f"--workdir {path}: not empty and not made by make demo; name a new or empty directory")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / SENTINEL).write_text("made by make demo; each run empties it and starts again\n")
 
 
 def say(message: str) -> None:
@@ -56,6 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument("--exit-after-detection", action="store_true", help="stop once the chain completed")
     args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
+    fresh_workdir(workdir)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     stack = Stack(workdir, StackSettings(fault_after=args.fault_after, for_duration="30s", step="30s",
                                          scrape_interval="5s", exporter_interval="5s"))

@@ -122,15 +122,7 @@ def test_a_json_record_without_a_message_key_is_mined_as_its_pairs_and_its_field
     assert result.format == "json" and result.unparsed == 0 and len(set(result.template_ids)) == 1
     assert result.templates[result.template_ids[0]].text == \
         "remote_addr=<IP> request=<STR> status=<NUM> request_time=<NUM>"  # no time, one token per value
-    log = tmp_path / "access.json"
-    log.write_text("\n".join(lines) + "\n")
-    cfg = parse_logs_config({"logs": {"sources": [{"name": "web", "paths": [str(log)], "start_at": "beginning",
-                                                   "labels_from_fields": ["status"]}]}})
-    follower = LogFollower(cfg)
-    follower.poll_once()
-    for source in follower.sources:
-        source.finish(0.0)
-    samples = next(f for f in LogCollector(follower).collect() if f.name == "aiops_log_lines").samples
+    samples = followed_once(tmp_path / "access.json", lines, ["status"])["aiops_log_lines"].samples
     assert {s.labels["status"]: s.value for s in samples} == {"200": 19, "500": 20}
 
 
@@ -322,16 +314,20 @@ def test_the_format_is_detected_after_the_first_records_and_kept_in_the_state():
     assert restored.format_name == "klog" and restored.add([lines[1]], 62.0)[0][1] is not None
 
 
-def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed_lines(tmp_path):
-    log = tmp_path / "app.log"
-    log.write_text("\n".join(SAMPLES["log4j"][0][:3] + ["no header here"]) + "\n")
+def followed_once(log, lines, labels_from_fields):
+    """The metric families of a follower that read `lines` from the file `log` to its end, by name."""
+    log.write_text("\n".join(lines) + "\n")
     cfg = parse_logs_config({"logs": {"sources": [{"name": "app", "paths": [str(log)], "start_at": "beginning",
-                                                   "labels_from_fields": ["Component"]}]}})
+                                                   "labels_from_fields": labels_from_fields}]}})
     follower = LogFollower(cfg)
     follower.poll_once()
     for source in follower.sources:
         source.finish(0.0)
-    families = {f.name: f for f in LogCollector(follower).collect()}
+    return {f.name: f for f in LogCollector(follower).collect()}
+
+
+def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed_lines(tmp_path):
+    families = followed_once(tmp_path / "app.log", SAMPLES["log4j"][0][:3] + ["no header here"], ["Component"])
     (info,) = families["aiops_log_source_info"].samples
     assert info.labels["format"] == "log4j"
     assert families["aiops_log_unparsed_lines"].samples[0].value == 1
