@@ -148,7 +148,8 @@ def why_unscored(times: np.ndarray, values: np.ndarray, query: QueryConfig) -> s
     """Why a file got no score at all, in the words a user can act on."""
     if not np.isfinite(values).any():
         return "no value parses as a number"
-    span = float(times[np.isfinite(values)].max() - times[np.isfinite(values)].min())
+    valued = times[np.isfinite(values)]
+    span = float(valued.max() - valued.min())
     needed = query.effective_min_history
     if span >= needed:
         return f"the model could not be fitted (see the warnings above); the rows span {format_duration(span)}"

@@ -62,11 +62,10 @@ class Parsed:
 TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp")  # left out of a message built from fields
 
 
-def _as_message(fields: dict[str, str], level_key: str | None) -> str:
-    """A record without a message key, as the message to mine: its pairs less the time and level ones, a value
-    with spaces quoted (so that it is one token, masked as a string)."""
-    return " ".join(f"{k}={json.dumps(v) if any(c.isspace() for c in v) else v}" for k, v in fields.items()
-                    if k != level_key and k not in TIME_KEYS)
+def _as_message(pairs: dict[str, str], level_key: str | None) -> str:
+    """A record without a message key, as the message to mine: its pairs (values as the caller quoted them) less
+    the time and level ones."""
+    return " ".join(f"{k}={v}" for k, v in pairs.items() if k != level_key and k not in TIME_KEYS)
 
 
 class LineFormat:
@@ -128,7 +127,8 @@ class JsonFormat(LineFormat):
         level = str(record[level_key]) if level_key is not None else None
         fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
         if message is None:
-            return Parsed(_as_message(fields, level_key), level_name(level), fields, from_fields=True)
+            quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
+            return Parsed(_as_message(quoted, level_key), level_name(level), fields, from_fields=True)
         return Parsed(message, level_name(level), fields)
 
 
@@ -179,7 +179,7 @@ class LogfmtFormat(LineFormat):
         elif message_key is not None:
             content = _unquote(fields[message_key])
         else:
-            content = " ".join(f"{k}={v}" for k, v in fields.items() if k != level_key and k not in TIME_KEYS)
+            content = _as_message(fields, level_key)  # the values as written, quoted where they hold spaces
         values = {k: _unquote(v) for k, v in fields.items()}
         return Parsed(content, level_name(values[level_key]) if level_key else None, values,
                       from_fields=message_key is None)
