@@ -20,7 +20,7 @@ def miner(max_templates=50, state=None):
 
 
 def feed(source, lines, now=1000.0):
-    assembler = RecordAssembler(DEFAULT_CONTINUATION)
+    assembler = RecordAssembler(DEFAULT_CONTINUATION, DEFAULT_LEVEL)  # as the live path cuts records
     ids = []
     for line in lines:
         record = assembler.feed(line)
@@ -89,6 +89,26 @@ def test_an_uncaught_python_traceback_is_an_error_record_named_by_its_exception_
     assert set(crash_ids) == {crash_ids[0], crash_ids[-1]} and crash_ids[0] != crash_ids[-1]
     assert [templates[crash_ids[0]].text, templates[crash_ids[-1]].text] == ["KeyError: <STR>", "ValueError: bad job <NUM>"]
     assert {level for (tid, level) in counts if tid in crash_ids} == {"error"}
+
+
+def test_a_logged_exception_is_one_error_record_named_by_the_logged_message():
+    logged = ["2026-11-22 10:00:00,001 ERROR worker: payment 4411 failed", *PYTHON_CRASH[:4]]
+    source = miner()
+    ids = feed(source, ["2026-11-22 10:00:00,000 INFO worker: job 17 started", *logged,
+                        "2026-11-22 10:00:00,002 ERROR worker: payment 4412 failed", *PYTHON_CRASH[:4]])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 3 and ids[1] == ids[2] != ids[0]  # one record each: the message and its traceback
+    assert templates[ids[1]].text == "payment <NUM> failed" and counts[(ids[1], "error")] == 2
+    assert len(templates) == 2, "no template of its own for the traceback"
+
+
+def test_a_traceback_after_a_line_that_is_not_an_error_is_an_uncaught_crash_of_its_own():
+    source = miner()
+    ids = feed(source, ["2026-11-22 10:00:00,000 INFO worker: job 17 started", *PYTHON_CRASH[:4],
+                        "2026-11-22 10:00:01,000 ERROR worker: job 18 failed", "detail line", *PYTHON_CRASH[:4]])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 5 and ids[1] != ids[0] and templates[ids[1]].text == "KeyError: <STR>"
+    assert (ids[1], "error") in counts and ids[-1] == ids[1], "after 'detail line' the traceback is no longer the error's"
 
 
 def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():

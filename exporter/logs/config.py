@@ -18,7 +18,8 @@ RESERVED = {"source", "template_id", "template", "level"}
 # a bare exception line right after the message (Tomcat, Log4j; Python's `ValueError: ...` after its
 # traceback), Python's chained-exception lines, and a Go panic's goroutine dump ("goroutine 1 [running]:",
 # "main.main()", "created by ..."). "Traceback (most recent call last):" starts a record: an uncaught
-# exception's traceback follows whatever line came before it, which it must not be counted as.
+# exception's traceback follows whatever line came before it, which it must not be counted as (except after a
+# one-line error record: logger.exception()'s output, see mining.RecordAssembler).
 DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)"
                         r"|During handling of the above exception"
                         r"|The above exception was the direct cause|goroutine \d+ \[|created by "

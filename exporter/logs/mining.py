@@ -45,6 +45,7 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b")
 _FATAL = re.compile(r"panic: |fatal error: ")
+_LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at error, logger.critical(exc_info=...)
 
 
 def headline(record: Sequence[str]) -> str:
@@ -79,22 +80,32 @@ _CRI_PARTIAL = re.compile(r"\S+ (?:stdout|stderr) P ")
 
 class RecordAssembler:
     """Joins continuation lines (stack frames) to the line they belong to, and the pieces of a line the container
-    runtime split (CRI tag P) to its first piece, whose message is mined."""
+    runtime split (CRI tag P) to its first piece, whose message is mined.
 
-    def __init__(self, continuation: str | None):
+    A Python traceback starts a record of its own (an uncaught exception follows whatever line came before
+    it), except right after a one-line record of level error or critical: that is `logger.exception()`'s
+    output, the logged message and its traceback, one record (found by `level_pattern`; None: never)."""
+
+    def __init__(self, continuation: str | None, level_pattern: str | None = None):
         self.continuation = re.compile(continuation) if continuation else None
+        self.level = re.compile(level_pattern) if level_pattern else None
         self.pending: list[str] = []
         self.split = False  # the last line was a piece of a longer one: the next line continues it
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one."""
-        continues = self.split or (self.continuation is not None and self.continuation.match(line) is not None)
+        continues = (self.split or (self.continuation is not None and self.continuation.match(line) is not None)
+                     or self._logged_traceback(line))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues:
             self.pending.append(line)
             return None
         done, self.pending = self.pending, [line]
         return done or None
+
+    def _logged_traceback(self, line: str) -> bool:
+        return (self.level is not None and len(self.pending) == 1 and line.startswith(TRACEBACK)
+                and level_of(self.pending[0], self.level) in _LOGGED_EXCEPTION_LEVELS)
 
     def flush(self, final: bool = True) -> list[str] | None:
         """The pending record (no line came after it for a while); not final: a split line waits for its rest."""
