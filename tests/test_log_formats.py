@@ -161,6 +161,28 @@ def test_prometheus_own_logfmt_lines_give_one_template_per_message_with_their_le
         ("WAL segment loaded", "info"): 3, ("Error sending alert", "error"): 2}
 
 
+def _coloured(code, text):
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def test_colour_codes_are_removed_so_coloured_lines_are_parsed_like_plain_ones():
+    uvicorn = [f'{_coloured(32, "INFO")}:     127.0.0.1:5234{i} - "{_coloured(1, "GET /items HTTP/1.1")}" '
+               f'{_coloured(32, "200 OK")}' for i in range(3)]
+    uvicorn.append(f'{_coloured(31, "ERROR")}:    Exception in ASGI application')
+    spring = [f'\x1b[2m2026-03-02 10:41:4{i}.747\x1b[0;39m \x1b[32m INFO\x1b[0;39m \x1b[35m4711\x1b[0;39m '
+              f'\x1b[2m---\x1b[0;39m \x1b[2m[           main]\x1b[0;39m \x1b[36mc.e.demo.Application\x1b[0;39m '
+              f'\x1b[2m:\x1b[0;39m Started Application in 2.13{i} seconds' for i in range(3)]
+    spring.append("\x1b]8;;https://example.org/runbook\x1b\\runbook\x1b]8;;\x1b\\ \x1b[1Gprinted with a link")
+    for lines, plain_format, expected in [(uvicorn, "level-column:0", {("<IP> - <STR> <NUM> OK", "info"): 3,
+                                                                      ("Exception in ASGI application", "error"): 1}),
+                                          (spring, "springboot", {("Started Application in <NUM> seconds", "info"): 3,
+                                                                  ("runbook printed with a link", "unknown"): 1})]:
+        result = mine_lines(lines, None, None)
+        texts = {tid: template.text for tid, template in result.templates.items()}
+        assert result.format == plain_format
+        assert {(texts[tid], level): n for (tid, level), n in result.counts.items()} == expected
+
+
 def test_a_logparser_pattern_cuts_the_header_and_its_level_field_gives_the_level():
     line_format = compile_pattern("<Date> <Time> <Pid> <Level> <Component>: <Content>")
     parsed = line_format.parse("260303 040215 4410 WARN shop.Cache$Evictor: evicted 40 entries")

@@ -1,11 +1,11 @@
 """Log records -> message templates (Drain3) -> counts per (template, level). No I/O but the state blob.
 
-A record is a first line plus its continuation lines (a stack trace, a Go panic,
-the pieces of a line the container runtime split stay one record). The first line
-(for a bare Python traceback, its exception line) is cut by the source's line format
-(formats.py) into a header and the message (a header alone on its line takes the
-next line as the message); a record with no level word that is a crash report is
-an error (a panic: critical). Only the message is mined, after masking timestamps,
+Terminal colour codes are removed from every line first. A record is a first line plus its
+continuation lines (a stack trace, a Go panic, a logged exception's traceback; the pieces of a line
+the container runtime split stay one record). The first line (for a bare Python traceback, its
+exception line) is cut by the source's line format (formats.py) into a header and the message (a
+header alone on its line takes the next line as the message); a record with no level word that is
+a crash report is an error (a panic: critical). Only the message is mined, after masking timestamps,
 addresses, paths, ids, values with units and numbers (masking.py); a masked token counts as a
 parameter, not as an equal word, when a message is compared with a template (similarity.py). With no
 format configured, the format is detected from the first records, which wait
@@ -72,6 +72,18 @@ def level_of(line: str, pattern: re.Pattern) -> str:
         return "unknown"
     word = match.group(1) if match.groups() else match.group(0)
     return level_name(word) or word.lower()
+
+
+# Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
+# two-character escapes. Programs that colour their output (uvicorn, Spring Boot, Rails, anything run with a
+# tty or FORCE_COLOR) write them into logs, where they hide the header from the format and the level word
+# from the level pattern, and would end up in template text and label values.
+_TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def without_terminal_codes(line: str) -> str:
+    """The line as a terminal would show it, without colour codes and other control sequences."""
+    return _TERMINAL_CODE.sub("", line) if "\x1b" in line else line
 
 
 # A line the container runtime split (CRI tag P: a line over 16 KiB); the rest follows on the next line(s).
