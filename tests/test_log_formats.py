@@ -131,6 +131,22 @@ def test_the_second_json_line_reads_journald_keys():
     assert parsed.content == "unit failed" and parsed.level == "error"  # PRIORITY 3 = err
 
 
+@pytest.mark.parametrize("line, content, level", [
+    ('{"level":30,"time":1701600000000,"pid":7,"msg":"request completed","responseTime":12}', "request completed", "info"),
+    ('{"level":50,"time":1701600000200,"msg":"provider timeout"}', "provider timeout", "error"),
+    ('{"level":60,"msg":"out of memory"}', "out of memory", "critical"),
+    ('{"version":"1.1","host":"web-1","short_message":"disk full","timestamp":1701600000.1,"level":3,"_user":9}',
+     "disk full", "error"),
+    ('{"@t":"2026-12-03T10:00:01Z","@mt":"Order {OrderId} failed","@l":"Error","OrderId":2}', "Order {OrderId} failed",
+     "error"),
+    ('{"@t":"2026-12-03T10:00:00Z","@mt":"Order {OrderId} shipped","OrderId":1}', "Order {OrderId} shipped", "info"),
+    ('{"level":35,"msg":"custom level"}', "custom level", None),
+])
+def test_json_levels_may_be_numbers_and_serilog_compact_records_are_read(line, content, level):
+    parsed = resolve("json").parse(line)
+    assert (parsed.content, parsed.level) == (content, level)
+
+
 def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_without_its_time_and_level():
     logfmt = resolve("logfmt")
     quoted = logfmt.parse(SAMPLES["logfmt"][0][2])

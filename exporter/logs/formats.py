@@ -33,6 +33,8 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
 LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
                  "F": "critical", "C": "critical", "A": "critical"}
 SYSLOG_SEVERITIES = ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"]  # 0..7
+# Node's pino and bunyan write levels as numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
+TENS_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
 
 
 def level_name(word: str | None) -> str | None:
@@ -44,8 +46,9 @@ def level_name(word: str | None) -> str | None:
         return LEVEL_WORDS[word]
     if word[:-1] in LEVEL_WORDS and word[-1:].isdigit():  # PostgreSQL's DEBUG1 ... DEBUG5
         return LEVEL_WORDS[word[:-1]]
-    if word.isdigit():
-        return SYSLOG_SEVERITIES[int(word)] if int(word) < len(SYSLOG_SEVERITIES) else None
+    if word.isdigit():  # a syslog severity (0-7, GELF too) or pino's and bunyan's tens
+        number = int(word)
+        return SYSLOG_SEVERITIES[number] if number < len(SYSLOG_SEVERITIES) else TENS_LEVELS.get(number)
     if len(word) == 1:
         return LEVEL_LETTERS.get(word)
     return None
@@ -59,7 +62,7 @@ class Parsed:
     from_fields: bool = False  # the content is built from the record's fields (it had no message of its own)
 
 
-TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp")  # left out of a message built from fields
+TIME_KEYS = ("ts", "time", "t", "timestamp", "@timestamp", "@t")  # left out of a message built from fields
 
 
 def _as_message(pairs: dict[str, str], level_key: str | None) -> str:
@@ -107,8 +110,10 @@ class JsonFormat(LineFormat):
     """JSON lines: the message and level under the keys structured loggers and journald use; a record without a
     message key (a JSON access log) is mined as its pairs less the time and level ones."""
 
-    MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event")
-    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level")
+    # short_message: GELF (Graylog); @mt / @m / @l: Serilog's compact format (CLEF), whose message template @mt
+    # is mined as it is written
+    MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event", "short_message", "@mt", "@m")
+    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l")
 
     def __init__(self, name: str = "json"):
         self.name, self.has_level = name, True
@@ -125,6 +130,8 @@ class JsonFormat(LineFormat):
         message = next((record[k] for k in self.MESSAGE_KEYS if isinstance(record.get(k), str)), None)
         level_key = next((k for k in self.LEVEL_KEYS if record.get(k) is not None), None)
         level = str(record[level_key]) if level_key is not None else None
+        if level is None and ("@mt" in record or "@m" in record):
+            level = "info"  # CLEF: a record without @l is Information
         fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
         if message is None:
             quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
