@@ -6,7 +6,9 @@ evidence that they are the same template, masked ones included: two messages tha
 `<*>`, which counts as neither equal nor different, so similarity rests on the constant words.
 This class restores that: a token that is nothing but a mask (with punctuation around it, as in
 `<IP>:` or `(<NUM>),`) counts as a parameter. A token with a constant part (`uid=<NUM>`) is
-compared as it is. Templates still show the mask names. A message with no constant word at
+compared as it is. Templates still show the mask names. A message whose masked text is the
+template's, token for token, is that template however few its constant words (`<IP> - <NUM> <STR>
+NOERROR <NUM>` is 2 equal words in 6, under the threshold). A message with no constant word at
 all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one of its own
 shape, and open a new one per line; where every token of the template is a parameter that the
 message fits token by token, the two are the same template. The saved state stays Drain3's own
@@ -42,7 +44,7 @@ class MaskAwareDrain(Drain):
     def get_seq_distance(self, seq1, seq2, include_params: bool):
         if not seq1:
             return 1.0, 0
-        similar = params = 0
+        similar = params = masked = 0
         is_mask = _compiled(self.mask_token).fullmatch
         for template_token, token in zip(seq1, seq2):
             if template_token == self.param_str:
@@ -50,8 +52,11 @@ class MaskAwareDrain(Drain):
             elif template_token == token:
                 if "<" in token and is_mask(token):
                     params += 1
+                    masked += 1
                 else:
                     similar += 1
+        if similar + masked == len(seq1):  # the template's own text, token for token (few constant words or not)
+            return 1.0, params
         if not similar and params == len(seq1):  # nothing constant to compare, and every token in its place
             return 1.0, params
         if include_params:
