@@ -312,10 +312,29 @@ def test_day_month_year_timestamps_are_masked_so_a_month_does_not_split_a_templa
     ids = mine(source, ["1234:M 15 Jan 2026 10:23:45.123 * Ready to accept connections tcp",
                         "1299:M 02 Feb 2026 00:00:01.001 * Ready to accept connections tcp",
                         "Date: Tue, 03 Mar 2026 04:02:11 +0000 mail to ops@example.com refused by relay",
-                        "Date: Wed, 04 Mar 2026 05:12:00 GMT mail to dev@example.com refused by relay"])
-    assert ids[0] == ids[1] and ids[2] == ids[3]
+                        "Date: Wed, 04 Mar 2026 05:12:00 GMT mail to dev@example.com refused by relay",
+                        "10.0.0.1:51234 [03/Dec/2026:10:00:00.123] www app/web1 0/0/1/12/13 200 512 \"GET / HTTP/1.1\"",
+                        "10.0.0.2:51236 [01/Jan/2027:00:00:01.456] www app/web1 0/0/0/9/9 200 733 \"GET / HTTP/1.1\""])
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[4] == ids[5]
     assert source.snapshot()[0][ids[0]].text == "<NUM>:M <TS> * Ready to accept connections tcp"
     assert source.snapshot()[0][ids[2]].text == "Date: <TS> mail to <EMAIL> refused by relay"
+    assert "<TS>" in source.snapshot()[0][ids[4]].text, "HAProxy's bracketed time with milliseconds and no zone"
+
+
+def test_a_quoted_structured_message_is_mined_by_its_words_and_its_pairs_keep_their_keys():
+    lines = ['I1203 10:00:00.123456       1 controller.go:116] "Observed a panic in reconciler" controller="deployment"',
+             'I1203 10:00:01.123456       1 controller.go:116] "Observed a panic in reconciler" controller="statefulset"',
+             'I1203 10:00:02.123456       1 event.go:307] "Event occurred" object="shop/web-1" kind="Pod" reason="Pulled"',
+             'E1203 10:00:03.123456       1 event.go:307] "Event occurred" object="shop/web-2" kind="Pod" reason="Failed"',
+             'I1203 10:00:04.123456       1 server.go:88] "Serving securely"',
+             'I1203 10:00:05.123456       1 access.go:12] "GET /healthz HTTP/1.1" 200 12']
+    result = mine_lines(lines, None, None)
+    texts = [result.templates[tid].text for tid in result.template_ids]
+    assert result.format == "klog"
+    assert texts[0] == texts[1] == "Observed a panic in reconciler controller=<STR>"
+    assert texts[2] == texts[3] == "Event occurred object=<STR> kind=<STR> reason=<STR>"
+    assert texts[4] == "Serving securely"
+    assert texts[5] == "<STR> <NUM> <NUM>", "a quoted string followed by more than pairs is left as it is"
 
 
 def test_short_messages_group_only_with_identical_ones():

@@ -85,6 +85,20 @@ class LineFormat:
         return None
 
 
+# A structured message: a quoted message, then nothing or key=value pairs (klog's InfoS/ErrorS, as every
+# Kubernetes component writes: `"Observed a panic" controller="deployment"`). The quotes would mask the message
+# whole (<STR>), so the message is unquoted; the pairs stay (their quoted values are masked).
+_QUOTED_MESSAGE = re.compile(r'"(?:[^"\\]|\\.)*"(?=$|\s+[\w.-]+=)')
+
+
+def structured_message(content: str) -> str:
+    """`content` with a leading quoted message unquoted when pairs or nothing follow it."""
+    if not content.startswith('"'):
+        return content
+    match = _QUOTED_MESSAGE.match(content)
+    return _unquote(match.group(0)) + content[match.end():] if match else content
+
+
 class RegexFormat(LineFormat):
     def __init__(self, name: str, regex: str):
         self.name, self.regex = name, re.compile(regex)
@@ -103,7 +117,7 @@ class RegexFormat(LineFormat):
         level = level_name(fields.get(LEVEL))
         if level is None and fields.get("Priority", "").isdigit():  # syslog's PRI = facility * 8 + severity
             level = SYSLOG_SEVERITIES[int(fields["Priority"]) % 8]
-        return Parsed(fields.get(CONTENT, ""), level, fields)
+        return Parsed(structured_message(fields.get(CONTENT, "")), level, fields)
 
 
 class JsonFormat(LineFormat):

@@ -23,13 +23,13 @@ _HMS = r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
 # test that spares most lines most regexes; "" = always tried)
 BUILTIN_MASKS: list[tuple[str, str, str]] = [
     # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, RFC 2822 (and Redis: day month
-    # year), Apache access, syslog
+    # year), Apache access and HAProxy, syslog
     (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS",
      ":"),  # the hour may be space-padded (MariaDB)
     (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
     (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),
-    (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]", "TS", "["),
+    (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [+-]\d{4})?\]", "TS", "["),  # (HAProxy: ms, no zone)
     (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
     # things with punctuation inside
     (r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
