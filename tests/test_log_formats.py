@@ -262,6 +262,12 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "Booting worker with pid: 1235", "info"),
     ('2026-03-03 04:02:11.123 UTC [1234] DEBUG1:  autovacuum: processing database "shop"',  # PostgreSQL
      'processing database "shop"', "debug"),
+    ("[2026-03-03T04:02:11,123][WARN ][o.e.c.r.a.DiskThresholdMonitor] [node-1] high disk watermark [90%] exceeded",
+     "[node-1] high disk watermark [90%] exceeded", "warning"),  # Elasticsearch: bracketed level and logger
+    ("2026-03-03 04:02:11.456+0000 [id=31]\tSEVERE\thudson.model.Executor#run: Executor #0 for built-in node died",
+     "Executor #0 for built-in node died", "error"),  # Jenkins: a context before the level, tabs
+    ("[2026-03-03T04:02:11.789+0000] {taskinstance.py:1937} ERROR - Task failed with exception",
+     "Task failed with exception", "error"),  # Airflow: a braced source before the level, " - " after it
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     found = detect([line] * 20).format

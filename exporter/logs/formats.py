@@ -368,10 +368,13 @@ PRESET_PATTERNS: dict[str, str] = {
     "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
            r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
-    # PostgreSQL and MariaDB write it) and a "component:" before the message
-    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,? +"
-               r"(?:(?:\[?(?P<Pid>\d+)\]? +)?(?:\[|\| *)?(?P<Level>" + _LEVEL_WORD + r")(?: *[\]|])?:? +)?"
-               r"(?:(?P<Component>[\w$.@/\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
+    # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
+    # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
+    # "component:" before the message
+    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,?(?:[ \t]+|(?=\[))"
+               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]? +)?(?:\[|\| *)?(?P<Level>" + _LEVEL_WORD + r")"
+               r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
+               r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
 }
 # journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
 PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": LogfmtFormat,
