@@ -72,6 +72,12 @@ SAMPLES = {
         "I0303 04:02:11.003456    4410 controller.go:114] Starting controller workers=4",
         "E0303 04:02:12.003456    4410 reflector.go:138] Failed to watch pods: connection refused",
     ], "Starting controller workers=4", "info"),
+    "level_first": ([
+        "INFO  [main] 2026-03-03 04:02:11,003 CassandraDaemon.java:507 - Hostname: node1",
+        "WARN  [ScheduledTasks:1] 2026-03-03 04:02:12,456 NoSpamLogger.java:94 - Some operations were slow",
+        "ERROR 2026-03-03 04:02:13,789 [http-nio-8080-exec-1] c.e.shop.OrderController - order 881 failed",
+        "DEBUG 2026-03-03 04:02:14,001 cache warmed in 12 ms",
+    ], "Hostname: node1", "info"),
     "golog": ([
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",

@@ -367,6 +367,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
     "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
            r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
+    # The level first, then the timestamp (Log4j's "%-5level [%thread] %date %file:%line - %msg", as Cassandra
+    # writes it, or "%-5p %d [%t] %c - %m"): thread before or after the time, an optional "source - "
+    "level_first": r"^(?P<Level>" + _LEVEL_WORD + r") +(?:" + _THREAD + r" +)?(?P<Timestamp>" + _TIMESTAMP
+                   + r"),? +(?:\[[^\]]*\] +)?(?:(?P<Source>[\w$.@/\-]+(?::\d+)?) +- +)?(?P<Content>.*)$",
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
@@ -389,7 +393,8 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina",
-                   "springboot", "klog", "dotnet", "logcat", "python", "python_asctime", "golog", "log4j", "generic"]
+                   "springboot", "klog", "dotnet", "logcat", "python", "python_asctime", "golog", "log4j", "level_first",
+                   "generic"]
 
 
 class _Log4jFormat(RegexFormat):
