@@ -274,6 +274,8 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "Executor #0 for built-in node died", "error"),  # Jenkins: a context before the level, tabs
     ("[2026-03-03T04:02:11.789+0000] {taskinstance.py:1937} ERROR - Task failed with exception",
      "Task failed with exception", "error"),  # Airflow: a braced source before the level, " - " after it
+    ('2026-03-03T04:02:11.123Z\tERROR\tstore/db.go:88\tquery failed\t{"table": "orders"}',
+     'query failed\t{"table": "orders"}', "error"),  # zap's console encoder: the caller and a tab
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     found = detect([line] * 20).format

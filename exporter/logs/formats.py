@@ -374,11 +374,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
-    # "component:" before the message
+    # "component:" before the message, or a caller's file:line and a tab (zap's console encoder)
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,?(?:[ \t]+|(?=\[))"
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]? +)?(?:\[|\| *)?(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
-               r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +)?(?P<Content>.*)$",
+               r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)?(?P<Content>.*)$",
 }
 # journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
 PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": LogfmtFormat,
