@@ -510,6 +510,33 @@ def test_a_container_runtime_wrapper_is_detected_with_the_application_format_ins
     assert resolve(name).parse(lines[1]).level in ("warning", "error")  # the same format, declared by name
 
 
+APP_LINES_WITH_TRACES = [
+    "2026-03-03 04:02:11,003 INFO  [main] com.shop.Orders: order 881 paid",
+    "2026-03-03 04:02:12,104 ERROR [main] com.shop.Pay: payment 7 failed",
+    "java.lang.IllegalStateException: card declined",
+    "\tat com.shop.Pay.charge(Pay.java:42)",
+    "Caused by: java.net.SocketTimeoutException: Read timed out",
+    "\t... 12 more",
+    "2026-03-03 04:02:13,207 INFO  [main] com.shop.Orders: order 882 paid",
+    "2026-03-03 04:02:14,000 INFO  [main] com.shop.Worker: job 5 started",
+    "Traceback (most recent call last):",
+    '  File "/srv/worker.py", line 3, in run',
+    "ValueError: bad job 5",
+]
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda i, line: f"2026-03-03T04:02:{i:02d}.003456789Z stdout F {line}",  # a pod's log file (CRI)
+    lambda i, line: json.dumps({"log": line + "\n", "stream": "stdout", "time": f"2026-03-03T04:02:{i:02d}Z"}),
+], ids=["cri", "docker json-file"])
+def test_stack_traces_inside_a_container_runtime_wrapper_are_one_record_each(wrap):
+    result = mine_lines([wrap(i, line) for i, line in enumerate(APP_LINES_WITH_TRACES)])
+    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    assert result.records == 5  # was 11: every stack frame a record of its own
+    assert texts == {("order <NUM> paid", "info"): 2, ("payment <NUM> failed", "error"): 1,
+                     ("job <NUM> started", "info"): 1, ("ValueError: bad job <NUM>", "error"): 1}
+
+
 def test_a_header_alone_on_its_line_takes_the_next_line_as_the_message_as_dotnet_writes_it():
     source = miner()
     ids = mine(source, ["info: Shop.Orders.OrderService[0]", "      Order 881 paid by customer 42",

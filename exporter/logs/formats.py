@@ -85,6 +85,27 @@ class LineFormat:
         return None
 
 
+# The container runtime's prefix of a line in a Kubernetes pod's log file (CRI): time, stream, full/partial tag.
+_CRI_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T\S+ (?:stdout|stderr) [FP] ")
+
+
+def runtime_payload(line: str) -> str:
+    """The application's own line inside a container runtime's: after CRI's `time stream tag `, or the `log`
+    value of Docker's json-file record; any other line as it is. Records are cut on this text (a stack frame
+    is indented inside the wrapper, not before it)."""
+    match = _CRI_PREFIX.match(line)
+    if match:
+        return line[match.end():]
+    if line.startswith('{"log":'):
+        try:
+            value = json.loads(line).get("log")
+        except (ValueError, AttributeError):
+            return line
+        if isinstance(value, str):
+            return value.rstrip("\r\n")
+    return line
+
+
 # A structured message: a quoted message, then nothing or key=value pairs (klog's InfoS/ErrorS, as every
 # Kubernetes component writes: `"Observed a panic" controller="deployment"`). The quotes would mask the message
 # whole (<STR>), so the message is unquoted; the pairs stay (their quoted values are masked).

@@ -27,7 +27,7 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve
+from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware, saved_as_plain_drain
 
@@ -50,10 +50,12 @@ _LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at e
 
 def headline(record: Sequence[str]) -> str:
     """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
-    one that is not indented), which says what went wrong where the first says only that something did."""
-    if record[0].startswith(TRACEBACK):
+    one that is not indented), which says what went wrong where the first says only that something did. Lines
+    are judged by their text inside a container runtime's wrapper, and returned as they are."""
+    if runtime_payload(record[0]).startswith(TRACEBACK):
         for line in reversed(record[1:]):
-            if line.strip() and not line[0].isspace() and not line.startswith((TRACEBACK, *_CHAINED)):
+            text = runtime_payload(line)
+            if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
     return record[0]
 
@@ -105,9 +107,11 @@ class RecordAssembler:
         self.split = False  # the last line was a piece of a longer one: the next line continues it
 
     def feed(self, line: str) -> list[str] | None:
-        """Add a line; returns the previous record when this line starts a new one."""
-        continues = (self.split or (self.continuation is not None and self.continuation.match(line) is not None)
-                     or self._logged_traceback(line))
+        """Add a line; returns the previous record when this line starts a new one (judged by the line's text
+        inside a container runtime's wrapper: a stack frame in a pod's log is indented after CRI's prefix)."""
+        text = runtime_payload(line)
+        continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None)
+                     or self._logged_traceback(text))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues:
             self.pending.append(line)
@@ -216,13 +220,13 @@ class SourceMiner:
         else:
             content, level, fields = parsed.content, parsed.level, parsed.fields
             if not content.strip() and len(record) > 1:  # a header alone on its line: the message is the next one
-                content = next((line.strip() for line in record[1:] if line.strip()), "")
+                content = next((text for text in (runtime_payload(line).strip() for line in record[1:]) if text), "")
         if not self.fields_checked:
             self._check_fields()
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
-                level = crash_level(first) or level
+                level = crash_level(runtime_payload(first)) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
