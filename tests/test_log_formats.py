@@ -72,6 +72,27 @@ SAMPLES = {
         "I0303 04:02:11.003456    4410 controller.go:114] Starting controller workers=4",
         "E0303 04:02:12.003456    4410 reflector.go:138] Failed to watch pods: connection refused",
     ], "Starting controller workers=4", "info"),
+    "redis": ([
+        "2252:M 03 Dec 2026 17:49:05.360 * Ready to accept connections",
+        "2252:C 03 Dec 2026 17:49:05.357 # Configuration loaded",
+        "2253:S 03 Dec 2026 17:49:06.001 - Accepted 10.0.0.5:51234",
+    ], "Ready to accept connections", "info"),
+    "ruby": ([
+        'I, [2026-03-03T04:02:11.003456 #4410]  INFO -- : Started GET "/users/42" for 10.0.0.1 at 2026-03-03 04:02:11',
+        "E, [2026-03-03T04:02:12.104001 #4410] ERROR -- : PG::ConnectionBad: could not connect to server",
+        "D, [2026-03-03T04:02:13.207001 #4411] DEBUG -- sidekiq: Fetching job from queue default",
+    ], 'Started GET "/users/42" for 10.0.0.1 at 2026-03-03 04:02:11', "info"),
+    "bracketed": ([
+        "[2026-03-03 04:02:11,003: INFO/MainProcess] Connected to redis://localhost:6379/0",
+        "[2026-03-03 04:02:12,104: ERROR/ForkPoolWorker-3] Task shop.pay[8f1c2a3e] raised unexpected: KeyError",
+        "[2026-03-03 04:02:13,207 WARNING] cache is cold",
+    ], "Connected to redis://localhost:6379/0", "info"),
+    "envoy": ([
+        '[2026-03-03T04:02:11.003Z] "GET /api/orders/881 HTTP/1.1" 200 - 0 512 12 10 "10.0.0.1" "curl/8.5" '
+        '"6f1c2a3e-1b2c-4d5e-8f90-123456789abc" "api.example.com" "10.0.1.5:8080"',
+        '[2026-03-03T04:02:12.104Z] "POST /api/pay HTTP/2" 503 UF 45 91 5 - "10.0.0.2" "python-requests/2.31" '
+        '"7f1c2a3e-1b2c-4d5e-8f90-123456789abc" "api.example.com" "10.0.1.6:8080"',
+    ], "GET /api/orders/881 HTTP/1.1", "unknown"),
     "level_first": ([
         "INFO  [main] 2026-03-03 04:02:11,003 CassandraDaemon.java:507 - Hostname: node1",
         "WARN  [ScheduledTasks:1] 2026-03-03 04:02:12,456 NoSpamLogger.java:94 - Some operations were slow",
@@ -147,8 +168,14 @@ def test_the_second_json_line_reads_journald_keys():
      "error"),
     ('{"@t":"2026-12-03T10:00:00Z","@mt":"Order {OrderId} shipped","OrderId":1}', "Order {OrderId} shipped", "info"),
     ('{"level":35,"msg":"custom level"}', "custom level", None),
+    ('{"t":{"$date":"2026-12-03T10:00:02.123+00:00"},"s":"W",  "c":"CONTROL",  "id":22120,   "ctx":"initandlisten",'
+     '"msg":"Access control is not enabled for the database"}', "Access control is not enabled for the database",
+     "warning"),  # MongoDB 4.4 and later
+    ('{"t":{"$date":"2026-12-03T10:00:03.001+00:00"},"s":"D2", "c":"NETWORK",  "id":20883, "ctx":"conn1",'
+     '"msg":"Interrupted operation as its client disconnected"}', "Interrupted operation as its client disconnected",
+     "debug"),
 ])
-def test_json_levels_may_be_numbers_and_serilog_compact_records_are_read(line, content, level):
+def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)
     assert (parsed.content, parsed.level) == (content, level)
 
@@ -205,6 +232,15 @@ def test_colour_codes_are_removed_so_coloured_lines_are_parsed_like_plain_ones()
         assert {(texts[tid], level): n for (tid, level), n in result.counts.items()} == expected
 
 
+def test_a_byte_order_mark_and_nul_bytes_do_not_hide_the_header():
+    lines = ["\ufeff2026-03-03 04:02:11,003 INFO  [main] shop.Orders: order 881 paid",
+             "\x00\x00\x002026-03-03 04:02:12,003 INFO  [main] shop.Orders: order 882 paid",
+             "2026-03-03 04:02:13,003 INFO  [main] shop.Orders: order 883 paid"]
+    result = mine_lines(lines, None, None)
+    assert result.format == "log4j" and result.unparsed == 0
+    assert [result.templates[tid].text for tid in result.template_ids] == ["order <NUM> paid"] * 3
+
+
 def test_a_logparser_pattern_cuts_the_header_and_its_level_field_gives_the_level():
     line_format = compile_pattern("<Date> <Time> <Pid> <Level> <Component>: <Content>")
     parsed = line_format.parse("260303 040215 4410 WARN shop.Cache$Evictor: evicted 40 entries")
@@ -251,6 +287,9 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     (["[2980] 2026/03/03 04:02:11.077469 [INF] Starting nats-server",
       "[2980] 2026/03/03 04:02:12.077537 [WRN] Slow consumer detected"],
      "level-column:3", "Starting nats-server", "info"),  # three-letter levels (NATS, Serilog, zerolog)
+    (["2026-03-03T04:02:11.123456Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections.",
+      "2026-03-03T04:02:12.123456Z 8 [ERROR] [MY-010584] [Repl] Replica SQL for channel '': Error on query."],
+     "generic", "[Server] /usr/sbin/mysqld: ready for connections.", "info"),  # MySQL 8: [System], error codes
 ])
 def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, content, level):
     found = detect(lines * 20).format
@@ -276,6 +315,10 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "Task failed with exception", "error"),  # Airflow: a braced source before the level, " - " after it
     ('2026-03-03T04:02:11.123Z\tERROR\tstore/db.go:88\tquery failed\t{"table": "orders"}',
      'query failed\t{"table": "orders"}', "error"),  # zap's console encoder: the caller and a tab
+    ("[2026-03-03 04:02:11.123][12][warning][config] [source/common/config/grpc_stream.h:201] config stream closed",
+     "[source/common/config/grpc_stream.h:201] config stream closed", "warning"),  # Envoy: brackets without spaces
+    ("2026-03-03T04:02:11.123Z pid=4410 tid=ov3abc class=HardJob jid=b4a577edbccf1d805744efa9 elapsed=0.4 INFO: done",
+     "done", "info"),  # Sidekiq 6 and later: context pairs before the level
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     found = detect([line] * 20).format

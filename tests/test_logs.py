@@ -315,6 +315,22 @@ def test_copytruncate_is_read_again_from_the_start_and_a_new_file_matching_the_g
     assert list(follower.poll()) == ["first line of a new file"]
 
 
+def test_the_nul_hole_a_writer_leaves_after_copytruncate_is_skipped_not_read_as_lines(tmp_path, caplog):
+    log = tmp_path / "app.log"
+    append(log, "one", "two")
+    follower = FileFollower([str(log)], start_at="beginning", max_line=64)
+    assert list(follower.poll()) == ["one", "two"]
+    with open(log, "w"):
+        pass
+    assert list(follower.poll()) == []  # truncated: read from the start
+    with open(log, "r+b") as handle:  # the writer kept its offset: a sparse hole of NULs before its next line
+        handle.seek(1000)
+        handle.write(b"three\n")
+    with caplog.at_level("INFO", logger="exporter.logs.follow"):
+        assert list(follower.poll()) == ["three"]
+    assert "skipped 1000 NUL bytes" in caplog.text
+
+
 def test_saved_positions_resume_where_the_last_run_stopped(tmp_path):
     log = tmp_path / "app.log"
     append(log, "a", "b")

@@ -23,14 +23,25 @@ class _OpenFile:
         self.path, self.handle, self.inode = path, handle, inode
         self.offset = offset
         self.partial = b""
+        self.nul_bytes = 0  # NUL bytes skipped since the last read that found some
 
     def read_lines(self, max_line: int) -> Iterator[str]:
-        """Complete lines appended since the last read (a trailing partial line waits)."""
+        """Complete lines appended since the last read (a trailing partial line waits). NUL bytes are skipped: a
+        program that keeps writing at its old offset after copytruncate leaves a hole of them before its next line,
+        which would otherwise be read as lines of max_line NULs."""
         while True:
             chunk = self.handle.read(READ_CHUNK)
             if not chunk:
+                if self.nul_bytes:
+                    log.info("logs: skipped %d NUL bytes in %s (the hole a writer leaves when it keeps its offset "
+                             "after copytruncate)", self.nul_bytes, self.path)
+                    self.nul_bytes = 0
                 return
             self.offset += len(chunk)
+            if b"\x00" in chunk:
+                without = chunk.replace(b"\x00", b"")
+                self.nul_bytes += len(chunk) - len(without)
+                chunk = without
             data = self.partial + chunk
             lines = data.split(b"\n")
             self.partial = lines.pop()

@@ -29,9 +29,11 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "WRN": "warning", "ERROR": "error",
                "ERR": "error", "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
-               "EMERGENCY": "critical"}
+               "EMERGENCY": "critical", "SYSTEM": "info"}  # SYSTEM: MySQL 8's [System] (start, stop, ready)
 LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
                  "F": "critical", "C": "critical", "A": "critical"}
+# Redis (and Valkey) mark the level with a sign: . debug, - verbose, * notice, # warning
+LEVEL_MARKS = {".": "debug", "-": "debug", "*": "info", "#": "warning"}
 SYSLOG_SEVERITIES = ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"]  # 0..7
 # Node's pino and bunyan write levels as numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
 TENS_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
@@ -44,13 +46,13 @@ def level_name(word: str | None) -> str | None:
     word = word.strip("[]():").strip().upper()
     if word in LEVEL_WORDS:
         return LEVEL_WORDS[word]
-    if word[:-1] in LEVEL_WORDS and word[-1:].isdigit():  # PostgreSQL's DEBUG1 ... DEBUG5
-        return LEVEL_WORDS[word[:-1]]
+    if word[-1:].isdigit() and (word[:-1] in LEVEL_WORDS or word[:-1] == "D"):  # PostgreSQL's DEBUG1-5, MongoDB's D1-5
+        return LEVEL_WORDS.get(word[:-1], "debug")
     if word.isdigit():  # a syslog severity (0-7, GELF too) or pino's and bunyan's tens
         number = int(word)
         return SYSLOG_SEVERITIES[number] if number < len(SYSLOG_SEVERITIES) else TENS_LEVELS.get(number)
     if len(word) == 1:
-        return LEVEL_LETTERS.get(word)
+        return LEVEL_LETTERS.get(word) or LEVEL_MARKS.get(word)
     return None
 
 
@@ -148,7 +150,8 @@ class JsonFormat(LineFormat):
     # short_message: GELF (Graylog); @mt / @m / @l: Serilog's compact format (CLEF), whose message template @mt
     # is mined as it is written
     MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event", "short_message", "@mt", "@m")
-    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l")
+    # s: MongoDB's structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
+    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l", "s")
 
     def __init__(self, name: str = "json"):
         self.name, self.has_level = name, True
@@ -324,7 +327,7 @@ _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
-              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:))"
+              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:)|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, syslog's "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
 _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{4})?"
@@ -388,6 +391,21 @@ PRESET_PATTERNS: dict[str, str] = {
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
     "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
            r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
+    # Redis and Valkey: pid:role (X sentinel, C child, S replica, M primary), dd MMM yyyy HH:mm:ss.SSS, the level's
+    # sign (. - * #), the message
+    "redis": r"^(?P<Pid>\d+):(?P<Role>[XCSM]) (?P<Timestamp>\d{1,2} " + _MON + r" \d{4} " + _HMS + r") "
+             r"(?P<Level>[.*#-]) (?P<Content>.*)$",
+    # Ruby's Logger (Rails, Puma, Sidekiq before 6): L, [time #pid] LEVEL -- progname: message
+    "ruby": r"^[DIWEFAU], \[(?P<Timestamp>[^\]#]+?) #(?P<Pid>\d+)\] +(?P<Level>[A-Z]+) -- (?P<Component>[^:]*?): "
+            r"(?P<Content>.*)$",
+    # Time and level in one bracket, then the message: Celery's "[%(asctime)s: %(levelname)s/%(processName)s]",
+    # "[time LEVEL]", "[time] [LEVEL]" is the generic shape
+    "bracketed": r"^\[(?P<Timestamp>" + _TIMESTAMP + r")[:,]? +(?P<Level>" + _LEVEL_WORD + r")"
+                 r"(?:[/: ]+(?P<Process>[^\]]*))?\] +(?P<Content>.*)$",
+    # Envoy's (and Istio's) default access log: [time] "request line" status flags ...; the request line is the
+    # message, as in the common access log
+    "envoy": r"^\[(?P<Timestamp>\d{4}-\d{2}-\d{2}T[^\]]+)\] \"(?P<Content>[^\"]*)\" (?P<Status>\d{3}) "
+             r"(?P<Flags>\S+) .*$",
     # The level first, then the timestamp (Log4j's "%-5level [%thread] %date %file:%line - %msg", as Cassandra
     # writes it, or "%-5p %d [%t] %c - %m"): thread before or after the time, an optional "source - "
     "level_first": r"^(?P<Level>" + _LEVEL_WORD + r") +(?:" + _THREAD + r" +)?(?P<Timestamp>" + _TIMESTAMP
@@ -397,7 +415,8 @@ PRESET_PATTERNS: dict[str, str] = {
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
     # "component:" before the message, or a caller's file:line and a tab (zap's console encoder)
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,?(?:[ \t]+|(?=\[))"
-               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]? +)?(?:\[|\| *)?(?P<Level>" + _LEVEL_WORD + r")"
+               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[|\| *)?"
+               r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
                r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)?(?P<Content>.*)$",
 }
@@ -413,9 +432,9 @@ def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
-DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "catalina",
-                   "springboot", "klog", "dotnet", "logcat", "python", "python_asctime", "golog", "log4j", "level_first",
-                   "generic"]
+DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
+                   "catalina", "springboot", "klog", "redis", "ruby", "dotnet", "logcat", "python", "python_asctime",
+                   "golog", "log4j", "level_first", "bracketed", "generic"]
 
 
 class _Log4jFormat(RegexFormat):

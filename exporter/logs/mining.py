@@ -84,8 +84,13 @@ _TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\
 
 
 def without_terminal_codes(line: str) -> str:
-    """The line as a terminal would show it, without colour codes and other control sequences."""
-    return _TERMINAL_CODE.sub("", line) if "\x1b" in line else line
+    """The line as a terminal would show it: without colour codes and other control sequences, NUL bytes, or the
+    byte-order mark an editor or a .NET program writes at the start of a file (it would hide the first header)."""
+    if "\x1b" in line:
+        line = _TERMINAL_CODE.sub("", line)
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    return line[1:] if line.startswith("\ufeff") else line
 
 
 # A line the container runtime split (CRI tag P: a line over 16 KiB); the rest follows on the next line(s).
