@@ -93,6 +93,12 @@ SAMPLES = {
         '[2026-03-03T04:02:12.104Z] "POST /api/pay HTTP/2" 503 UF 45 91 5 - "10.0.0.2" "python-requests/2.31" '
         '"7f1c2a3e-1b2c-4d5e-8f90-123456789abc" "api.example.com" "10.0.1.6:8080"',
     ], "GET /api/orders/881 HTTP/1.1", "unknown"),
+    "clickhouse": ([
+        "2026.03.03 04:02:11.003456 [ 1234 ] {} <Information> Application: Ready for connections.",
+        "2026.03.03 04:02:12.104001 [ 1243 ] {7f1c2a3e-1b2c-4d5e-8f90-123456789abc} <Error> TCPHandler: Code: 60. "
+        "DB::Exception: Table default.x does not exist. (UNKNOWN_TABLE)",
+        "2026.03.03 04:02:13.207001 [ 1250 ] {} <Debug> default.events (8f1c2a3e) (MergerMutator): Selected 2 parts",
+    ], "Ready for connections.", "info"),
     "level_first": ([
         "INFO  [main] 2026-03-03 04:02:11,003 CassandraDaemon.java:507 - Hostname: node1",
         "WARN  [ScheduledTasks:1] 2026-03-03 04:02:12,456 NoSpamLogger.java:94 - Some operations were slow",
@@ -232,6 +238,32 @@ def test_colour_codes_are_removed_so_coloured_lines_are_parsed_like_plain_ones()
         assert {(texts[tid], level): n for (tid, level), n in result.counts.items()} == expected
 
 
+@pytest.mark.parametrize("lines, level", [
+    (["Mar  3 04:02:11 mail postfix/smtpd[1234]: warning: hostname mx.example does not resolve to address 10.0.0.1"],
+     "warning"),  # Postfix
+    (["Mar 03 04:02:11 auth: Error: pam_authenticate() failed: Authentication failure"], "error"),  # Dovecot: no host
+    (["2026-03-03 04:02:11 worker: [Info]: job 12 done"], "info"),
+    (["2026-03-03 04:02:11 worker: Errors: 3 jobs failed"], "unknown"),  # not a level word
+])
+def test_a_message_that_starts_with_its_level_word_and_a_colon_gets_that_level(lines, level):
+    result = mine_lines(lines * 3, None, None)
+    assert {lvl for (_, lvl) in result.counts} == {level}
+
+
+def test_a_syslog_line_without_a_host_is_not_read_with_its_program_as_the_host():
+    parsed = detect(["Mar 03 04:02:11 imap-login: Info: Login: user=<alice>, method=PLAIN"] * 20)
+    assert parsed.format.name == "generic"
+    assert parsed.format.parse("Mar 03 04:02:11 imap-login: Info: Login: user=<a>").fields["Component"] == "imap-login"
+
+
+def test_day_month_year_with_slashes_is_a_timestamp_in_the_header_and_in_the_message():
+    lines = [f'[0{day}/Mar/2026 04:02:1{day}] "GET /api HTTP/1.1" 200 12' for day in range(1, 4)]
+    assert detect(lines * 10).format.name == "generic"
+    result = mine_lines([f"cache entry written 0{d}/Mar/2026 04:02:11 expires 0{d}/Apr/2026:04:02:11" for d in range(3)],
+                        None, None)
+    assert [template.text for template in result.templates.values()] == ["cache entry written <TS> expires <TS>"]
+
+
 def test_a_byte_order_mark_and_nul_bytes_do_not_hide_the_header():
     lines = ["\ufeff2026-03-03 04:02:11,003 INFO  [main] shop.Orders: order 881 paid",
              "\x00\x00\x002026-03-03 04:02:12,003 INFO  [main] shop.Orders: order 882 paid",
@@ -319,6 +351,8 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "[source/common/config/grpc_stream.h:201] config stream closed", "warning"),  # Envoy: brackets without spaces
     ("2026-03-03T04:02:11.123Z pid=4410 tid=ov3abc class=HardJob jid=b4a577edbccf1d805744efa9 elapsed=0.4 INFO: done",
      "done", "info"),  # Sidekiq 6 and later: context pairs before the level
+    ("[2026/03/03 04:02:11] [ warn] [engine] failed to flush chunk '1-1701.flb', retry in 10 seconds",
+     "failed to flush chunk '1-1701.flb', retry in 10 seconds", "warning"),  # Fluent Bit: the level padded in front
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     found = detect([line] * 20).format

@@ -329,11 +329,14 @@ _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
               r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:)|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
-# yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, syslog's "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
+# yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
+# "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
 _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{4})?"
               r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
               r"|\d{6} \d{6}"
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
+              r"|\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS +
+              r"|\d{4}\.\d{2}\.\d{2} " + _HMS +
               r"|" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r" \d{4}"
               r"|" + _MON + r" [ \d]\d " + _HMS + ")")
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
@@ -342,7 +345,7 @@ _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:\([^)\s]*\))?)"
 PRESET_PATTERNS: dict[str, str] = {
     # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message
     "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" [ \d]\d " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
-              r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+) "
+              r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+(?<!:)) "
               r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]))(?:\[(?P<Pid>\d+)\])?:"
               r" ?(?P<Content>.*)$",
     # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
@@ -406,6 +409,9 @@ PRESET_PATTERNS: dict[str, str] = {
     # message, as in the common access log
     "envoy": r"^\[(?P<Timestamp>\d{4}-\d{2}-\d{2}T[^\]]+)\] \"(?P<Content>[^\"]*)\" (?P<Status>\d{3}) "
              r"(?P<Flags>\S+) .*$",
+    # ClickHouse: yyyy.MM.dd HH:mm:ss.micro [ thread ] {query id} <Level> Logger: message
+    "clickhouse": r"^(?P<Timestamp>\d{4}\.\d{2}\.\d{2} " + _HMS + r") \[ *(?P<Tid>\d+) *\] \{(?P<QueryId>[^}]*)\} "
+                  r"<(?P<Level>\w+)> (?P<Component>.+?): (?P<Content>.*)$",
     # The level first, then the timestamp (Log4j's "%-5level [%thread] %date %file:%line - %msg", as Cassandra
     # writes it, or "%-5p %d [%t] %c - %m"): thread before or after the time, an optional "source - "
     "level_first": r"^(?P<Level>" + _LEVEL_WORD + r") +(?:" + _THREAD + r" +)?(?P<Timestamp>" + _TIMESTAMP
@@ -413,9 +419,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
-    # "component:" before the message, or a caller's file:line and a tab (zap's console encoder)
+    # "component:" before the message, or a caller's file:line and a tab (zap's console encoder); a bracketed level may
+    # be padded on either side ([info     ], Fluent Bit's [ warn])
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,?(?:[ \t]+|(?=\[))"
-               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[|\| *)?"
+               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
                r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)?(?P<Content>.*)$",
@@ -433,8 +440,8 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "catalina", "springboot", "klog", "redis", "ruby", "dotnet", "logcat", "python", "python_asctime",
-                   "golog", "log4j", "level_first", "bracketed", "generic"]
+                   "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
+                   "python_asctime", "golog", "log4j", "level_first", "bracketed", "generic"]
 
 
 class _Log4jFormat(RegexFormat):

@@ -30,6 +30,7 @@ BUILTIN_MASKS: list[tuple[str, str, str]] = [
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
     (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),
     (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [+-]\d{4})?\]", "TS", "["),  # (HAProxy: ms, no zone)
+    (r"\b\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS + r"(?: [+-]\d{4}\b)?", "TS", ":"),  # the same unbracketed (Django)
     (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
     # things with punctuation inside
     (r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),

@@ -76,6 +76,16 @@ def level_of(line: str, pattern: re.Pattern) -> str:
     return level_name(word) or word.lower()
 
 
+# A message that starts with its level word and a colon, in any case: Postfix's "warning: ...", Dovecot's
+# "Info: ...", "[Error]: ..."; read when the format and the level pattern found no level.
+_LEADING_LEVEL = re.compile(r"\s*\[?([A-Za-z]{3,11})\]?:\s")
+
+
+def leading_level(message: str) -> str | None:
+    match = _LEADING_LEVEL.match(message)
+    return level_name(match.group(1)) if match else None
+
+
 # Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
 # two-character escapes. Programs that colour their output (uvicorn, Spring Boot, Rails, anything run with a
 # tty or FORCE_COLOR) write them into logs, where they hide the header from the format and the level word
@@ -231,7 +241,7 @@ class SourceMiner:
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
-                level = crash_level(runtime_payload(first)) or level
+                level = leading_level(content) or crash_level(runtime_payload(first)) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
