@@ -46,6 +46,7 @@ ABLATION: dict[str, dict] = {
     "volatility widening on (off by default)": {"params": {"volatility_half_life": "1h"}},
     "sustained score off": {"params": {"sustained": []}},
     "sustained half-life not held to 12 steps": {"params": {"sustained_min_steps": 1}},
+    "roughness score off": {"params": {"roughness_samples": 0}},
     "level shift adoption off": {"params": {"shift_after": 0}},
     "probation after a shift off": {"params": {"shift_probation": 0}},
     "band calibration weighs all history alike": {"params": {"calibration_half_life": 0}},

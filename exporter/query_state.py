@@ -189,9 +189,13 @@ class QueryState:
             return 0
         selected = batch if wanted == list(range(len(keys))) else \
             SeriesBatch([batch.labels[i] for i in wanted], batch.times, batch.values[wanted])
+        carried = self.model.carry() if replace and self.model is not None else {}
         fitted = self._fit(selected, now, releases_model=replace)
         if fitted is None:
             return 0
+        if carried:  # state that outlives a refit, matched by label set (a series new to the table has none)
+            rows = [self.table.row(label_key(labels)) for labels in fitted.labels]
+            fitted.model.inherit(carried, np.array([-1 if row is None else row for row in rows], dtype=np.int64))
         self._install(fitted, replace or self.model is None)
         for labels in fitted.labels:
             self.retry_at.pop(label_key(labels), None)

@@ -192,3 +192,48 @@ def test_a_profile_is_taken_only_where_it_predicts_periods_it_was_not_estimated_
         cycle = 50 + 40 * np.sin(2 * np.pi * times / DAY) + noise
         daily = make_model("seasonal").fit(times, cycle[None, :], ctx).model
         assert np.ptp(daily.profile[0]) > 40, f"seed {seed}: a real daily cycle keeps its profile"
+
+
+def _rough_swings(model, t0, n, size=1.8, level=100.0):
+    """n samples alternating size above and below the level, 5 minutes apart; the last (band, extra) scores."""
+    from exporter.scoring import anomaly_score
+    band_scores, extra = [], None
+    for i in range(n):
+        t, y = t0 + i * 300, np.array([level + (size if i % 2 else -size)])
+        band_scores.append(anomaly_score(y, model.predict(t))[0])
+        model.update(t, y)
+        extra = model.extra_score("both")
+    return max(band_scores), extra[0]
+
+
+def test_a_series_that_turns_rougher_than_ever_pages_while_each_sample_stays_inside_the_band():
+    times = np.arange(0, 4 * DAY, 300.0)
+    values = 100 + np.random.default_rng(3).normal(0, 1, len(times))
+    ctx = FitContext(0.9995, 300.0, 7200.0)
+    rough = make_model("seasonal").fit(times, values[None, :], ctx).model
+    band, score = _rough_swings(rough, times[-1] + 300, 20)  # an hour and a half of swings of 3.6 sigmas
+    assert band < 1 and score >= 1
+    wilder = make_model("seasonal").fit(times, values[None, :], ctx).model
+    assert _rough_swings(wilder, times[-1] + 300, 20, size=3.0)[1] == 1.5  # it pages, but never outranks a deviation
+    smooth = make_model("seasonal", SeasonalParams(roughness_samples=0)).fit(times, values[None, :], ctx).model
+    assert _rough_swings(smooth, times[-1] + 300, 20)[1] < 1  # the band and the sustained score do not see it
+    quiet = make_model("seasonal").fit(times, values[None, :], ctx).model
+    assert _rough_swings(quiet, times[-1] + 300, 20, size=0.5)[1] < 1  # as rough as history: nothing
+    too_short = make_model("seasonal").fit(times[:20], values[None, :20], ctx).model  # no reference yet: nothing
+    assert _rough_swings(too_short, times[19] + 300, 1)[1] == 0
+
+
+def test_the_roughness_reference_outlives_a_refit_so_a_second_episode_as_rough_does_not_page_again():
+    step = 300.0
+    times = np.arange(0, 13 * DAY, step)
+    values = 100 + np.random.default_rng(4).normal(0, 1, len(times))
+    episode = np.arange(24)
+    first, second = int(2 * DAY / step), int(11 * DAY / step)  # nine days apart: beyond the 7-day history
+    values[first + episode] = 100 + np.where(episode % 2, 2.2, -2.2)
+    values[second + episode] = 100 + np.where(episode % 2, 2.2, -2.2)
+    scores = scores_of(times, values, step=step, retrain_every="1h", min_history="1d").scores[0]
+    assert np.nanmax(scores[first:first + 24]) >= 1 and np.nanmax(scores[second:second + 24]) < 1
+    # a model fitted on the last 7 days alone has forgotten the first episode and pages on the second
+    recent = (times >= times[second] - 7 * DAY) & (times < times[second])
+    forgetful = make_model("seasonal").fit(times[recent], values[None, recent], FitContext(0.9995, step, 7200.0)).model
+    assert _rough_swings(forgetful, times[second], 24, size=2.2)[1] >= 1

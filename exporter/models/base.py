@@ -77,6 +77,13 @@ class FittedModel(ABC):
         """
         return None
 
+    def carry(self) -> dict[str, np.ndarray]:
+        """Per-row state that should outlive a refit (see inherit()); by row, as this model holds them."""
+        return {}
+
+    def inherit(self, carried: dict[str, np.ndarray], rows: np.ndarray) -> None:  # noqa: B027 - optional
+        """Take state carried from the model this one replaces: rows[i] is row i's row there, -1 for none."""
+
     @abstractmethod
     def take(self, rows: np.ndarray) -> FittedModel:
         """A model holding only the given rows, in that order."""

@@ -36,6 +36,14 @@ the band but last; it is published through extra_score() and counts towards
 them, and a run of them is a shift, so a spike does not leave a sustained
 score behind it.
 
+A roughness score catches a series that turns rougher than it has been while each sample stays inside
+the band: the median of the last `roughness_samples` absolute differences between successive samples,
+in units of (1 + `roughness_margin`) times the highest such median the series reached before those
+samples (in its history, and in every earlier fit of it: the reference is carried across refits by
+the engine, so it remembers the series' whole past, not only the history window). It is published
+through extra_score() on the side of the current sample's residual, capped at ROUGHNESS_CAP, never
+counts towards `shift_after`, and pages nothing until the series has a reference.
+
 Volatility (off by default; an exponentially weighted mean of squared standardised
 residuals) widens the band while it exceeds the most the history's own replay reached, so
 the rest of a burst wilder than history is scored against a wider band; it narrows back
@@ -58,6 +66,10 @@ from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sig
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 VOLATILITY_CAP = 3.0  # a sample counts towards volatility as at most this many band half-widths
+ROUGHNESS_FLOOR = 0.5  # the roughness reference is at least this many sigmas of the residual scale
+# The roughness score pages (it passes 1) but never outranks a large deviation: how much rougher than ever a series
+# is says less than how far it is from its level, and a cause's neighbours often turn rough when it fails.
+ROUGHNESS_CAP = 1.5
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
 
@@ -85,6 +97,8 @@ class SeasonalParams(ModelParams):
     sustained_margin: float = Field(default=0.5, ge=0)  # the sustained limits' calibration margin
     sustained_min_steps: float = Field(default=12, ge=1)  # each half-life covers at least this many steps
     volatility_half_life: Duration = 0.0  # > 0: the band widens after bursts beyond history's (off by default)
+    roughness_samples: int = Field(default=16, ge=0, le=288)  # differences in the roughness median; 0: off
+    roughness_margin: float = Field(default=0.75, ge=0)  # roughness pages at (1 + this) x the highest before
 
     @model_validator(mode="after")
     def _long_period_is_a_multiple(self) -> SeasonalParams:
@@ -96,8 +110,9 @@ class SeasonalParams(ModelParams):
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
                  sustained=None, sustained_k=None, vol=None, vol_ref=None, prior_offset=None, probation_until=None,
+                 last_y=None, diffs=None, rough_recent=None, rough_ref=None, rough_pos=None,
                  *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
-                 sustained_alpha=(), vol_alpha=0.0, probation=0.0):
+                 sustained_alpha=(), vol_alpha=0.0, probation=0.0, rough_margin=0.0):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
         self.k = k  # (S,) band half-width in sigmas
@@ -119,15 +134,27 @@ class SeasonalModel(FittedModel):
         self.prior_offset = np.full(n, np.nan) if prior_offset is None else prior_offset  # (S,) level before a shift
         self.probation_until = np.full(n, -np.inf) if probation_until is None else probation_until  # (S,) its end
         self.probation = probation  # seconds after a shift during which a return to the prior level reverts it
+        self.last_y = np.full(n, np.nan) if last_y is None else last_y  # (S,) the last sample seen
+        self.diffs = np.zeros((n, 0)) if diffs is None else diffs  # (S, W) the last W absolute differences
+        self.rough_recent = np.zeros((n, 0)) if rough_recent is None else rough_recent  # (S, W) their medians
+        self.rough_ref = np.full(n, np.nan) if rough_ref is None else rough_ref  # (S,) highest median before those
+        self.rough_pos = np.zeros(n, dtype=np.int64) if rough_pos is None else rough_pos  # (S,) both rings' oldest
+        self.rough_margin = rough_margin
         self.context = np.zeros(n)  # (S,) the context score after the last update
         self.context_up = self.context_down = self.context
+        self.level_up = self.level_down = self.context  # the part of it that counts towards shift_after
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
-              "rate_down", "sustained", "sustained_k", "vol", "vol_ref", "prior_offset", "probation_until")
+              "rate_down", "sustained", "sustained_k", "vol", "vol_ref", "prior_offset", "probation_until", "last_y",
+              "diffs", "rough_recent", "rough_ref", "rough_pos")
 
     @property
     def has_context(self) -> bool:
-        return self.density is not None or bool(self.sustained_alpha)
+        return self.density is not None or bool(self.sustained_alpha) or self.has_roughness
+
+    @property
+    def has_roughness(self) -> bool:
+        return self.diffs.shape[1] > 0
 
     @property
     def n_series(self) -> int:
@@ -197,10 +224,10 @@ class SeasonalModel(FittedModel):
             self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
                                 + self.vol_alpha * volatility_sample(resid, self.scale[:, slot], self.k), self.vol)
         if self.has_context:
-            self._update_context(seen, resid, half, self.scale[:, slot])
+            self._update_context(seen, y, resid, half, self.scale[:, slot])
         above, below = seen & (resid > reach_up), seen & (resid < -reach_down)
         if self.sustained_alpha:  # a sustained deviation pages like one outside the band, then becomes the level
-            above, below = above | (self.context_up >= 1), below | (self.context_down >= 1)
+            above, below = above | (self.level_up >= 1), below | (self.level_down >= 1)
         continuing = (above & (self.run > 0)) | (below & (self.run < 0))
         run = np.where(above, np.where(continuing, self.run + 1, 1), np.where(below, np.where(continuing, self.run - 1, -1), 0))
         run = np.where(seen, run, self.run)
@@ -220,7 +247,8 @@ class SeasonalModel(FittedModel):
         self.run_sum = np.where(shifted, 0.0, run_sum)
         self.last_t = np.where(seen, t, self.last_t)
 
-    def _update_context(self, seen: np.ndarray, resid: np.ndarray, half: np.ndarray, scale: np.ndarray) -> None:
+    def _update_context(self, seen: np.ndarray, y: np.ndarray, resid: np.ndarray, half: np.ndarray,
+                        scale: np.ndarray) -> None:
         up = down = np.zeros(len(seen))
         if self.density is not None:
             d = self.density
@@ -232,6 +260,10 @@ class SeasonalModel(FittedModel):
         if self.sustained_alpha:
             s_up, s_down = self._sustained_score(seen, resid, half, scale)
             up, down = np.fmax(up, s_up), np.fmax(down, s_down)
+        self.level_up, self.level_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)  # count towards a shift
+        if self.has_roughness:  # roughness pages, but a rough series has not moved: it never re-centres the level
+            r_up, r_down = self._roughness_score(seen, y, resid, scale)
+            up, down = np.fmax(up, r_up), np.fmax(down, r_down)
         self.context_up, self.context_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)
         self.context = np.fmax(self.context_up, self.context_down)
 
@@ -253,6 +285,43 @@ class SeasonalModel(FittedModel):
         up = np.where(seen & (standardised > AT_YHAT), np.maximum(z, 0.0), 0.0)
         down = np.where(seen & (standardised < -AT_YHAT), np.maximum(z_down, 0.0), 0.0)
         return up, down
+
+    def _roughness_score(self, seen, y, resid, scale) -> tuple[np.ndarray, np.ndarray]:
+        """The median of the last W absolute differences against (1 + margin) x the highest it was before them.
+
+        Each new difference enters the window, and the median leaving the window of
+        medians enters the reference. 0 until the series has a reference, and on the
+        side opposite to the current sample's residual (so yhat still scores 0).
+        """
+        diff = np.abs(y - self.last_y)
+        push = seen & np.isfinite(diff)
+        self.last_y = np.where(seen, y, self.last_y)
+        pushed = np.flatnonzero(push)
+        if not len(pushed):
+            return np.zeros(len(seen)), np.zeros(len(seen))
+        rows: np.ndarray | slice = pushed
+        oldest = self.rough_pos[pushed]  # both rings are written in place at each row's oldest entry
+        if len(pushed) == len(push) and (oldest == oldest[0]).all():  # the usual step: one column for every row
+            rows, oldest = slice(None), oldest[0]
+        self.diffs[rows, oldest] = diff[rows]
+        rough = window_median(self.diffs)  # the order inside the window does not matter to a median
+        self.rough_ref[rows] = np.fmax(self.rough_ref[rows], self.rough_recent[rows, oldest])
+        self.rough_recent[rows, oldest] = rough[rows]
+        self.rough_pos[rows] = (oldest + 1) % self.diffs.shape[1]
+        reference = (1 + self.rough_margin) * np.fmax(self.rough_ref, ROUGHNESS_FLOOR * scale)
+        with np.errstate(invalid="ignore"):
+            score = np.where(push & np.isfinite(rough) & np.isfinite(self.rough_ref),
+                             np.minimum(rough / reference, ROUGHNESS_CAP), 0.0)
+            standardised = resid / scale
+        return np.where(standardised > AT_YHAT, score, 0.0), np.where(standardised < -AT_YHAT, score, 0.0)
+
+    def carry(self) -> dict[str, np.ndarray]:
+        return {"rough_ref": self.rough_ref} if self.has_roughness else {}
+
+    def inherit(self, carried: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        old = carried.get("rough_ref")
+        if old is not None and self.has_roughness and len(old):
+            self.rough_ref = np.fmax(self.rough_ref, np.where(rows >= 0, old[np.maximum(rows, 0)], np.nan))
 
     def _density_score(self, up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
@@ -288,7 +357,7 @@ class SeasonalModel(FittedModel):
         return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
                              sustained_alpha=self.sustained_alpha, vol_alpha=self.vol_alpha,
-                             probation=self.probation)
+                             probation=self.probation, rough_margin=self.rough_margin)
 
     def on_period(self, period: float) -> SeasonalModel:
         """This model with its per-slot arrays repeated over a period that is a multiple of its own."""
@@ -398,6 +467,46 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
         limits[:, i] = np.fmax(empirical, z_width * np.sqrt(alpha / (2 - alpha)))
         state[:, i] = mean[:, -1] if mean.shape[1] else 0.0
     return limits, state
+
+
+def window_median(windows: np.ndarray, min_count: int | None = None) -> np.ndarray:
+    """Median along the last axis ignoring NaN; NaN where fewer than min_count (default half) values are finite.
+    A sort of a few values per row, cheaper than np.nanmedian's masked path."""
+    ordered = np.sort(windows, axis=-1)  # NaN last
+    width = windows.shape[-1]
+    if width and not np.isnan(ordered[..., -1]).any():  # no gaps: the middle of every row
+        return (ordered[..., (width - 1) // 2] + ordered[..., width // 2]) / 2
+    count = np.isfinite(ordered).sum(axis=-1)
+    lo = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], axis=-1)[..., 0]
+    needed = max(windows.shape[-1] // 2, 1) if min_count is None else min_count
+    return np.where(count >= needed, (lo + hi) / 2, np.nan)
+
+
+def roughness_state(values: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From history (S, T): the roughness reference (S,), the last w differences (S, w), the medians of the
+    windows ending at the last w samples (S, w) and the last sample (S,).
+
+    The reference is the highest median over windows of w differences taken every w/2 samples, before the
+    last w samples (their windows are the ones online scoring still holds).
+    """
+    n, t = values.shape
+    filled = pd.DataFrame(values.T).ffill().to_numpy().T if t else values
+    before = np.concatenate([np.full((n, 1), np.nan), filled[:, :-1]], axis=1)
+    with np.errstate(invalid="ignore"):
+        diffs = np.where(np.isfinite(values), np.abs(values - before), np.nan)
+    padded = np.concatenate([np.full((n, 2 * w), np.nan), diffs], axis=1)
+    reference = np.full(n, np.nan)
+    older = diffs[:, :max(t - w, 0)]
+    for start in (0, w // 2):
+        blocks = (older.shape[1] - start) // w
+        if blocks > 0:
+            medians = window_median(older[:, start:start + blocks * w].reshape(n, blocks, w))
+            reference = np.fmax(reference, np.nanmax(np.where(np.isnan(medians), -np.inf, medians), axis=1))
+    reference = np.where(np.isfinite(reference), reference, np.nan)
+    recent = np.lib.stride_tricks.sliding_window_view(padded[:, -(2 * w - 1):], w, axis=1)
+    last = filled[:, -1] if t else np.full(n, np.nan)
+    return reference, np.ascontiguousarray(padded[:, -w:]), window_median(recent), last
 
 
 class SeasonalSpec(ModelSpec[SeasonalParams]):
@@ -550,12 +659,14 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         vol_ref, vol = np.ones(n), np.zeros(n)
         if vol_alpha:
             vol_ref, vol = volatility_state(online_resid, scale[:, slot_of_column], k, vol_alpha, ctx.interval_width)
+        rough = roughness_state(values, p.roughness_samples) if p.roughness_samples else (None, None, None, None)
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
                               np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
-                              vol, vol_ref, None, None,
+                              vol, vol_ref, None, None, rough[3], rough[1], rough[2], rough[0],
                               period=grid.length, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
                               density=density, z_width=z_for_width(ctx.interval_width),
                               sustained_alpha=alphas, vol_alpha=vol_alpha,
-                              probation=p.shift_probation if p.shift_after else 0.0)
+                              probation=p.shift_probation if p.shift_after else 0.0,
+                              rough_margin=p.roughness_margin)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})
