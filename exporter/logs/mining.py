@@ -93,7 +93,7 @@ def leading_level(message: str) -> str | None:
 _TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 
-def without_terminal_codes(line: str) -> str:
+def as_displayed(line: str) -> str:
     """The line as a terminal would show it: without colour codes and other control sequences, NUL bytes, or the
     byte-order mark an editor or a .NET program writes at the start of a file (it would hide the first header)."""
     if "\x1b" in line:

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from .config import LogsConfig, LogSource, field_label
 from .follow import FileFollower, Position, stdin_lines
-from .mining import RecordAssembler, SourceMiner, make_miner, without_terminal_codes
+from .mining import RecordAssembler, SourceMiner, as_displayed, make_miner
 
 log = logging.getLogger(__name__)
 STATE_FILE = "logs-state.json"
@@ -42,7 +42,7 @@ class Source:
 
     def line(self, text: str, now: float) -> None:
         with self.lock:
-            record = self.assembler.feed(without_terminal_codes(text))
+            record = self.assembler.feed(as_displayed(text))
             if record:
                 self._count(record, now)
 

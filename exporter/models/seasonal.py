@@ -62,7 +62,7 @@ from pydantic import Field, model_validator
 
 from aiops_common.durations import Duration, PositiveDuration
 
-from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma, weighted_quantile
+from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma, weighted_quantile, window_median
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 VOLATILITY_CAP = 3.0  # a sample counts towards volatility as at most this many band half-widths
@@ -290,8 +290,8 @@ class SeasonalModel(FittedModel):
         """The median of the last W absolute differences against (1 + margin) x the highest it was before them.
 
         Each new difference enters the window, and the median leaving the window of
-        medians enters the reference. 0 until the series has a reference, and on the
-        side opposite to the current sample's residual (so yhat still scores 0).
+        medians enters the reference. 0 until the series has a reference; carried on the
+        side of the current sample's residual (so yhat still scores 0).
         """
         diff = np.abs(y - self.last_y)
         push = seen & np.isfinite(diff)
@@ -469,20 +469,6 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
     return limits, state
 
 
-def window_median(windows: np.ndarray, min_count: int | None = None) -> np.ndarray:
-    """Median along the last axis ignoring NaN; NaN where fewer than min_count (default half) values are finite.
-    A sort of a few values per row, cheaper than np.nanmedian's masked path."""
-    ordered = np.sort(windows, axis=-1)  # NaN last
-    width = windows.shape[-1]
-    if width and not np.isnan(ordered[..., -1]).any():  # no gaps: the middle of every row
-        return (ordered[..., (width - 1) // 2] + ordered[..., width // 2]) / 2
-    count = np.isfinite(ordered).sum(axis=-1)
-    lo = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], axis=-1)[..., 0]
-    needed = max(windows.shape[-1] // 2, 1) if min_count is None else min_count
-    return np.where(count >= needed, (lo + hi) / 2, np.nan)
-
-
 def roughness_state(values: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """From history (S, T): the roughness reference (S,), the last w differences (S, w), the medians of the
     windows ending at the last w samples (S, w) and the last sample (S,).
@@ -502,8 +488,7 @@ def roughness_state(values: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray,
         blocks = (older.shape[1] - start) // w
         if blocks > 0:
             medians = window_median(older[:, start:start + blocks * w].reshape(n, blocks, w))
-            reference = np.fmax(reference, np.nanmax(np.where(np.isnan(medians), -np.inf, medians), axis=1))
-    reference = np.where(np.isfinite(reference), reference, np.nan)
+            reference = np.fmax(reference, np.fmax.reduce(medians, axis=1))  # NaN only where every window is
     recent = np.lib.stride_tricks.sliding_window_view(padded[:, -(2 * w - 1):], w, axis=1)
     last = filled[:, -1] if t else np.full(n, np.nan)
     return reference, np.ascontiguousarray(padded[:, -w:]), window_median(recent), last
