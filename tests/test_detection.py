@@ -225,10 +225,10 @@ def test_a_series_that_turns_rougher_than_ever_pages_while_each_sample_stays_ins
 
 def test_the_roughness_reference_outlives_a_refit_so_a_second_episode_as_rough_does_not_page_again():
     step = 300.0
-    times = np.arange(0, 13 * DAY, step)
+    times = np.arange(0, 14 * DAY, step)
     values = 100 + np.random.default_rng(4).normal(0, 1, len(times))
     episode = np.arange(24)
-    first, second = int(2 * DAY / step), int(11 * DAY / step)  # nine days apart: beyond the 7-day history
+    first, second = int(3.5 * DAY / step), int(12.5 * DAY / step)  # nine days apart: beyond the 7-day history
     values[first + episode] = 100 + np.where(episode % 2, 2.2, -2.2)
     values[second + episode] = 100 + np.where(episode % 2, 2.2, -2.2)
     scores = scores_of(times, values, step=step, retrain_every="1h", min_history="1d").scores[0]
@@ -237,3 +237,22 @@ def test_the_roughness_reference_outlives_a_refit_so_a_second_episode_as_rough_d
     recent = (times >= times[second] - 7 * DAY) & (times < times[second])
     forgetful = make_model("seasonal").fit(times[recent], values[None, recent], FitContext(0.9995, step, 7200.0)).model
     assert _rough_swings(forgetful, times[second], 24, size=2.2)[1] >= 1
+
+
+def test_roughness_pages_only_once_the_series_has_been_seen_for_three_days_even_with_a_shorter_history():
+    step = 300.0
+    times = np.arange(0, 5 * DAY, step)
+    episode = np.arange(24)
+
+    def peak_of_episode_at(start: int) -> float:
+        values = 100 + np.random.default_rng(5).normal(0, 1, len(times))
+        values[start + episode] = 100 + np.where(episode % 2, 2.2, -2.2)
+        scores = scores_of(times, values, step=step, history="2d", min_history="12h", retrain_every="1h").scores[0]
+        return float(np.nanmax(scores[start:start + 24]))
+
+    # a day and a half in, the reference has not met a whole busy cycle; four days in (with refits that each
+    # see two days only: the series' first sample is carried from fit to fit) the same episode pages
+    assert peak_of_episode_at(int(1.5 * DAY / step)) < 1 <= peak_of_episode_at(int(4 * DAY / step))
+    values = 100 + np.random.default_rng(5).normal(0, 1, len(times))
+    young = make_model("seasonal").fit(times[:288], values[None, :288], FitContext(0.9995, step, 7200.0)).model
+    assert _rough_swings(young, times[288], 24, size=2.2)[1] == 0

@@ -42,7 +42,9 @@ in units of (1 + `roughness_margin`) times the highest such median the series re
 samples (in its history, and in every earlier fit of it: the reference is carried across refits by
 the engine, so it remembers the series' whole past, not only the history window). It is published
 through extra_score() on the side of the current sample's residual, capped at ROUGHNESS_CAP, never
-counts towards `shift_after`, and pages nothing until the series has a reference.
+counts towards `shift_after`, and pages nothing until the series has been seen for `min_periods`
+periods (3 days by default; also carried across refits): a shorter past has not shown how rough
+the series' busiest hours normally are.
 
 Volatility (off by default; an exponentially weighted mean of squared standardised
 residuals) widens the band while it exceeds the most the history's own replay reached, so
@@ -110,9 +112,9 @@ class SeasonalParams(ModelParams):
 class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
                  sustained=None, sustained_k=None, vol=None, vol_ref=None, prior_offset=None, probation_until=None,
-                 last_y=None, diffs=None, rough_recent=None, rough_ref=None, rough_pos=None,
+                 last_y=None, diffs=None, rough_recent=None, rough_ref=None, rough_pos=None, rough_since=None,
                  *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
-                 sustained_alpha=(), vol_alpha=0.0, probation=0.0, rough_margin=0.0):
+                 sustained_alpha=(), vol_alpha=0.0, probation=0.0, rough_margin=0.0, rough_span=0.0):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
         self.k = k  # (S,) band half-width in sigmas
@@ -140,13 +142,15 @@ class SeasonalModel(FittedModel):
         self.rough_ref = np.full(n, np.nan) if rough_ref is None else rough_ref  # (S,) highest median before those
         self.rough_pos = np.zeros(n, dtype=np.int64) if rough_pos is None else rough_pos  # (S,) both rings' oldest
         self.rough_margin = rough_margin
+        self.rough_since = np.full(n, np.inf) if rough_since is None else rough_since  # (S,) its first sample seen
+        self.rough_span = rough_span  # how long a series must have been seen before roughness pages (seconds)
         self.context = np.zeros(n)  # (S,) the context score after the last update
         self.context_up = self.context_down = self.context
         self.level_up = self.level_down = self.context  # the part of it that counts towards shift_after
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
               "rate_down", "sustained", "sustained_k", "vol", "vol_ref", "prior_offset", "probation_until", "last_y",
-              "diffs", "rough_recent", "rough_ref", "rough_pos")
+              "diffs", "rough_recent", "rough_ref", "rough_pos", "rough_since")
 
     @property
     def has_context(self) -> bool:
@@ -224,7 +228,7 @@ class SeasonalModel(FittedModel):
             self.vol = np.where(seen, (1 - self.vol_alpha) * self.vol
                                 + self.vol_alpha * volatility_sample(resid, self.scale[:, slot], self.k), self.vol)
         if self.has_context:
-            self._update_context(seen, y, resid, half, self.scale[:, slot])
+            self._update_context(t, seen, y, resid, half, self.scale[:, slot])
         above, below = seen & (resid > reach_up), seen & (resid < -reach_down)
         if self.sustained_alpha:  # a sustained deviation pages like one outside the band, then becomes the level
             above, below = above | (self.level_up >= 1), below | (self.level_down >= 1)
@@ -247,7 +251,7 @@ class SeasonalModel(FittedModel):
         self.run_sum = np.where(shifted, 0.0, run_sum)
         self.last_t = np.where(seen, t, self.last_t)
 
-    def _update_context(self, seen: np.ndarray, y: np.ndarray, resid: np.ndarray, half: np.ndarray,
+    def _update_context(self, t: float, seen: np.ndarray, y: np.ndarray, resid: np.ndarray, half: np.ndarray,
                         scale: np.ndarray) -> None:
         up = down = np.zeros(len(seen))
         if self.density is not None:
@@ -262,7 +266,7 @@ class SeasonalModel(FittedModel):
             up, down = np.fmax(up, s_up), np.fmax(down, s_down)
         self.level_up, self.level_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)  # count towards a shift
         if self.has_roughness:  # roughness pages, but a rough series has not moved: it never re-centres the level
-            r_up, r_down = self._roughness_score(seen, y, resid, scale)
+            r_up, r_down = self._roughness_score(t, seen, y, resid, scale)
             up, down = np.fmax(up, r_up), np.fmax(down, r_down)
         self.context_up, self.context_down = np.where(seen, up, 0.0), np.where(seen, down, 0.0)
         self.context = np.fmax(self.context_up, self.context_down)
@@ -286,12 +290,13 @@ class SeasonalModel(FittedModel):
         down = np.where(seen & (standardised < -AT_YHAT), np.maximum(z_down, 0.0), 0.0)
         return up, down
 
-    def _roughness_score(self, seen, y, resid, scale) -> tuple[np.ndarray, np.ndarray]:
+    def _roughness_score(self, t, seen, y, resid, scale) -> tuple[np.ndarray, np.ndarray]:
         """The median of the last W absolute differences against (1 + margin) x the highest it was before them.
 
         Each new difference enters the window, and the median leaving the window of
-        medians enters the reference. 0 until the series has a reference; carried on the
-        side of the current sample's residual (so yhat still scores 0).
+        medians enters the reference. 0 until the series has a reference and has been seen for
+        rough_span (a reference from a day or two has not met the series' roughest normal hours);
+        carried on the side of the current sample's residual (so yhat still scores 0).
         """
         diff = np.abs(y - self.last_y)
         push = seen & np.isfinite(diff)
@@ -309,19 +314,22 @@ class SeasonalModel(FittedModel):
         self.rough_recent[rows, oldest] = rough[rows]
         self.rough_pos[rows] = (oldest + 1) % self.diffs.shape[1]
         reference = (1 + self.rough_margin) * np.fmax(self.rough_ref, ROUGHNESS_FLOOR * scale)
+        settled = np.isfinite(self.rough_ref) & (t - self.rough_since >= self.rough_span)
         with np.errstate(invalid="ignore"):
-            score = np.where(push & np.isfinite(rough) & np.isfinite(self.rough_ref),
-                             np.minimum(rough / reference, ROUGHNESS_CAP), 0.0)
+            score = np.where(push & np.isfinite(rough) & settled, np.minimum(rough / reference, ROUGHNESS_CAP), 0.0)
             standardised = resid / scale
         return np.where(standardised > AT_YHAT, score, 0.0), np.where(standardised < -AT_YHAT, score, 0.0)
 
     def carry(self) -> dict[str, np.ndarray]:
-        return {"rough_ref": self.rough_ref} if self.has_roughness else {}
+        return {"rough_ref": self.rough_ref, "rough_since": self.rough_since} if self.has_roughness else {}
 
     def inherit(self, carried: dict[str, np.ndarray], rows: np.ndarray) -> None:
         old = carried.get("rough_ref")
         if old is not None and self.has_roughness and len(old):
             self.rough_ref = np.fmax(self.rough_ref, np.where(rows >= 0, old[np.maximum(rows, 0)], np.nan))
+            since = carried.get("rough_since")
+            if since is not None:
+                self.rough_since = np.fmin(self.rough_since, np.where(rows >= 0, since[np.maximum(rows, 0)], np.inf))
 
     def _density_score(self, up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
@@ -357,7 +365,7 @@ class SeasonalModel(FittedModel):
         return SeasonalModel(*arrays, period=self.period, slot_width=self.slot_width, half_life=self.half_life,
                              shift_samples=self.shift_samples, density=self.density, z_width=self.z_width,
                              sustained_alpha=self.sustained_alpha, vol_alpha=self.vol_alpha,
-                             probation=self.probation, rough_margin=self.rough_margin)
+                             probation=self.probation, rough_margin=self.rough_margin, rough_span=self.rough_span)
 
     def on_period(self, period: float) -> SeasonalModel:
         """This model with its per-slot arrays repeated over a period that is a multiple of its own."""
@@ -467,6 +475,12 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
         limits[:, i] = np.fmax(empirical, z_width * np.sqrt(alpha / (2 - alpha)))
         state[:, i] = mean[:, -1] if mean.shape[1] else 0.0
     return limits, state
+
+
+def first_seen(times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(S,) time of each row's first finite sample (inf where there is none)."""
+    finite = np.isfinite(values)
+    return np.where(finite.any(axis=1), times[np.argmax(finite, axis=1)] if len(times) else np.inf, np.inf)
 
 
 def roughness_state(values: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -647,11 +661,11 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         rough = roughness_state(values, p.roughness_samples) if p.roughness_samples else (None, None, None, None)
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
                               np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
-                              vol, vol_ref, None, None, rough[3], rough[1], rough[2], rough[0],
+                              vol, vol_ref, None, None, rough[3], rough[1], rough[2], rough[0], None, first_seen(times, values),
                               period=grid.length, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
                               density=density, z_width=z_for_width(ctx.interval_width),
                               sustained_alpha=alphas, vol_alpha=vol_alpha,
                               probation=p.shift_probation if p.shift_after else 0.0,
-                              rough_margin=p.roughness_margin)
+                              rough_margin=p.roughness_margin, rough_span=p.min_periods * p.period)
         return FitResult(model, ok, {"no_data": int((~ok).sum())} if not ok.all() else {})
