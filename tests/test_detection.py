@@ -7,6 +7,7 @@ from exporter.backtest import replay
 from exporter.config import DEFAULT_HISTORY, DEFAULT_HISTORY_STEPS, QueryConfig
 from exporter.models import FitContext, make_model
 from exporter.models.seasonal import SeasonalParams
+from exporter.scoring import anomaly_score
 from exporter.series import SeriesBatch
 
 HOUR, DAY, WEEK = 3600.0, 86400.0, 7 * 86400.0
@@ -196,7 +197,6 @@ def test_a_profile_is_taken_only_where_it_predicts_periods_it_was_not_estimated_
 
 def _rough_swings(model, t0, n, size=1.8, level=100.0):
     """n samples alternating size above and below the level, 5 minutes apart; the last (band, extra) scores."""
-    from exporter.scoring import anomaly_score
     band_scores, extra = [], None
     for i in range(n):
         t, y = t0 + i * 300, np.array([level + (size if i % 2 else -size)])
@@ -256,3 +256,18 @@ def test_roughness_pages_only_once_the_series_has_been_seen_for_three_days_even_
     values = 100 + np.random.default_rng(5).normal(0, 1, len(times))
     young = make_model("seasonal").fit(times[:288], values[None, :288], FitContext(0.9995, step, 7200.0)).model
     assert _rough_swings(young, times[288], 24, size=2.2)[1] == 0
+
+
+def test_an_episode_still_going_on_at_a_refit_does_not_widen_the_band_that_scores_it_but_a_past_one_does():
+    step = 60.0
+    times = np.arange(0, 4 * DAY, step)
+    values = 70 + np.random.default_rng(6).normal(0, 1, len(times))
+    ctx = FitContext(0.999, step, 7200.0)
+    ongoing = values.copy()
+    ongoing[-10:] += 40  # the exporter starts, or refits, ten minutes into an incident
+    model = make_model("seasonal").fit(times, ongoing[None, :], ctx).model
+    assert anomaly_score(np.array([110.0]), model.predict(times[-1] + step))[0] > 1
+    past = values.copy()
+    past[-1000:-990] += 40  # the same episode, over by the refit: it is history the band must cover
+    widened = make_model("seasonal").fit(times, past[None, :], ctx).model
+    assert widened.k[0] > 2 * model.k[0]

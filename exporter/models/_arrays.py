@@ -53,6 +53,25 @@ def calibrated_k(z_abs: np.ndarray, width: float) -> np.ndarray:
     return fill_nan(nanquantile(z_abs, width, axis=1), 0.0)
 
 
+def ongoing_episode_as_one(z_abs: np.ndarray, threshold: float) -> np.ndarray:
+    """(S, T) with the run of values above threshold that ends a row (an episode still going on when the history
+    ends) kept as one value: its highest, at its first position, the rest NaN. Rows that do not end above the
+    threshold are returned as they are; so is every earlier run (a past episode counts in full)."""
+    ending = np.flatnonzero(z_abs[:, -1] > threshold) if z_abs.shape[1] else np.zeros(0, dtype=np.int64)
+    if not len(ending):
+        return z_abs
+    out = z_abs.copy()
+    tail = z_abs[ending]
+    below = ~(tail > threshold)  # NaN ends a run too
+    n_cols = tail.shape[1]
+    first = np.where(below.any(axis=1), n_cols - np.argmax(below[:, ::-1], axis=1), 0)  # the run's first column
+    in_run = np.arange(n_cols)[None, :] >= first[:, None]
+    highest = np.where(in_run, tail, -np.inf).max(axis=1)
+    out[ending] = np.where(in_run, np.nan, tail)
+    out[ending, first] = highest
+    return out
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
     """Per row of values (S, T) with column weights (T,): the smallest value with at most 1 - q of the row's
     weight above it (NaN weighs nothing; 0 where a row has none). Only the top of each row is sorted: as many

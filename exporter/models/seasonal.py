@@ -64,7 +64,16 @@ from pydantic import Field, model_validator
 
 from aiops_common.durations import Duration, PositiveDuration
 
-from ._arrays import MAD_TO_SIGMA, calibrated_k, fill_nan, nanmedian, robust_sigma, weighted_quantile, window_median
+from ._arrays import (
+    MAD_TO_SIGMA,
+    calibrated_k,
+    fill_nan,
+    nanmedian,
+    ongoing_episode_as_one,
+    robust_sigma,
+    weighted_quantile,
+    window_median,
+)
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 VOLATILITY_CAP = 3.0  # a sample counts towards volatility as at most this many band half-widths
@@ -534,7 +543,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
                          overall_sigma[:, None])
         k = np.full(len(overall), z_for_width(width))
         if p.calibrate and resid.shape[1] > 1:
-            z = np.abs(resid) / scale[:, slot_of_column]
+            # an episode still going on when the history ends counts once, like a spike: at a refit (or a start)
+            # in the middle of an incident its latest samples, the most weighted of all, would otherwise set the band
+            z = ongoing_episode_as_one(np.abs(resid) / scale[:, slot_of_column], z_for_width(width))
             quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
             k = np.fmax(k, quantile * (1 + p.calibration_margin))
         return scale, k, samples
