@@ -61,6 +61,11 @@ SAMPLES = {
         "03-Mar-2026 04:02:11.003 INFO [main] org.apache.catalina.startup.Catalina.start Server startup in 812 ms",
         "03-Mar-2026 04:02:12.003 SEVERE [exec-1] org.apache.catalina.core.StandardWrapperValve.invoke Servlet failed",
     ], "Server startup in 812 ms", "info"),
+    "jul": ([  # the header line of java.util.logging's two-line default; the message is on the next line
+        "Mar 03, 2026 4:02:11 AM org.apache.catalina.startup.Catalina start",
+        "Mar 3, 2026 11:02:12 PM hudson.model.AsyncPeriodicWork$1 run",
+        "Mar 03, 2026 16:02:13 com.shop.Orders",
+    ], "", "unknown"),
     "springboot": ([
         "2026-03-03T04:02:11.003Z  INFO 4410 --- [           main] c.s.orders.OrderApplication              : "
         "Started OrderApplication in 2.1 seconds (process running for 2.6)",
@@ -626,6 +631,31 @@ def test_a_header_alone_on_its_line_takes_the_next_line_as_the_message_as_dotnet
     assert [templates[template_id].text for template_id in ids[:3]] == [
         "Order <NUM> paid by customer <NUM>", "Inventory reserved for order <NUM>", "Connection reset by peer <IP>"]
     assert (ids[2], "error") in counts
+
+
+def test_java_util_logging_two_line_records_are_one_record_each_mined_by_their_message_with_its_level():
+    lines = ["Mar 03, 2026 4:02:11 AM org.apache.catalina.startup.Catalina start",
+             "INFO: Server startup in 1234 ms",
+             "Mar 03, 2026 4:02:12 AM org.apache.catalina.core.StandardWrapperValve invoke",
+             "SEVERE: Servlet.service() for servlet [jsp] threw exception",
+             "java.lang.IllegalStateException: order 881 is gone",
+             "\tat org.apache.jsp.index_jsp._jspService(index_jsp.java:42)",
+             "Mar 03, 2026 4:02:15 AM org.apache.catalina.startup.Catalina start",
+             "INFO: Server startup in 998 ms",
+             "Mar 03, 2026 4:03:01 AM hudson.model.AsyncPeriodicWork$1 run",
+             "WARNING: Started Fingerprint cleanup"]
+    result = mine_lines(lines)
+    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    assert result.format == "jul" and result.records == 4 and result.unparsed == 0
+    assert texts == {("Server startup in <NUM> ms", "info"): 2, ("Started Fingerprint cleanup", "warning"): 1,
+                     ("Servlet.service() for servlet [jsp] threw exception", "error"): 1}
+    assert result.template_ids[:2] == result.template_ids[6:8]  # header and message: one record, one template
+
+
+def test_a_line_after_an_ordinary_one_line_record_is_never_joined_to_it_by_its_leading_level():
+    lines = ["INFO:     Started server process [4410]", "INFO:     Waiting for application startup.",
+             "2026-03-03 04:02:11,003 INFO  [main] com.shop.Cart: cart 7 ready", "WARNING: cart 8 is cold"]
+    assert mine_lines(lines).records == 4  # uvicorn's lines, and a level-prefixed line after a log4j one
 
 
 def test_a_prometheus_container_log_is_detected_as_logfmt_inside_the_kubelet_lines():

@@ -377,6 +377,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # Tomcat catalina.out / java.util.logging OneLineFormatter: dd-MMM-yyyy HH:mm:ss.SSS LEVEL [thread] class msg
     "catalina": r"^(?P<Timestamp>\d{2}-" + _MON + r"-\d{4} \d{2}:\d{2}:\d{2}\.\d{3}) (?P<Level>[A-Z]+) "
                 r"\[(?P<Thread>[^\]]+)\] (?P<Component>\S+) (?P<Content>.*)$",
+    # java.util.logging's SimpleFormatter default (Tomcat before 8.5, Jenkins, plain Java programs) writes two lines:
+    # "MMM d, yyyy h:mm:ss a source method", then "LEVEL: message"; the first is a header alone on its line (see
+    # HEADER_ONLY_LINES), and the record's next line gives the level and the message
+    "jul": r"^(?P<Timestamp>" + _MON + r" \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2}(?: [AP]M)?) (?P<Component>[\w$.]+)"
+           r"(?: (?P<Method>[\w$<>.-]+))?(?P<Content>)$",
     # Kubernetes klog: Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg
     "klog": r"^(?P<Level>[IWEF])(?P<Timestamp>\d{4} \d{2}:\d{2}:\d{2}\.\d{6}) +(?P<Pid>\d+) (?P<Source>[^\]\s]+)\] "
             r"(?P<Content>.*)$",
@@ -440,8 +445,12 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
+                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
                    "python_asctime", "golog", "log4j", "level_first", "bracketed", "generic"]
+
+# Headers that a layout writes alone on their line, the message on the next line even when that is not indented
+# (java.util.logging's two-line default): the record assembler joins that line to the header.
+HEADER_ONLY_LINES = re.compile(PRESET_PATTERNS["jul"])
 
 
 class _Log4jFormat(RegexFormat):

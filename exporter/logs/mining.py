@@ -27,7 +27,17 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .formats import DETECT_LINES, Detection, LineFormat, detect, format_from_state, level_name, resolve, runtime_payload
+from .formats import (
+    DETECT_LINES,
+    HEADER_ONLY_LINES,
+    Detection,
+    LineFormat,
+    detect,
+    format_from_state,
+    level_name,
+    resolve,
+    runtime_payload,
+)
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware, saved_as_plain_drain
 
@@ -86,6 +96,13 @@ def leading_level(message: str) -> str | None:
     return level_name(match.group(1)) if match else None
 
 
+def _split_leading_level(message: str) -> tuple[str | None, str]:
+    """A message line after a header alone on its line: its leading level word (if any) and the rest."""
+    match = _LEADING_LEVEL.match(message)
+    level = level_name(match.group(1)) if match else None
+    return (level, message[match.end():]) if level is not None and match is not None else (None, message)
+
+
 # Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
 # two-character escapes. Programs that colour their output (uvicorn, Spring Boot, Rails, anything run with a
 # tty or FORCE_COLOR) write them into logs, where they hide the header from the format and the level word
@@ -103,6 +120,10 @@ def as_displayed(line: str) -> str:
     return line[1:] if line.startswith("\ufeff") else line
 
 
+# The headers a layout writes alone on their line (java.util.logging's two-line default, HEADER_ONLY_LINES) start
+# with a month's name: most lines are ruled out by their first three characters.
+_MONTHS = frozenset(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
+
 # A line the container runtime split (CRI tag P: a line over 16 KiB); the rest follows on the next line(s).
 _CRI_PARTIAL = re.compile(r"\S+ (?:stdout|stderr) P ")
 
@@ -113,25 +134,29 @@ class RecordAssembler:
 
     A Python traceback starts a record of its own (an uncaught exception follows whatever line came before
     it), except right after a one-line record of level error or critical: that is `logger.exception()`'s
-    output, the logged message and its traceback, one record (found by `level_pattern`; None: never)."""
+    output, the logged message and its traceback, one record (found by `level_pattern`; None: never). A header
+    that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
+    it holds."""
 
     def __init__(self, continuation: str | None, level_pattern: str | None = None):
         self.continuation = re.compile(continuation) if continuation else None
         self.level = re.compile(level_pattern) if level_pattern else None
         self.pending: list[str] = []
         self.split = False  # the last line was a piece of a longer one: the next line continues it
+        self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
         inside a container runtime's wrapper: a stack frame in a pod's log is indented after CRI's prefix)."""
         text = runtime_payload(line)
         continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None)
-                     or self._logged_traceback(text))
+                     or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues:
             self.pending.append(line)
             return None
         done, self.pending = self.pending, [line]
+        self.header_only = text[:3] in _MONTHS and HEADER_ONLY_LINES.match(text) is not None
         return done or None
 
     def _logged_traceback(self, line: str) -> bool:
@@ -236,6 +261,8 @@ class SourceMiner:
             content, level, fields = parsed.content, parsed.level, parsed.fields
             if not content.strip() and len(record) > 1:  # a header alone on its line: the message is the next one
                 content = next((text for text in (runtime_payload(line).strip() for line in record[1:]) if text), "")
+                if level is None:  # java.util.logging's "LEVEL: message"
+                    level, content = _split_leading_level(content)
         if not self.fields_checked:
             self._check_fields()
         if level is None:
