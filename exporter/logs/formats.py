@@ -323,7 +323,8 @@ class WholeLine(LineFormat):
 
 
 # ---- presets ---------------------------------------------------------------------------------------
-_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MON = "(?:" + "|".join(_MONTHS) + ")"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
@@ -450,7 +451,14 @@ DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_erro
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
 # (java.util.logging's two-line default): the record assembler joins that line to the header.
-HEADER_ONLY_LINES = re.compile(PRESET_PATTERNS["jul"])
+_HEADER_ONLY_LINES = re.compile(PRESET_PATTERNS["jul"])
+_HEADER_ONLY_STARTS = frozenset(_MONTHS)
+
+
+def is_header_alone(line: str) -> bool:
+    """Whether a layout writes this line alone, its message on the next line. Cheap for the lines that are not:
+    such a header starts with a month's name, so most lines are ruled out by their first three characters."""
+    return line[:3] in _HEADER_ONLY_STARTS and _HEADER_ONLY_LINES.match(line) is not None
 
 
 class _Log4jFormat(RegexFormat):

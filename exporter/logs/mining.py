@@ -29,11 +29,11 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from .formats import (
     DETECT_LINES,
-    HEADER_ONLY_LINES,
     Detection,
     LineFormat,
     detect,
     format_from_state,
+    is_header_alone,
     level_name,
     resolve,
     runtime_payload,
@@ -91,16 +91,11 @@ def level_of(line: str, pattern: re.Pattern) -> str:
 _LEADING_LEVEL = re.compile(r"\s*\[?([A-Za-z]{3,11})\]?:\s")
 
 
-def leading_level(message: str) -> str | None:
-    match = _LEADING_LEVEL.match(message)
-    return level_name(match.group(1)) if match else None
-
-
-def _split_leading_level(message: str) -> tuple[str | None, str]:
-    """A message line after a header alone on its line: its leading level word (if any) and the rest."""
+def split_leading_level(message: str) -> tuple[str | None, str]:
+    """A message's leading level word and colon, as a level (None when there is none), and the rest of it."""
     match = _LEADING_LEVEL.match(message)
     level = level_name(match.group(1)) if match else None
-    return (level, message[match.end():]) if level is not None and match is not None else (None, message)
+    return (level, message[match.end():]) if match and level is not None else (None, message)
 
 
 # Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
@@ -119,10 +114,6 @@ def as_displayed(line: str) -> str:
         line = line.replace("\x00", "")
     return line[1:] if line.startswith("\ufeff") else line
 
-
-# The headers a layout writes alone on their line (java.util.logging's two-line default, HEADER_ONLY_LINES) start
-# with a month's name: most lines are ruled out by their first three characters.
-_MONTHS = frozenset(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
 
 # A line the container runtime split (CRI tag P: a line over 16 KiB); the rest follows on the next line(s).
 _CRI_PARTIAL = re.compile(r"\S+ (?:stdout|stderr) P ")
@@ -156,7 +147,7 @@ class RecordAssembler:
             self.pending.append(line)
             return None
         done, self.pending = self.pending, [line]
-        self.header_only = text[:3] in _MONTHS and HEADER_ONLY_LINES.match(text) is not None
+        self.header_only = is_header_alone(text)
         return done or None
 
     def _logged_traceback(self, line: str) -> bool:
@@ -262,13 +253,13 @@ class SourceMiner:
             if not content.strip() and len(record) > 1:  # a header alone on its line: the message is the next one
                 content = next((text for text in (runtime_payload(line).strip() for line in record[1:]) if text), "")
                 if level is None:  # java.util.logging's "LEVEL: message"
-                    level, content = _split_leading_level(content)
+                    level, content = split_leading_level(content)
         if not self.fields_checked:
             self._check_fields()
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
-                level = leading_level(content) or crash_level(runtime_payload(first)) or level
+                level = split_leading_level(content)[0] or crash_level(runtime_payload(first)) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group

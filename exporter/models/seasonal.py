@@ -335,10 +335,9 @@ class SeasonalModel(FittedModel):
     def inherit(self, carried: dict[str, np.ndarray], rows: np.ndarray) -> None:
         old = carried.get("rough_ref")
         if old is not None and self.has_roughness and len(old):
-            self.rough_ref = np.fmax(self.rough_ref, np.where(rows >= 0, old[np.maximum(rows, 0)], np.nan))
-            since = carried.get("rough_since")
-            if since is not None:
-                self.rough_since = np.fmin(self.rough_since, np.where(rows >= 0, since[np.maximum(rows, 0)], np.inf))
+            known, row = rows >= 0, np.maximum(rows, 0)
+            self.rough_ref = np.fmax(self.rough_ref, np.where(known, old[row], np.nan))
+            self.rough_since = np.fmin(self.rough_since, np.where(known, carried["rough_since"][row], np.inf))
 
     def _density_score(self, up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For a sample that is itself a moderate deviation: how unlikely the recent burst of them is.
