@@ -67,10 +67,15 @@ def test_a_weekly_pattern_gets_a_weekly_profile_and_its_weekend_is_normal():
     assert width < daily_width / 3
 
 
-def test_the_long_period_is_not_tried_before_history_covers_min_periods_of_it():
-    times, values = weekly_series(weeks=2)
-    model = make_model("seasonal").fit(times, values[None, :], FitContext(0.999, HOUR, 7200.0)).model
-    assert model.period == DAY
+def test_the_long_period_is_tried_once_history_covers_min_long_periods_of_it_and_not_before():
+    times, values = weekly_series(weeks=3)
+    ctx = FitContext(0.999, HOUR, 7200.0)
+    two_weeks = times <= times[0] + 2 * WEEK
+    just_short = times < times[0] + 2 * WEEK - HOUR
+    assert make_model("seasonal").fit(times[two_weeks], values[None, two_weeks], ctx).model.period == WEEK
+    assert make_model("seasonal").fit(times[just_short], values[None, just_short], ctx).model.period == DAY
+    three = SeasonalParams(min_long_periods=3)
+    assert make_model("seasonal", three).fit(times[two_weeks], values[None, two_weeks], ctx).model.period == DAY
 
 
 def test_a_long_period_must_be_a_multiple_of_the_period():

@@ -7,8 +7,8 @@ Fit, per series:
   on periods it was not estimated from: two folds of alternate periods);
   otherwise the series is modelled as a level, which suits most infrastructure
   metrics that are not seasonal at all. A longer period (a week) is tried once the
-  history covers `min_periods` of it and kept where it cuts the residual scale of the
-  shorter choice by the same gain;
+  history covers `min_long_periods` of it (two: the held-out check needs two) and kept
+  where it cuts the residual scale of the shorter choice by the same gain;
 - the scale is a robust sigma of the residuals (per slot when seasonal), floored
   so that quantised or nearly flat series do not get a zero-width band;
 - the band's half-width in sigmas is calibrated: the larger of the normal
@@ -86,11 +86,12 @@ AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), 
 
 class SeasonalParams(ModelParams):
     period: PositiveDuration = 86400.0
-    long_period: Duration = 7 * 86400.0  # also tried where history covers min_periods of it; 0: only `period`
+    long_period: Duration = 7 * 86400.0  # also tried where history covers min_long_periods of it; 0: only `period`
     slots: int | None = Field(default=None, ge=1, le=10080)  # default: period/step, at most 288
     seasonality: Literal["auto", "on", "off"] = "auto"
     min_seasonal_gain: float = Field(default=0.2, ge=0, lt=1)  # profile must cut the residual scale this much
     min_periods: float = Field(default=3, ge=0)  # history (in periods) a series needs before "auto" uses a profile
+    min_long_periods: float = Field(default=2, ge=0)  # history (in long periods) before the long period is tried
     level_half_life: PositiveDuration = 3 * 3600.0
     smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
     scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
@@ -550,11 +551,11 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return scale, k, samples
 
     def _periods(self, times: np.ndarray, slot_width: float) -> list[_Period]:
-        """The candidate periods: `period`, and `long_period` when the history covers min_periods of it."""
+        """The candidate periods: `period`, and `long_period` when the history covers min_long_periods of it."""
         p = self.params
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         lengths = [p.period]
-        if p.long_period and p.seasonality != "off" and span >= p.min_periods * p.long_period:
+        if p.long_period and p.seasonality != "off" and span >= p.min_long_periods * p.long_period:
             lengths.append(p.long_period)
         return [_Period(length, int(round(length / slot_width)), times, slot_width) for length in lengths]
 
@@ -563,8 +564,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         """Per series, which profile to use (0: none, i: periods[i - 1]) and each period's profile (S, slots).
 
         A longer period is taken only where it cuts the residual scale of the best shorter choice
-        by `min_seasonal_gain` (and history covers `min_periods` of it): its profile rests on fewer
-        samples per slot, so it must pay for that.
+        by `min_seasonal_gain` (and history covers `min_long_periods` of it, `min_periods` for `period`):
+        its profile rests on fewer samples per slot, so it must pay for that.
         """
         p = self.params
         choice = np.zeros(len(overall), dtype=np.int64)
@@ -577,7 +578,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
                 break
             # A profile must cut the scale in-sample (cheap) and then on held-out periods (the real test).
             sigma = robust_sigma(values - profile[:, period.slot_of_column])
-            better = (sigma <= (1 - p.min_seasonal_gain) * best) & (span >= p.min_periods * period.length)
+            needed = p.min_periods if period.length == p.period else p.min_long_periods
+            better = (sigma <= (1 - p.min_seasonal_gain) * best) & (span >= needed * period.length)
             if better.any() and p.seasonality == "auto":
                 sigma[better] = self._held_out_sigma(values[better], overall[better], period)
                 better &= sigma <= (1 - p.min_seasonal_gain) * best
