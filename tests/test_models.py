@@ -108,6 +108,19 @@ def test_a_spike_leaves_no_sustained_score_behind_it():
     assert max(extras) < 1
 
 
+def test_a_burst_that_a_refit_catches_in_progress_leaves_no_sustained_score_behind_it():
+    times, values = seasonal_batch(n_series=1, noise=1.0, seed=4)
+    values = values.copy()
+    values[0, -2:] += 60.0  # far outside the band online; the refit's band, calibrated with it, takes it in
+    model = make_model("seasonal").fit(times, values, FitContext(0.999, STEP, 7200.0)).model
+    t, extras = times[-1], []
+    for _ in range(6):  # then slightly above yhat, as noise is
+        t += STEP
+        model.update(t, np.array([model.predict(t).yhat[0] + 0.5]))
+        extras.append(float(model.extra_score("both")[0]))
+    assert max(extras) < 1
+
+
 def test_a_burst_of_moderate_deviations_scores_above_one_when_density_is_on_but_yhat_still_scores_zero():
     from exporter.models import REGISTRY
 

@@ -30,7 +30,8 @@ the other way. A burst adopted as a level and then over costs one page, not two.
 A sustained score (exponentially weighted mean of the standardised residuals
 inside the band, one per `sustained` half-life of at least `sustained_min_steps`
 steps, so on a coarse series it still averages several samples; calibrated on the history
-replayed through the same online level) catches deviations that stay inside
+replayed through the same online level; a burst that arrived outside the band just before
+a refit stays out of its starting state) catches deviations that stay inside
 the band but last; it is published through extra_score() and counts towards
 `shift_after` too. Samples outside the band do not feed it: the band scores
 them, and a run of them is a shift, so a spike does not leave a sustained
@@ -81,6 +82,8 @@ ROUGHNESS_FLOOR = 0.5  # the roughness reference is at least this many sigmas of
 # The roughness score pages (it passes 1) but never outranks a large deviation: how much rougher than ever a series
 # is says less than how far it is from its level, and a cause's neighbours often turn rough when it fails.
 ROUGHNESS_CAP = 1.5
+# At a refit, samples this many (longest) sustained half-lives back are checked against the band they arrived under.
+SUSTAINED_RECHECK_HALF_LIVES = 3
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
 
@@ -465,13 +468,14 @@ def volatility_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alpha:
 
 
 def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas: tuple[float, ...], width: float,
-                    margin: float) -> tuple[np.ndarray, np.ndarray]:
+                    margin: float, unfed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The sustained scores' calibrated limits (S, H) and their state at the end of history, in sigmas.
 
     The limit for each half-life is the `width` quantile of the history's own
     |EWMA| in sigmas (times the margin), never below the normal-theory value
     for an EWMA of independent residuals, so a smooth history cannot make it
-    trigger-happy.
+    trigger-happy. `unfed` (S, T): samples left out of the end state as well
+    (those that arrived outside the band; see SeasonalSpec._arrived_outside).
     """
     n = resid.shape[0]
     limits, state = np.zeros((n, len(alphas))), np.zeros((n, len(alphas)))
@@ -483,6 +487,9 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
         empirical = calibrated_k(np.abs(mean), width) * margin
         limits[:, i] = np.fmax(empirical, z_width * np.sqrt(alpha / (2 - alpha)))
         state[:, i] = mean[:, -1] if mean.shape[1] else 0.0
+        if unfed is not None and unfed.any():
+            rows = np.flatnonzero(unfed.any(axis=1))
+            state[rows, i] = ewma_columns(np.where(unfed[rows], np.nan, standardised[rows]), alpha)[:, -1]
     return limits, state
 
 
@@ -549,6 +556,32 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
             k = np.fmax(k, quantile * (1 + p.calibration_margin))
         return scale, k, samples
+
+    def _arrived_outside(self, resid: np.ndarray, online_resid: np.ndarray, scale: np.ndarray,
+                         weights: np.ndarray | None, width: float, recent: int) -> np.ndarray | None:
+        """(S, T): the samples of the last `recent` columns beyond the band that the history without them gives.
+
+        Online, a sample outside the band does not feed the sustained score. A refit calibrates the band
+        with the newest samples in it (a fresh episode sets the band), so replaying the history through
+        the new band would feed a burst that arrived just before the refit, and leave behind it a
+        sustained score that online scoring never had. The band without the recent samples is about the
+        one they arrived under. None when no row has a recent sample beyond the normal quantile, or when the
+        history is no longer than `recent` (no band without them to compare with).
+        """
+        if resid.shape[1] <= recent:
+            return None
+        normal = z_for_width(width)
+        z_online = np.abs(online_resid[:, -recent:]) / scale[:, -recent:]
+        rows = np.flatnonzero((z_online > normal).any(axis=1))
+        if not len(rows) or not self.params.calibrate:
+            return None  # without calibration the band is the normal quantile, which already leaves them out
+        z = np.abs(resid[rows]) / scale[rows]
+        z[:, -recent:] = np.nan
+        quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
+        before = np.fmax(normal, quantile * (1 + self.params.calibration_margin))
+        unfed = np.zeros(resid.shape, dtype=bool)
+        unfed[rows, -recent:] = z_online[rows] > before[:, None]
+        return unfed
 
     def _periods(self, times: np.ndarray, slot_width: float) -> list[_Period]:
         """The candidate periods: `period`, and `long_period` when the history covers min_long_periods of it."""
@@ -660,8 +693,11 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         alphas = tuple(1 - 0.5 ** (ctx.step / max(h, p.sustained_min_steps * ctx.step)) for h in p.sustained)
         sustained_k, sustained = np.zeros((n, 0)), np.zeros((n, 0))
         if alphas:
+            recheck = int(np.ceil(SUSTAINED_RECHECK_HALF_LIVES * np.log(0.5) / np.log(1 - max(alphas))))
+            unfed = self._arrived_outside(resid, online_resid, scale[:, slot_of_column], weights, ctx.interval_width,
+                                          recheck)
             sustained_k, sustained = sustained_state(online_resid, scale[:, slot_of_column], k, alphas,
-                                                     ctx.interval_width, 1 + p.sustained_margin)
+                                                     ctx.interval_width, 1 + p.sustained_margin, unfed)
             # a seasonal profile's own error (a median of few samples per slot) is itself sustained: the limit
             # must exceed it (in quadrature), so short seasonal histories rarely trigger the sustained score
             profile_error = np.sqrt(np.pi / 2 / samples).mean(axis=1) * z_for_width(ctx.interval_width)
