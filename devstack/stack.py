@@ -54,7 +54,8 @@ class Stack:
 
     def exporter_config(self) -> dict:
         return {"prometheus": {"url": self.prometheus.url, "timeout": "10s"},
-                "exporter": {"interval": self.settings.exporter_interval},
+                "exporter": {"interval": self.settings.exporter_interval,
+                             "state_dir": str(self.workdir / "exporter-state")},
                 "feedback": {"url": f"http://127.0.0.1:{self.receiver_port}", "interval": self.settings.exporter_interval,
                              "state_file": str(self.workdir / "exporter-feedback.json")},
                 "queries": [{"name": "cpu", "expr": 'demo_cpu_usage{job="demo"}', "model": "seasonal",

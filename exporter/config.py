@@ -204,6 +204,7 @@ class ExporterSettings(StrictModel):
     coverage_window: PositiveDuration = 3600.0
     fit_workers: int = Field(default=2, ge=1, le=256)
     history_memory_bytes: int = Field(default=2 * 1024**3, ge=0)  # in-memory history for retrains, all queries
+    state_dir: Path | None = None  # carried model state kept here survives restarts (carried_state.py)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from .carried_state import CarriedStore
 from .config import Config, QueryConfig
 from .delay import auto_delay, newest_age_query
 from .executor import make_executor
@@ -36,15 +37,20 @@ class Engine:
         self.executor = executor if executor is not None else make_executor(ex, cfg.exporter.fit_workers)
         shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
         memory = MemoryBudget(cfg.exporter.history_memory_bytes)
+        store = CarriedStore(cfg.exporter.state_dir, metrics.state_file_errors) if cfg.exporter.state_dir else None
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
                                           cfg.exporter.coverage_window, shard=shard, fit_chunk_series=ex.fit_chunk_series,
-                                          chunk_timeout=ex.chunk_timeout, memory=memory) for q in cfg.queries}
+                                          chunk_timeout=ex.chunk_timeout, memory=memory, carried_store=store)
+                       for q in cfg.queries}
         self.snapshots: dict[str, QuerySnapshot] = {}
         for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
             metrics.query_errors.labels(q.name)
             metrics.invalid_samples.labels(q.name)
             metrics.fits.labels(q.name, "success")
             metrics.empty_history_reads.labels(q.name)
+            if store is not None:
+                for operation in ("read", "stale", "write"):
+                    metrics.state_file_errors.labels(q.name, operation)
             for reason in ("max_series", "insufficient_history", "no_samples"):
                 metrics.dropped_series.labels(q.name, reason)
         self.delays: dict[str, float] = {q.name: q.delay for q in cfg.queries if q.delay != "auto"}

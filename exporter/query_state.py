@@ -8,6 +8,7 @@ the history in memory (history.py: ring, pending series, memory budget) and the 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import deque
@@ -18,6 +19,7 @@ import numpy as np
 
 from aiops_common.durations import format_duration
 
+from .carried_state import CarriedState, CarriedStore
 from .config import QueryConfig
 from .fitting import fit_context, fit_rows
 from .history import MemoryBudget, QueryHistory
@@ -68,9 +70,14 @@ class QueryState:
     def __init__(self, query: QueryConfig, executor: FitExecutor | None = None, metrics: SelfMetrics | None = None,
                  ttl: float = 600.0, coverage_window: float = 3600.0, observer: Observer | None = None,
                  shard: tuple[int, int] = (0, 1), fit_chunk_series: int = 1000, chunk_timeout: float = 600.0,
-                 memory: MemoryBudget | None = None):
+                 memory: MemoryBudget | None = None, carried_store: CarriedStore | None = None):
         self.query = query
         self.spec: ModelSpec = make_model(query.model, query.params)
+        self.carried_store = carried_store
+        # what the last run carried (read at start): merged into fits until two retrains have passed, by which
+        # time every series still present carries it on its own
+        self.restored: CarriedState | None = carried_store.load(query.name, self.fingerprint) if carried_store else None
+        self.retrains_since_start = 0
         self.executor = executor
         self.metrics = metrics if metrics is not None else SelfMetrics()
         self.ttl, self.coverage_window, self.observer = ttl, coverage_window, observer
@@ -87,6 +94,12 @@ class QueryState:
         self.next_history_read = -np.inf
         self.coverage_log: deque[tuple[float, int, int]] = deque()
         self.sensitivity: dict[tuple, float] = {}  # feedback.alert_key -> multiplier in effect
+
+    @property
+    def fingerprint(self) -> str:
+        """The settings a carried state depends on: a state written under others is not used."""
+        return json.dumps({"model": self.query.model, "step": self.query.step,
+                           "params": self.spec.params.model_dump(mode="json")}, sort_keys=True)
 
     @property
     def labels(self) -> list[dict[str, str]]:
@@ -196,10 +209,26 @@ class QueryState:
         if carried:  # state that outlives a refit, matched by label set (a series new to the table has none)
             rows = [self.table.row(label_key(labels)) for labels in fitted.labels]
             fitted.model.inherit(carried, np.array([-1 if row is None else row for row in rows], dtype=np.int64))
+        if self.restored is not None:  # and what the last run carried (inherit() merges: the longer memory wins)
+            fitted.model.inherit(self.restored.arrays, self.restored.rows_for(fitted.labels))
         self._install(fitted, replace or self.model is None)
+        if replace:
+            self._keep_carried()
         for labels in fitted.labels:
             self.retry_at.pop(label_key(labels), None)
         return len(fitted.labels)
+
+    def _keep_carried(self) -> None:
+        """After a retrain: write what the model carries (with a store), and let go of the restored state once
+        two retrains have passed (the first one's series carry it on; a series back after that starts afresh)."""
+        self.retrains_since_start += 1
+        if self.retrains_since_start >= 2:
+            self.restored = None
+        if self.carried_store is None or self.model is None:
+            return
+        carried = self.model.carry()
+        if carried:
+            self.carried_store.save(self.query.name, self.fingerprint, self.table.labels, carried)
 
     def _render(self, labels: dict[str, str]) -> str:
         return label_text(output_labels(labels, self.query.name, self.query.model))

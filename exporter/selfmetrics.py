@@ -79,6 +79,10 @@ class SelfMetrics:
         self.feedback_errors = Counter(
             "aiops_exporter_feedback_errors", "Failed reads of the receiver's verdicts (retried next interval).",
             registry=reg)
+        self.state_file_errors = Counter(
+            "aiops_exporter_state_file_errors", "Carried model state (exporter.state_dir) that could not be used, by "
+            "operation (read: unreadable file; stale: written for other settings; write: could not be saved).",
+            ["aiops_query", "operation"], registry=reg)
         self.last_cycle = Gauge(
             "aiops_exporter_last_cycle_timestamp_seconds", "Unix time the last refresh cycle completed.",
             registry=reg)
