@@ -5,7 +5,8 @@ for `seasonal`, each series' roughness reference (the roughest it has ever been)
 was first seen. Across refits the engine carries them (FittedModel.carry() / inherit()); with
 `exporter.state_dir` set they also survive a restart: after every retrain each query's carried
 state is written to `<state_dir>/<query>.carried.npz` (atomically), and read back when the
-exporter starts. Without it a restart shortens that memory to the history window.
+exporter starts (one file per shard when the exporter is sharded). Without it a restart shortens that
+memory to the history window.
 
 Rows are matched by label set. A file written for another model, other parameters or another
 step is ignored, as is one that cannot be read: both are logged and counted
@@ -47,12 +48,14 @@ class CarriedState:
 class CarriedStore:
     """Reads and writes each query's carried state in one directory."""
 
-    def __init__(self, directory: Path, errors=None):
+    def __init__(self, directory: Path, errors=None, shard: tuple[int, int] = (0, 1)):
         self.directory = directory
         self.errors = errors  # a Counter labelled (aiops_query, operation), or None
+        index, count = shard  # replicas of a sharded exporter may share the directory: one file each
+        self.suffix = f".shard-{index}-of-{count}" if count > 1 else ""
 
     def path(self, query: str) -> Path:
-        return self.directory / f"{query}.carried.npz"
+        return self.directory / f"{query}{self.suffix}.carried.npz"
 
     def load(self, query: str, fingerprint: str) -> CarriedState | None:
         """The state saved for `query` under the same fingerprint; None when there is none or it cannot be used."""

@@ -37,7 +37,7 @@ class Engine:
         self.executor = executor if executor is not None else make_executor(ex, cfg.exporter.fit_workers)
         shard = (cfg.exporter.shard.index, cfg.exporter.shard.count)
         memory = MemoryBudget(cfg.exporter.history_memory_bytes)
-        store = CarriedStore(cfg.exporter.state_dir, metrics.state_file_errors) if cfg.exporter.state_dir else None
+        store = CarriedStore(cfg.exporter.state_dir, metrics.state_file_errors, shard) if cfg.exporter.state_dir else None
         self.states = {q.name: QueryState(q, self.executor, metrics, cfg.exporter.series_ttl,
                                           cfg.exporter.coverage_window, shard=shard, fit_chunk_series=ex.fit_chunk_series,
                                           chunk_timeout=ex.chunk_timeout, memory=memory, carried_store=store)

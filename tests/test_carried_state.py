@@ -94,3 +94,8 @@ def test_a_state_dir_that_cannot_be_written_is_counted_and_fitting_goes_on(tmp_p
     assert store_metrics.registry.get_sample_value(
         "aiops_exporter_state_file_errors_total", {"aiops_query": "latency", "operation": "write"}) == 1
     assert list(tmp_path.iterdir()) == [blocker]  # no temporary file left behind
+
+
+def test_replicas_of_a_sharded_exporter_keep_one_file_each_in_a_shared_directory(tmp_path):
+    paths = {CarriedStore(tmp_path, shard=(index, 3)).path("latency") for index in range(3)}
+    assert len(paths) == 3 and CarriedStore(tmp_path).path("latency") not in paths
