@@ -693,7 +693,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         alphas = tuple(1 - 0.5 ** (ctx.step / max(h, p.sustained_min_steps * ctx.step)) for h in p.sustained)
         sustained_k, sustained = np.zeros((n, 0)), np.zeros((n, 0))
         if alphas:
-            recheck = int(np.ceil(SUSTAINED_RECHECK_HALF_LIVES * np.log(0.5) / np.log(1 - max(alphas))))
+            recheck = int(np.ceil(SUSTAINED_RECHECK_HALF_LIVES * np.log(0.5) / np.log(1 - min(alphas))))  # the longest
             unfed = self._arrived_outside(resid, online_resid, scale[:, slot_of_column], weights, ctx.interval_width,
                                           recheck)
             sustained_k, sustained = sustained_state(online_resid, scale[:, slot_of_column], k, alphas,
