@@ -552,10 +552,15 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         if p.calibrate and resid.shape[1] > 1:
             # an episode still going on when the history ends counts once, like a spike: at a refit (or a start)
             # in the middle of an incident its latest samples, the most weighted of all, would otherwise set the band
-            z = ongoing_episode_as_one(np.abs(resid) / scale[:, slot_of_column], z_for_width(width))
-            quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
-            k = np.fmax(k, quantile * (1 + p.calibration_margin))
+            k = self._calibrated_k(ongoing_episode_as_one(np.abs(resid) / scale[:, slot_of_column], z_for_width(width)),
+                                   weights, width)
         return scale, k, samples
+
+    def _calibrated_k(self, z: np.ndarray, weights: np.ndarray | None, width: float) -> np.ndarray:
+        """(S,) the band's half-width in sigmas from standardised residuals |z| (S, T): their (age-weighted)
+        `width` quantile plus the margin, never below the normal quantile."""
+        quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
+        return np.fmax(z_for_width(width), quantile * (1 + self.params.calibration_margin))
 
     def _arrived_outside(self, resid: np.ndarray, online_resid: np.ndarray, scale: np.ndarray,
                          weights: np.ndarray | None, width: float, recent: int) -> np.ndarray | None:
@@ -577,8 +582,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             return None  # without calibration the band is the normal quantile, which already leaves them out
         z = np.abs(resid[rows]) / scale[rows]
         z[:, -recent:] = np.nan
-        quantile = calibrated_k(z, width) if weights is None else weighted_quantile(z, weights, width)
-        before = np.fmax(normal, quantile * (1 + self.params.calibration_margin))
+        before = self._calibrated_k(z, weights, width)
         unfed = np.zeros(resid.shape, dtype=bool)
         unfed[rows, -recent:] = z_online[rows] > before[:, None]
         return unfed
