@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from aiops_common.files import write_atomically
 
 from .series import LabelKey, label_key
 
@@ -90,23 +90,13 @@ class CarriedStore:
     def save(self, query: str, fingerprint: str, labels: list[dict[str, str]], arrays: dict[str, np.ndarray]) -> None:
         """Write the state atomically (a reader sees the old file or the new one, never half of one)."""
         path = self.path(query)
-        written: str | None = None
+        contents: dict[str, Any] = {_PREFIX + name: values for name, values in arrays.items()}
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("wb", dir=self.directory, prefix=path.name, suffix=".tmp",
-                                             delete=False) as handle:
-                written = handle.name
-                contents: dict[str, Any] = {_PREFIX + name: values for name, values in arrays.items()}
-                np.savez(handle, format=np.array(FORMAT), fingerprint=_bytes(fingerprint),
-                         labels=_bytes(json.dumps(labels)), **contents)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(written, path)
+            write_atomically(path, lambda handle: np.savez(handle, format=np.array(FORMAT), fingerprint=_bytes(fingerprint),
+                                                           labels=_bytes(json.dumps(labels)), **contents), binary=True)
         except OSError as err:
             self._count(query, "write")
             log.error("query %s: cannot write carried state %s: %s", query, path, err)
-            if written is not None and os.path.exists(written):
-                os.unlink(written)
 
     def _count(self, query: str, operation: str) -> None:
         if self.errors is not None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 
 import requests
 
 from aiops_common.auth import bearer_headers
+from aiops_common.files import write_atomically
 
 from .config import FeedbackConfig
 from .feedback import Sensitivity, SensitivityRules
@@ -60,12 +59,7 @@ class VerdictPoller:
         if path is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as f:
-                json.dump(self.sensitivity.to_dict(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(f.name, path)
+            write_atomically(path, lambda handle: json.dump(self.sensitivity.to_dict(), handle))
         except OSError as err:
             log.error("feedback: cannot write state file %s: %s", path, err)
 

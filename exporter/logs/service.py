@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -13,6 +11,8 @@ from pathlib import Path
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+
+from aiops_common.files import write_atomically
 
 from .config import LogsConfig, LogSource, field_label
 from .follow import FileFollower, Position, stdin_lines
@@ -123,12 +123,7 @@ class LogFollower:
             return
         data = {"version": 1, "saved_at": self.clock(), "sources": {s.cfg.name: s.state() for s in self.sources}}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as f:
-                json.dump(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(f.name, path)
+            write_atomically(path, lambda handle: json.dump(data, handle))
         except OSError as err:
             log.error("logs: cannot write state %s: %s", path, err)
 
