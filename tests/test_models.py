@@ -56,10 +56,10 @@ def test_a_single_spike_does_not_drag_the_level_but_a_sustained_shift_becomes_th
     model.update(t, np.array([truth(t) + 1000.0]))  # one spike, clipped to the band
     assert abs(model.predict(t).yhat[0] - before) < 1.0
     model.update(t + STEP, np.array([truth(t + STEP)]))
-    for k in range(2, 5):  # 15 minutes (three 5-minute samples) 15 above normal: shift_after is 15m
+    for k in range(2, 4):  # 10 minutes (two 5-minute samples) 15 above normal: shift_after is 10m
         tk = t + k * STEP
         model.update(tk, np.array([truth(tk) + 15.0]))
-    later = t + 5 * STEP
+    later = t + 4 * STEP
     assert abs(model.predict(later).yhat[0] - (truth(later) + 15.0)) < 2.0
 
 
@@ -76,8 +76,8 @@ def scores_of(model, t, ys):
 def test_a_burst_adopted_as_a_level_pages_once_and_its_end_restores_the_prior_level_without_paging():
     times, values = seasonal_batch(n_series=1, seed=2)
     model = make_model("seasonal").fit(times, values, CTX).model
-    burst, t = scores_of(model, times[-1], [40.0] * 6)  # 30 minutes far above: adopted after 15 minutes
-    assert min(burst[:3]) > 1 and max(burst[3:]) < 1
+    burst, t = scores_of(model, times[-1], [40.0] * 6)  # 30 minutes far above: adopted after 10 minutes
+    assert min(burst[:2]) > 1 and max(burst[2:]) < 1
     after, t = scores_of(model, t, [0.0] * 3)  # the burst ends: back at the prior level
     assert max(after) < 1  # without probation the return would page as a shift downwards
     assert abs(model.predict(t + STEP).yhat[0] - truth(t + STEP)) < 2.0
@@ -155,7 +155,7 @@ def test_a_sustained_deviation_inside_the_band_pages_then_becomes_the_new_level_
     assert max(band_scores) < 1 < max(sustained)
     assert model.extra_score("down")[0] == 0.0  # it is a deviation upwards
     paging = [i for i, score in enumerate(sustained) if score >= 1]
-    assert paging[-1] - paging[0] < 6  # after shift_after (15 minutes) the new level is the normal one
+    assert paging[-1] - paging[0] < 6  # after shift_after (10 minutes) the new level is the normal one
     t += STEP
     model.update(t, model.predict(t).yhat)
     assert model.extra_score("both")[0] == 0.0  # a sample at yhat scores 0

@@ -102,7 +102,7 @@ class SeasonalParams(ModelParams):
     calibrate: bool = True
     calibration_margin: float = Field(default=0.1, ge=0)
     calibration_half_life: Duration = 3 * 86400.0  # history's weight in the band's quantile halves with this age
-    shift_after: Duration = 900.0  # a shift outside the band this long becomes the new level; 0 disables
+    shift_after: Duration = 600.0  # a shift outside the band this long becomes the new level; 0 disables
     shift_probation: Duration = 3 * 3600.0  # after a shift, a return to the old level this soon is no anomaly
     density: bool = False  # also score bursts of moderate deviations (distribution shifts); see docs
     density_level: float = Field(default=0.5, gt=0, le=1)  # a "moderate" deviation: beyond this share of the band
