@@ -294,3 +294,26 @@ def test_a_fit_that_exceeds_its_timeout_is_killed_and_reported_while_the_others_
         executor.close()
     assert results[0] == 0.0 and results[2] == 0.1
     assert isinstance(results[1], TaskFailure) and results[1].reason == "timeout"
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "autocorrelated"])
+def test_on_noise_the_default_pages_no_more_than_its_band_promises(noise):
+    """Band, sustained and roughness scores together, with shifts adopted after shift_after (two samples at this
+    step): on noise like the history's, pages stay within the band's own rate (1 - interval_width)."""
+    rng = np.random.default_rng(21)
+    n, days = 100, 10
+    times = np.arange(0, days * 86400, STEP, dtype=float)
+    shocks = rng.normal(0, 1, (n, len(times)))
+    if noise == "autocorrelated":  # AR(1): successive samples lean the same way, as real gauges do
+        for col in range(1, len(times)):
+            shocks[:, col] += 0.8 * shocks[:, col - 1]
+    values = 50 + shocks
+    train = times < 7 * 86400
+    ctx = FitContext(0.9995, STEP, 7200.0)
+    model = make_model("seasonal").fit(times[train], values[:, train], ctx).model
+    pages = 0
+    for col in np.flatnonzero(~train):
+        band = anomaly_score(values[:, col], model.predict(times[col]))
+        model.update(times[col], values[:, col])
+        pages += int((np.fmax(band, model.extra_score("both")) >= 1).sum())
+    assert pages / (n * int((~train).sum())) <= 1 - ctx.interval_width
