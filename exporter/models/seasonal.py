@@ -482,14 +482,17 @@ def sustained_state(resid: np.ndarray, scale: np.ndarray, k: np.ndarray, alphas:
     z_width = z_for_width(width)
     inside = np.abs(resid / scale) <= k[:, None]
     standardised = np.where(inside, resid / scale, np.nan)  # as online: a sample outside the band does not feed it
+    fed = None  # rows with samples left out, and their standardised residuals without them
+    if unfed is not None and unfed.any():
+        unfed_rows = np.flatnonzero(unfed.any(axis=1))
+        fed = np.where(unfed[unfed_rows], np.nan, standardised[unfed_rows])
     for i, alpha in enumerate(alphas):
         mean = ewma_columns(standardised, alpha)
         empirical = calibrated_k(np.abs(mean), width) * margin
         limits[:, i] = np.fmax(empirical, z_width * np.sqrt(alpha / (2 - alpha)))
         state[:, i] = mean[:, -1] if mean.shape[1] else 0.0
-        if unfed is not None and unfed.any():
-            rows = np.flatnonzero(unfed.any(axis=1))
-            state[rows, i] = ewma_columns(np.where(unfed[rows], np.nan, standardised[rows]), alpha)[:, -1]
+        if fed is not None:
+            state[unfed_rows, i] = ewma_columns(fed, alpha)[:, -1]
     return limits, state
 
 
@@ -573,13 +576,13 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         one they arrived under. None when no row has a recent sample beyond the normal quantile, or when the
         history is no longer than `recent` (no band without them to compare with).
         """
-        if resid.shape[1] <= recent:
-            return None
+        if resid.shape[1] <= recent or not self.params.calibrate:
+            return None  # without calibration the band is the normal quantile, which already leaves them out
         normal = z_for_width(width)
         z_online = np.abs(online_resid[:, -recent:]) / scale[:, -recent:]
         rows = np.flatnonzero((z_online > normal).any(axis=1))
-        if not len(rows) or not self.params.calibrate:
-            return None  # without calibration the band is the normal quantile, which already leaves them out
+        if not len(rows):
+            return None
         z = np.abs(resid[rows]) / scale[rows]
         z[:, -recent:] = np.nan
         before = self._calibrated_k(z, weights, width)
