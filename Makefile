@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers
 
 deps: system-deps venv
 
@@ -52,3 +52,7 @@ bench-nab: venv
 # Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
 bench-loghub: venv
 	$(PY) -m benchmarks.loghub $(BENCH_ARGS)
+
+# Line-format detection on 18 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
+bench-log-headers: venv
+	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)

@@ -10,7 +10,7 @@ import pytest
 from devstack.procs import Process, free_port, require_binary
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
-from exporter.logs.formats import compile_pattern, detect, resolve
+from exporter.logs.formats import compile_pattern, detect, format_from_state, resolve
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
@@ -310,7 +310,9 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     assert found.name == "delimited:pipe:3" and found.parse(delimited[1]).content == "onStep changed 1"
     stamped = [f"[03.03 04:02:{i % 60:02d}] app{i % 3}.exe - host{i}:443 open through proxy" for i in range(50)]
     found = detect(stamped).format
-    assert found.name == "stamp-prefix" and found.parse(stamped[0]).content.startswith("app0.exe - ")
+    assert found.name == "stamp-prefix>separator:2"  # `program - message`: the program is header too
+    assert found.parse(stamped[0]).content == "host0:443 open through proxy"
+    assert found.parse(stamped[0]).fields["Header"] == "app0.exe -"
     assert detect(["free text without any header", "more free text here"] * 30).format.name == "none"
 
 
@@ -320,7 +322,8 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
      "generic", "checkpoint starting: time", "info"),  # PostgreSQL's default log_line_prefix
     (["2026-03-03  4:02:11 0 [Note] InnoDB: Compressed tables use zlib 1.2.13",
       "2026-03-03  4:02:12 8 [Warning] Aborted connection 8 to db: 'shop' user: 'app'"],
-     "generic", "Compressed tables use zlib 1.2.13", "info"),  # MariaDB: space-padded hour, thread id
+     "generic_plain", "InnoDB: Compressed tables use zlib 1.2.13", "info"),  # MariaDB: space-padded hour, thread
+    # id; a plugin's `InnoDB:` begins some of its messages, so it stays in them
     (["[2980] 2026/03/03 04:02:11.077469 [INF] Starting nats-server",
       "[2980] 2026/03/03 04:02:12.077537 [WRN] Slow consumer detected"],
      "level-column:3", "Starting nats-server", "info"),  # three-letter levels (NATS, Serilog, zerolog)
@@ -701,3 +704,78 @@ def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_heade
     assert miner(state=source.state()).format_name == "cri+log4j"
     with pytest.raises(ValueError, match="not a wrapper"):
         resolve("log4j+json")
+
+
+MESSAGES = ["order 1001 paid by card", "cache warmed in 120 ms", "user alice logged in from 10.0.0.7",
+            "connection to db-2 lost, retrying", "job 77 finished with 3 warnings", "config reloaded from /etc/app.yml",
+            "queue depth 14 above 10", "request 9f2c timed out after 30 s", "disk /var at 91% full",
+            "worker 4 restarted"]
+LEVELS_BY_MESSAGE = ["INFO", "INFO", "INFO", "ERROR", "WARN", "INFO", "WARN", "ERROR", "WARN", "INFO"]
+
+
+def _with_header(header) -> list[str]:
+    return [header(i, LEVELS_BY_MESSAGE[i % 10]) + MESSAGES[i % 10] for i in range(60)]
+
+
+@pytest.mark.parametrize("header, name, has_level", [
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 4} {lvl} ", "generic>level:2", True),  # host, level
+    (lambda i, lvl: f"[03/Mar/2026:04:02:{i % 60:02d} +0000] ", "generic>stamp:1", False),  # a zone after the time
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d},003 {4000 + i} [main] {lvl} shop.Orders (Orders.java:{i}) - ",
+     "log4j>separator:3", True),  # logger, caller, then ` - `
+    (lambda i, lvl: f"[{lvl}] 2026-03-03 04:02:{i % 60:02d} - ", "level-column:0>separator:3", True),
+    (lambda i, lvl: f"{lvl[0]} 2026-03-03 04:02:{i % 60:02d} ", "none>stamp:3", True),  # one-letter level first
+])
+def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
+    lines = _with_header(header)
+    found = detect(lines).format
+    assert found.name == name
+    assert [found.parse(line).content for line in lines[:10]] == MESSAGES
+    levels = [found.parse(line).level for line in lines[:10]]
+    if has_level:
+        assert levels == [{"INFO": "info", "WARN": "warning", "ERROR": "error"}[lvl] for lvl in LEVELS_BY_MESSAGE]
+    else:
+        assert levels == [None] * 10
+    restored = format_from_state(found.name)  # a restarted follower rebuilds it from the saved name
+    assert restored is not None and restored.parse(lines[3]) == found.parse(lines[3])
+
+
+def test_a_level_word_inside_messages_is_not_cut_as_header():
+    lines = [f"- {1000 + i} 2026.03.03 R{i % 7}-M1 RAS KERNEL {('INFO', 'FATAL')[i % 2]} cache error {i}"
+             for i in range(50)]  # "error" at the same place on every line, but the level came before it
+    assert detect(lines).format.name == "level-column:6"
+    lines = [f"2026-03-03 04:02:{i % 60:02d} app: {MESSAGES[i % 10].split()[0]} error {i}" for i in range(50)]
+    assert ">" not in detect(lines).format.name  # lower case in running text: a word of the message
+
+
+def test_one_message_repeated_is_not_read_for_header_tokens():
+    lines = ["2026-03-03 04:02:11 worker: job - done"] * 50  # one message: nothing tells its words from a header's
+    assert detect(lines).format.name == "generic"
+
+
+def test_a_line_without_the_header_token_keeps_the_message_the_format_parsed():
+    lines = _with_header(lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 4} {lvl} ")
+    found = detect(lines).format
+    parsed = found.parse("2026-03-03 04:02:11 node-1 started without a level word")
+    assert parsed is not None and parsed.content == "node-1 started without a level word"
+
+
+def test_a_number_after_a_leading_date_and_time_stays_in_the_message():
+    lines = [f"20260303 04:02:{i % 60:02d}.{i:03d} {i * 7} floating point alignment exceptions" for i in range(40)]
+    found = detect(lines).format
+    assert found.name == "stamp-prefix"
+    assert found.parse(lines[3]).content == "21 floating point alignment exceptions"
+
+
+def test_a_component_word_that_begins_only_some_messages_stays_in_them_and_is_still_a_field():
+    messages = ["getTasks: caller 1011 does not hold REAL_GET_TASKS", "getRecentTasks: caller 1011 does not hold it",
+                "screen turned off", "battery at 40%", "wifi connected to home", "sync finished in 3 s"]
+    lines = [f"2026-03-03 04:02:{i % 60:02d}.{i:03d} | INFO     | {messages[i % 6]}" for i in range(60)]
+    found = detect(lines).format
+    assert found.name == "generic_plain"
+    parsed = found.parse(lines[0])
+    assert parsed.content == messages[0] and parsed.fields["Component"] == "getTasks" and parsed.level == "info"
+    assert found.parse(lines[2]).content == "screen turned off"
+    assert format_from_state("generic_plain") is not None
+    with_components = [f"2026-03-03 04:02:{i % 60:02d} worker-{i % 3}: {messages[i % 6]}" for i in range(60)]
+    found = detect(with_components).format  # on every line: a column of the header, cut from the message
+    assert found.name == "generic" and found.parse(with_components[2]).content == "screen turned off"

@@ -6,8 +6,10 @@ format has it) gives the level label, any other field can become a label
 logparser's notation (`<Date> <Time> <Level> <Component>: <Content>`), or found
 automatically from the first lines of a source (`detect`): the preset that parses most of
 them, else a *level column* (the token position where a level word sits on most lines),
-else none (the whole line is mined). A line the chosen format does not parse is mined
-whole and counted, never dropped.
+else none (the whole line is mined); then the messages it leaves are read for header tokens it
+did not cut (a host and a level, a logger and ` - `, a zone), which are cut too
+(HeaderRestFormat). A line the chosen format does not parse is mined whole and counted, never
+dropped.
 """
 
 from __future__ import annotations
@@ -304,12 +306,71 @@ class StampPrefixFormat(LineFormat):
     def parse(self, line: str) -> Parsed | None:
         parts = line.split(None, 4)
         taken = 0
-        while taken < min(len(parts) - 1, 4) and _STAMP_TOKEN.match(parts[taken]):
+        timed = False  # a token with the time taken: a bare number after it is the message's, not the stamp's
+        while taken < min(len(parts) - 1, 4) and _STAMP_TOKEN.match(parts[taken]) and not (
+                timed and parts[taken].isdigit()):
+            timed = timed or ":" in parts[taken]
             taken += 1
         if not taken or not any(":" in token for token in parts[:taken]):
             return None
         rest = line.split(None, taken)
         return Parsed(rest[taken] if len(rest) > taken else "", None, {"Timestamp": " ".join(parts[:taken])})
+
+
+# Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
+# a time or a zone. Single letters count as a level only before a date or time ("W 2026-10-11 ...").
+HEADER_SEPARATORS = frozenset({"-", "--", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
+_DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+                         r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
+_TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
+_ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
+MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
+
+
+def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
+    """What header token tokens[i] is: "level", "separator", "stamp", or None (a word of the message, or unsure)."""
+    token = tokens[i]
+    if token in HEADER_SEPARATORS:
+        return "separator"
+    if _DATE_TOKEN.match(token) or _TIME_TOKEN.match(token) or _ZONE_TOKEN.match(token):
+        return "stamp"
+    if token.isdigit() or level_name(token) is None:
+        return None
+    word = token.strip("[]():")
+    if len(word) > 1:  # as headers write levels (INFO, [info], Info:), not as a message uses the word (cache error)
+        return "level" if word.isupper() or token.startswith("[") or token.endswith(":") else None
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
+
+
+class HeaderRestFormat(LineFormat):
+    """A detected format whose messages still begin with header tokens (found by detect(): a host and a level after
+    the time, a logger and a ` - `, a zone after a bracketed time): on each line whose token `count - 1` of the
+    message is of the same kind (a level, a separator, a date or time), the first `count` tokens are cut off; the
+    level is read among them when the format gave none. Lines where it is not stay as the format parsed them."""
+
+    def __init__(self, inner: LineFormat, count: int, kind: str):
+        self.inner, self.count, self.kind = inner, count, kind
+        self.name, self.has_level = f"{inner.name}>{kind}:{count}", True
+
+    def field_names(self) -> frozenset[str] | None:
+        inner = self.inner.field_names()
+        return None if inner is None else inner | {LEVEL, "Header"}
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = self.inner.parse(line)
+        if parsed is None or parsed.from_fields:
+            return parsed
+        tokens = parsed.content.split(None, self.count)
+        if (len(tokens) < self.count or header_token_kind(tokens, self.count - 1) != self.kind
+                or (self.kind == "level" and parsed.level is not None)):
+            return parsed
+        header = tokens[:self.count]
+        level = parsed.level or next((level_name(t) for i, t in enumerate(header)
+                                      if header_token_kind(header + tokens[self.count:self.count + 1], i) == "level"),
+                                     None)
+        return Parsed(tokens[self.count] if len(tokens) > self.count else "", level,
+                      {**parsed.fields, "Header": " ".join(header), **({LEVEL: level} if level else {})})
 
 
 class WholeLine(LineFormat):
@@ -340,6 +401,7 @@ _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{
               r"|\d{4}\.\d{2}\.\d{2} " + _HMS +
               r"|" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r" \d{4}"
               r"|" + _MON + r" [ \d]\d " + _HMS + ")")
+_GENERIC_COMPONENT = r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)"
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
 _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:\([^)\s]*\))?)"
 
@@ -431,8 +493,9 @@ PRESET_PATTERNS: dict[str, str] = {
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
-               r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)?(?P<Content>.*)$",
+               + _GENERIC_COMPONENT + r"?(?P<Content>.*)$",
 }
+
 # journald's JSON export (journalctl -o json: MESSAGE, PRIORITY) and structured loggers' JSON lines
 PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": LogfmtFormat,
                                                 "none": WholeLine}  # none: mine the whole line
@@ -443,6 +506,32 @@ def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
 
 
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
+
+
+class ComponentInMessage(LineFormat):
+    """`generic` with its `component:` (or caller) left at the start of the message, still a field: detection takes
+    it when such a word begins only some of the messages (`InnoDB: ...` among MariaDB's, a method name in
+    `getTasks: caller 1011 ...`), so that it is part of those messages, not a column of the header."""
+
+    name, has_level = "generic_plain", True
+
+    def __init__(self) -> None:
+        self.inner = RegexFormat("generic", PRESET_PATTERNS["generic"])
+
+    def field_names(self) -> frozenset[str] | None:
+        return self.inner.field_names()
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = self.inner.parse(line)
+        if parsed is None or not ("Component" in parsed.fields or "Caller" in parsed.fields):
+            return parsed
+        match = self.inner.regex.match(line)
+        assert match is not None  # it parsed
+        group = "Component" if match.group("Component") is not None else "Caller"
+        return Parsed(line[match.start(group):match.start(CONTENT)] + parsed.content, parsed.level, parsed.fields)
+
+
+PRESETS["generic_plain"] = ComponentInMessage
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
@@ -553,6 +642,13 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if plus and outer in WRAPPERS:
         inner_format = format_from_state(inner)
         return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
+    inner_name, arrow, rest_spec = name.rpartition(">")
+    if arrow and inner_name:
+        kind, _, count = rest_spec.partition(":")
+        inner_format = format_from_state(inner_name)
+        if inner_format is None or not count.isdigit() or kind not in ("level", "separator", "stamp"):
+            return None
+        return HeaderRestFormat(inner_format, int(count), kind)
     kind, _, rest = name.partition(":")
     if kind in ("level-column", "colon-column") and rest.isdigit():
         return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
@@ -598,7 +694,7 @@ def detect(lines: Sequence[str]) -> Detection:
         reason = f"preset {best[1].name} parses {best[0]:.0%} of the first lines"
         if best[1].name in WRAPPERS:
             return _nested(best[1], best[0], reason, sample)
-        return Detection(best[1], best[0], reason)
+        return _header_rest(_without_stray_component(Detection(best[1], best[0], reason), sample), sample)
     shapes: tuple[tuple[LineFormat | None, str], ...] = (
         (_level_column(sample), "a level word is token {n}"),
         (_colon_column(sample), "a component ending in ':' is token {n}"),
@@ -610,8 +706,50 @@ def detect(lines: Sequence[str]) -> Detection:
         share = sum(shape.parse(line) is not None for line in sample) / len(sample)
         if share >= MIN_SHARE:
             reason = why.format(n=getattr(shape, "index", 0) + 1)
-            return Detection(shape, share, f"{reason} on {share:.0%} of the first lines")
-    return Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines are mined")
+            return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the first lines"), sample)
+    return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines "
+                                                    "are mined"), sample)
+
+
+def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detection:
+    """`generic_plain` for `generic` when its optional `component:` (or caller) stands on only some of the lines
+    (a word of those messages, kept in them), `found` otherwise."""
+    if found.format.name != "generic":
+        return found
+    parsed = [p for p in map(found.format.parse, sample) if p is not None]
+    with_component = sum("Component" in p.fields or "Caller" in p.fields for p in parsed)
+    if not with_component or with_component >= HEADER_REST_SHARE * len(parsed):
+        return found
+    return Detection(ComponentInMessage(), found.share,
+                     f"{found.reason}; a `component:` on only {with_component / len(parsed):.0%} of them is read as "
+                     f"part of the message (generic_plain)")
+
+
+HEADER_REST_SHARE = 0.9  # of the parsed sample lines that must have the same header token at the same place
+HEADER_REST_MIN_MESSAGES = 5  # distinct messages in the sample before header tokens are looked for in them
+
+
+def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
+    """`found`, or `found` with the header tokens its messages still begin with cut off (HeaderRestFormat): the
+    last of the first MAX_HEADER_REST tokens that is the same kind of header token on most messages."""
+    parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    contents = [parsed.content for parsed in parsed_lines]
+    if len(set(contents)) < HEADER_REST_MIN_MESSAGES:  # one message over and over: no telling header from message
+        return found
+    kinds: Counter[tuple[int, str]] = Counter()
+    for parsed in parsed_lines:
+        tokens = parsed.content.split(None, MAX_HEADER_REST + 1)
+        for i in range(min(len(tokens), MAX_HEADER_REST)):
+            kind = header_token_kind(tokens, i)
+            if kind is not None and not (kind == "level" and parsed.level is not None):  # it has its level already
+                kinds[(i, kind)] += 1
+    common = [(i, kind) for (i, kind), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
+    if not common:
+        return found
+    index, kind = max(common)
+    reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
+              f"least {HEADER_REST_SHARE:.0%}): cut")
+    return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
 
 
 def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
