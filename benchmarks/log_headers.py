@@ -79,6 +79,16 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "iso-level-logger": lambda x: f"{x.date}T{x.hms}.{x.ms}Z {x.level} {x.logger}: ",
     "us-date-level": lambda x: f"10/11/2026 {x.hms} {x.level} ",
     "us-date-12h": lambda x: f"10/11/2026 {x.s // 3600 % 12 + 1}:{x.hms[3:]} PM {x.level} ",
+    "thread-logger-level": lambda x: f"{x.date} {x.hms} [{x.thread}] [{x.logger}] {x.level} ",
+    "bracketed-triple": lambda x: f"[{x.date} {x.hms}.{x.ms}] [{x.level}] [{x.logger}] ",
+    "syslog-dmesg": lambda x: f"Oct 11 {x.hms} {x.host} kernel: [{x.s}.{x.pid:06d}] ",
+    "fluentd": lambda x: f"{x.date} {x.hms} +0000 [{x.level.lower()}]: #0 ",
+    "level-time-module-ids": lambda x: f"{x.level} {x.date} {x.hms},{x.ms} {x.logger.split('.')[-1]} {x.pid} {x.pid + 7} ",
+    "logback-line": lambda x: f"{x.date} {x.hms}.{x.ms} [{x.thread}] {x.level:<5} {x.logger}:{x.line_no} - ",
+    "time-level": lambda x: f"{x.hms} {x.level:<5} ",
+    "syslog-angle-level": lambda x: f"Oct 11 {x.hms} {x.host} {x.program}[{x.pid}]: <{x.level.lower()}>  [{x.s}.{x.ms}] ",
+    "postgres-user-db": lambda x: f"{x.date} {x.hms}.{x.ms} UTC [{x.pid}] app@shop {x.level.replace('INFO', 'LOG')}:  ",
+    "iso-T-bracket-level": lambda x: f"{x.date}T{x.hms}.{x.ms}Z [{x.level}] ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

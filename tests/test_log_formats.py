@@ -724,6 +724,12 @@ def _with_header(header) -> list[str]:
      "log4j>separator:3", True),  # logger, caller, then ` - `
     (lambda i, lvl: f"[{lvl}] 2026-03-03 04:02:{i % 60:02d} - ", "level-column:0>separator:3", True),
     (lambda i, lvl: f"{lvl[0]} 2026-03-03 04:02:{i % 60:02d} ", "none>stamp:3", True),  # one-letter level first
+    (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 kernel: [{i}.{i * 7919 % 10 ** 6:06d}] ", "syslog>number:1",
+     False),  # the kernel's uptime stamp
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} +0000 [{lvl.lower()}]: #{i % 4} ", "generic>number:1",
+     True),  # Fluentd: a worker id after the level
+    (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 netd[{100 + i}]: <{lvl.lower()}>  [{1772510531 + i}.{i:04d}] ",
+     "syslog>number:2", True),  # a level in angle brackets, then an epoch stamp
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)

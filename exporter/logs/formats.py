@@ -324,21 +324,32 @@ _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
 _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
+# A number in brackets or after '#': the kernel's uptime stamp ([12.345678]), a worker or connection id (#0, <12>)
+_NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
 MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
+HEADER_KINDS = ("level", "separator", "stamp", "number")
+
+
+def header_level(token: str) -> str | None:
+    """The level a header token names (`INFO`, `[warn]`, `<info>`, `Error:`), None when it names none."""
+    return None if token.isdigit() else level_name(token.strip("<>"))
 
 
 def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
-    """What header token tokens[i] is: "level", "separator", "stamp", or None (a word of the message, or unsure)."""
+    """What header token tokens[i] is: "level", "separator", "stamp", "number" or None (a word of the message, or
+    unsure)."""
     token = tokens[i]
     if token in HEADER_SEPARATORS:
         return "separator"
     if _DATE_TOKEN.match(token) or _TIME_TOKEN.match(token) or _ZONE_TOKEN.match(token):
         return "stamp"
-    if token.isdigit() or level_name(token) is None:
+    if _NUMBER_TOKEN.match(token):
+        return "number"
+    if header_level(token) is None:
         return None
-    word = token.strip("[]():")
-    if len(word) > 1:  # as headers write levels (INFO, [info], Info:), not as a message uses the word (cache error)
-        return "level" if word.isupper() or token.startswith("[") or token.endswith(":") else None
+    word = token.strip("[]()<>:")
+    if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
+        return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
     return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
 
@@ -366,7 +377,7 @@ class HeaderRestFormat(LineFormat):
                 or (self.kind == "level" and parsed.level is not None)):
             return parsed
         header = tokens[:self.count]
-        level = parsed.level or next((level_name(t) for i, t in enumerate(header)
+        level = parsed.level or next((header_level(t) for i, t in enumerate(header)
                                       if header_token_kind(header + tokens[self.count:self.count + 1], i) == "level"),
                                      None)
         return Parsed(tokens[self.count] if len(tokens) > self.count else "", level,
@@ -646,7 +657,7 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if arrow and inner_name:
         kind, _, count = rest_spec.partition(":")
         inner_format = format_from_state(inner_name)
-        if inner_format is None or not count.isdigit() or kind not in ("level", "separator", "stamp"):
+        if inner_format is None or not count.isdigit() or kind not in HEADER_KINDS:
             return None
         return HeaderRestFormat(inner_format, int(count), kind)
     kind, _, rest = name.partition(":")
