@@ -406,6 +406,26 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
         assert mask in text, (mask, text)
 
 
+@pytest.mark.parametrize("first, second, mask", [
+    ("peer fe80::1%eth0 went away", "peer 2001:db8::8a2e:370:7334 went away", "peer <IP> went away"),
+    ("client 0:0:0:0:0:0:0:1 refused", "client fe80:0:0:0:200:f8ff:fe21:67cf refused", "client <IP> refused"),
+    ("listening on [::1]:9093", "listening on [2001:db8::2]:9094", "listening on [<IP>]:<NUM>"),
+    ("compaction took 1h2m3.5s", "compaction took 5m30s", "compaction took <DURATION>"),  # Go's durations
+    ("lock held by com.shop.Cart@1b6d3586", "lock held by com.shop.Cart@abcdef7", "lock held by com.shop.Cart@<NUM>"),
+])
+def test_ipv6_addresses_go_durations_and_identity_hashes_are_masked(first, second, mask):
+    source = miner(line_format="none")
+    ids = mine(source, [first, second])
+    assert ids[0] == ids[1] and source.snapshot()[0][ids[0]].text == mask
+
+
+@pytest.mark.parametrize("text", ["std::vector<int> resized", "12:34:56 passed", "dead::beef in code"])
+def test_text_with_colons_that_is_no_ipv6_address_is_left_alone(text):
+    source = miner(line_format="none")
+    ids = mine(source, [text])
+    assert "<IP>" not in source.snapshot()[0][ids[0]].text
+
+
 def test_day_month_year_timestamps_are_masked_so_a_month_does_not_split_a_template():
     source = miner(line_format="none")
     ids = mine(source, ["1234:M 15 Jan 2026 10:23:45.123 * Ready to accept connections tcp",

@@ -19,9 +19,9 @@ _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
 
-# (pattern, name, characters of which a line must hold one for the pattern to be tried: a cheap
-# test that spares most lines most regexes; "" = always tried)
-BUILTIN_MASKS: list[tuple[str, str, str]] = [
+# (pattern, name, characters of which a line must hold one for the pattern to be tried, or a tuple of strings of
+# which it must hold one: a cheap test that spares most lines most regexes; "" = always tried)
+BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # timestamps: ISO 8601 (zone only as Z, an offset, or UTC/GMT), ctime, Tomcat, RFC 2822 (and Redis: day month
     # year), Apache access and HAProxy, syslog
     (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS",
@@ -40,9 +40,16 @@ BUILTIN_MASKS: list[tuple[str, str, str]] = [
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
     (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
     (r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "IP", "."),
+    # IPv6: eight groups, or fewer around one '::' (with a digit somewhere, so `dead::beef` in code stays a word)
+    (r"(?<![\w:])(?=[0-9a-fA-F:]*\d)(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,5})?::"
+     r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,5})?(?:%\w+)?(?![\w:])", "IP", ("::",)),
+    (r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?:%\w+)?(?![\w:])", "IP", ":"),
+    # an object's identity hash after its class (Java's com.shop.Cart@1b6d3586), whatever letters or digits it has
+    (r"(?<=[\w$]@)[0-9a-fA-F]{4,16}\b", "NUM", "@"),
     # values with units
-    (r"(?<![\w.])\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days)\b", "DURATION",
-     "0123456789"),
+    # Go's compound durations (1h2m3.5s, 5m30s), or a number with one unit
+    (r"(?<![\w.])(?:(?:\d+(?:\.\d+)?(?:h|m(?!s)|s|ms|us|µs|ns)){2,}|\d+(?:\.\d+)?"
+     r"(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days))\b", "DURATION", "0123456789"),
     (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|[kKMGTPE]b|bytes|B)\b", "SIZE", "0123456789"),
     # quoted strings (an apostrophe inside a word is not a quote)
     (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
@@ -59,14 +66,16 @@ BUILTIN_MASKS: list[tuple[str, str, str]] = [
 class BuiltinMasking(AbstractMaskingInstruction):
     """The built-in masks in order, each tried only on a message holding one of its characters."""
 
-    def __init__(self, masks: list[tuple[str, str, str]] = BUILTIN_MASKS):
+    def __init__(self, masks: list[tuple[str, str, str | tuple[str, ...]]] = BUILTIN_MASKS):
         super().__init__("MASK")
-        self.masks = [(re.compile(pattern), name, frozenset(needs)) for pattern, name, needs in masks]
+        self.masks = [(re.compile(pattern), name, frozenset(needs) if isinstance(needs, str) else needs)
+                      for pattern, name, needs in masks]
 
     def mask(self, content: str, mask_prefix: str, mask_suffix: str) -> str:
         present = frozenset(content)
         for regex, name, needs in self.masks:
-            if not needs or not needs.isdisjoint(present):
+            if (not needs or (not needs.isdisjoint(present) if isinstance(needs, frozenset)
+                              else any(part in content for part in needs))):
                 content = regex.sub(mask_prefix + name + mask_suffix, content)
         return content
 
