@@ -53,6 +53,6 @@ bench-nab: venv
 bench-loghub: venv
 	$(PY) -m benchmarks.loghub $(BENCH_ARGS)
 
-# Line-format detection on 28 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
+# Line-format detection on 31 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)

@@ -89,6 +89,9 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "syslog-angle-level": lambda x: f"Oct 11 {x.hms} {x.host} {x.program}[{x.pid}]: <{x.level.lower()}>  [{x.s}.{x.ms}] ",
     "postgres-user-db": lambda x: f"{x.date} {x.hms}.{x.ms} UTC [{x.pid}] app@shop {x.level.replace('INFO', 'LOG')}:  ",
     "iso-T-bracket-level": lambda x: f"{x.date}T{x.hms}.{x.ms}Z [{x.level}] ",
+    "date-host": lambda x: f"{x.date} {x.hms} {x.host} ",
+    "date-thread": lambda x: f"{x.date} {x.hms},{x.ms} [{x.thread}] ",
+    "date-pid-program": lambda x: f"{x.date} {x.hms} {x.pid} {x.program} ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

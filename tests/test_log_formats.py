@@ -308,11 +308,13 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     delimited = [f"20260303-04:02:{i % 60:02d}:{i}|Step_Service|{3000 + i}|onStep changed {i}" for i in range(50)]
     found = detect(delimited).format
     assert found.name == "delimited:pipe:3" and found.parse(delimited[1]).content == "onStep changed 1"
-    stamped = [f"[03.03 04:02:{i % 60:02d}] app{i % 3}.exe - host{i}:443 open through proxy" for i in range(50)]
+    stamped = [f"[03.03 04:02:{i % 60:02d}] app{i % 3}.exe - {MESSAGES[i % 10]}" for i in range(50)]
     found = detect(stamped).format
     assert found.name == "stamp-prefix>separator:2"  # `program - message`: the program is header too
-    assert found.parse(stamped[0]).content == "host0:443 open through proxy"
+    assert found.parse(stamped[0]).content == MESSAGES[0]
     assert found.parse(stamped[0]).fields["Header"] == "app0.exe -"
+    one_message = [f"[03.03 04:02:{i % 60:02d}] app{i % 3}.exe - host{i}:443 open through proxy" for i in range(50)]
+    assert detect(one_message).format.name == "stamp-prefix"  # one message: nothing tells its words from header
     assert detect(["free text without any header", "more free text here"] * 30).format.name == "none"
 
 
@@ -727,7 +729,7 @@ def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_heade
 
 
 MESSAGES = ["order 1001 paid by card", "cache warmed in 120 ms", "user alice logged in from 10.0.0.7",
-            "connection to db-2 lost, retrying", "job 77 finished with 3 warnings", "config reloaded from /etc/app.yml",
+            "connection to db-2 lost, retrying", "job 77 finished with 3 warnings", "settings reloaded from /etc/app.yml",
             "queue depth 14 above 10", "request 9f2c timed out after 30 s", "disk /var at 91% full",
             "worker 4 restarted"]
 LEVELS_BY_MESSAGE = ["INFO", "INFO", "INFO", "ERROR", "WARN", "INFO", "WARN", "ERROR", "WARN", "INFO"]
@@ -750,6 +752,11 @@ def _with_header(header) -> list[str]:
      True),  # Fluentd: a worker id after the level
     (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 netd[{100 + i}]: <{lvl.lower()}>  [{1772510531 + i}.{i:04d}] ",
      "syslog>number:2", True),  # a level in angle brackets, then an epoch stamp
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d},003 [{('main', 'pool-1-thread-3', 'worker-2')[i % 3]}] ",
+     "generic>bracket:1", False),  # a thread
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 7} ", "generic>id:1", False),  # a host
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:06d}+00:00 [{lvl.lower()}] <0.{200 + i}.0> ", "generic>id:1",
+     True),  # an Erlang process id after the level (RabbitMQ)
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)
@@ -763,6 +770,13 @@ def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut
         assert levels == [None] * 10
     restored = format_from_state(found.name)  # a restarted follower rebuilds it from the saved name
     assert restored is not None and restored.parse(lines[3]) == found.parse(lines[3])
+
+
+def test_a_number_inside_messages_is_not_cut_as_a_header_column():
+    lines = [f"2026-03-03 04:02:{i % 60:02d} user {i} {MESSAGES[i % 10]}" for i in range(60)]
+    assert detect(lines).format.name == "generic"  # `user 12`: a word before the number, so a message's
+    lines = [f"2026-03-03 04:02:{i % 60:02d} {MESSAGES[i % 10]} {i}" for i in range(60)]
+    assert detect(lines).format.name == "generic"  # a number ending the message is not a column before it
 
 
 def test_a_level_word_inside_messages_is_not_cut_as_header():

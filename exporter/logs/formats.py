@@ -326,8 +326,10 @@ _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$"
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
 # A number in brackets or after '#': the kernel's uptime stamp ([12.345678]), a worker or connection id (#0, <12>)
 _NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
+# A bracketed word: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12})
+_BRACKET_TOKEN = re.compile(r"^(?:\[[^\[\]\s]+\]|\{[^{}\s]+\}):?$")
 MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
-HEADER_KINDS = ("level", "separator", "stamp", "number")
+HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
 
 
 def header_level(token: str) -> str | None:
@@ -346,7 +348,9 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     if _NUMBER_TOKEN.match(token):
         return "number"
     if header_level(token) is None:
-        return None
+        if _BRACKET_TOKEN.match(token):
+            return "bracket"
+        return "id" if any(c.isdigit() for c in token) else None
     word = token.strip("[]()<>:")
     if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
         return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
@@ -745,16 +749,24 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     last of the first MAX_HEADER_REST tokens that is the same kind of header token on most messages."""
     parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
     contents = [parsed.content for parsed in parsed_lines]
-    if len(set(contents)) < HEADER_REST_MIN_MESSAGES:  # one message over and over: no telling header from message
-        return found
-    kinds: Counter[tuple[int, str]] = Counter()
+    if len({re.sub(r"\d+", "0", content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
+        return found  # one message over and over (its numbers aside): no telling header from message
+    kinds: Counter[tuple[int, str, str]] = Counter()
     for parsed in parsed_lines:
         tokens = parsed.content.split(None, MAX_HEADER_REST + 1)
+        in_header = True  # every token so far is a header token
         for i in range(min(len(tokens), MAX_HEADER_REST)):
             kind = header_token_kind(tokens, i)
-            if kind is not None and not (kind == "level" and parsed.level is not None):  # it has its level already
-                kinds[(i, kind)] += 1
-    common = [(i, kind) for (i, kind), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
+            if kind == "level" and parsed.level is not None:  # it has its level already
+                kind = None
+            # a word with digits is a column (a host, a pid) only among header tokens, with one shape on the lines
+            # (node-3, node-7), and with the message after it; a message's numbers (user 12) come after its words
+            if kind == "id" and not (in_header and len(tokens) > i + 1):
+                kind = None
+            in_header = in_header and kind is not None
+            if kind is not None:
+                kinds[(i, kind, re.sub(r"\d+", "0", tokens[i]) if kind == "id" else "")] += 1
+    common = [(i, kind) for (i, kind, _), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
     if not common:
         return found
     index, kind = max(common)
