@@ -729,7 +729,7 @@ def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_heade
 
 
 MESSAGES = ["order 1001 paid by card", "cache warmed in 120 ms", "user alice logged in from 10.0.0.7",
-            "connection to db-2 lost, retrying", "job 77 finished with 3 warnings", "settings reloaded from /etc/app.yml",
+            "connection to db-2 lost, retrying", "job 77 finished with 3 warnings", "config reloaded from /etc/app.yml",
             "queue depth 14 above 10", "request 9f2c timed out after 30 s", "disk /var at 91% full",
             "worker 4 restarted"]
 LEVELS_BY_MESSAGE = ["INFO", "INFO", "INFO", "ERROR", "WARN", "INFO", "WARN", "ERROR", "WARN", "INFO"]
@@ -819,3 +819,16 @@ def test_a_component_word_that_begins_only_some_messages_stays_in_them_and_is_st
     with_components = [f"2026-03-03 04:02:{i % 60:02d} worker-{i % 3}: {messages[i % 6]}" for i in range(60)]
     found = detect(with_components).format  # on every line: a column of the header, cut from the message
     assert found.name == "generic" and found.parse(with_components[2]).content == "screen turned off"
+
+
+@pytest.mark.parametrize("line, content, level", [
+    ("2026-03-03 04:02:12 [main] error count 3 above limit", "error count 3 above limit", None),  # running text
+    ("2026-03-03 04:02:12 alert raised for disk /var", "alert raised for disk /var", None),
+    ("2026-03-03 04:02:12 ERROR count 3 above limit", "count 3 above limit", "error"),  # a header's level
+    ("2026-03-03 04:02:12 info: cache warmed", "cache warmed", "info"),  # winston's `level: message`
+    ("2026-03-03T04:02:12.003Z\tinfo\tmain.go:42\tstarted", "started", "info"),  # zap's console encoder
+    ("2026-03-03 04:02:12 [ warn] slow flush", "slow flush", "warning"),  # Fluent Bit
+])
+def test_a_lower_case_level_word_in_running_text_starts_the_message(line, content, level):
+    parsed = resolve("generic").parse(line)
+    assert parsed is not None and (parsed.content, parsed.level) == (content, level)

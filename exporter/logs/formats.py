@@ -517,7 +517,7 @@ PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": Lo
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
-    return lambda: _Log4jFormat(name, pattern) if name == "log4j" else RegexFormat(name, pattern)
+    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat}.get(name, RegexFormat)(name, pattern)
 
 
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
@@ -531,7 +531,7 @@ class ComponentInMessage(LineFormat):
     name, has_level = "generic_plain", True
 
     def __init__(self) -> None:
-        self.inner = RegexFormat("generic", PRESET_PATTERNS["generic"])
+        self.inner = _GenericFormat("generic", PRESET_PATTERNS["generic"])
 
     def field_names(self) -> frozenset[str] | None:
         return self.inner.field_names()
@@ -563,6 +563,26 @@ def is_header_alone(line: str) -> bool:
     """Whether a layout writes this line alone, its message on the next line. Cheap for the lines that are not:
     such a header starts with a month's name, so most lines are ruled out by their first three characters."""
     return line[:3] in _HEADER_ONLY_STARTS and _HEADER_ONLY_LINES.match(line) is not None
+
+
+class _GenericFormat(RegexFormat):
+    """`generic`, whose level word is optional and matched in any case: a lower-case one written as a word of
+    running text (`[main] error count 3`: no bracket, pipe or padding around it, no `:`, tab or ` - ` after it)
+    is the message's first word, not a level, so the message starts there."""
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = super().parse(line)
+        if parsed is None or LEVEL not in parsed.fields or not parsed.fields[LEVEL].islower():
+            return parsed
+        match = self.regex.match(line)
+        assert match is not None  # it parsed
+        start, end = match.span(LEVEL)
+        before, after = line[:start].rstrip(" "), line[end:]
+        if before.endswith(("[", "|")) or not re.match(r" \w", after) or after.startswith(" - "):
+            return parsed
+        fields = {k: v for k, v in parsed.fields.items() if k not in (LEVEL, "Logger", "Component", "Caller")}
+        content = structured_message(line[start:])
+        return Parsed(content, None, {**fields, CONTENT: content})
 
 
 class _Log4jFormat(RegexFormat):
