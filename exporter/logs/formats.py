@@ -318,7 +318,8 @@ class StampPrefixFormat(LineFormat):
 
 
 # Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
-# a time or a zone. Single letters count as a level only before a date or time ("W 2026-10-11 ...").
+# a time or a zone, a bracketed number, a bracketed word, a word with digits (a host, a pid). Single letters count
+# as a level only before a date or time ("W 2026-10-11 ...").
 HEADER_SEPARATORS = frozenset({"-", "--", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
 _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
@@ -328,8 +329,14 @@ _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
 _NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
 # A bracketed word: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12})
 _BRACKET_TOKEN = re.compile(r"^(?:\[[^\[\]\s]+\]|\{[^{}\s]+\}):?$")
+_DIGITS = re.compile(r"\d+")
 MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
 HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
+
+
+def digit_shape(text: str) -> str:
+    """`text` with every run of digits as 0: node-3 and node-12 have one shape."""
+    return _DIGITS.sub("0", text)
 
 
 def header_level(token: str) -> str | None:
@@ -338,8 +345,7 @@ def header_level(token: str) -> str | None:
 
 
 def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
-    """What header token tokens[i] is: "level", "separator", "stamp", "number" or None (a word of the message, or
-    unsure)."""
+    """What header token tokens[i] is: one of HEADER_KINDS, or None (a word of the message, or unsure)."""
     token = tokens[i]
     if token in HEADER_SEPARATORS:
         return "separator"
@@ -361,7 +367,7 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
 class HeaderRestFormat(LineFormat):
     """A detected format whose messages still begin with header tokens (found by detect(): a host and a level after
     the time, a logger and a ` - `, a zone after a bracketed time): on each line whose token `count - 1` of the
-    message is of the same kind (a level, a separator, a date or time), the first `count` tokens are cut off; the
+    message is of the same kind (one of HEADER_KINDS), the first `count` tokens are cut off; the
     level is read among them when the format gave none. Lines where it is not stay as the format parsed them."""
 
     def __init__(self, inner: LineFormat, count: int, kind: str):
@@ -523,30 +529,6 @@ def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
 
 
-class ComponentInMessage(LineFormat):
-    """`generic` with its `component:` (or caller) left at the start of the message, still a field: detection takes
-    it when such a word begins only some of the messages (`InnoDB: ...` among MariaDB's, a method name in
-    `getTasks: caller 1011 ...`), so that it is part of those messages, not a column of the header."""
-
-    name, has_level = "generic_plain", True
-
-    def __init__(self) -> None:
-        self.inner = _GenericFormat("generic", PRESET_PATTERNS["generic"])
-
-    def field_names(self) -> frozenset[str] | None:
-        return self.inner.field_names()
-
-    def parse(self, line: str) -> Parsed | None:
-        parsed = self.inner.parse(line)
-        if parsed is None or not ("Component" in parsed.fields or "Caller" in parsed.fields):
-            return parsed
-        match = self.inner.regex.match(line)
-        assert match is not None  # it parsed
-        group = "Component" if match.group("Component") is not None else "Caller"
-        return Parsed(line[match.start(group):match.start(CONTENT)] + parsed.content, parsed.level, parsed.fields)
-
-
-PRESETS["generic_plain"] = ComponentInMessage
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
@@ -599,6 +581,32 @@ class _Log4jFormat(RegexFormat):
         groups.pop("Thread2", None)
         fields = {k: v for k, v in {**groups, LEVEL: level, "Thread": thread}.items() if v is not None}
         return Parsed(fields.get(CONTENT, ""), level_name(level), fields)
+
+
+class ComponentInMessage(LineFormat):
+    """`generic` with its `component:` (or caller) left at the start of the message, still a field: detection takes
+    it when such a word begins only some of the messages (`InnoDB: ...` among MariaDB's, a method name in
+    `getTasks: caller 1011 ...`), so that it is part of those messages, not a column of the header."""
+
+    name, has_level = "generic_plain", True
+
+    def __init__(self) -> None:
+        self.inner = _GenericFormat("generic", PRESET_PATTERNS["generic"])
+
+    def field_names(self) -> frozenset[str] | None:
+        return self.inner.field_names()
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = self.inner.parse(line)
+        if parsed is None or not ("Component" in parsed.fields or "Caller" in parsed.fields):
+            return parsed
+        match = self.inner.regex.match(line)
+        assert match is not None  # it parsed
+        group = "Component" if match.group("Component") is not None else "Caller"
+        return Parsed(line[match.start(group):match.start(CONTENT)] + parsed.content, parsed.level, parsed.fields)
+
+
+PRESETS["generic_plain"] = ComponentInMessage
 
 
 def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
@@ -769,7 +777,7 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     last of the first MAX_HEADER_REST tokens that is the same kind of header token on most messages."""
     parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
     contents = [parsed.content for parsed in parsed_lines]
-    if len({re.sub(r"\d+", "0", content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
+    if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
         return found  # one message over and over (its numbers aside): no telling header from message
     kinds: Counter[tuple[int, str, str]] = Counter()
     for parsed in parsed_lines:
@@ -785,7 +793,7 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
                 kind = None
             in_header = in_header and kind is not None
             if kind is not None:
-                kinds[(i, kind, re.sub(r"\d+", "0", tokens[i]) if kind == "id" else "")] += 1
+                kinds[(i, kind, digit_shape(tokens[i]) if kind == "id" else "")] += 1
     common = [(i, kind) for (i, kind, _), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
     if not common:
         return found
