@@ -10,7 +10,8 @@ import pytest
 from devstack.procs import Process, free_port, require_binary
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
-from exporter.logs.formats import compile_pattern, detect, format_from_state, resolve
+from exporter.logs.detection import detect, format_from_state
+from exporter.logs.formats import compile_pattern, resolve
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower

@@ -27,17 +27,8 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .formats import (
-    DETECT_LINES,
-    Detection,
-    LineFormat,
-    detect,
-    format_from_state,
-    is_header_alone,
-    level_name,
-    resolve,
-    runtime_payload,
-)
+from .detection import DETECT_LINES, Detection, detect, format_from_state
+from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware, saved_as_plain_drain
 

@@ -1,0 +1,209 @@
+"""Which line format a source writes, told from its first lines, and a detected format restored by its name.
+
+`detect` tries the presets in DETECTION_ORDER (the narrowest first) and takes the one that parses
+most of the sample lines, else a *level column* (the token position where a level word sits on
+most lines), a *colon column*, a delimited header or a leading date/time, else none (the whole line
+is mined). The messages the chosen format leaves are then read for header tokens it did not cut
+(header_tokens.py), which are cut too. The chosen format's name says all of this
+(`generic>level:3`, `cri+log4j`, `level-column:8`), so that `format_from_state` can restore it
+after a restart without looking at lines again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .formats import (
+    DETECTION_ORDER,
+    PRESETS,
+    WRAPPERS,
+    ColonColumnFormat,
+    ComponentInMessage,
+    DelimitedFormat,
+    LevelColumnFormat,
+    LineFormat,
+    NestedFormat,
+    StampPrefixFormat,
+    WholeLine,
+    level_name,
+    resolve,
+)
+from .header_tokens import HEADER_KINDS, MAX_HEADER_REST, HeaderRestFormat, digit_shape, header_token_kind
+
+DETECT_LINES = 200  # lines a source's format is chosen from
+MIN_SHARE = 0.6  # the chosen format must parse at least this share of them
+MAX_LEVEL_COLUMN = 12
+
+
+@dataclass(frozen=True)
+class Detection:
+    format: LineFormat
+    share: float  # of the sample lines it parses
+    reason: str
+
+
+def detect(lines: Sequence[str]) -> Detection:
+    """The format that fits the sample lines best (see module docstring)."""
+    sample = [line for line in lines if line.strip()][:DETECT_LINES]
+    if not sample:
+        return Detection(WholeLine(), 0.0, "no lines to look at")
+    best: tuple[float, LineFormat] | None = None
+    for name in DETECTION_ORDER:
+        candidate = PRESETS[name]()
+        share = sum(candidate.parse(line) is not None for line in sample) / len(sample)
+        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
+            best = (share, candidate)
+    if best is not None:
+        reason = f"preset {best[1].name} parses {best[0]:.0%} of the first lines"
+        if best[1].name in WRAPPERS:
+            return _nested(best[1], best[0], reason, sample)
+        return _header_rest(_without_stray_component(Detection(best[1], best[0], reason), sample), sample)
+    shapes: tuple[tuple[LineFormat | None, str], ...] = (
+        (_level_column(sample), "a level word is token {n}"),
+        (_colon_column(sample), "a component ending in ':' is token {n}"),
+        (_delimited(sample), "fields split by a delimiter"),
+        (StampPrefixFormat(), "a leading date/time"))
+    for shape, why in shapes:
+        if shape is None:
+            continue
+        share = sum(shape.parse(line) is not None for line in sample) / len(sample)
+        if share >= MIN_SHARE:
+            reason = why.format(n=getattr(shape, "index", 0) + 1)
+            return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the first lines"), sample)
+    return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines "
+                                                    "are mined"), sample)
+
+
+def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detection:
+    """`generic_plain` for `generic` when its optional `component:` (or caller) stands on only some of the lines
+    (a word of those messages, kept in them), `found` otherwise."""
+    if found.format.name != "generic":
+        return found
+    parsed = [p for p in map(found.format.parse, sample) if p is not None]
+    with_component = sum("Component" in p.fields or "Caller" in p.fields for p in parsed)
+    if not with_component or with_component >= HEADER_REST_SHARE * len(parsed):
+        return found
+    return Detection(ComponentInMessage(), found.share,
+                     f"{found.reason}; a `component:` on only {with_component / len(parsed):.0%} of them is read as "
+                     f"part of the message (generic_plain)")
+
+
+HEADER_REST_SHARE = 0.9  # of the parsed sample lines that must have the same header token at the same place
+HEADER_REST_MIN_MESSAGES = 5  # distinct messages in the sample before header tokens are looked for in them
+
+
+def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
+    """`found`, or `found` with the header tokens its messages still begin with cut off (HeaderRestFormat): the
+    last of the first MAX_HEADER_REST tokens that is the same kind of header token on most messages."""
+    parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    contents = [parsed.content for parsed in parsed_lines]
+    if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
+        return found  # one message over and over (its numbers aside): no telling header from message
+    kinds: Counter[tuple[int, str, str]] = Counter()
+    for parsed in parsed_lines:
+        tokens = parsed.content.split(None, MAX_HEADER_REST + 1)
+        in_header = True  # every token so far is a header token
+        for i in range(min(len(tokens), MAX_HEADER_REST)):
+            kind = header_token_kind(tokens, i)
+            if kind == "level" and parsed.level is not None:  # it has its level already
+                kind = None
+            # a word with digits is a column (a host, a pid) only among header tokens, with one shape on the lines
+            # (node-3, node-7), and with the message after it; a message's numbers (user 12) come after its words
+            if kind == "id" and not (in_header and len(tokens) > i + 1):
+                kind = None
+            in_header = in_header and kind is not None
+            if kind is not None:
+                kinds[(i, kind, digit_shape(tokens[i]) if kind == "id" else "")] += 1
+    common = [(i, kind) for (i, kind, _), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
+    if not common:
+        return found
+    index, kind = max(common)
+    reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
+              f"least {HEADER_REST_SHARE:.0%}): cut")
+    return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
+
+
+def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
+    """A wrapper's detection, with the format of the lines it wraps detected too (when they have one)."""
+    contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
+    inner = detect(contents)
+    if isinstance(inner.format, WholeLine):
+        return Detection(outer, share, reason)
+    return Detection(NestedFormat(outer, inner.format), share, f"{reason}; inside: {inner.reason}")
+
+
+def _colon_column(sample: Sequence[str]) -> ColonColumnFormat | None:
+    """The token position of the first token ending in ':' on most lines, if any (not the first token)."""
+    positions: Counter[int] = Counter()
+    for line in sample:
+        for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
+            if len(token) > 1 and token.endswith(":"):
+                positions[i] += 1
+                break
+    if not positions:
+        return None
+    index, count = positions.most_common(1)[0]
+    return ColonColumnFormat(index) if index > 0 and count >= MIN_SHARE * len(sample) else None
+
+
+def _delimited(sample: Sequence[str]) -> DelimitedFormat | None:
+    """A delimiter that splits most lines into the same number (2 or more) of header fields before the message."""
+    for delimiter in ("|", "\t", ";"):
+        counts = Counter(line.count(delimiter) for line in sample)
+        common = [count for count, n in counts.most_common() if count >= 2]
+        if not common:
+            continue
+        count = min(common[0], min(c for c in counts if c >= common[0]))
+        with_count = sum(n for c, n in counts.items() if c >= count)
+        if with_count >= MIN_SHARE * len(sample) and sum(line.split(delimiter, 1)[0][:1].isdigit()
+                                                        for line in sample) >= MIN_SHARE * len(sample):
+            return DelimitedFormat(delimiter, count)
+    return None
+
+
+def _level_column(sample: Sequence[str]) -> LevelColumnFormat | None:
+    """The token position where a level word (two letters or more) stands on most lines, if any."""
+    positions: Counter[int] = Counter()
+    for line in sample:
+        for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
+            if len(token) > 1 and level_name(token) is not None and not token.isdigit():
+                positions[i] += 1
+                break
+    if not positions:
+        return None
+    index, count = positions.most_common(1)[0]
+    return LevelColumnFormat(index) if count >= MIN_SHARE * len(sample) else None
+
+
+def format_from_state(name: str | None) -> LineFormat | None:
+    """The format a previous run detected (by its name), None when there was none or it is unknown."""
+    if not name:
+        return None
+    outer, plus, inner = name.partition("+")
+    if plus and outer in WRAPPERS:
+        inner_format = format_from_state(inner)
+        return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
+    inner_name, arrow, rest_spec = name.rpartition(">")
+    if arrow and inner_name:
+        kind, _, count = rest_spec.partition(":")
+        inner_format = format_from_state(inner_name)
+        if inner_format is None or not count.isdigit() or kind not in HEADER_KINDS:
+            return None
+        return HeaderRestFormat(inner_format, int(count), kind)
+    kind, _, rest = name.partition(":")
+    if kind in ("level-column", "colon-column") and rest.isdigit():
+        return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
+    if kind == "delimited":
+        delimiter, _, count = rest.rpartition(":")
+        delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)
+        return DelimitedFormat(delimiter, int(count)) if count.isdigit() and delimiter else None
+    if name == StampPrefixFormat.name:
+        return StampPrefixFormat()
+    if name == "none":
+        return WholeLine()
+    try:
+        return resolve(name)
+    except ValueError:
+        return None

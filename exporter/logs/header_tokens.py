@@ -1,0 +1,93 @@
+"""Header tokens left at the start of a message, and the format that cuts them off.
+
+A detected format (a preset, a level column, a leading stamp) can leave part of a line's header in
+the message: a host and a level after the time, a logger and a ` - `, a zone after a bracketed time,
+a thread in brackets. Such tokens vary from line to line (a host, a pid) or repeat on every line (a
+level, a separator), and either way they would lead Drain's tree and similarity astray.
+`header_token_kind` says what kind of header token a message's token is; `HeaderRestFormat` wraps a
+format and cuts the first tokens of its messages where the last of them is of the kind detection
+found there (detection.py decides where; this module only reads tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .formats import LEVEL, LineFormat, Parsed, level_name
+
+# Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
+# a time or a zone, a bracketed number, a bracketed word, a word with digits (a host, a pid). Single letters count
+# as a level only before a date or time ("W 2026-10-11 ...").
+HEADER_SEPARATORS = frozenset({"-", "--", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
+_DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+                         r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
+_TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
+_ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
+# A number in brackets or after '#': the kernel's uptime stamp ([12.345678]), a worker or connection id (#0, <12>)
+_NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
+# A bracketed word: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12})
+_BRACKET_TOKEN = re.compile(r"^(?:\[[^\[\]\s]+\]|\{[^{}\s]+\}):?$")
+_DIGITS = re.compile(r"\d+")
+MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
+HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
+
+
+def digit_shape(text: str) -> str:
+    """`text` with every run of digits as 0: node-3 and node-12 have one shape."""
+    return _DIGITS.sub("0", text)
+
+
+def header_level(token: str) -> str | None:
+    """The level a header token names (`INFO`, `[warn]`, `<info>`, `Error:`), None when it names none."""
+    return None if token.isdigit() else level_name(token.strip("<>"))
+
+
+def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
+    """What header token tokens[i] is: one of HEADER_KINDS, or None (a word of the message, or unsure)."""
+    token = tokens[i]
+    if token in HEADER_SEPARATORS:
+        return "separator"
+    if _DATE_TOKEN.match(token) or _TIME_TOKEN.match(token) or _ZONE_TOKEN.match(token):
+        return "stamp"
+    if _NUMBER_TOKEN.match(token):
+        return "number"
+    if header_level(token) is None:
+        if _BRACKET_TOKEN.match(token):
+            return "bracket"
+        return "id" if any(c.isdigit() for c in token) else None
+    word = token.strip("[]()<>:")
+    if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
+        return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
+
+
+class HeaderRestFormat(LineFormat):
+    """A detected format whose messages still begin with header tokens (found by detect(): a host and a level after
+    the time, a logger and a ` - `, a zone after a bracketed time): on each line whose token `count - 1` of the
+    message is of the same kind (one of HEADER_KINDS), the first `count` tokens are cut off; the
+    level is read among them when the format gave none. Lines where it is not stay as the format parsed them."""
+
+    def __init__(self, inner: LineFormat, count: int, kind: str):
+        self.inner, self.count, self.kind = inner, count, kind
+        self.name, self.has_level = f"{inner.name}>{kind}:{count}", True
+
+    def field_names(self) -> frozenset[str] | None:
+        inner = self.inner.field_names()
+        return None if inner is None else inner | {LEVEL, "Header"}
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = self.inner.parse(line)
+        if parsed is None or parsed.from_fields:
+            return parsed
+        tokens = parsed.content.split(None, self.count)
+        if (len(tokens) < self.count or header_token_kind(tokens, self.count - 1) != self.kind
+                or (self.kind == "level" and parsed.level is not None)):
+            return parsed
+        header = tokens[:self.count]
+        level = parsed.level or next((header_level(t) for i, t in enumerate(header)
+                                      if header_token_kind(header + tokens[self.count:self.count + 1], i) == "level"),
+                                     None)
+        return Parsed(tokens[self.count] if len(tokens) > self.count else "", level,
+                      {**parsed.fields, "Header": " ".join(header), **({LEVEL: level} if level else {})})
