@@ -12,6 +12,7 @@ from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
 from exporter.logs.follow import FileFollower
 from exporter.logs.mining import OTHER, RecordAssembler, level_of, make_miner
+from exporter.logs.similarity import other_state
 
 
 def miner(max_templates=50, state=None):
@@ -183,6 +184,29 @@ def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_
     again = feed(restored, lines)
     assert len(set(ids)) == 1 and set(again) == set(ids)
     assert restored.snapshot()[0][ids[0]].text == "window state vis=<NUM> old=<NUM> new=<NUM> changed"
+
+
+def test_messages_that_differ_only_by_a_boolean_are_two_states_whose_other_values_still_vary():
+    lines = [f"INFO probe of cache node {i} healthy={state} after {i * 3} checks in pool main"
+             for i, state in enumerate(["true", "true", "false", "false", "true"])]
+    lines.append("INFO layout pass 7 done changed=false, focus lost true")  # two booleans: a state of its own
+    source = miner()
+    ids = feed(source, lines)
+    restored = miner(state=source.state())
+    again = feed(restored, lines)
+    assert ids[0] == ids[1] == ids[4] != ids[2] == ids[3] != ids[5]
+    assert again == ids  # the rule holds for a restored miner too
+    templates = source.snapshot()[0]
+    assert templates[ids[0]].text == "probe of cache node <NUM> healthy=true after <NUM> checks in pool main"
+    assert templates[ids[2]].text == "probe of cache node <NUM> healthy=false after <NUM> checks in pool main"
+
+
+@pytest.mark.parametrize("template_token, token, other", [
+    ("isOverlap:false", "isOverlap:true", True), ("true", "false", True), ("null?True", "null?False", True),
+    ("enabled=true", "enabled=<NUM>", False), ("x=true", "y=false", False), ("truest", "falsest", False),
+    ("is_true", "is_false", False), ("true", "true", False)])
+def test_only_tokens_that_differ_in_their_boolean_literals_alone_are_other_states(template_token, token, other):
+    assert other_state(template_token, token) is other
 
 
 def test_a_repeated_message_is_masked_once_and_the_cache_of_masked_messages_stays_bounded(monkeypatch):

@@ -11,14 +11,19 @@ template's, token for token, is that template however few its constant words (`<
 NOERROR <NUM>` is 2 equal words in 6, under the threshold). A message with no constant word at
 all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one of its own
 shape, and open a new one per line; where every token of the template is a parameter that the
-message fits token by token, the two are the same template. The saved state stays Drain3's own
-(the class is swapped while saving and back after loading).
+message fits token by token, the two are the same template.
+
+A boolean literal is a state, not a value: a message never joins a template from which it differs
+only by `true` for `false` (or back) in a token (`isOverlap:false` / `isOverlap:true`, `healthy=true` /
+`healthy=false`, `down true` / `down false`), however similar the rest; it joins or opens a template
+of its own state. The saved state stays Drain3's own (the class is swapped while saving and back
+after loading).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -34,6 +39,23 @@ def mask_token_pattern(names: Iterable[str]) -> str:
 @lru_cache(maxsize=64)
 def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
+
+
+_BOOLEAN = re.compile(r"(?<!\w)(?:true|false|True|False|TRUE|FALSE)(?!\w)")
+_STATE = "\x00"  # a boolean literal's place in a token's shape
+
+
+def boolean_positions(tokens: Sequence[str]) -> list[int]:
+    """Where `tokens` hold a boolean literal (alone or in a token: `enabled=true`, `null?false`)."""
+    return [i for i, token in enumerate(tokens) if _BOOLEAN.search(token)]
+
+
+def other_state(template_token: str, token: str) -> bool:
+    """Whether the two tokens differ only in their boolean literals (`isOverlap:false` / `isOverlap:true`)."""
+    if template_token == token:
+        return False
+    shape = _BOOLEAN.sub(_STATE, template_token)
+    return _STATE in shape and shape == _BOOLEAN.sub(_STATE, token)
 
 
 class MaskAwareDrain(Drain):
@@ -62,6 +84,23 @@ class MaskAwareDrain(Drain):
         if include_params:
             similar += params
         return similar / len(seq1), params
+
+    def fast_match(self, cluster_ids, tokens, sim_th: float, include_params: bool):
+        """Drain's best match, among the templates that are not another state of the message (a boolean)."""
+        text = " ".join(tokens)
+        if "rue" in text or "alse" in text or "RUE" in text or "ALSE" in text:  # a cheap test first: most have none
+            states = boolean_positions(tokens)
+            if states:
+                cluster_ids = [cluster_id for cluster_id in cluster_ids
+                               if not self._other_state(self.id_to_cluster.get(cluster_id), tokens, states)]
+        return Drain.fast_match(self, cluster_ids, tokens, sim_th, include_params)
+
+    @staticmethod
+    def _other_state(cluster, tokens, states: list[int]) -> bool:
+        if cluster is None:
+            return False
+        template = cluster.log_template_tokens
+        return len(template) == len(tokens) and any(other_state(template[i], tokens[i]) for i in states)
 
 
 def make_mask_aware(drain: Drain, names: Iterable[str]) -> MaskAwareDrain:
