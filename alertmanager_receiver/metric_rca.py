@@ -4,7 +4,7 @@ Evidence per service (evidence.py reads it from Prometheus), over [first alert -
 - `peak`: its highest score; `usual`: max(1, its 99th percentile over the baseline span before);
 - `strength` = ln(peak / usual), 0 when not above both: how far beyond its own usual highs it went
   (a service that often scores 2 is not evidence at 2; a quiet one at 6 is);
-- `onset`: when its score first reached `usual`.
+- `onset`: when the episode that reached the peak began (the run of samples at or above `usual` holding it).
 
 A candidate is any anomalous service (strength > 0) among the alerting services and their
 dependencies within `max_hops`; an alerting service without scores counts as anomalous with
@@ -17,6 +17,13 @@ strength ALERT_STRENGTH from its first alert. Its score:
   one step), when that ratio is at least VICTIM_RATIO: its anomaly is then better explained below it,
   and so is what it would explain (that dependency explains the same dependents, so a victim does not
   collect their credit a second time);
+- forwarded: a leaf that only the discovered service graph knows of has calls nobody traces (a load
+  balancer, a proxy or a gateway in front of a service is such a node: it emits no spans of its own).
+  When a service that its callers also call, whose own calls are seen and which does not depend on
+  it, is anomalous, started no later and has at least VICTIM_RATIO of its strength, the leaf may be
+  standing in front of that service: it counts as a victim at FORWARDED times that ratio (a possible
+  edge, not a known one). A service whose calls are seen cannot be a victim of such a leaf the same
+  way: if it called the leaf, the graph would show it;
 - explains: what it would explain, each dependent counting at most its own strength (a faint
   anomaly cannot explain a loud one on its own);
 - not reachable from an alerting service through anomalous services (or ones without scores):
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -40,6 +48,7 @@ ALERT_STRENGTH = 1.0
 EXPLAIN = 0.5
 VICTIM_RATIO = 0.5
 DISCONNECTED = 0.5
+FORWARDED = 0.5
 
 
 @dataclass(frozen=True)
@@ -61,12 +70,24 @@ class ServiceEvidence:
 
 
 def summarize(points: list[tuple[float, float]], usual_high: float | None) -> ServiceEvidence:
-    """Evidence from a service's score samples [(t, score)] and its baseline 99th percentile."""
+    """Evidence from a service's score samples [(t, score)] and its baseline 99th percentile.
+
+    The onset is when the episode that reached the peak began: the first sample of the run of samples at or
+    above the usual high that holds the peak. A blip just over the usual high earlier in the window, with
+    ordinary samples after it, is noise that would date the anomaly too early (and make the service look
+    like the first to fail); an episode that builds up over several samples keeps its start."""
     usual = max(1.0, usual_high or 0.0)
     finite = [(t, v) for t, v in points if math.isfinite(v)]
-    peak = max((v for _, v in finite), default=0.0)
-    onset = next((t for t, v in finite if v >= usual), None)
-    return ServiceEvidence(peak, usual, onset)
+    if not finite:
+        return ServiceEvidence(0.0, usual, None)
+    top = max(range(len(finite)), key=lambda i: finite[i][1])
+    peak = finite[top][1]
+    if peak < usual:
+        return ServiceEvidence(peak, usual, None)
+    start = top
+    while start > 0 and finite[start - 1][1] >= usual:
+        start -= 1
+    return ServiceEvidence(peak, usual, finite[start][0])
 
 
 @dataclass
@@ -79,6 +100,7 @@ class _Node:
     hops: int = 0
     path: Path | None = None
     factors: dict = field(default_factory=dict)
+    in_front_of: list[str] = field(default_factory=list)  # services it may forward to unseen, as anomalous
 
 
 def _when(ts: float) -> str:
@@ -148,18 +170,35 @@ def rank(alerting: dict[str, float], topology: Topology, evidence: dict[str, Ser
     return ranked[:top]
 
 
+def _victim_ratio(node: _Node, other: _Node | None, step: float) -> float:
+    """How much `other`, were `node` depending on it, would explain node's anomaly (0: not at all)."""
+    if other is None or other.onset is None or node.onset is None or other.onset > node.onset + step:
+        return 0.0
+    ratio = other.strength / node.strength
+    return min(1.0, ratio) if ratio >= VICTIM_RATIO else 0.0
+
+
+def may_stand_in_front_of(service: str, nodes: Iterable[str], topology: Topology) -> list[str]:
+    """Services among `nodes` that `service` may call unseen: `service` is a leaf that only the discovered graph
+    knows of, they share a caller with it, their own calls are seen and none of them depends on `service`."""
+    if topology.direct_dependencies(service) or not topology.only_discovered(service):
+        return []
+    among = set(nodes)
+    siblings = {sibling for caller in topology.direct_dependents(service)
+                for sibling in topology.direct_dependencies(caller)}
+    return sorted(s for s in siblings & among if s != service and topology.direct_dependencies(s)
+                  and service not in topology.dependencies(s))
+
+
 def _factors(node: _Node, nodes: dict[str, _Node], topology: Topology, step: float) -> dict[str, float]:
-    victim = 0.0
-    for dep in topology.dependencies(node.service):
-        other = nodes.get(dep)
-        if other is None or other.onset is None or node.onset is None or other.onset > node.onset + step:
-            continue
-        ratio = other.strength / node.strength
-        if ratio >= VICTIM_RATIO:
-            victim = max(victim, min(1.0, ratio))
+    victim = max((_victim_ratio(node, nodes.get(dep), step) for dep in topology.dependencies(node.service)),
+                 default=0.0)
+    behind = {s: _victim_ratio(node, nodes[s], step) for s in may_stand_in_front_of(node.service, nodes, topology)}
+    node.in_front_of = sorted(s for s, ratio in behind.items() if ratio > 0)
+    forwarded = FORWARDED * max(behind.values(), default=0.0)
     explains = sum(min(other.strength, node.strength) for other in nodes.values()
                    if other.service != node.service and node.service in topology.dependencies(other.service))
-    return {"strength": node.strength, "victim": victim, "explains": explains}
+    return {"strength": node.strength, "victim": max(victim, forwarded), "forwarded": forwarded, "explains": explains}
 
 
 def _evidence_dict(node: _Node) -> dict:
@@ -187,10 +226,13 @@ def _explain(node: _Node, alerting: dict[str, float], nodes: dict[str, _Node], t
     if dependents:
         parts.append(f"{len(dependents)} anomalous service(s) depend on it ({', '.join(dependents[:4])}"
                      f"{' and more' if len(dependents) > 4 else ''})")
-    if node.factors.get("victim", 0) > 0:
+    if node.factors.get("victim", 0) > node.factors.get("forwarded", 0):
         below = sorted(d for d in topology.dependencies(node.service) if d in nodes)
         parts.append(f"but its dependency {', '.join(below[:3])} is as anomalous and started no later: "
                      "it may be a victim")
+    elif node.factors.get("forwarded", 0) > 0:
+        parts.append(f"but its calls are not traced, and {', '.join(node.in_front_of[:3])}, which its callers also call, "
+                     "is as anomalous and started no later: it may stand in front of it (a balancer or proxy)")
     else:
         parts.append("its own dependencies are normal or became anomalous after it")
     if not node.alerting:

@@ -100,6 +100,14 @@ class Topology:
     def direct_dependencies(self, service: str) -> list[str]:
         return sorted(self._out.get(service, {}))
 
+    def direct_dependents(self, service: str) -> list[str]:
+        return sorted(self._in.get(service, {}))
+
+    def only_discovered(self, service: str) -> bool:
+        """Whether every edge into `service` was discovered (a node the service graph alone knows of)."""
+        incoming = self._in.get(service, {})
+        return bool(incoming) and all(edge.source == "discovered" for edge in incoming.values())
+
     def knows(self, service: str) -> bool:
         return service in self._out or service in self._in
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -171,6 +172,13 @@ def receiver_config(prometheus_url: str, issue: Issue, db: Path) -> dict:
                                 "max_hops": 4, "step": f"{STEP:g}s", "timeout": "30s"}}
 
 
+def stored_evidence(db: Path, incident_id: int) -> dict:
+    """Every service's evidence as the receiver stored it for the incident (the API shows the top candidates')."""
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT metric_evidence FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+    return (json.loads(row[0]) if row and row[0] else {}).get("services", {})
+
+
 def wait_for(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -209,7 +217,10 @@ def run_issue(issue: Issue, prom: Prometheus, shift: float, workdir: Path) -> di
                 "candidates": [c["service"] for c in candidates],
                 "silent": [c["service"] for c in candidates if not c.get("alerting", True)],
                 "explanation": candidates[0]["explanation"] if candidates else "", "seconds_to_candidates": waited,
-                "evidence_error": (detail.get("metric_evidence") or {}).get("error")}
+                "evidence_error": (detail.get("metric_evidence") or {}).get("error"),
+                # what the ranking saw, so that it can be re-ranked offline (metric_rca.rank is pure)
+                "alert_at": float(target["timestamp"]) + shift,
+                "evidence": stored_evidence(workdir / "r.db", detail["id"])}
     finally:
         am.stop()
         receiver.stop()

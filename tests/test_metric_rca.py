@@ -7,8 +7,8 @@ import math
 from alertmanager_receiver.config import MetricEvidenceConfig
 from alertmanager_receiver.discovery import edges_from_result
 from alertmanager_receiver.evidence import EvidenceWorker, as_stored, from_stored
-from alertmanager_receiver.metric_rca import ServiceEvidence, rank, summarize
-from alertmanager_receiver.topology import Topology
+from alertmanager_receiver.metric_rca import ServiceEvidence, may_stand_in_front_of, rank, summarize
+from alertmanager_receiver.topology import Edge, Topology
 
 T0 = 1_800_000_000.0
 SHOP = Topology({"frontend": ["checkout", "search"], "checkout": ["payments", "cart"], "payments": ["payments-db"],
@@ -42,13 +42,21 @@ def test_configured_edges_stay_and_outrank_a_discovered_copy():
 
 # ---- evidence ----------------------------------------------------------------------
 
-def test_evidence_keeps_the_peak_the_usual_high_and_when_it_was_first_reached():
+def test_evidence_keeps_the_peak_the_usual_high_and_when_the_episode_that_reached_the_peak_began():
     points = [(T0 + i * 60, v) for i, v in enumerate([0.3, 1.5, 2.8, 7.0, float("nan"), 6.0])]
     summary = summarize(points, usual_high=2.0)
     assert summary.peak == 7.0 and summary.usual == 2.0 and summary.onset == T0 + 120
     assert math.isclose(summary.strength, math.log(3.5))
     assert summarize(points, usual_high=0.4).usual == 1.0  # never below the band edge
     assert summarize([(T0, 0.9)], None).strength == 0.0 and summarize([], None).onset is None
+
+
+def test_a_blip_over_the_usual_high_before_the_episode_does_not_date_the_anomaly_but_a_build_up_does():
+    blip_then_episode = [(T0 + i * 300, v) for i, v in enumerate([0.2, 1.1, 0.3, 0.2, 2.4, 6.5, 0.8])]
+    assert summarize(blip_then_episode, None).onset == T0 + 4 * 300  # not T0 + 300, a blip half an hour earlier
+    build_up = [(T0 + i * 300, v) for i, v in enumerate([0.2, 1.2, 1.8, 3.0, 9.0, 2.0])]
+    assert summarize(build_up, None).onset == T0 + 300
+    assert summarize([(T0, 0.4), (T0 + 300, 0.9)], None).onset is None
 
 
 def test_stored_evidence_round_trips():
@@ -92,6 +100,42 @@ def test_a_victim_does_not_collect_the_credit_for_dependents_that_its_own_cause_
 def test_a_faint_earlier_dependency_does_not_make_a_loud_service_its_victim():
     evidence = {"checkout": ev(40.0, T0), "payments": ev(1.3, T0 - 600)}  # ln 1.3 / ln 40 < 0.5
     assert rank({"frontend": T0}, SHOP, evidence, step=60)[0].service == "checkout"
+
+
+def discovered(depends_on):
+    return Topology(None, None, [Edge(a, b, "discovered") for a, deps in depends_on.items() for b in deps])
+
+
+BALANCED = {"frontend": ["search-lb", "search", "checkout"], "search": ["search-index", "object-store"],
+            "checkout": ["payments"]}  # the front end reaches search through a balancer that sends no spans
+
+
+def test_an_untraced_leaf_beside_an_anomalous_traced_service_may_stand_in_front_of_it_and_ranks_below_it():
+    evidence = {"search-lb": ev(17.0, T0), "search": ev(6.0, T0), "frontend": ev(4.0, T0 + 60)}
+    ranked = rank({"frontend": T0}, discovered(BALANCED), evidence, step=60, top=5)
+    assert [c.service for c in ranked][:2] == ["search", "search-lb"]
+    lb = ranked[1]
+    assert math.isclose(lb.factors["forwarded"], 0.5 * math.log(6) / math.log(17))  # FORWARDED x the strength ratio
+    assert lb.factors["victim"] == lb.factors["forwarded"]
+    assert "may stand in front of it" in lb.explanation and "search" in lb.explanation
+
+
+def test_the_same_leaf_ranks_first_when_its_edge_was_configured_or_the_traced_service_started_later():
+    evidence = {"search-lb": ev(17.0, T0), "search": ev(6.0, T0), "frontend": ev(4.0, T0 + 60)}
+    configured = Topology(BALANCED)  # a hand-written topology says what the leaf calls: nothing
+    assert rank({"frontend": T0}, configured, evidence, step=60)[0].service == "search-lb"
+    later = {**evidence, "search": ev(6.0, T0 + 300)}  # search became anomalous five minutes after the balancer
+    ranked = rank({"frontend": T0}, discovered(BALANCED), later, step=60)
+    assert ranked[0].service == "search-lb" and ranked[0].factors["forwarded"] == 0
+
+
+def test_only_traced_siblings_that_do_not_call_the_leaf_are_what_it_may_stand_in_front_of():
+    topology = discovered({**BALANCED, "checkout": ["payments", "search-lb"]})
+    nodes = ["search", "checkout", "object-store", "payments"]
+    # checkout calls the balancer itself (so is its dependent), object-store is not beside it, payments sends no spans
+    assert may_stand_in_front_of("search-lb", nodes, topology) == ["search"]
+    assert may_stand_in_front_of("search", nodes, topology) == []  # its calls are seen
+    assert may_stand_in_front_of("object-store", nodes, topology) == []  # no traced service beside it
 
 
 def test_a_candidate_no_anomalous_path_reaches_counts_half():
