@@ -1,6 +1,7 @@
 """Root cause from metrics on the PetShop dataset, end to end on real binaries.
 
     .venv/bin/python -m benchmarks.rca_petshop [--data DIR] [--only low_traffic/train/issue_0] [--output FILE]
+    .venv/bin/python -m benchmarks.rca_petshop --rerank benchmarks/results/rca_petshop.json   # no binaries
 
 DIR is PetShop's layout (../shared/petshop/README.md): a scenario directory holding graph.csv,
 noissue/metrics.csv and {train,test}/issue_N/{metrics.csv,target.json}, or a directory of such
@@ -40,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alertmanager_receiver.metric_rca import ServiceEvidence, rank
+from alertmanager_receiver.topology import Edge, Topology
 from devstack.alertmanager import Alertmanager
 from devstack.procs import free_port
 from devstack.prometheus import Prometheus, backfill
@@ -52,6 +55,7 @@ from exporter.series import SeriesBatch
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "petshop"
 STEP = 300.0
+MAX_HOPS = 4  # the receiver's metric_evidence.max_hops in this benchmark
 DEFAULT_OUTPUT = Path("benchmarks/results/rca_petshop.json")
 PARTIAL_OUTPUT = Path(tempfile.gettempdir()) / "rca_petshop_only.json"
 SERVICEGRAPH_QUERY = "sum by (client, server) (rate(traces_service_graph_request_total[1h])) > 0"
@@ -169,7 +173,7 @@ def receiver_config(prometheus_url: str, issue: Issue, db: Path) -> dict:
             "topology_discovery": {"refresh": "5m", "sources": [
                 {"name": "servicegraph", "query": graph, "caller_label": "client", "callee_label": "server"}]},
             "metric_evidence": {"score_query": f'aiops_anomaly_score{{petshop_issue="{issue.key}"}}', "lookback": "30m",
-                                "max_hops": 4, "step": f"{STEP:g}s", "timeout": "30s"}}
+                                "max_hops": MAX_HOPS, "step": f"{STEP:g}s", "timeout": "30s"}}
 
 
 def stored_evidence(db: Path, incident_id: int) -> dict:
@@ -219,7 +223,7 @@ def run_issue(issue: Issue, prom: Prometheus, shift: float, workdir: Path) -> di
                 "explanation": candidates[0]["explanation"] if candidates else "", "seconds_to_candidates": waited,
                 "evidence_error": (detail.get("metric_evidence") or {}).get("error"),
                 # what the ranking saw, so that it can be re-ranked offline (metric_rca.rank is pure)
-                "alert_at": float(target["timestamp"]) + shift,
+                "target": target["node"], "alert_at": float(target["timestamp"]) + shift,
                 "evidence": stored_evidence(workdir / "r.db", detail["id"])}
     finally:
         am.stop()
@@ -255,10 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="PetShop layout: a scenario or a directory of them")
     parser.add_argument("--only", help="run only this issue, e.g. low_traffic/train/issue_0")
+    parser.add_argument("--rerank", type=Path, metavar="RESULTS",
+                        help="no binaries: rank again, with this tree's metric_rca.rank, the evidence that a previous "
+                             "run's receivers stored (its JSON); prints the same report, writes only with --output")
     parser.add_argument("--output", type=Path, help=f"where to write the JSON (default {DEFAULT_OUTPUT}; with --only, "
                                                     f"{PARTIAL_OUTPUT.name} in the system's temporary directory, so "
                                                     "a one-issue run does not replace the full run's figures)")
     args = parser.parse_args(argv)
+    if args.rerank:
+        return rerank(args.rerank, args.data, args.output)
     if args.output is None:
         args.output = PARTIAL_OUTPUT if args.only else DEFAULT_OUTPUT
     began = time.perf_counter()
@@ -297,6 +306,29 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"data": str(args.data), "rows": rows, "summary": summary(rows)}, indent=2) + "\n")
     print(f"wrote {args.output}")
+    return 0
+
+
+def rerank(results: Path, data: Path, output: Path | None) -> int:
+    """The candidates of a previous run ranked again from its stored evidence (the ranking is pure logic)."""
+    began = time.perf_counter()
+    rows = json.loads(results.read_text())["rows"]
+    if any("evidence" not in r or "target" not in r for r in rows):
+        raise SystemExit(f"{results} holds no stored evidence: it was written before --rerank existed; run the "
+                         "benchmark once without --rerank")
+    graphs = {s.name: Topology(None, None, [Edge(caller, callee, "discovered") for caller, callees in s.graph.items()
+                                            for callee in callees]) for s in load_scenarios(data)}
+    for row in rows:
+        evidence = {service: ServiceEvidence.from_dict(e) for service, e in row["evidence"].items()}
+        ranked = rank({row["target"]: row["alert_at"]}, graphs[row["scenario"]], evidence, max_hops=MAX_HOPS,
+                      step=STEP)
+        row["candidates"] = [c.service for c in ranked]
+        row["silent"] = [c.service for c in ranked if not c.alerting]
+        row["explanation"] = ranked[0].explanation if ranked else ""
+    report(rows, time.perf_counter() - began)
+    if output is not None:
+        output.write_text(json.dumps({"data": str(data), "rows": rows, "summary": summary(rows)}, indent=2) + "\n")
+        print(f"wrote {output}")
     return 0
 
 
