@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -56,3 +56,7 @@ bench-loghub: venv
 # Line-format detection on 31 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
+
+# Root cause from metrics on generated incidents (random graphs, untraced leaves and balancers): benchmarks/results/rca_synthetic.json
+bench-rca-synthetic: venv
+	$(PY) -m benchmarks.rca_synthetic --output benchmarks/results/rca_synthetic.json $(BENCH_ARGS)
