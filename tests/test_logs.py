@@ -186,7 +186,7 @@ def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_
     assert restored.snapshot()[0][ids[0]].text == "window state vis=<NUM> old=<NUM> new=<NUM> changed"
 
 
-def test_messages_that_differ_only_by_a_boolean_are_two_states_whose_other_values_still_vary():
+def test_messages_that_differ_only_by_a_boolean_are_two_templates_whose_other_values_still_vary():
     lines = [f"INFO probe of cache node {i} healthy={state} after {i * 3} checks in pool main"
              for i, state in enumerate(["true", "true", "false", "false", "true"])]
     lines.append("INFO layout pass 7 done changed=false, focus lost true")  # two booleans: a state of its own
@@ -201,11 +201,25 @@ def test_messages_that_differ_only_by_a_boolean_are_two_states_whose_other_value
     assert templates[ids[2]].text == "probe of cache node <NUM> healthy=false after <NUM> checks in pool main"
 
 
+def test_messages_that_differ_only_by_an_upper_case_state_are_two_templates_and_a_mask_is_not_a_state():
+    lines = [f"INFO task {i} of job 77 moved from {old} to {new} after {i} tries"
+             for i, (old, new) in enumerate([("NEW", "SCHEDULED"), ("NEW", "SCHEDULED"), ("SCHEDULED", "RUNNING"),
+                                             ("RUNNING", "FAIL_CLEANUP"), ("SCHEDULED", "RUNNING")])]
+    lines += ["INFO window vis=40000500 changed in pool main by user",
+              "INFO window vis=4000050a changed in pool main by user"]  # <NUM> and <HEX>: values, not states
+    ids = feed(miner(), lines)
+    assert ids[0] == ids[1] != ids[2] == ids[4] != ids[3] and ids[3] != ids[0]
+    assert ids[5] == ids[6]
+
+
 @pytest.mark.parametrize("template_token, token, other", [
     ("isOverlap:false", "isOverlap:true", True), ("true", "false", True), ("null?True", "null?False", True),
     ("enabled=true", "enabled=<NUM>", False), ("x=true", "y=false", False), ("truest", "falsest", False),
-    ("is_true", "is_false", False), ("true", "true", False)])
-def test_only_tokens_that_differ_in_their_boolean_literals_alone_are_other_states(template_token, token, other):
+    ("is_true", "is_false", False), ("true", "true", False),
+    ("NEW", "UNASSIGNED", True), ("state=RUNNING", "state=FAILED", True), ("ACTION_DOWN", "ACTION_UP", True),
+    ("GET", "POST", True), ("<NUM>", "<HEX>", False), ("US", "DE", False), ("KB123", "KB456", False),
+    ("Foo", "Bar", False), ("RUNNING", "running", False)])
+def test_only_tokens_that_differ_in_their_state_words_alone_are_other_states(template_token, token, other):
     assert other_state(template_token, token) is other
 
 

@@ -13,17 +13,19 @@ all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one 
 shape, and open a new one per line; where every token of the template is a parameter that the
 message fits token by token, the two are the same template.
 
-A boolean literal is a state, not a value: a message never joins a template from which it differs
-only by `true` for `false` (or back) in a token (`isOverlap:false` / `isOverlap:true`, `healthy=true` /
-`healthy=false`, `down true` / `down false`), however similar the rest; it joins or opens a template
-of its own state. The saved state stays Drain3's own (the class is swapped while saving and back
-after loading).
+A state word is not a value: a message never joins a template from which it differs only by state
+words in a token, however similar the rest; it joins or opens a template of its own state. State
+words are boolean literals (`isOverlap:false` / `isOverlap:true`, `healthy=true` / `healthy=false`)
+and upper-case identifiers, as enum constants are written (`from NEW to UNASSIGNED` / `from RUNNING
+to FAILED`, `state CONNECTED` / `state LOST`, `ACTION_DOWN` / `ACTION_UP`, `GET` / `POST`): three
+letters or more, or words joined by `_`; a mask (`<NUM>`) is not one. The saved state stays
+Drain3's own (the class is swapped while saving and back after loading).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -41,21 +43,23 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-_BOOLEAN = re.compile(r"(?<!\w)(?:true|false|True|False|TRUE|FALSE)(?!\w)")
-_STATE = "\x00"  # a boolean literal's place in a token's shape
+# A boolean literal, or an upper-case identifier (an enum constant): 3+ capitals, or capitals and digits joined by
+# `_`; not inside a word, nor a mask's name (<NUM>).
+_STATE_WORD = re.compile(r"(?<![\w<])(?:true|false|True|False|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})(?![\w>])")
+_STATE = "\x00"  # a state word's place in a token's shape
+NOT_THIS_TEMPLATE = -1.0  # the similarity of a template of another state: below any threshold (0 to 1)
 
 
-def boolean_positions(tokens: Sequence[str]) -> list[int]:
-    """Where `tokens` hold a boolean literal (alone or in a token: `enabled=true`, `null?false`)."""
-    return [i for i, token in enumerate(tokens) if _BOOLEAN.search(token)]
+def _may_hold_state(token: str) -> bool:
+    return token.lower() != token or "rue" in token or "alse" in token  # a capital, or true/false: cheap
 
 
 def other_state(template_token: str, token: str) -> bool:
-    """Whether the two tokens differ only in their boolean literals (`isOverlap:false` / `isOverlap:true`)."""
-    if template_token == token:
+    """Whether the two tokens differ only in their state words (`isOverlap:false` / `isOverlap:true`)."""
+    if template_token == token or not (_may_hold_state(template_token) and _may_hold_state(token)):
         return False
-    shape = _BOOLEAN.sub(_STATE, template_token)
-    return _STATE in shape and shape == _BOOLEAN.sub(_STATE, token)
+    shape = _STATE_WORD.sub(_STATE, template_token)
+    return _STATE in shape and shape == _STATE_WORD.sub(_STATE, token)
 
 
 class MaskAwareDrain(Drain):
@@ -77,6 +81,8 @@ class MaskAwareDrain(Drain):
                     masked += 1
                 else:
                     similar += 1
+            elif other_state(template_token, token):
+                return NOT_THIS_TEMPLATE, 0
         if similar + masked == len(seq1):  # the template's own text, token for token (few constant words or not)
             return 1.0, params
         if not similar and params == len(seq1):  # nothing constant to compare, and every token in its place
@@ -84,23 +90,6 @@ class MaskAwareDrain(Drain):
         if include_params:
             similar += params
         return similar / len(seq1), params
-
-    def fast_match(self, cluster_ids, tokens, sim_th: float, include_params: bool):
-        """Drain's best match, among the templates that are not another state of the message (a boolean)."""
-        text = " ".join(tokens)
-        if "rue" in text or "alse" in text or "RUE" in text or "ALSE" in text:  # a cheap test first: most have none
-            states = boolean_positions(tokens)
-            if states:
-                cluster_ids = [cluster_id for cluster_id in cluster_ids
-                               if not self._other_state(self.id_to_cluster.get(cluster_id), tokens, states)]
-        return Drain.fast_match(self, cluster_ids, tokens, sim_th, include_params)
-
-    @staticmethod
-    def _other_state(cluster, tokens, states: list[int]) -> bool:
-        if cluster is None:
-            return False
-        template = cluster.log_template_tokens
-        return len(template) == len(tokens) and any(other_state(template[i], tokens[i]) for i in states)
 
 
 def make_mask_aware(drain: Drain, names: Iterable[str]) -> MaskAwareDrain:
