@@ -251,4 +251,8 @@ def _decided_by(this: Candidate, runner_up: Candidate) -> str:
         return f"above {runner_up.service} because it became anomalous or alerted earlier"
     weights = {"strength": 1.0, "victim": -this.factors.get("strength", 0.0), "explains": EXPLAIN, "connected": 1.0}
     deltas = {k: w * (this.factors.get(k, 0.0) - runner_up.factors.get(k, 0.0)) for k, w in weights.items()}
-    return f"above {runner_up.service} because {WORDS[max(deltas, key=lambda k: deltas[k])]}"
+    reason = max(deltas, key=lambda k: deltas[k])
+    if reason == "victim" and runner_up.factors.get("forwarded", 0.0) >= runner_up.factors.get("victim", 0.0) > 0:
+        return (f"above {runner_up.service} because {runner_up.service}, whose calls are not traced, may only stand in "
+                "front of it")
+    return f"above {runner_up.service} because {WORDS[reason]}"

@@ -118,6 +118,8 @@ def test_an_untraced_leaf_beside_an_anomalous_traced_service_may_stand_in_front_
     assert math.isclose(lb.factors["forwarded"], 0.5 * math.log(6) / math.log(17))  # FORWARDED x the strength ratio
     assert lb.factors["victim"] == lb.factors["forwarded"]
     assert "may stand in front of it" in lb.explanation and "search" in lb.explanation
+    assert ranked[0].decided_by == "above search-lb because search-lb, whose calls are not traced, may only stand in " \
+                                   "front of it"
 
 
 def test_the_same_leaf_ranks_first_when_its_edge_was_configured_or_the_traced_service_started_later():
