@@ -212,6 +212,18 @@ def test_messages_that_differ_only_by_an_upper_case_state_are_two_templates_and_
     assert ids[5] == ids[6]
 
 
+def test_upper_case_words_that_are_values_an_open_set_leave_at_most_max_states_templates_not_one_per_value():
+    from exporter.logs.similarity import MAX_STATES
+
+    rng = random.Random(5)
+    tickers = ["".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4)) for _ in range(150)]
+    lines = [f"INFO order {i} filled {ticker} qty {i % 90} at market" for i, ticker in enumerate(tickers)]
+    source = miner(max_templates=500)
+    ids = feed(source, lines)
+    assert len(set(ids)) <= MAX_STATES + 1  # before the bound: one template per ticker
+    assert len(set(ids[-100:])) == 1 and source.snapshot()[0][ids[-1]].text == "order <NUM> filled <*> qty <NUM> at market"
+
+
 @pytest.mark.parametrize("template_token, token, other", [
     ("isOverlap:false", "isOverlap:true", True), ("true", "false", True), ("null?True", "null?False", True),
     ("enabled=true", "enabled=<NUM>", False), ("x=true", "y=false", False), ("truest", "falsest", False),

@@ -18,8 +18,13 @@ words in a token, however similar the rest; it joins or opens a template of its 
 words are boolean literals (`isOverlap:false` / `isOverlap:true`, `healthy=true` / `healthy=false`)
 and upper-case identifiers, as enum constants are written (`from NEW to UNASSIGNED` / `from RUNNING
 to FAILED`, `state CONNECTED` / `state LOST`, `ACTION_DOWN` / `ACTION_UP`, `GET` / `POST`): three
-letters or more, or words joined by `_`; a mask (`<NUM>`) is not one. The saved state stays
-Drain3's own (the class is swapped while saving and back after loading).
+letters or more, or words joined by `_`; a mask (`<NUM>`) is not one. States are a small closed
+set; upper-case words that are values (stock tickers, booking codes, airport codes) are an open one.
+So when a message matches no template only because MAX_STATES or more of its candidates are other
+states of it, the position holds values: the message joins the most similar of them as Drain would,
+and the word becomes `<*>` there (an open set leaves at most MAX_STATES templates of one line or so
+behind, not one template per value). The saved state stays Drain3's own (the class is swapped while
+saving and back after loading).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def _compiled(pattern: str) -> re.Pattern:
 _STATE_WORD = re.compile(r"(?<![\w<])(?:true|false|True|False|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})(?![\w>])")
 _STATE = "\x00"  # a state word's place in a token's shape
 NOT_THIS_TEMPLATE = -1.0  # the similarity of a template of another state: below any threshold (0 to 1)
+MAX_STATES = 16  # templates that are other states of a message before its state words are taken as values
 
 
 def _may_hold_state(token: str) -> bool:
@@ -66,6 +72,7 @@ class MaskAwareDrain(Drain):
     """Drain whose similarity does not count masked tokens as equal words (see the module's docstring)."""
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
+    states_as_values = False  # set on the instance only inside fast_match, never saved
 
     def get_seq_distance(self, seq1, seq2, include_params: bool):
         if not seq1:
@@ -81,7 +88,7 @@ class MaskAwareDrain(Drain):
                     masked += 1
                 else:
                     similar += 1
-            elif other_state(template_token, token):
+            elif not self.states_as_values and other_state(template_token, token):
                 return NOT_THIS_TEMPLATE, 0
         if similar + masked == len(seq1):  # the template's own text, token for token (few constant words or not)
             return 1.0, params
@@ -90,6 +97,20 @@ class MaskAwareDrain(Drain):
         if include_params:
             similar += params
         return similar / len(seq1), params
+
+    def fast_match(self, cluster_ids, tokens, sim_th: float, include_params: bool):
+        """Drain's best match; when none matches because MAX_STATES candidates are other states, the best of them."""
+        match = super().fast_match(cluster_ids, tokens, sim_th, include_params)
+        if match is not None or len(cluster_ids) < MAX_STATES:
+            return match
+        templates = [c.log_template_tokens for c in map(self.id_to_cluster.get, cluster_ids) if c is not None]
+        if sum(self.get_seq_distance(t, tokens, include_params)[0] == NOT_THIS_TEMPLATE for t in templates) < MAX_STATES:
+            return None
+        self.states_as_values = True  # an open set of upper-case words: values after all
+        try:
+            return super().fast_match(cluster_ids, tokens, sim_th, include_params)
+        finally:
+            del self.states_as_values
 
 
 def make_mask_aware(drain: Drain, names: Iterable[str]) -> MaskAwareDrain:
