@@ -136,8 +136,10 @@ def _connected(alerting: dict[str, float], target: str, nodes: dict[str, _Node],
 
 
 def rank(alerting: dict[str, float], topology: Topology, evidence: dict[str, ServiceEvidence], max_hops: int = 4,
-         step: float = 60.0, top: int = 3) -> list[Candidate]:
-    """Alerting and silent services, most probable root cause first (empty when nothing is anomalous)."""
+         step: float = 60.0, top: int = 3, forwarded: float = FORWARDED) -> list[Candidate]:
+    """Alerting and silent services, most probable root cause first (empty when nothing is anomalous).
+
+    `forwarded` weighs a possible unseen edge from an untraced leaf (FORWARDED; 0 turns the rule off)."""
     closure = _closure(alerting, topology, max_hops)
     nodes: dict[str, _Node] = {}
     for service in set(closure) | set(alerting):
@@ -156,7 +158,7 @@ def rank(alerting: dict[str, float], topology: Topology, evidence: dict[str, Ser
     ranked = []
     for node in candidates:
         node.path = closure.get(node.service)
-        node.factors = _factors(node, nodes, topology, step)
+        node.factors = _factors(node, nodes, topology, step, forwarded)
         connected = node.alerting or _connected(alerting, node.service, nodes, known, topology, max_hops)
         node.factors["connected"] = 1.0 if connected else 0.0
         score = (node.strength + EXPLAIN * node.factors["explains"]) * (1 - node.factors["victim"])
@@ -190,12 +192,13 @@ def may_stand_in_front_of(service: str, nodes: Iterable[str], topology: Topology
                   and service not in topology.dependencies(s))
 
 
-def _factors(node: _Node, nodes: dict[str, _Node], topology: Topology, step: float) -> dict[str, float]:
+def _factors(node: _Node, nodes: dict[str, _Node], topology: Topology, step: float,
+             weight: float) -> dict[str, float]:
     victim = max((_victim_ratio(node, nodes.get(dep), step) for dep in topology.dependencies(node.service)),
                  default=0.0)
     behind = {s: _victim_ratio(node, nodes[s], step) for s in may_stand_in_front_of(node.service, nodes, topology)}
     node.in_front_of = sorted(s for s, ratio in behind.items() if ratio > 0)
-    forwarded = FORWARDED * max(behind.values(), default=0.0)
+    forwarded = weight * max(behind.values(), default=0.0)
     explains = sum(min(other.strength, node.strength) for other in nodes.values()
                    if other.service != node.service and node.service in topology.dependencies(other.service))
     return {"strength": node.strength, "victim": max(victim, forwarded), "forwarded": forwarded, "explains": explains}

@@ -194,8 +194,8 @@ def wait_for(predicate, timeout: float, what: str):
 
 
 def run_issue(issue: Issue, prom: Prometheus, shift: float, workdir: Path) -> dict:
-    port = free_port()
-    receiver = ReceiverProcess(workdir / "receiver", receiver_config(prom.url, issue, workdir / "r.db"), port=port).start()
+    port, db = free_port(), workdir / "r.db"
+    receiver = ReceiverProcess(workdir / "receiver", receiver_config(prom.url, issue, db), port=port).start()
     am = Alertmanager(workdir / "am", alertmanager_config(f"{receiver.url}/webhook/alertmanager")).start()
     try:
         wait_for(lambda: any(e["source"] == "discovered" for e in receiver.get("/api/v1/topology")["edges"]), 60,
@@ -224,7 +224,7 @@ def run_issue(issue: Issue, prom: Prometheus, shift: float, workdir: Path) -> di
                 "evidence_error": (detail.get("metric_evidence") or {}).get("error"),
                 # what the ranking saw, so that it can be re-ranked offline (metric_rca.rank is pure)
                 "target": target["node"], "alert_at": float(target["timestamp"]) + shift,
-                "evidence": stored_evidence(workdir / "r.db", detail["id"])}
+                "evidence": stored_evidence(db, detail["id"])}
     finally:
         am.stop()
         receiver.stop()

@@ -37,8 +37,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from alertmanager_receiver import metric_rca
-from alertmanager_receiver.metric_rca import ServiceEvidence, rank, summarize
+from alertmanager_receiver.metric_rca import FORWARDED, ServiceEvidence, rank, summarize
 from alertmanager_receiver.topology import Edge, Topology
 from benchmarks.storm_gen import Graph
 
@@ -111,15 +110,11 @@ def incident(rng: random.Random, noise: float) -> dict:
 def ranked(case: dict, onset_rule, forwarded: float) -> list[str]:
     topology = Topology(None, None, [Edge(a, b, "discovered") for a, b in case["edges"]])
     evidence = {s: onset_rule(p, None) for s, p in case["points"].items()}
-    saved, metric_rca.FORWARDED = metric_rca.FORWARDED, forwarded
-    try:
-        return [c.service for c in rank({case["alerting"]: case["alert_at"]}, topology, evidence, max_hops=4,
-                                        step=STEP)]
-    finally:
-        metric_rca.FORWARDED = saved
+    return [c.service for c in rank({case["alerting"]: case["alert_at"]}, topology, evidence, max_hops=4, step=STEP,
+                                    forwarded=forwarded)]
 
 
-VARIANTS = {"as it is": (summarize, metric_rca.FORWARDED), "onset rule off": (first_crossing, metric_rca.FORWARDED),
+VARIANTS = {"as it is": (summarize, FORWARDED), "onset rule off": (first_crossing, FORWARDED),
             "forwarding off": (summarize, 0.0), "both off": (first_crossing, 0.0)}
 
 
