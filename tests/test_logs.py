@@ -224,6 +224,19 @@ def test_upper_case_words_that_are_values_an_open_set_leave_at_most_max_states_t
     assert len(set(ids[-100:])) == 1 and source.snapshot()[0][ids[-1]].text == "order <NUM> filled <*> qty <NUM> at market"
 
 
+def test_a_message_that_begins_with_a_program_or_host_name_is_one_template_from_the_second_name_on():
+    programs = ["chrome.exe", "svchost.exe", "firefox.exe", "Dropbox.exe", "outlook.exe"]
+    lines = [f"{program} - www.example.org:443 open through proxy proxy.example.org:5070 HTTPS" for program in programs]
+    lines += [f"{host} is unreachable from the load balancer, marked down" for host in ("db.example.org", "cache.example.org")]
+    lines += ["Accepted password for root from 10.0.0.1 port 22 ssh2", "Failed password for root from 10.0.0.1 port 22 ssh2"]
+    source = miner()
+    ids = feed(source, lines)
+    assert len(set(ids[:5])) == 1
+    assert source.snapshot()[0][ids[0]].text == "<*> - www.example.org:<NUM> open through proxy proxy.example.org:<NUM> HTTPS"
+    assert ids[5] == ids[6] and ids[5] != ids[0]
+    assert ids[7] != ids[8]  # a first word that is a plain word still keeps events apart, as in Drain
+
+
 @pytest.mark.parametrize("template_token, token, other", [
     ("isOverlap:false", "isOverlap:true", True), ("true", "false", True), ("null?True", "null?False", True),
     ("enabled=true", "enabled=<NUM>", False), ("x=true", "y=false", False), ("truest", "falsest", False),

@@ -68,8 +68,20 @@ def other_state(template_token: str, token: str) -> bool:
     return _STATE in shape and shape == _STATE_WORD.sub(_STATE, token)
 
 
+# A name with a dot or a slash inside it: a program, file, host or class name (chrome.exe, db.example.org, I/O).
+_NAME = re.compile(r"\w[./\\]\w")
+
+
 class MaskAwareDrain(Drain):
     """Drain whose similarity does not count masked tokens as equal words (see the module's docstring)."""
+
+    @staticmethod
+    def has_numbers(s):
+        """Whether Drain's tree files a message under `<*>` rather than this token: Drain3 does so for a token with a
+        digit (a value); a name with a dot or slash inside is a value there too. A message that begins with a program
+        or host name (`chrome.exe - ...`, `svchost.exe - ...`) is then compared with the templates of its length that
+        begin with another, and one log statement is one template, not one per program."""
+        return any(char.isdigit() for char in s) or _NAME.search(s) is not None
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
