@@ -288,13 +288,17 @@ def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_sta
     assert type(miner(state=state).miner.drain) is MaskAwareDrain
 
 
-def test_templates_beyond_the_cap_are_counted_as_other():
+def test_templates_beyond_the_cap_are_counted_as_other_and_the_first_refused_is_logged_once(caplog):
     source = miner(max_templates=2)
-    ids = feed(source, ["INFO user login ok", "WARN disk almost full on volume", "ERROR payment declined by bank",
-                        "ERROR payment declined by bank"])
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        ids = feed(source, ["INFO user login ok", "WARN disk almost full on volume", "ERROR payment declined by bank",
+                            "ERROR payment declined by bank", "INFO cache warmed up in pool main"])
     templates, counts, _ = source.snapshot()
     assert len(templates) == 2
-    assert ids[2:] == [OTHER, OTHER] and counts[(OTHER, "error")] == 2
+    assert ids[2:] == [OTHER, OTHER, OTHER] and counts[(OTHER, "error")] == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "source tomcat holds max_templates (2)" in warnings[0] and "payment declined by bank" in warnings[0]
 
 
 def test_the_state_restores_templates_ids_and_first_seen_so_the_same_lines_match_again():

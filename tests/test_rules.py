@@ -15,7 +15,8 @@ RULES = Path(__file__).resolve().parent.parent / "rules"
 RUNBOOKS = RULES.parent / "docs" / "runbooks"
 REQUIRED_ALERTS = {"AIOpsAnomalyDetected", "AIOpsCapacityForecastBreach", "AIOpsExporterDown",
                    "AIOpsExporterSourceDown", "AIOpsModelStale", "AIOpsBandCoverageLow", "AIOpsReceiverDown",
-                   "AIOpsAutomationBreakerOpen", "AIOpsLogTemplateNew", "AIOpsLogErrorSpike"}
+                   "AIOpsAutomationBreakerOpen", "AIOpsLogTemplateNew", "AIOpsLogErrorSpike",
+                   "AIOpsLogTemplatesOverCap"}
 
 
 def all_rules():

@@ -197,6 +197,7 @@ class SourceMiner:
     fields_checked: bool = False  # labels_from_fields checked against the format's fields (and any missing logged)
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
+    over_cap: bool = False  # a template was refused by max_templates (said once in the log)
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
     drain_lock: threading.Lock = field(default_factory=threading.Lock)  # Drain's tree (mined, and saved by state())
@@ -298,6 +299,7 @@ class SourceMiner:
                 self.templates[template_id] = Template(text, now)
             else:
                 template_id = OTHER
+                self._say_over_cap(text)
             extra = tuple(fields.get(name, "") for name in self.labels_from_fields)
             if extra and extra not in self.label_values:
                 if len(self.label_values) < self.max_templates:  # field labels share the template cap
@@ -307,6 +309,15 @@ class SourceMiner:
             key = (template_id, level, *extra)
             self.counts[key] = self.counts.get(key, 0) + 1
         return template_id
+
+    def _say_over_cap(self, text: str) -> None:
+        if not self.over_cap:
+            self.over_cap = True
+            log.warning("logs: source %s holds max_templates (%d) templates; records of further templates (the first: "
+                        "%r) are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
+                        "`aiops-exporter logs templates --summary FILE` shows them: a value that splits one message "
+                        "into many templates needs a mask (logs.masking), a source with that many kinds of message a "
+                        "higher logs.max_templates", self.name, self.max_templates, text)
 
     def snapshot(self) -> tuple[dict[str, Template], dict[tuple, int], float | None]:
         with self.lock:
