@@ -237,6 +237,20 @@ def test_a_message_that_begins_with_a_program_or_host_name_is_one_template_from_
     assert ids[7] != ids[8]  # a first word that is a plain word still keeps events apart, as in Drain
 
 
+def test_an_equal_value_word_is_no_evidence_so_events_of_one_package_stay_apart_and_packages_group():
+    rng = random.Random(3)
+    states = ["half-installed", "unpacked", "half-configured", "installed"]
+    lines = []
+    for i in range(40):  # a package manager's log: every package goes through the states in a row
+        package, version = f"lib{rng.choice(['ssl', 'xml', 'curl', 'z'])}{i}:amd64", f"{i % 7}.{i % 3}-{i % 5}+deb12u{i}"
+        lines += [f"status {state} {package} {version}" for state in states]
+    source = miner()
+    ids = feed(source, lines)
+    templates = source.snapshot()[0]
+    assert len(set(ids)) == len(states)
+    assert sorted(templates[i].text for i in set(ids)) == sorted(f"status {state} <*> <*>" for state in states)
+
+
 @pytest.mark.parametrize("template_token, token, other", [
     ("isOverlap:false", "isOverlap:true", True), ("true", "false", True), ("null?True", "null?False", True),
     ("enabled=true", "enabled=<NUM>", False), ("x=true", "y=false", False), ("truest", "falsest", False),

@@ -13,6 +13,14 @@ all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one 
 shape, and open a new one per line; where every token of the template is a parameter that the
 message fits token by token, the two are the same template.
 
+A value word left unmasked counts as a parameter too when it is equal: a token with a digit in it
+(`libc6:amd64`, `1.3.3+ds-1` after masking, `blk_-42`) or a name with a dot or slash inside
+(`chrome.exe`, `db.example.org`). Values repeat across different messages (the same package, block
+or host in consecutive lines of different events), so an equal one is no evidence that two messages
+are one template; with it counted, `status half-installed libc6:amd64 <V>` joined `status unpacked
+libc6:amd64 <V>` and every later package opened a template of its own. Drain's tree files a message
+whose first word is a value word under `<*>`, as Drain3 does for a word with a digit.
+
 A state word is not a value: a message never joins a template from which it differs only by state
 words in a token, however similar the rest; it joins or opens a template of its own state. State
 words are boolean literals (`isOverlap:false` / `isOverlap:true`, `healthy=true` / `healthy=false`)
@@ -68,8 +76,15 @@ def other_state(template_token: str, token: str) -> bool:
     return _STATE in shape and shape == _STATE_WORD.sub(_STATE, token)
 
 
-# A name with a dot or a slash inside it: a program, file, host or class name (chrome.exe, db.example.org, I/O).
-_NAME = re.compile(r"\w[./\\]\w")
+# A value word: a digit in it, or a name with a dot or a slash inside (a program, file, host or class name:
+# chrome.exe, db.example.org, I/O).
+_VALUE_WORD = re.compile(r"\d|\w[./\\]\w")
+
+
+@lru_cache(maxsize=8192)
+def is_value_word(token: str) -> bool:
+    """Whether a token is a value rather than a word of the message's text (`libc6:amd64`, `3.2-1`, `db.example.org`)."""
+    return _VALUE_WORD.search(token) is not None
 
 
 class MaskAwareDrain(Drain):
@@ -78,10 +93,10 @@ class MaskAwareDrain(Drain):
     @staticmethod
     def has_numbers(s):
         """Whether Drain's tree files a message under `<*>` rather than this token: Drain3 does so for a token with a
-        digit (a value); a name with a dot or slash inside is a value there too. A message that begins with a program
-        or host name (`chrome.exe - ...`, `svchost.exe - ...`) is then compared with the templates of its length that
-        begin with another, and one log statement is one template, not one per program."""
-        return any(char.isdigit() for char in s) or _NAME.search(s) is not None
+        digit; any value word is filed there. A message that begins with a program or host name (`chrome.exe - ...`,
+        `svchost.exe - ...`) is then compared with the templates of its length that begin with another, and one log
+        statement is one template, not one per program."""
+        return is_value_word(s)
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
@@ -95,7 +110,7 @@ class MaskAwareDrain(Drain):
             if template_token == self.param_str:
                 params += 1
             elif template_token == token:
-                if "<" in token and is_mask(token):
+                if ("<" in token and is_mask(token)) or is_value_word(token):
                     params += 1
                     masked += 1
                 else:
