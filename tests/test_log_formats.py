@@ -415,8 +415,9 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
     ("listening on [::1]:9093", "listening on [2001:db8::2]:9094", "listening on [<IP>]:<NUM>"),
     ("compaction took 1h2m3.5s", "compaction took 5m30s", "compaction took <DURATION>"),  # Go's durations
     ("lock held by com.shop.Cart@1b6d3586", "lock held by com.shop.Cart@abcdef7", "lock held by com.shop.Cart@<NUM>"),
+    ("packed 9.7kB into the tarball", "packed 12 kB into the tarball", "packed <SIZE> into the tarball"),  # SI's kB
 ])
-def test_ipv6_addresses_go_durations_and_identity_hashes_are_masked(first, second, mask):
+def test_ipv6_addresses_go_durations_si_kilobytes_and_identity_hashes_are_masked(first, second, mask):
     source = miner(line_format="none")
     ids = mine(source, [first, second])
     assert ids[0] == ids[1] and source.snapshot()[0][ids[0]].text == mask

@@ -50,7 +50,7 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # Go's compound durations (1h2m3.5s, 5m30s), or a number with one unit
     (r"(?<![\w.])(?:(?:\d+(?:\.\d+)?(?:h|m(?!s)|s|ms|us|µs|ns)){2,}|\d+(?:\.\d+)?"
      r"(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days))\b", "DURATION", "0123456789"),
-    (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|[kKMGTPE]b|bytes|B)\b", "SIZE", "0123456789"),
+    (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes|B)\b", "SIZE", "0123456789"),  # kB: SI's kilobyte
     # quoted strings (an apostrophe inside a word is not a quote)
     (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
     # ids and numbers
