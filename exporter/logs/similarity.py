@@ -83,7 +83,7 @@ _VALUE_WORD = re.compile(r"\d|\w[./\\]\w")
 
 @lru_cache(maxsize=8192)
 def is_value_word(token: str) -> bool:
-    """Whether a token is a value rather than a word of the message's text (`libc6:amd64`, `3.2-1`, `db.example.org`)."""
+    """Whether a token is a value rather than a word of the message's text (`libc6:amd64`, `deb12u4`, `db.example.org`)."""
     return _VALUE_WORD.search(token) is not None
 
 
@@ -104,7 +104,7 @@ class MaskAwareDrain(Drain):
     def get_seq_distance(self, seq1, seq2, include_params: bool):
         if not seq1:
             return 1.0, 0
-        similar = params = masked = 0
+        similar = params = equal_values = 0  # equal constant words; parameters; equal masks and value words
         is_mask = _compiled(self.mask_token).fullmatch
         for template_token, token in zip(seq1, seq2):
             if template_token == self.param_str:
@@ -112,12 +112,12 @@ class MaskAwareDrain(Drain):
             elif template_token == token:
                 if ("<" in token and is_mask(token)) or is_value_word(token):
                     params += 1
-                    masked += 1
+                    equal_values += 1
                 else:
                     similar += 1
             elif not self.states_as_values and other_state(template_token, token):
                 return NOT_THIS_TEMPLATE, 0
-        if similar + masked == len(seq1):  # the template's own text, token for token (few constant words or not)
+        if similar + equal_values == len(seq1):  # the template's own text, token for token (few constant words or not)
             return 1.0, params
         if not similar and params == len(seq1):  # nothing constant to compare, and every token in its place
             return 1.0, params
