@@ -526,6 +526,19 @@ def test_a_field_label_the_format_cannot_give_is_said_once_in_the_log(caplog):
         "Timestamp); labels_from_fields gives them an empty value"]
 
 
+def test_field_labels_beyond_the_cap_are_other_and_the_first_refused_combination_is_said_once(caplog):
+    source = make_miner("s", max_templates=3, template_max_length=200, level_pattern=DEFAULT_LEVEL, similarity=0.4,
+                        depth=4, line_format="<Request> <Level> <Content>", labels_from_fields=("Request",))
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        mine(source, [f"req-{i} INFO order placed for customer" for i in range(6)])
+    counts = source.snapshot()[1]
+    assert sorted(key[2] for key in counts) == ["other", "req-0", "req-1", "req-2"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "logs: source s has max_templates (3) combinations of labels_from_fields (Request); records with further "
+        "ones (the first: 'req-3') get the value \"other\" for each. A field that holds a value per record (an id, "
+        "a path) is not a label: take it out of labels_from_fields"]
+
+
 def test_labels_from_fields_may_not_overwrite_a_label():
     with pytest.raises(ConfigError, match="labels_from_fields"):
         parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "labels_from_fields": ["Level"]}]}})

@@ -198,6 +198,7 @@ class SourceMiner:
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
     over_cap: bool = False  # a template was refused by max_templates (said once in the log)
+    labels_over_cap: bool = False  # a combination of field labels was refused by max_templates (said once)
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
     drain_lock: threading.Lock = field(default_factory=threading.Lock)  # Drain's tree (mined, and saved by state())
@@ -305,6 +306,7 @@ class SourceMiner:
                 if len(self.label_values) < self.max_templates:  # field labels share the template cap
                     self.label_values.add(extra)
                 else:
+                    self._say_labels_over_cap(extra)
                     extra = tuple(OTHER for _ in extra)
             key = (template_id, level, *extra)
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -318,6 +320,14 @@ class SourceMiner:
                         "`aiops-exporter logs templates --summary FILE` shows them: a value that splits one message "
                         "into many templates needs a mask (logs.masking), a source with that many kinds of message a "
                         "higher logs.max_templates", self.name, self.max_templates, text)
+
+    def _say_labels_over_cap(self, values: tuple[str, ...]) -> None:
+        if not self.labels_over_cap:
+            self.labels_over_cap = True
+            log.warning("logs: source %s has max_templates (%d) combinations of labels_from_fields (%s); records with "
+                        "further ones (the first: %s) get the value \"other\" for each. A field that holds a value per "
+                        "record (an id, a path) is not a label: take it out of labels_from_fields", self.name,
+                        self.max_templates, ", ".join(self.labels_from_fields), ", ".join(map(repr, values)))
 
     def snapshot(self) -> tuple[dict[str, Template], dict[tuple, int], float | None]:
         with self.lock:
