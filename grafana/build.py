@@ -166,8 +166,14 @@ def logs() -> dict:
             "(time() - aiops_log_template_first_seen_timestamp_seconds < 3600)"
             f" * on (source, template_id) group_left (template) {text}", instant=True)], 0, 16, w=24,
               unit="s", description="Value: seconds since the template first appeared."),
-        panel("stat", "Templates kept", [target("sum by (source) (aiops_log_templates)", "{{source}}")], 0, 24, w=12),
-        panel("stat", "Files followed", [target("sum by (source) (aiops_log_files)", "{{source}}")], 12, 24, w=12),
+        panel("stat", "Templates kept", [target("sum by (source) (aiops_log_templates)", "{{source}}")], 0, 24, w=8),
+        panel("stat", "Files followed", [target("sum by (source) (aiops_log_files)", "{{source}}")], 8, 24, w=8),
+        panel("stat", "Records over the template cap (records/s)", [target(
+            'sum by (source) (rate(aiops_log_lines_total{template_id="other"}[5m]))'
+            " or 0 * sum by (source) (aiops_log_templates)", "{{source}}")], 16, 24, w=8, unit="reqps",
+              description="Records counted under template_id=\"other\" because the source holds logs.max_templates "
+                          "templates; above 0, AIOpsLogTemplatesOverCap fires after 30 minutes (its runbook says what "
+                          "to do)."),
     ], annotations=[INCIDENT_ANNOTATIONS], description="Message templates mined from logs and their rates.")
 
 
