@@ -261,7 +261,7 @@ def run_exporter(args) -> int:
 def run_log_templates(args) -> int:
     from .logs.config import LogsConfig, load_logs_config
     from .logs.formats import resolve
-    from .logs.offline import mine_lines, print_result, read_lines
+    from .logs.offline import iter_lines, mine_lines, print_result, with_progress
 
     logs = load_logs_config(args.config_file) if getattr(args, "config_file", None) else None
     if logs is not None and args.source:
@@ -277,11 +277,13 @@ def run_log_templates(args) -> int:
     max_line = logs.max_line_length if logs is not None else LogsConfig.model_fields["max_line_length"].default
     for path in args.files:
         try:
-            lines = read_lines(path, max_line)
+            handle = path.open("rb")
         except OSError as err:
             print(f"error: {path}: {err}", file=sys.stderr)
             return 1
-        result = mine_lines(lines, logs, args.line_format, name=path.name)
+        with handle:
+            result = mine_lines(with_progress(iter_lines(handle, max_line), str(path)), logs, args.line_format,
+                                name=path.name)
         if len(args.files) > 1:
             print(f"==> {path} <==")
         print_result(result, args.summary, sys.stdout)

@@ -544,6 +544,20 @@ def test_labels_from_fields_may_not_overwrite_a_label():
         parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "labels_from_fields": ["Level"]}]}})
 
 
+def test_the_offline_command_reads_a_file_line_by_line_and_says_how_far_it_got_on_a_long_one(tmp_path, caplog):
+    from exporter.logs.offline import iter_lines, with_progress
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-10-11 22:14:15,003 INFO [main] shop.Orders - order {i} placed\n" for i in range(9000)))
+    with log.open("rb") as handle, caplog.at_level("INFO", logger="exporter.logs.offline"):
+        lines = with_progress(iter_lines(handle, 16384), "app.log", every=0.0)
+        assert next(lines) == "2026-10-11 22:14:15,003 INFO [main] shop.Orders - order 0 placed"
+        result = mine_lines(lines)
+    assert result.records == 8999 and len(result.templates) == 1
+    progress = [r.getMessage() for r in caplog.records if r.name == "exporter.logs.offline"]
+    assert [message.split(" (")[0] for message in progress] == ["app.log: 4096 lines mined", "app.log: 8192 lines mined"]
+
+
 @pytest.mark.integration
 def test_the_offline_command_gives_the_ids_and_counts_the_live_follower_counts(tmp_path):
     lines = [line for _ in range(30) for line in SAMPLES["log4j"][0]] + ["free text"]

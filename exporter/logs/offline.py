@@ -7,16 +7,22 @@ every line of the files in order, so what it prints is what the follower would c
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .config import LogsConfig, LogSource
 from .mining import Template
 from .service import Source
 
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines while a long file is mined
 
 @dataclass
 class OfflineResult:
@@ -29,7 +35,7 @@ class OfflineResult:
     records: int = 0
 
 
-def mine_lines(lines: list[str], logs: LogsConfig | None = None, line_format: str | None = None,
+def mine_lines(lines: Iterable[str], logs: LogsConfig | None = None, line_format: str | None = None,
                name: str = "offline") -> OfflineResult:
     """Template id of every line, through the live Source; `line_format` None detects it as the follower does."""
     template = logs.sources[0] if logs is not None else None
@@ -55,7 +61,25 @@ def mine_lines(lines: list[str], logs: LogsConfig | None = None, line_format: st
 
 def read_lines(path: Path, max_line: int) -> list[str]:
     with path.open("rb") as handle:
-        return [raw[:max_line].decode("utf-8", "replace").rstrip("\r\n") for raw in handle]
+        return list(iter_lines(handle, max_line))
+
+
+def iter_lines(handle: BinaryIO, max_line: int) -> Iterator[str]:
+    """The lines of an open file as text, one at a time: a file is mined as it is read, not loaded whole."""
+    for raw in handle:
+        yield raw[:max_line].decode("utf-8", "replace").rstrip("\r\n")
+
+
+def with_progress(lines: Iterable[str], label: str, every: float = PROGRESS_EVERY) -> Iterator[str]:
+    """`lines`, logging how many have been mined and how fast every `every` seconds (a long file says it is busy)."""
+    started = last = time.monotonic()
+    for count, line in enumerate(lines, 1):
+        if not count % 4096:
+            now = time.monotonic()
+            if now - last >= every:
+                log.info("%s: %d lines mined (%.0f lines/s)", label, count, count / max(now - started, 1e-9))
+                last = now
+        yield line
 
 
 def print_result(result: OfflineResult, summary: bool, out: TextIO) -> None:
