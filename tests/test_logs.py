@@ -315,6 +315,30 @@ def test_templates_beyond_the_cap_are_counted_as_other_and_the_first_refused_is_
     assert "source tomcat holds max_templates (2)" in warnings[0] and "payment declined by bank" in warnings[0]
 
 
+def test_distinct_short_messages_past_the_cap_are_other_and_not_remembered_so_memory_and_state_stay_bounded():
+    source = miner(max_templates=3)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    ids = feed(source, [f"INFO deleted {a}-{b}" for a in words for b in words])  # 64 short messages, no digits
+    assert ids[:3] == ["s1", "s2", "s3"] and set(ids[3:]) == {OTHER}
+    assert len(source.short) == 3 and len(source.state()["short"]) == 3
+    assert len(source.snapshot()[0]) == 3 and OTHER not in source.snapshot()[0]
+
+
+def test_a_record_is_cut_at_max_record_lines_and_said_once_so_a_continuation_that_matches_everything_is_bounded(
+        monkeypatch, caplog):
+    import exporter.logs.mining as mining
+
+    monkeypatch.setattr(mining, "MAX_RECORD_LINES", 5)
+    assembler = RecordAssembler(DEFAULT_CONTINUATION, DEFAULT_LEVEL, name="app")
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        records = [r for r in map(assembler.feed, ["ERROR boom"] + [f"  line {i}" for i in range(12)]) if r]
+    records.append(assembler.flush())
+    assert [len(r) for r in records] == [5, 5, 3] and records[1][0] == "  line 4"
+    assert [r.getMessage() for r in caplog.records] == [
+        "logs: source app: a record reached 5 lines and is cut there (the next line starts a record): does the "
+        "source's continuation pattern match every line?"]
+
+
 def test_the_state_restores_templates_ids_and_first_seen_so_the_same_lines_match_again():
     source = miner()
     ids = feed(source, tomcat_text(200, trace_every=10), now=500.0)

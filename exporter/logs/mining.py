@@ -39,6 +39,7 @@ SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are number
 MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (emptied when full)
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
 DETECT_WAIT = 60.0  # seconds the first records of a source wait for DETECT_LINES before the format is chosen
+MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024 frames a trace); the next starts one
 
 TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
@@ -120,9 +121,11 @@ class RecordAssembler:
     that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
     it holds."""
 
-    def __init__(self, continuation: str | None, level_pattern: str | None = None):
+    def __init__(self, continuation: str | None, level_pattern: str | None = None, name: str = ""):
         self.continuation = re.compile(continuation) if continuation else None
         self.level = re.compile(level_pattern) if level_pattern else None
+        self.name = name  # the source's, for the log
+        self.cut = False  # a record was cut at MAX_RECORD_LINES (said once in the log)
         self.pending: list[str] = []
         self.split = False  # the last line was a piece of a longer one: the next line continues it
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
@@ -134,12 +137,20 @@ class RecordAssembler:
         continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None)
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1))
         self.split = _CRI_PARTIAL.match(line) is not None
-        if self.pending and continues:
+        if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
             return None
+        if self.pending and continues:
+            self._say_cut()
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
         return done or None
+
+    def _say_cut(self) -> None:
+        if not self.cut:
+            self.cut = True
+            log.warning("logs: source %s: a record reached %d lines and is cut there (the next line starts a record): "
+                        "does the source's continuation pattern match every line?", self.name, MAX_RECORD_LINES)
 
     def _logged_traceback(self, line: str) -> bool:
         return (self.level is not None and len(self.pending) == 1 and line.startswith(TRACEBACK)
@@ -258,8 +269,10 @@ class SourceMiner:
         if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
             text = " ".join(tokens)
             template_id = self.short.get(text)
-            if template_id is None:
+            if template_id is None and len(self.short) < self.max_templates:
                 template_id = self.short[text] = f"{SHORT_PREFIX}{len(self.short) + 1}"
+            elif template_id is None:  # every template is taken: remembering more would only grow memory and state
+                template_id = OTHER
         else:
             with self.drain_lock:
                 cluster, _ = self.miner.drain.add_log_message(masked)
@@ -296,7 +309,7 @@ class SourceMiner:
             known = self.templates.get(template_id)
             if known is not None:
                 known.text = text  # Drain generalises templates as it sees more lines
-            elif len(self.templates) < self.max_templates:
+            elif template_id != OTHER and len(self.templates) < self.max_templates:
                 self.templates[template_id] = Template(text, now)
             else:
                 template_id = OTHER

@@ -34,7 +34,7 @@ class Source:
             level_pattern=cfg.level_pattern, similarity=logs.similarity_threshold, depth=logs.depth,
             extra_masking=[(m.pattern, m.mask_with) for m in logs.masking], state=(state or {}).get("miner"),
             line_format=cfg.format, labels_from_fields=cfg.labels_from_fields)
-        self.assembler = RecordAssembler(cfg.continuation, cfg.level_pattern)
+        self.assembler = RecordAssembler(cfg.continuation, cfg.level_pattern, cfg.name)
         positions = {p: Position(int(v[0]), int(v[1])) for p, v in ((state or {}).get("positions") or {}).items()}
         self.follower = FileFollower(cfg.paths, cfg.start_at, logs.max_line_length, positions) if cfg.paths else None
         self.lock = threading.Lock()  # the stdin thread and the loop both feed the assembler
