@@ -48,6 +48,14 @@ _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |
                     r"(Exception|Error)\b")
 _FATAL = re.compile(r"panic: |fatal error: ")
 _LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at error, logger.critical(exc_info=...)
+_TEMPLATES_OVER_CAP = ("logs: source %s holds max_templates (%d) templates; records of further templates (the first: %r) "
+                       "are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
+                       "`aiops-exporter logs templates --summary FILE` shows them: a value that splits one message into "
+                       "many templates needs a mask (logs.masking), a source with that many kinds of message a higher "
+                       "logs.max_templates")
+_LABELS_OVER_CAP = ("logs: source %s has max_templates (%d) combinations of labels_from_fields (%s); records with "
+                    "further ones (the first: %s) get the value \"other\" for each. A field that holds a value per "
+                    "record (an id, a path) is not a label: take it out of labels_from_fields")
 
 
 def headline(record: Sequence[str]) -> str:
@@ -208,8 +216,7 @@ class SourceMiner:
     fields_checked: bool = False  # labels_from_fields checked against the format's fields (and any missing logged)
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
-    over_cap: bool = False  # a template was refused by max_templates (said once in the log)
-    labels_over_cap: bool = False  # a combination of field labels was refused by max_templates (said once)
+    said: set[str] = field(default_factory=set)  # the warnings (their formats) already logged: each is said once
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
     drain_lock: threading.Lock = field(default_factory=threading.Lock)  # Drain's tree (mined, and saved by state())
@@ -313,34 +320,23 @@ class SourceMiner:
                 self.templates[template_id] = Template(text, now)
             else:
                 template_id = OTHER
-                self._say_over_cap(text)
+                self._warn_once(_TEMPLATES_OVER_CAP, self.name, self.max_templates, text)
             extra = tuple(fields.get(name, "") for name in self.labels_from_fields)
             if extra and extra not in self.label_values:
                 if len(self.label_values) < self.max_templates:  # field labels share the template cap
                     self.label_values.add(extra)
                 else:
-                    self._say_labels_over_cap(extra)
+                    self._warn_once(_LABELS_OVER_CAP, self.name, self.max_templates, ", ".join(self.labels_from_fields),
+                                    ", ".join(map(repr, extra)))
                     extra = tuple(OTHER for _ in extra)
             key = (template_id, level, *extra)
             self.counts[key] = self.counts.get(key, 0) + 1
         return template_id
 
-    def _say_over_cap(self, text: str) -> None:
-        if not self.over_cap:
-            self.over_cap = True
-            log.warning("logs: source %s holds max_templates (%d) templates; records of further templates (the first: "
-                        "%r) are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
-                        "`aiops-exporter logs templates --summary FILE` shows them: a value that splits one message "
-                        "into many templates needs a mask (logs.masking), a source with that many kinds of message a "
-                        "higher logs.max_templates", self.name, self.max_templates, text)
-
-    def _say_labels_over_cap(self, values: tuple[str, ...]) -> None:
-        if not self.labels_over_cap:
-            self.labels_over_cap = True
-            log.warning("logs: source %s has max_templates (%d) combinations of labels_from_fields (%s); records with "
-                        "further ones (the first: %s) get the value \"other\" for each. A field that holds a value per "
-                        "record (an id, a path) is not a label: take it out of labels_from_fields", self.name,
-                        self.max_templates, ", ".join(self.labels_from_fields), ", ".join(map(repr, values)))
+    def _warn_once(self, message: str, *args) -> None:
+        if message not in self.said:
+            self.said.add(message)
+            log.warning(message, *args)
 
     def snapshot(self) -> tuple[dict[str, Template], dict[tuple, int], float | None]:
         with self.lock:

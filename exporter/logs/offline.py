@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 10.0  # seconds between progress lines while a long file is mined
 
+
 @dataclass
 class OfflineResult:
     template_ids: list[str]  # per input line (a continuation line has its record's template)
