@@ -12,6 +12,7 @@ from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
 from exporter.logs.detection import detect, format_from_state
 from exporter.logs.formats import compile_pattern, resolve
+from exporter.logs.header_tokens import split_header_tokens
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
@@ -786,6 +787,12 @@ def _with_header(header) -> list[str]:
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 7} ", "generic>id:1", False),  # a host
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:06d}+00:00 [{lvl.lower()}] <0.{200 + i}.0> ", "generic>id:1",
      True),  # an Erlang process id after the level (RabbitMQ)
+    (lambda i, lvl: f"[03-Mar-2026 04:02:{i % 60:02d}] {lvl}: [pool www] ", "generic>bracket:1",
+     True),  # a bracketed context with a space inside (PHP-FPM's pool)
+    (lambda i, lvl: f"[04:02:{i % 60:02d}.{i:03d}] {lvl} ({4000 + i} on node-{i % 3}): ", "level-column:1>bracket:1",
+     True),  # pid and host in parentheses (pino-pretty)
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:03d} {4000 + i} {lvl} shop.api [req-{i:04x}a user-{i % 5} - - -] ",
+     "log4j>bracket:2", True),  # a logger, then a request context with ids and dashes (OpenStack's)
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)
@@ -799,6 +806,14 @@ def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut
         assert levels == [None] * 10
     restored = format_from_state(found.name)  # a restarted follower rebuilds it from the saved name
     assert restored is not None and restored.parse(lines[3]) == found.parse(lines[3])
+
+
+def test_a_bracketed_group_is_one_header_token_with_its_spaces_and_nested_brackets():
+    assert split_header_tokens("[pool www] child 12 exited", 2) == ["[pool www]", "child", "12 exited"]
+    assert split_header_tokens("(4012 on node-2): started", 5) == ["(4012 on node-2):", "started"]
+    assert split_header_tokens("[Peer[myid=1]/0.0.0.0:2181] - up", 1) == ["[Peer[myid=1]/0.0.0.0:2181]", "- up"]
+    assert split_header_tokens("[never closed a b", 2) == "[never closed a b".split(None, 2)  # plain tokens then
+    assert split_header_tokens("  a  b  ", 5) == ["a", "b"]
 
 
 def test_a_number_inside_messages_is_not_cut_as_a_header_column():
@@ -848,6 +863,18 @@ def test_a_component_word_that_begins_only_some_messages_stays_in_them_and_is_st
     with_components = [f"2026-03-03 04:02:{i % 60:02d} worker-{i % 3}: {messages[i % 6]}" for i in range(60)]
     found = detect(with_components).format  # on every line: a column of the header, cut from the message
     assert found.name == "generic" and found.parse(with_components[2]).content == "screen turned off"
+
+
+def test_log4j_with_a_component_word_on_only_some_messages_keeps_it_in_them():
+    messages = ["getTasks: caller 1011 does not hold REAL_GET_TASKS", "getRecentTasks: caller 1011 does not hold it",
+                "screen turned off", "battery at 40%", "wifi connected to home", "sync finished in 3 s"]
+    lines = [f"2026-03-03 04:02:{i % 60:02d},{i:03d} INFO {messages[i % 6]}" for i in range(60)]  # supervisord's
+    found = detect(lines).format
+    assert found.name == "log4j_plain"
+    assert [found.parse(line).content for line in lines[:6]] == messages
+    assert found.parse(lines[0]).fields["Component"] == "getTasks" and found.parse(lines[0]).level == "info"
+    restored = format_from_state("log4j_plain")
+    assert restored is not None and restored.parse(lines[1]) == found.parse(lines[1])
 
 
 @pytest.mark.parametrize("line, content, level", [

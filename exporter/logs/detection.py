@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from .formats import (
     DETECTION_ORDER,
+    PLAIN_VARIANTS,
     PRESETS,
     WRAPPERS,
     ColonColumnFormat,
-    ComponentInMessage,
     DelimitedFormat,
     LevelColumnFormat,
     LineFormat,
@@ -28,9 +28,10 @@ from .formats import (
     StampPrefixFormat,
     WholeLine,
     level_name,
+    message_word_component,
     resolve,
 )
-from .header_tokens import HEADER_KINDS, MAX_HEADER_REST, HeaderRestFormat, digit_shape, header_token_kind
+from .header_tokens import HEADER_KINDS, MAX_HEADER_REST, HeaderRestFormat, digit_shape, header_token_kind, split_header_tokens
 
 DETECT_LINES = 200  # lines a source's format is chosen from
 MIN_SHARE = 0.6  # the chosen format must parse at least this share of them
@@ -77,17 +78,19 @@ def detect(lines: Sequence[str]) -> Detection:
 
 
 def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detection:
-    """`generic_plain` for `generic` when its optional `component:` (or caller) stands on only some of the lines
-    (a word of those messages, kept in them), `found` otherwise."""
-    if found.format.name != "generic":
+    """`generic_plain` for `generic` (`log4j_plain` for `log4j`) when its optional `component:` (or caller) stands on
+    only some of the lines and is a plain word on some (a word of those messages, kept in them), `found` otherwise."""
+    plain = PLAIN_VARIANTS.get(found.format.name)
+    if plain is None:
         return found
     parsed = [p for p in map(found.format.parse, sample) if p is not None]
     with_component = sum("Component" in p.fields or "Caller" in p.fields for p in parsed)
-    if not with_component or with_component >= HEADER_REST_SHARE * len(parsed):
+    with_word = sum(message_word_component(p) is not None for p in parsed)
+    if not with_word or with_component >= HEADER_REST_SHARE * len(parsed):
         return found
-    return Detection(ComponentInMessage(), found.share,
+    return Detection(PRESETS[plain](), found.share,
                      f"{found.reason}; a `component:` on only {with_component / len(parsed):.0%} of them is read as "
-                     f"part of the message (generic_plain)")
+                     f"part of the message ({plain})")
 
 
 HEADER_REST_SHARE = 0.9  # of the parsed sample lines that must have the same header token at the same place
@@ -103,7 +106,7 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
         return found  # one message over and over (its numbers aside): no telling header from message
     kinds: Counter[tuple[int, str, str]] = Counter()
     for parsed in parsed_lines:
-        tokens = parsed.content.split(None, MAX_HEADER_REST + 1)
+        tokens = split_header_tokens(parsed.content, MAX_HEADER_REST + 1)
         in_header = True  # every token so far is a header token
         for i in range(min(len(tokens), MAX_HEADER_REST)):
             kind = header_token_kind(tokens, i)

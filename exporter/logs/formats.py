@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache, partial
 
 CONTENT = "Content"
 LEVEL = "Level"
@@ -37,6 +38,18 @@ LEVEL_MARKS = {".": "debug", "-": "debug", "*": "info", "#": "warning"}
 SYSLOG_SEVERITIES = ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"]  # 0..7
 # Node's pino and bunyan write levels as numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
 TENS_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "critical"}
+
+
+# A value word: a digit in it, or a name with a dot or a slash inside (a program, file, host or class name:
+# chrome.exe, db.example.org, I/O). The miner's similarity counts equal ones as parameters (similarity.py); a header's
+# component that is one is a logger or a host, a column of the header (ComponentInMessage).
+_VALUE_WORD = re.compile(r"\d|\w[./\\]\w")
+
+
+@lru_cache(maxsize=8192)
+def is_value_word(token: str) -> bool:
+    """Whether a token is a value rather than a word of the message's text (`libc6:amd64`, `deb12u4`, `db.example.org`)."""
+    return _VALUE_WORD.search(token) is not None
 
 
 def level_name(word: str | None) -> str | None:
@@ -505,29 +518,42 @@ class _Log4jFormat(RegexFormat):
 
 
 class ComponentInMessage(LineFormat):
-    """`generic` with its `component:` (or caller) left at the start of the message, still a field: detection takes
-    it when such a word begins only some of the messages (`InnoDB: ...` among MariaDB's, a method name in
-    `getTasks: caller 1011 ...`), so that it is part of those messages, not a column of the header."""
+    """`generic` (or `log4j`) with a `component:` that is a plain word left at the start of the message, still a
+    field: detection takes it when such a word begins only some of the messages (`InnoDB: ...` among
+    MariaDB's, a method name in `getTasks: caller 1011 ...`), so that it is part of those messages, not a column of
+    the header. A component that is a value word (`com.shop.Orders`, `worker-3`) is a logger or a host, and a caller
+    (`main.go:42`) is one too: cut."""
 
-    name, has_level = "generic_plain", True
+    has_level = True
 
-    def __init__(self) -> None:
-        self.inner = _GenericFormat("generic", PRESET_PATTERNS["generic"])
+    def __init__(self, inner: str = "generic") -> None:
+        inner_format = PRESETS[inner]()
+        assert isinstance(inner_format, RegexFormat)
+        self.inner: RegexFormat = inner_format
+        self.name = f"{inner}_plain"
 
     def field_names(self) -> frozenset[str] | None:
         return self.inner.field_names()
 
     def parse(self, line: str) -> Parsed | None:
         parsed = self.inner.parse(line)
-        if parsed is None or not ("Component" in parsed.fields or "Caller" in parsed.fields):
+        component = None if parsed is None else message_word_component(parsed)
+        if parsed is None or component is None:
             return parsed
         match = self.inner.regex.match(line)
         assert match is not None  # it parsed
-        group = "Component" if match.group("Component") is not None else "Caller"
-        return Parsed(line[match.start(group):match.start(CONTENT)] + parsed.content, parsed.level, parsed.fields)
+        return Parsed(line[match.start(component):match.start(CONTENT)] + parsed.content, parsed.level, parsed.fields)
 
 
-PRESETS["generic_plain"] = ComponentInMessage
+def message_word_component(parsed: Parsed) -> str | None:
+    """"Component" when the line's header component may be a word of its message (it is not a value word), else None."""
+    component = parsed.fields.get("Component")
+    return "Component" if component is not None and not is_value_word(component) else None
+
+
+# Presets whose component may be a word of the message (see ComponentInMessage), and their variant that keeps it
+PLAIN_VARIANTS = {"generic": "generic_plain", "log4j": "log4j_plain"}
+PRESETS.update({plain: partial(ComponentInMessage, inner) for inner, plain in PLAIN_VARIANTS.items()})
 
 
 def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:

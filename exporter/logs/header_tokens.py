@@ -26,8 +26,11 @@ _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$"
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
 # A number in brackets or after '#': the kernel's uptime stamp ([12.345678]), a worker or connection id (#0, <12>)
 _NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
-# A bracketed word: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12})
-_BRACKET_TOKEN = re.compile(r"^(?:\[[^\[\]\s]+\]|\{[^{}\s]+\}):?$")
+# A bracketed word or group: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12}, [pool www],
+# (1234 on node-1):); split_header_tokens keeps a group with spaces inside as one token
+_BRACKET_TOKEN = re.compile(r"^(?:\[.+\]|\{.+\}|\(.+\)):?$", re.DOTALL)
+_CLOSERS = {"[": "]", "{": "}", "(": ")"}
+MAX_GROUP = 200  # characters a bracketed group may span
 _DIGITS = re.compile(r"\d+")
 MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
 HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
@@ -36,6 +39,42 @@ HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
 def digit_shape(text: str) -> str:
     """`text` with every run of digits as 0: node-3 and node-12 have one shape."""
     return _DIGITS.sub("0", text)
+
+
+def split_header_tokens(text: str, maxsplit: int) -> list[str]:
+    """`text.split(None, maxsplit)`, except that a token opening with a bracket runs to the bracket that closes it
+    (within MAX_GROUP characters, nested brackets and spaces inside): `[pool www]`, `(1234 on node-1):` and
+    `[req-7 - - -]` are one header token each, as a header writes them."""
+    tokens: list[str] = []
+    start, end = 0, len(text)
+    while len(tokens) < maxsplit:
+        while start < end and text[start].isspace():
+            start += 1
+        if start >= end:
+            return tokens
+        stop = _group_end(text, start) if text[start] in _CLOSERS else -1
+        if stop < 0:
+            stop = start
+        while stop < end and not text[stop].isspace():
+            stop += 1
+        tokens.append(text[start:stop])
+        start = stop
+    rest = text[start:].lstrip()
+    return tokens + [rest] if rest else tokens
+
+
+def _group_end(text: str, start: int) -> int:
+    """The index after the bracket closing the one at text[start], -1 when it does not close within MAX_GROUP."""
+    opener, closer, depth = text[start], _CLOSERS[text[start]], 0
+    for i in range(start, min(len(text), start + MAX_GROUP)):
+        char = text[i]
+        if char == opener:
+            depth += 1
+        elif char == closer:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
 
 
 def header_level(token: str) -> str | None:
@@ -81,7 +120,7 @@ class HeaderRestFormat(LineFormat):
         parsed = self.inner.parse(line)
         if parsed is None or parsed.from_fields:
             return parsed
-        tokens = parsed.content.split(None, self.count)
+        tokens = split_header_tokens(parsed.content, self.count)
         if (len(tokens) < self.count or header_token_kind(tokens, self.count - 1) != self.kind
                 or (self.kind == "level" and parsed.level is not None)):
             return parsed

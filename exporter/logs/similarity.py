@@ -44,6 +44,8 @@ from functools import lru_cache
 
 from drain3.drain import Drain
 
+from .formats import is_value_word
+
 
 def mask_token_pattern(names: Iterable[str]) -> str:
     """A regex matching a token that is one of the masks `<NAME>` and punctuation only."""
@@ -74,17 +76,6 @@ def other_state(template_token: str, token: str) -> bool:
         return False
     shape = _STATE_WORD.sub(_STATE, template_token)
     return _STATE in shape and shape == _STATE_WORD.sub(_STATE, token)
-
-
-# A value word: a digit in it, or a name with a dot or a slash inside (a program, file, host or class name:
-# chrome.exe, db.example.org, I/O).
-_VALUE_WORD = re.compile(r"\d|\w[./\\]\w")
-
-
-@lru_cache(maxsize=8192)
-def is_value_word(token: str) -> bool:
-    """Whether a token is a value rather than a word of the message's text (`libc6:amd64`, `deb12u4`, `db.example.org`)."""
-    return _VALUE_WORD.search(token) is not None
 
 
 class MaskAwareDrain(Drain):
