@@ -7,7 +7,8 @@ layout per system. This one asks how detection copes with layouts it was not sho
 labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and `EventId`
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
-epoch stamps, level-first layouts...), and mines the lines with no format given, exactly as
+epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Kafka, Cassandra, Celery, Airflow, MySQL 8,
+Elasticsearch...), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
 
@@ -34,6 +35,7 @@ THREADS = ["main", "pool-1-thread-3", "worker-12", "http-nio-8080-exec-4"]
 LOGGERS = ["org.example.Service", "com.shop.Orders", "io.net.Client", "app.jobs.Runner"]
 PROGRAMS = ["app", "backupd", "cron", "api-server"]
 LEVELS = ["INFO"] * 6 + ["WARN", "ERROR", "DEBUG"]
+MYSQL_LEVELS = {"INFO": "Note", "WARN": "Warning", "ERROR": "ERROR", "DEBUG": "Note"}
 
 
 class Line:
@@ -92,6 +94,36 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "date-host": lambda x: f"{x.date} {x.hms} {x.host} ",
     "date-thread": lambda x: f"{x.date} {x.hms},{x.ms} [{x.thread}] ",
     "date-pid-program": lambda x: f"{x.date} {x.hms} {x.pid} {x.program} ",
+    # Added 2026-12-05 (fourth session): headers of common servers and libraries the 31 above do not cover
+    "pipe-fields": lambda x: f"{x.date.replace('-', '')}-{x.hms}:{x.ms}|{x.logger.split('.')[-1]}|{x.pid}|",
+    "comma-padded-level": lambda x: f"{x.date} {x.hms}, {x.level.title():<21} {x.program:<6} ",
+    "epoch-date-host-syslog": lambda x: (f"- {1760184000 + x.s} 2026.10.11 {x.host} Oct 11 {x.hms} {x.host}/{x.host} "
+                                         f"{x.program}[{x.pid}]: "),
+    "bracket-short-date-program": lambda x: f"[10.11 {x.hms}] {x.program}.exe - ",
+    "log4j-dash-thread-caller": lambda x: (f"{x.date} {x.hms},{x.ms} - {x.level:<5} "
+                                           f"[{x.thread}:{x.logger.split('.')[-1]}@{x.line_no}] - "),
+    "columns-id-node-epoch": lambda x: (f"{x.pid} {x.host} {x.program}.hw state_change.{x.level.lower()} "
+                                        f"{1760184000 + x.s} 1 "),
+    "file-request-context": lambda x: (f"api.log.1.2026-10-11_10:00:00 {x.date} {x.hms}.{x.ms} {x.pid} {x.level} "
+                                       f"{x.logger} [req-{x.pid:08x}-aa11-bb22 - - - - -] "),
+    "mysql8": lambda x: f"{x.date}T{x.hms}.{x.ms}456Z 0 [{MYSQL_LEVELS[x.level]}] [MY-0{x.pid % 9000 + 10000}] [Server] ",
+    "elasticsearch": lambda x: f"[{x.date}T{x.hms},{x.ms}][{x.level:<5}][{x.logger:<25}] [{x.host}] ",
+    "kafka": lambda x: f"[{x.date} {x.hms},{x.ms}] {x.level} ",
+    "cassandra": lambda x: f"{x.level:<5} [{x.thread}] {x.date} {x.hms},{x.ms} {x.logger.split('.')[-1]}.java:{x.line_no} - ",
+    "rabbitmq": lambda x: f"{x.date} {x.hms}.{x.ms}456+00:00 [{x.level.lower()}] <0.{x.pid}.0> ",
+    "gunicorn": lambda x: f"[{x.date} {x.hms} +0000] [{x.pid}] [{x.level}] ",
+    "mongodb-legacy": lambda x: f"{x.date}T{x.hms}.{x.ms}+0000 {x.level[0]} NETWORK  [conn{x.pid}] ",
+    "zap-console": lambda x: f"{x.date}T{x.hms}.{x.ms}Z\t{x.level}\tpkg/file.go:{x.line_no}\t",
+    "pino-pretty": lambda x: f"[{x.hms}.{x.ms}] {x.level} ({x.pid} on {x.host}): ",
+    "supervisord": lambda x: f"{x.date} {x.hms},{x.ms} {x.level} ",
+    "celery": lambda x: f"[{x.date} {x.hms},{x.ms}: {x.level}/MainProcess] ",
+    "airflow": lambda x: f"[{x.date} {x.hms},{x.ms}] {{file.py:{x.line_no}}} {x.level} - ",
+    "php-fpm": lambda x: f"[11-Oct-2026 {x.hms}] {x.level.replace('WARN', 'WARNING')}: [pool www] ",
+    "python-bracket-level": lambda x: f"{x.date} {x.hms},{x.ms} [{x.level}] {x.logger}: ",
+    "iso-pid-thread-logger": lambda x: f"{x.date}T{x.hms}.{x.ms}+0000 {x.level} {x.pid} --- [{x.thread}] {x.logger}: ",
+    "hclog": lambda x: f"{x.date}T{x.hms}.{x.ms}Z [{x.level}] {x.program}: ",
+    "level-colon-time": lambda x: f"{x.level}: {x.date} {x.hms} ",
+    "date-level-program-pid": lambda x: f"{x.date} {x.hms} {x.level.title()} {x.program} {x.pid} ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 
@@ -162,7 +194,7 @@ def print_table(report: dict, layouts: list[str]) -> None:
     print("\nGrouping Accuracy, auto-detection (! where it is not within the margin of the messages alone) / whole "
           "lines; the messages alone give: " +
           ", ".join(f"{name} {entry['messages alone']:.3f}" for name, entry in systems.items()))
-    print(f"{'layout':<20}" + "".join(f"{name[:13]:>15}" for name in systems) + f"{'holds':>7}  formats chosen")
+    print(f"{'layout':<28}" + "".join(f"{name[:13]:>15}" for name in systems) + f"{'holds':>7}  formats chosen")
     for layout in layouts:
         cells, held, formats = "", 0, set()
         for entry in systems.values():
@@ -171,7 +203,7 @@ def print_table(report: dict, layouts: list[str]) -> None:
             held += ok
             formats.add(cell["format"])
             cells += f"{cell['auto']:>8.3f}{' ' if ok else '!'}/{cell['whole line']:.2f}"
-        print(f"{layout:<20}{cells}{held:>5}/{len(systems)}  {', '.join(sorted(formats))}")
+        print(f"{layout:<28}{cells}{held:>5}/{len(systems)}  {', '.join(sorted(formats))}")
     summary = report["summary"]
     print(f"mean over layouts and systems: auto {summary['auto']:.3f}, whole lines {summary['whole line']:.3f}, "
           f"messages alone {summary['messages alone']:.3f}; layout-system pairs within {MARGIN} of the messages "
