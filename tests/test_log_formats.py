@@ -793,6 +793,11 @@ def _with_header(header) -> list[str]:
      True),  # pid and host in parentheses (pino-pretty)
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:03d} {4000 + i} {lvl} shop.api [req-{i:04x}a user-{i % 5} - - -] ",
      "log4j>bracket:2", True),  # a logger, then a request context with ids and dashes (OpenStack's)
+    (lambda i, lvl: f"2026-03-03T04:02:{i % 60:02d}.{i:03d}+0000 {lvl} {4000 + i} --- [{('main', 'worker-2')[i % 2]}] "
+                    f"{('shop.Orders', 'io.net.Client', 'app.jobs.Runner.Retry')[i % 3]}: ",
+     "log4j>id:4", True),  # pid, ---, thread, then a logger of any depth ending in ':'
+    (lambda i, lvl: f"{4000 + i} node-{i % 3} {('app', 'cron')[i % 2]}.hw state_change.{lvl.lower()} "
+                    f"{1772510531 + i} 1 ", "none>id:6", False),  # six columns: id, host, component, state, epoch, flag
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)

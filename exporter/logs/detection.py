@@ -31,7 +31,15 @@ from .formats import (
     message_word_component,
     resolve,
 )
-from .header_tokens import HEADER_KINDS, MAX_HEADER_REST, HeaderRestFormat, digit_shape, header_token_kind, split_header_tokens
+from .header_tokens import (
+    HEADER_KINDS,
+    MAX_HEADER_REST,
+    HeaderRestFormat,
+    column_shape,
+    digit_shape,
+    header_token_kind,
+    split_header_tokens,
+)
 
 DETECT_LINES = 200  # lines a source's format is chosen from
 MIN_SHARE = 0.6  # the chosen format must parse at least this share of them
@@ -112,13 +120,14 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
             kind = header_token_kind(tokens, i)
             if kind == "level" and parsed.level is not None:  # it has its level already
                 kind = None
-            # a word with digits is a column (a host, a pid) only among header tokens, with one shape on the lines
-            # (node-3, node-7), and with the message after it; a message's numbers (user 12) come after its words
+            # a value word is a column (a host, a pid, a logger) only among header tokens, with one shape on the lines
+            # (node-3, node-7; com.shop.Orders:, io.net.Client:), and with the message after it; a message's numbers
+            # (user 12) come after its words
             if kind == "id" and not (in_header and len(tokens) > i + 1):
                 kind = None
             in_header = in_header and kind is not None
             if kind is not None:
-                kinds[(i, kind, digit_shape(tokens[i]) if kind == "id" else "")] += 1
+                kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
     common = [(i, kind) for (i, kind, _), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
     if not common:
         return found

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .formats import LEVEL, LineFormat, Parsed, level_name
+from .formats import LEVEL, LineFormat, Parsed, is_value_word, level_name
 
 # Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
-# a time or a zone, a bracketed number, a bracketed word, a word with digits (a host, a pid). Single letters count
+# a time or a zone, a bracketed number, a bracketed word, a value word (a host, a pid, a logger). Single letters count
 # as a level only before a date or time ("W 2026-10-11 ...").
-HEADER_SEPARATORS = frozenset({"-", "--", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
+HEADER_SEPARATORS = frozenset({"-", "--", "---", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
 _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
 _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
@@ -32,8 +32,16 @@ _BRACKET_TOKEN = re.compile(r"^(?:\[.+\]|\{.+\}|\(.+\)):?$", re.DOTALL)
 _CLOSERS = {"[": "]", "{": "}", "(": ")"}
 MAX_GROUP = 200  # characters a bracketed group may span
 _DIGITS = re.compile(r"\d+")
-MAX_HEADER_REST = 5  # tokens at the start of a message that can still be header
+MAX_HEADER_REST = 8  # tokens at the start of a message that can still be header
 HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
+
+
+def column_shape(token: str) -> str:
+    """What one header column's tokens share: digits as 0 for a word with digits (node-3 and node-12 have one shape),
+    `name` for a name with a dot or slash inside (a logger or component: com.shop.Orders, app.hw), `:` kept."""
+    if any(c.isdigit() for c in token):
+        return digit_shape(token)
+    return "name:" if token.endswith(":") else "name"
 
 
 def digit_shape(text: str) -> str:
@@ -94,7 +102,7 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     if header_level(token) is None:
         if _BRACKET_TOKEN.match(token):
             return "bracket"
-        return "id" if any(c.isdigit() for c in token) else None
+        return "id" if is_value_word(token) else None
     word = token.strip("[]()<>:")
     if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
         return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
