@@ -50,11 +50,11 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # Go's compound durations (1h2m3.5s, 5m30s), or a number with one unit
     (r"(?<![\w.])(?:(?:\d+(?:\.\d+)?(?:h|m(?!s)|s|ms|us|µs|ns)){2,}|\d+(?:\.\d+)?"
      r"(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days))\b", "DURATION", "0123456789"),
-    (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes|B)\b", "SIZE", "0123456789"),  # kB: SI's kilobyte
+    (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes|B)\b", "SIZE", "Bb"),  # kB: SI's kilobyte
     # quoted strings (an apostrophe inside a word is not a quote)
     (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
     # ids and numbers
-    (r"\b0x[0-9a-fA-F]+\b", "HEX", "0123456789"),
+    (r"\b0x[0-9a-fA-F]+\b", "HEX", ("0x",)),
     # a bare hex id (6+ hex digits, one a digit) is a number: the same field holds 40000500 one time and
     # 4000050a the next, and two mask names there would split one template in two
     (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "NUM", "0123456789"),
