@@ -10,7 +10,7 @@ import pytest
 from devstack.procs import Process, free_port, require_binary
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
-from exporter.logs.detection import detect, format_from_state
+from exporter.logs.detection import DETECT_LINES, detect, format_from_state
 from exporter.logs.formats import compile_pattern, resolve
 from exporter.logs.header_tokens import split_header_tokens
 from exporter.logs.mining import RecordAssembler, make_miner
@@ -495,6 +495,54 @@ def test_the_format_is_detected_after_the_first_records_and_kept_in_the_state():
     assert restored.format_name == "klog" and restored.add([lines[1]], 62.0)[0][1] is not None
 
 
+def log4j_lines(n, start=0):
+    words = ["payment", "refund", "invoice", "order", "cart", "coupon", "basket"]
+    return [f"2026-03-03 04:{(start + i) // 60 % 60:02d}:{(start + i) % 60:02d},003 INFO [main] com.shop.Pay: "
+            f"{words[i % 7]} {start + i} {('accepted', 'queued', 'sent to bank')[i % 3]}" for i in range(n)]
+
+
+def json_lines(n):
+    return [json.dumps({"level": ("info", "warn")[i % 2], "msg": f"cache {('miss', 'hit', 'evict')[i % 3]} for key {i}"})
+            for i in range(n)]
+
+
+def test_a_detected_format_that_stops_parsing_the_lines_is_replaced_and_the_change_is_said(caplog):
+    source = miner()
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        mine(source, log4j_lines(300) + json_lines(700))  # an upgrade switched the program to JSON lines
+    assert source.format_name == "json" and source.format_changes == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "logs: source s: format log4j parses 0% of the last 200 records; now json (preset json parses 100% of the lines "
+        "looked at)"]
+    assert source.unparsed == 300  # the JSON records of the two looks it took to be sure; none after
+    assert miner(state=source.state()).format_name == "json"  # saved
+
+
+def test_a_source_detected_as_headerless_takes_a_format_once_its_lines_have_a_header():
+    banner = [f"shop setting {i} is {('on', 'off', 'auto')[i % 3]} ({i} ms)" for i in range(250)]  # a startup banner
+    source = miner()
+    ids = mine(source, banner + log4j_lines(600))
+    assert source.format_changes == 1 and source.format_name == "log4j"
+    templates, _, _ = source.snapshot()
+    assert templates[ids[-1]].text.endswith("<NUM> sent to bank") and "INFO" not in templates[ids[-1]].text
+
+
+def test_a_format_that_fits_is_kept_and_a_source_no_format_fits_is_looked_at_less_and_less_often():
+    fitting = miner()
+    mine(fitting, log4j_lines(2000))
+    assert fitting.format_changes == 0 and fitting.watch.every == DETECT_LINES
+    plain = miner()
+    mine(plain, [f"{('alpha', 'beta', 'gamma')[i % 3]} went {('up', 'down')[i % 2]} by {i}" for i in range(3000)])
+    assert plain.format_name == "none" and plain.format_changes == 0
+    assert plain.watch.every == 8 * DETECT_LINES  # looks at 200, 400, 800, 1600: the next after 1,600 more
+
+
+def test_a_configured_format_is_never_replaced():
+    source = miner(line_format="log4j")
+    mine(source, json_lines(1000))
+    assert source.format_name == "log4j" and source.watch is None and source.unparsed == 1000
+
+
 def followed_once(log, lines, labels_from_fields):
     """The metric families of a follower that read `lines` from the file `log` to its end, by name."""
     log.write_text("\n".join(lines) + "\n")
@@ -512,6 +560,7 @@ def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed
     (info,) = families["aiops_log_source_info"].samples
     assert info.labels["format"] == "log4j"
     assert families["aiops_log_unparsed_lines"].samples[0].value == 1
+    assert families["aiops_log_format_changes"].samples[0].value == 0
     components = {s.labels.get("component") for s in families["aiops_log_lines"].samples}
     assert "com.shop.orders.OrderService" in components
 

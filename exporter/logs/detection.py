@@ -11,7 +11,7 @@ after a restart without looking at lines again.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,7 +65,7 @@ def detect(lines: Sequence[str]) -> Detection:
         if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
             best = (share, candidate)
     if best is not None:
-        reason = f"preset {best[1].name} parses {best[0]:.0%} of the first lines"
+        reason = f"preset {best[1].name} parses {best[0]:.0%} of the lines looked at"
         if best[1].name in WRAPPERS:
             return _nested(best[1], best[0], reason, sample)
         return _header_rest(_without_stray_component(Detection(best[1], best[0], reason), sample), sample)
@@ -80,8 +80,8 @@ def detect(lines: Sequence[str]) -> Detection:
         share = sum(shape.parse(line) is not None for line in sample) / len(sample)
         if share >= MIN_SHARE:
             reason = why.format(n=getattr(shape, "index", 0) + 1)
-            return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the first lines"), sample)
-    return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the first lines: whole lines "
+            return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the lines looked at"), sample)
+    return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the lines looked at: whole lines "
                                                     "are mined"), sample)
 
 
@@ -187,6 +187,56 @@ def _level_column(sample: Sequence[str]) -> LevelColumnFormat | None:
         return None
     index, count = positions.most_common(1)[0]
     return LevelColumnFormat(index) if count >= MIN_SHARE * len(sample) else None
+
+
+REDETECT_MAX_EVERY = 128 * DETECT_LINES  # records between two looks at most, for a source no format fits
+SWITCH_MARGIN = 0.2  # a format replaces the present one only when it parses this much more of the recent lines
+
+
+def reads_no_header(line_format: LineFormat) -> bool:
+    """Whether a format mines whole lines (`none`), with or without header tokens cut from their start (`none>id:2`):
+    it parses every line, so it never fails to parse one."""
+    while isinstance(line_format, HeaderRestFormat):
+        line_format = line_format.inner
+    return isinstance(line_format, WholeLine)
+
+
+class FormatWatch:
+    """Whether an auto-detected format still fits a source's lines.
+
+    Every `every` records (DETECT_LINES at first) it looks at the last DETECT_LINES first lines and detects the format
+    again when fewer than MIN_SHARE of them parse (the program's layout changed, or the lines detection saw were a
+    startup banner), or when the format reads no header (`none`, `none>stamp:3`). It proposes the detected format when
+    that reads a header (not `none`, which could only cut the same messages anew and give them new templates) and
+    parses at least MIN_SHARE of them and SWITCH_MARGIN more than the present one. After two looks in a row that
+    propose nothing (one may fall on a change of layout, half of its lines before it), each next look waits twice as
+    long (at most REDETECT_MAX_EVERY records), so that a source no format fits costs little.
+    """
+
+    def __init__(self) -> None:
+        self.recent: deque[tuple[str, bool]] = deque(maxlen=DETECT_LINES)
+        self.every, self.since, self.fruitless = DETECT_LINES, 0, 0
+        self.share = 1.0  # of the recent lines the present format parsed, at the last look
+
+    def see(self, line: str, parsed: bool, current: LineFormat) -> Detection | None:
+        """Note one record's first line and whether `current` parsed it; a better format when one is found."""
+        self.recent.append((line, parsed))
+        self.since += 1
+        if self.since < self.every:
+            return None
+        self.since = 0
+        headerless = reads_no_header(current)
+        self.share = 0.0 if headerless else sum(ok for _, ok in self.recent) / len(self.recent)
+        if self.share >= MIN_SHARE and not headerless:
+            return None
+        found = detect([text for text, _ in self.recent])
+        if (found.format.name != current.name and not reads_no_header(found.format)
+                and found.share >= max(MIN_SHARE, self.share + SWITCH_MARGIN)):
+            self.every, self.fruitless = DETECT_LINES, 0
+            return found
+        self.fruitless += 1
+        self.every = min(DETECT_LINES * 2 ** (self.fruitless - 1), REDETECT_MAX_EVERY)
+        return None
 
 
 def format_from_state(name: str | None) -> LineFormat | None:

@@ -27,7 +27,7 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .detection import DETECT_LINES, Detection, detect, format_from_state
+from .detection import DETECT_LINES, Detection, FormatWatch, detect, format_from_state
 from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
 from .similarity import make_mask_aware, saved_as_plain_drain
@@ -216,6 +216,8 @@ class SourceMiner:
     fields_checked: bool = False  # labels_from_fields checked against the format's fields (and any missing logged)
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line the format did not parse (mined whole)
+    watch: FormatWatch | None = None  # an auto-detected format's check against later lines (None: configured)
+    format_changes: int = 0  # times the watch replaced the detected format
     said: set[str] = field(default_factory=set)  # the warnings (their formats) already logged: each is said once
     waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
@@ -256,6 +258,8 @@ class SourceMiner:
         first = headline(record)
         assert self.format is not None
         parsed = self.format.parse(first)
+        if self.watch is not None:
+            self._check_format(first, parsed is not None)
         if parsed is None:
             self.unparsed += 1
             content, level, fields = first, None, {}
@@ -285,6 +289,17 @@ class SourceMiner:
                 cluster, _ = self.miner.drain.add_log_message(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+
+    def _check_format(self, first: str, parsed: bool) -> None:
+        """Replace the detected format when it no longer fits the source's lines (FormatWatch); said in the log."""
+        assert self.watch is not None and self.format is not None
+        found = self.watch.see(first, parsed, self.format)
+        if found is None:
+            return
+        log.warning("logs: source %s: format %s parses %.0f%% of the last %d records; now %s (%s)", self.name,
+                    self.format_name, 100 * self.watch.share, DETECT_LINES, found.format.name, found.reason)
+        self.format, self.detection, self.fields_checked = found.format, found.reason, False
+        self.format_changes += 1
 
     def _check_fields(self) -> None:
         """Say once, when the format is known, which labels_from_fields it has no field for: their labels stay empty."""
@@ -391,7 +406,7 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
     source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, depth=depth,
                          format=chosen, format_spec=line_format,
                          detection="configured" if line_format else (state or {}).get("detection", ""),
-                         labels_from_fields=tuple(labels_from_fields))
+                         labels_from_fields=tuple(labels_from_fields), watch=None if line_format else FormatWatch())
     if state:
         source.first_seen = state.get("first_seen")
         source.templates = {k: Template(v["text"], float(v["first_seen"])) for k, v in state.get("templates", {}).items()}

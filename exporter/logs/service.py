@@ -184,6 +184,9 @@ class LogCollector(Collector):
                               "'detecting' while its first lines wait); value 1.", "gauge")
         unparsed = _metric("aiops_log_unparsed_lines", "Records whose first line the source's format did not "
                            "parse; they are mined whole.", "counter")
+        changes = _metric("aiops_log_format_changes", "Times a detected format was replaced because most of the "
+                          "source's recent lines no longer parsed with it (or it read no header and they now have one).",
+                          "counter")
         for source in self.follower.sources:
             base = {**source.cfg.labels, "source": source.cfg.name}
             known, counts, first_seen = source.miner.snapshot()
@@ -203,4 +206,5 @@ class LogCollector(Collector):
                 errors.add_sample("aiops_log_open_errors_total", base, source.follower.errors)
             info_source.add_sample(info_source.name, {**base, "format": source.miner.format_name}, 1.0)
             unparsed.add_sample("aiops_log_unparsed_lines_total", base, source.miner.unparsed)
-        yield from (lines, info, first, source_first, templates, files, errors, info_source, unparsed)
+            changes.add_sample("aiops_log_format_changes_total", base, source.miner.format_changes)
+        yield from (lines, info, first, source_first, templates, files, errors, info_source, unparsed, changes)
