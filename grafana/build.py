@@ -174,6 +174,17 @@ def logs() -> dict:
               description="Records counted under template_id=\"other\" because the source holds logs.max_templates "
                           "templates; above 0, AIOpsLogTemplatesOverCap fires after 30 minutes (its runbook says what "
                           "to do)."),
+        panel("table", "Line format per source", [target("max by (source, format) (aiops_log_source_info)",
+                                                         instant=True)], 0, 32, w=12,
+              description="The format each source's lines are read with, configured or detected (docs/logs.md, "
+                          "Detection); a detected format that stopped fitting the lines is replaced and counted in "
+                          "aiops_log_format_changes_total."),
+        panel("stat", "Records not parsed by the line format", [target(
+            "sum by (source) (rate(aiops_log_unparsed_lines_total[5m]))"
+            " / sum by (source) (rate(aiops_log_lines_total[5m]))"
+            " or 0 * sum by (source) (aiops_log_templates)", "{{source}}")], 12, 32, w=12, unit="percentunit",
+              description="Share of records whose first line the format did not parse: they are mined whole, header "
+                          "and all. Above 50% for 30 minutes, AIOpsLogLinesUnparsed fires."),
     ], annotations=[INCIDENT_ANNOTATIONS], description="Message templates mined from logs and their rates.")
 
 
