@@ -94,6 +94,11 @@ SAMPLES = {
         "[2026-03-03 04:02:12,104: ERROR/ForkPoolWorker-3] Task shop.pay[8f1c2a3e] raised unexpected: KeyError",
         "[2026-03-03 04:02:13,207 WARNING] cache is cold",
     ], "Connected to redis://localhost:6379/0", "info"),
+    "bracket_fields": ([  # the JVM's unified logging (-Xlog), with and without time decorations
+        "[2026-03-03T04:02:11.003+0000][0.016s][info][gc,heap] Heap region size: 1M",
+        "[0.018s][warning][gc,init  ] ConcGCThreads: 2 offset 16",
+        "[2026-03-03T04:02:11.009+0000][4242][debug][class,load] java.lang.Object source: shared objects file",
+    ], "Heap region size: 1M", "info"),
     "envoy": ([
         '[2026-03-03T04:02:11.003Z] "GET /api/orders/881 HTTP/1.1" 200 - 0 512 12 10 "10.0.0.1" "curl/8.5" '
         '"6f1c2a3e-1b2c-4d5e-8f90-123456789abc" "api.example.com" "10.0.1.5:8080"',
@@ -367,9 +372,28 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "failed to flush chunk '1-1701.flb', retry in 10 seconds", "warning"),  # Fluent Bit: the level padded in front
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
+    parsed = resolve("generic").parse(line)
+    assert (parsed.content, parsed.level) == (content, level)
+    assert detect([line] * 20).format.name in ("generic", "bracket_fields")  # see the next test
+
+
+@pytest.mark.parametrize("line, content, level", [
+    ("[2026-03-03 04:02:11 +0000] [1234] [INFO] Booting worker with pid: 1235",  # gunicorn
+     "Booting worker with pid: 1235", "info"),
+    ("[2026-03-03T04:02:11,123][WARN ][o.e.c.r.a.DiskThresholdMonitor] [node-1] high disk watermark [90%] exceeded",
+     "high disk watermark [90%] exceeded", "warning"),  # Elasticsearch: the node is a field too
+    ("[2026-03-03 04:02:11.123][12][warning][config] [source/common/config/grpc_stream.h:201] config stream closed",
+     "config stream closed", "warning"),  # Envoy: the source location is a field too
+    ("[2026/03/03 04:02:11] [ warn] [engine] failed to flush chunk '1-1701.flb', retry in 10 seconds",
+     "failed to flush chunk '1-1701.flb', retry in 10 seconds", "warning"),  # Fluent Bit: the component
+    ("[2026-03-03T04:02:11.003+0000][0.016s][info][gc,heap] Heap region size: 1M", "Heap region size: 1M",
+     "info"),  # the JVM's unified logging, which generic read as a time and left the rest in the message
+    ("[0.018s][warning][gc,init  ] ConcGCThreads: 2 offset 16", "ConcGCThreads: 2 offset 16", "warning"),
+])
+def test_lines_that_bracket_every_field_lose_all_of_them_and_keep_their_level(line, content, level):
     found = detect([line] * 20).format
     parsed = found.parse(line)
-    assert (found.name, parsed.content, parsed.level) == ("generic", content, level)
+    assert (found.name, parsed.content, parsed.level) == ("bracket_fields", content, level)
 
 
 def miner(**kwargs):
@@ -823,7 +847,7 @@ def _with_header(header) -> list[str]:
     (lambda i, lvl: f"[03/Mar/2026:04:02:{i % 60:02d} +0000] ", "generic>stamp:1", False),  # a zone after the time
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d},003 {4000 + i} [main] {lvl} shop.Orders (Orders.java:{i}) - ",
      "log4j>separator:3", True),  # logger, caller, then ` - `
-    (lambda i, lvl: f"[{lvl}] 2026-03-03 04:02:{i % 60:02d} - ", "level-column:0>separator:3", True),
+    (lambda i, lvl: f"[{lvl}] 2026-03-03 04:02:{i % 60:02d} - ", "bracket_fields>separator:3", True),
     (lambda i, lvl: f"{lvl[0]} 2026-03-03 04:02:{i % 60:02d} ", "none>stamp:3", True),  # one-letter level first
     (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 kernel: [{i}.{i * 7919 % 10 ** 6:06d}] ", "syslog>number:1",
      False),  # the kernel's uptime stamp

@@ -428,6 +428,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # "[time LEVEL]", "[time] [LEVEL]" is the generic shape
     "bracketed": r"^\[(?P<Timestamp>" + _TIMESTAMP + r")[:,]? +(?P<Level>" + _LEVEL_WORD + r")"
                  r"(?:[/: ]+(?P<Process>[^\]]*))?\] +(?P<Content>.*)$",
+    # A run of bracketed fields with the level in one of them, the message after the run: the JVM's unified logging
+    # (-Xlog, GC logs: "[2026-10-11T22:14:15.003+0000][0.016s][info][gc,heap] message", decorations in any number
+    # and order), and other loggers that bracket every field
+    "bracket_fields": r"^(?P<Header>(?:\[[^\[\]]*\] ?)*?)\[ *(?P<Level>" + _LEVEL_WORD + r") *\]"
+                      r"(?P<Tags>(?: ?\[[^\[\]]*\])*) ?(?P<Content>.*)$",
     # Envoy's (and Istio's) default access log: [time] "request line" status flags ...; the request line is the
     # message, as in the common access log
     "envoy": r"^\[(?P<Timestamp>\d{4}-\d{2}-\d{2}T[^\]]+)\] \"(?P<Content>[^\"]*)\" (?P<Status>\d{3}) "
@@ -467,7 +472,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
                    "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
-                   "python_asctime", "golog", "log4j", "level_first", "bracketed", "generic"]
+                   "python_asctime", "golog", "log4j", "level_first", "bracketed", "bracket_fields", "generic"]
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
 # (java.util.logging's two-line default): the record assembler joins that line to the header.
