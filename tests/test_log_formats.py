@@ -13,6 +13,7 @@ from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs
 from exporter.logs.detection import DETECT_LINES, detect, format_from_state
 from exporter.logs.formats import compile_pattern, resolve
 from exporter.logs.header_tokens import split_header_tokens
+from exporter.logs.masking import BuiltinMasking
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
@@ -441,11 +442,19 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
     ("compaction took 1h2m3.5s", "compaction took 5m30s", "compaction took <DURATION>"),  # Go's durations
     ("lock held by com.shop.Cart@1b6d3586", "lock held by com.shop.Cart@abcdef7", "lock held by com.shop.Cart@<NUM>"),
     ("packed 9.7kB into the tarball", "packed 12 kB into the tarball", "packed <SIZE> into the tarball"),  # SI's kB
+    ("wrote docs/content/npm.md in full", "wrote man/man1/npm-run.1 in full", "wrote <PATH> in full"),  # relative
 ])
 def test_ipv6_addresses_go_durations_si_kilobytes_and_identity_hashes_are_masked(first, second, mask):
     source = miner(line_format="none")
     ids = mine(source, [first, second])
     assert ids[0] == ids[1] and source.snapshot()[0][ids[0]].text == mask
+
+
+def test_words_with_one_slash_and_dates_are_not_relative_paths():
+    masker = BuiltinMasking()
+    for text in ("I/O error on TCP/IP and/or UDP", "Content-Type: application/json", "HTTP/1.1 only",
+                 "com.shop.app/.MainActivity resumed", "rotated on 2026/12/06"):
+        assert "<PATH>" not in masker.mask(text, "<", ">"), text
 
 
 @pytest.mark.parametrize("text", ["std::vector<int> resized", "12:34:56 passed", "dead::beef in code"])

@@ -36,6 +36,8 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
     (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
     (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
+    # a relative path of three parts or more (docs/content/npm.md; two parts are often words: I/O, TCP/IP, and/or)
+    (r"(?<![\w.:/@-])[\w.@%+=~-]*[A-Za-z_][\w.@%+=~-]*(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     (r"\b[A-Za-z]:\\(?:[^\\\s]+\\)*[^\\\s]*", "PATH", "\\"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
     (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
