@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-log-masks bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -56,6 +56,10 @@ bench-loghub: venv
 # Line-format detection on 31 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
+
+# The built-in log masks' cost on long hostile tokens (linear or quadratic): benchmarks/results/log_masks.json
+bench-log-masks: venv
+	$(PY) -m benchmarks.log_masks $(BENCH_ARGS)
 
 # Root cause from metrics on generated incidents (random graphs, untraced leaves and balancers): benchmarks/results/rca_synthetic.json
 bench-rca-synthetic: venv

@@ -33,11 +33,14 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"\b\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS + r"(?: [+-]\d{4}\b)?", "TS", ":"),  # the same unbracketed (Django)
     (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
     # things with punctuation inside
-    (r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
-    (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
+    # (a scheme and an address start where their characters start, not inside a dotted word: each start tried inside
+    # one would scan to its end again, quadratic on a long token)
+    (r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
+    (r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
     (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
-    # a relative path of three parts or more (docs/content/npm.md; two parts are often words: I/O, TCP/IP, and/or)
-    (r"(?<![\w.:/@-])[\w.@%+=~-]*[A-Za-z_][\w.@%+=~-]*(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
+    # a relative path of three parts or more, the first not a number (docs/content/npm.md; not 2026/12/06; two parts
+    # are often words: I/O, TCP/IP, and/or)
+    (r"(?<![\w.:/@-])(?![\d.]+/)[\w.@%+=~-]+(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     (r"\b[A-Za-z]:\\(?:[^\\\s]+\\)*[^\\\s]*", "PATH", "\\"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
     (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
