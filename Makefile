@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-log-masks bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -57,9 +57,9 @@ bench-loghub: venv
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
 
-# The built-in log masks' cost on long hostile tokens (linear or quadratic): benchmarks/results/log_masks.json
-bench-log-masks: venv
-	$(PY) -m benchmarks.log_masks $(BENCH_ARGS)
+# The log miner's cost on long hostile tokens (masks, formats, detection; linear or quadratic): benchmarks/results/log_long_lines.json
+bench-log-long-lines: venv
+	$(PY) -m benchmarks.log_long_lines $(BENCH_ARGS)
 
 # Root cause from metrics on generated incidents (random graphs, untraced leaves and balancers): benchmarks/results/rca_synthetic.json
 bench-rca-synthetic: venv

@@ -220,15 +220,15 @@ class LogfmtFormat(LineFormat):
     def parse(self, line: str) -> Parsed | None:
         fields: dict[str, str] = {}
         ends: dict[str, int] = {}
-        end = 0
-        stripped = line.strip()
-        for match in _LOGFMT_PAIR.finditer(stripped):
-            if match.start() != end:
+        stripped, end = line.strip(), 0
+        while end < len(stripped):  # pair after pair from the start (a search would retry at every character)
+            match = _LOGFMT_PAIR.match(stripped, end)
+            if match is None:
                 return None
             fields.setdefault(match.group(1), match.group(2))  # a repeated key keeps its first value
             ends.setdefault(match.group(1), match.end())
             end = match.end()
-        if end != len(stripped) or len(fields) < 2:
+        if len(fields) < 2:
             return None
         level_key = next((k for k in JsonFormat.LEVEL_KEYS if fields.get(k)), None)
         message_key = next((k for k in JsonFormat.MESSAGE_KEYS if k in fields), None)

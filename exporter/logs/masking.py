@@ -40,7 +40,7 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     # a relative path of three parts or more, the first not a number (docs/content/npm.md; not 2026/12/06; two parts
     # are often words: I/O, TCP/IP, and/or)
-    (r"(?<![\w.:/@-])(?![\d.]+/)[\w.@%+=~-]+(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
+    (r"(?<![\w.:/@%+=~-])(?![\d.]+/)[\w.@%+=~-]+(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     (r"\b[A-Za-z]:\\(?:[^\\\s]+\\)*[^\\\s]*", "PATH", "\\"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
     (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
