@@ -215,8 +215,13 @@ class FormatWatch:
 
     def __init__(self) -> None:
         self.recent: deque[tuple[str, bool]] = deque(maxlen=DETECT_LINES)
-        self.every, self.since, self.fruitless = DETECT_LINES, 0, 0
+        self.since, self.fruitless = 0, 0  # records since the last look; looks in a row that proposed nothing
         self.share = 1.0  # of the recent lines the present format parsed, at the last look
+
+    @property
+    def every(self) -> int:
+        """Records between two looks: DETECT_LINES, doubled for each fruitless look after the first."""
+        return min(DETECT_LINES * 2 ** max(self.fruitless - 1, 0), REDETECT_MAX_EVERY)
 
     def see(self, line: str, parsed: bool, current: LineFormat) -> Detection | None:
         """Note one record's first line and whether `current` parsed it; a better format when one is found."""
@@ -232,10 +237,9 @@ class FormatWatch:
         found = detect([text for text, _ in self.recent])
         if (found.format.name != current.name and not reads_no_header(found.format)
                 and found.share >= max(MIN_SHARE, self.share + SWITCH_MARGIN)):
-            self.every, self.fruitless = DETECT_LINES, 0
+            self.fruitless = 0
             return found
         self.fruitless += 1
-        self.every = min(DETECT_LINES * 2 ** (self.fruitless - 1), REDETECT_MAX_EVERY)
         return None
 
 

@@ -531,7 +531,7 @@ class ComponentInMessage(LineFormat):
 
     has_level = True
 
-    def __init__(self, inner: str = "generic") -> None:
+    def __init__(self, inner: str) -> None:
         inner_format = PRESETS[inner]()
         assert isinstance(inner_format, RegexFormat)
         self.inner: RegexFormat = inner_format
