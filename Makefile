@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -48,6 +48,9 @@ clean:
 # Detection quality on NAB (../shared/nab by default): prints a table, writes benchmarks/results/nab.json
 bench-nab: venv
 	$(PY) -m benchmarks.nab $(BENCH_ARGS)
+
+bench-nab-gaps: venv
+	$(PY) -m benchmarks.nab --gaps $(BENCH_ARGS)
 
 # Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
 bench-loghub: venv

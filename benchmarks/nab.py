@@ -12,7 +12,9 @@ reward_low_FN_rate): with the threshold optimised over the set, and at the expor
 production threshold (score >= 1; for the baseline, |z| at the normal quantile of the
 default interval_width). Figures are given for all files and per category, each category
 with its own optimised threshold. `--ablation` re-runs the default model with each of its
-mechanisms turned off. Prints tables, writes JSON, states the runtime.
+mechanisms turned off. `--gaps` scores a copy of every file with random gaps outside its
+labelled windows instead (how the detector holds on a series with scrape gaps; the anomalies
+themselves are kept). Prints tables, writes JSON, states the runtime.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
+import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -36,6 +40,8 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "nab"
 PRODUCTION_THRESHOLD = 1.0
 BASELINE = "windowed-gaussian"
 BASELINE_WINDOW = 6400  # NAB's windowed Gaussian detector
+GAP_SHARE = 0.1  # --gaps: about this share of each file's rows falls in a gap
+GAP_ROWS = (6, 144)  # --gaps: a gap is this many rows (drawn uniformly): 30 minutes to 12 hours at NAB's usual 5 minutes
 # Prophet refits on every retrain_every of data time; at the live default (1h) a NAB file means
 # hundreds of fits, so the benchmark refits it daily. The other models run with their live defaults.
 QUERY_OVERRIDES = {"prophet": {"retrain_every": "1d", "params": {"uncertainty_samples": 200}}}
@@ -52,6 +58,7 @@ ABLATION: dict[str, dict] = {
     "band calibration weighs all history alike": {"params": {"calibration_half_life": 0}},
     "band calibration off (normal quantile)": {"params": {"calibrate": False}},
     "seasonal profile off": {"params": {"seasonality": "off"}},
+    "slots short of samples not pooled wider": {"params": {"widen_slots": False}},
 }
 
 
@@ -103,6 +110,32 @@ def windowed_gaussian(values: np.ndarray, window: int = BASELINE_WINDOW,
                 old = recent.popleft()
                 total, total_sq = total - old, total_sq - old * old
     return scores
+
+
+def with_gaps(data: Path, out: Path, windows: dict, share: float = GAP_SHARE, seed: int = 0) -> Path:
+    """A copy of NAB directory `data` under `out` whose files lose blocks of rows outside their labelled windows.
+
+    Each row starts a gap with a probability that makes about `share` of the rows fall in one; a gap lasts
+    GAP_ROWS rows (drawn uniformly); rows inside a window are kept. The draw depends on the file's name and
+    `seed` only, so every run and every directory layout gives a file the same gaps.
+    """
+    shutil.copytree(data / "labels", out / "labels")
+    shutil.copytree(data / "config", out / "config")
+    mean_length = sum(GAP_ROWS) / 2
+    for path in sorted((data / "data").glob("*/*.csv")):
+        name = str(path.relative_to(data / "data"))
+        frame = pd.read_csv(path)
+        times = pd.to_datetime(frame["timestamp"])
+        rng = np.random.default_rng([zlib.crc32(name.encode()), seed])
+        keep = np.ones(len(frame), dtype=bool)
+        starts = np.flatnonzero(rng.random(len(frame)) < share / mean_length)
+        for start, length in zip(starts, rng.integers(*GAP_ROWS, size=len(starts))):
+            keep[start:start + length] = False
+        for begin, end in windows.get(name, []):
+            keep |= ((times >= pd.Timestamp(begin)) & (times <= pd.Timestamp(end))).to_numpy()
+        (out / "data" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        frame[keep].to_csv(out / "data" / name, index=False)
+    return out
 
 
 def run_detector(model: str, files: list[Path], override: dict, jobs: int) -> tuple[dict[str, list[float]], float]:
@@ -172,39 +205,56 @@ def main(argv=None) -> int:
                         help='JSON of query settings to try instead of the defaults, e.g. \'{"interval_width": 0.99}\'')
     parser.add_argument("--ablation", action="store_true",
                         help="also run the default model with each mechanism turned off")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/nab.json"))
+    parser.add_argument("--gaps", action="store_true",
+                        help=f"score copies of the files with random gaps outside their windows (about "
+                             f"{GAP_SHARE:.0%} of the rows, {GAP_ROWS[0]} to {GAP_ROWS[1]} rows each)")
+    parser.add_argument("--gaps-seed", type=int, default=0, help="another draw of the gaps (with --gaps)")
+    parser.add_argument("--gaps-share", type=float, default=GAP_SHARE, help="share of the rows in gaps (with --gaps)")
+    parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps)")
     args = parser.parse_args(argv)
     for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
         if not (args.data / needed).exists():
             parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
     windows = json.loads((args.data / "labels" / "combined_windows.json").read_text())
-    profiles = load_profiles(args.data / "config" / "profiles.json")
-    files = sorted((args.data / "data").glob("*/*.csv"))
+    output = args.output or Path("benchmarks/results/nab_gaps.json" if args.gaps else "benchmarks/results/nab.json")
+    if args.gaps:
+        with tempfile.TemporaryDirectory() as copy:
+            print(f"NAB with gaps: a copy of {args.data} with about {args.gaps_share:.0%} of each file's rows outside "
+                  f"its windows removed", flush=True)
+            return run(args, with_gaps(args.data, Path(copy), windows, args.gaps_share, args.gaps_seed), windows, output)
+    return run(args, args.data, windows, output)
+
+
+def run(args: argparse.Namespace, data: Path, windows: dict, output: Path) -> int:
+    """Score every file of `data` with each detector (and the ablation), print the figures, write `output`."""
+    profiles = load_profiles(data / "config" / "profiles.json")
+    files = sorted((data / "data").glob("*/*.csv"))
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(args.data / 'data')), [])) for f in files)}"
+    print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(data / 'data')), [])) for f in files)}"
           f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
-    report: dict = {"data": str(args.data), "files": len(files), "settings": args.set, "detectors": {}}
+    gaps = {"seed": args.gaps_seed, "share": args.gaps_share, "rows": GAP_ROWS} if args.gaps else None
+    report: dict = {"data": str(args.data), "gaps": gaps, "files": len(files), "settings": args.set, "detectors": {}}
     wall_start = time.perf_counter()
     for model in models:
         started = time.perf_counter()
         scores, cpu = run_detector(model, files, {} if model == BASELINE else args.set, args.jobs)
         report["detectors"][model] = {"runtime_seconds": round(time.perf_counter() - started, 1),
                                       "cpu_seconds": round(cpu, 1),
-                                      "figures": judge(scores, args.data, windows, profiles)}
+                                      "figures": judge(scores, data, windows, profiles)}
         print(f"  {model}: done in {report['detectors'][model]['runtime_seconds']} s", flush=True)
     print_figures(report, [p.name for p in profiles])
     if args.ablation:
         report["ablation"] = {}
         for variant, override in {"defaults": {}, **ABLATION}.items():
             scores, _ = run_detector("seasonal", files, merge(args.set, override), args.jobs)
-            report["ablation"][variant] = judge(scores, args.data, windows, profiles)
+            report["ablation"][variant] = judge(scores, data, windows, profiles)
             print(f"  ablation: {variant} done", flush=True)
         categories = sorted(set(report["ablation"]["defaults"]) - {"all"})
         print_ablation(report["ablation"], categories)
     report["runtime_seconds"] = round(time.perf_counter() - wall_start, 1)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.output}; total runtime {report['runtime_seconds']} s")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(f"wrote {output}; total runtime {report['runtime_seconds']} s")
     return 0
 
 

@@ -233,6 +233,55 @@ def test_a_refit_after_a_level_shift_centres_the_band_on_the_new_level():
     assert abs(model.predict(t).yhat[0] - (truth(t) + 15)) < 3
 
 
+def hours_missing(times, first_hour, last_hour, days):
+    """Mask of the columns between first_hour and last_hour (time of day) on the given days."""
+    hour, day = (times % 86400) / 3600, times // 86400
+    return (hour >= first_hour) & (hour < last_hour) & np.isin(day, days)
+
+
+def test_a_time_of_day_that_history_never_saw_is_predicted_from_the_nearest_times_not_the_overall_median():
+    times, values = seasonal_batch(n_series=3, days=7, noise=1.0, seed=5)
+    values[:, hours_missing(times, 9, 10.5, range(7))] = np.nan  # a scrape gap at the same hours every day
+    t = 7 * 86400 + 9.75 * 3600  # the middle of the gap, the next day
+    widened = make_model("seasonal").fit(times, values, CTX).model
+    assert np.allclose(widened.predict(t).yhat, truth(t), atol=4)  # the median of 9:00 and 10:30's neighbours
+    unwidened = make_model("seasonal", SeasonalParams(widen_slots=False)).fit(times, values, CTX).model
+    assert np.all(np.abs(unwidened.predict(t).yhat - truth(t)) > 10)  # the overall median, not the time of day
+
+
+def test_hours_that_history_holds_once_get_a_band_as_wide_as_the_others():
+    times, values = seasonal_batch(n_series=200, days=5, noise=1.0, seed=6)
+    values[:, hours_missing(times, 12, 16, [0, 1])] = np.nan  # days 0 and 1 lost those hours; day 2 has them
+    history = times < 3 * 86400
+    ctx = FitContext(0.999, STEP, 7200.0)
+
+    def outside_share(params):
+        model = make_model("seasonal", params).fit(times[history], values[:, history], ctx).model
+        outside = []
+        for col in np.flatnonzero(hours_missing(times, 12, 16, [3])):
+            band = model.predict(times[col])
+            outside.append((values[:, col] < band.lower) | (values[:, col] > band.upper))
+            model.update(times[col], values[:, col])
+        return np.mean(outside)
+
+    # the band promises 0.1%; the other hours of the day give 0.2-0.3% here
+    assert outside_share(SeasonalParams(min_periods=2)) <= 0.015
+    assert outside_share(SeasonalParams(min_periods=2, widen_slots=False)) >= 0.04  # 3 samples per slot: too narrow
+
+
+def test_widening_a_pool_in_chunks_of_bounded_memory_gives_the_same_medians(monkeypatch):
+    from exporter.models import seasonal
+
+    rng = np.random.default_rng(8)
+    grid = rng.normal(size=(40, 48, 3))
+    grid[rng.random(grid.shape) < 0.8] = np.nan  # most slots hold fewer than the 6 samples needed
+    whole = seasonal.pooled_median(grid, 1, needed=6, max_width=6)
+    monkeypatch.setattr(seasonal, "WIDEN_BUDGET", 500)  # a few rows per chunk
+    chunked = seasonal.pooled_median(grid, 1, needed=6, max_width=6)
+    assert np.array_equal(whole[1], chunked[1]) and np.allclose(whole[0], chunked[0], equal_nan=True)
+    assert (whole[1] >= 6).mean() > (seasonal.pooled_median(grid, 1)[1] >= 6).mean()
+
+
 def test_take_and_concat_keep_each_series_its_own_state():
     times, values = seasonal_batch(n_series=4)
     values[2] += 100

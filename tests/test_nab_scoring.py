@@ -1,9 +1,12 @@
 """The NAB scorer on hand-built cases (benchmarks/nabscore.py)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.nab import with_gaps
 from benchmarks.nabscore import Profile, optimize, prepare, probation_length, scaled_sigmoid, score_at
 
 STANDARD = Profile("standard", tp=1.0, fp=0.11, fn=1.0)
@@ -78,3 +81,26 @@ def test_the_optimised_threshold_maximises_the_total_across_files():
 def test_nan_scores_never_detect():
     scores = np.full(ROWS, np.nan)
     assert score_at([prepare("x", TIMES, scores, WINDOW)], STANDARD, -1e9).tp == 0
+
+
+def test_the_gapped_copy_drops_about_a_tenth_of_the_rows_outside_the_windows_and_the_same_ones_every_time(tmp_path):
+    source = tmp_path / "nab"
+    (source / "data" / "cat").mkdir(parents=True)
+    (source / "labels").mkdir()
+    (source / "config").mkdir()
+    times = pd.date_range("2026-01-01", periods=20_000, freq="5min")
+    pd.DataFrame({"timestamp": times.strftime("%Y-%m-%d %H:%M:%S"), "value": range(len(times))}).to_csv(
+        source / "data" / "cat" / "series.csv", index=False)
+    window = [str(times[5000]), str(times[7000])]
+    windows = {"cat/series.csv": [window]}
+    (source / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    (source / "config" / "profiles.json").write_text("{}")
+
+    first = pd.read_csv(with_gaps(source, tmp_path / "a", windows) / "data" / "cat" / "series.csv")
+    again = pd.read_csv(with_gaps(source, tmp_path / "b", windows) / "data" / "cat" / "series.csv")
+    other = pd.read_csv(with_gaps(source, tmp_path / "c", windows, seed=1) / "data" / "cat" / "series.csv")
+    assert first.equals(again) and not first.equals(other)
+    assert 0.05 < 1 - len(first) / len(times) < 0.15
+    kept = set(first["value"])
+    assert all(v in kept for v in range(5000, 7001))  # the window's rows, anomalies included, all stay
+    assert (tmp_path / "a" / "labels" / "combined_windows.json").exists()

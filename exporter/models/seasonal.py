@@ -2,7 +2,10 @@
 
 Fit, per series:
 - the period (default one day) is cut into slots; the profile is the median of
-  the history samples in each slot and its neighbours. The profile is kept
+  the history samples in each slot and its neighbours. A slot that history's gaps
+  left with fewer samples than two periods give it is pooled wider, from the
+  nearest times of the period (`widen_slots`), rather than resting on one or two
+  samples or, with none, on the series' overall median. The profile is kept
   only where it pays (it must cut the residual scale by `min_seasonal_gain`, also
   on periods it was not estimated from: two folds of alternate periods);
   otherwise the series is modelled as a level, which suits most infrastructure
@@ -84,6 +87,11 @@ ROUGHNESS_FLOOR = 0.5  # the roughness reference is at least this many sigmas of
 ROUGHNESS_CAP = 1.5
 # At a refit, samples this many (longest) sustained half-lives back are checked against the band they arrived under.
 SUSTAINED_RECHECK_HALF_LIVES = 3
+# A slot pooled from fewer samples than this many periods give it is pooled wider (`widen_slots`), up to
+# 1/MAX_WIDEN_SHARE of the period either side; the arrays a widening pools hold at most WIDEN_BUDGET values.
+MIN_SLOT_PERIODS = 2
+MAX_WIDEN_SHARE = 8
+WIDEN_BUDGET = 4_000_000
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
 
@@ -97,6 +105,7 @@ class SeasonalParams(ModelParams):
     min_long_periods: float = Field(default=2, ge=0)  # history (in long periods) before the long period is tried
     level_half_life: PositiveDuration = 3 * 3600.0
     smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
+    widen_slots: bool = True  # a slot with fewer samples than two periods give it is pooled wider
     scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
     relative_scale_floor: float = Field(default=0.001, ge=0)  # scale >= this x |typical level|
     calibrate: bool = True
@@ -434,6 +443,32 @@ def slot_grid(values: np.ndarray, slot_of_column: np.ndarray, n_slots: int) -> n
     return grid
 
 
+def pooled_median(grid: np.ndarray, width: int, needed: int = 0, max_width: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(S, slots) median of each slot's samples and its `width` neighbours' either side, and how many there are.
+
+    A slot whose pool holds fewer than `needed` samples (history has gaps at that time of the period) is
+    pooled wider, doubling the width up to `max_width`, so that its value rests on as many samples as a
+    regular history gives it, taken from the nearest times of the period.
+    """
+    pooled = pool_neighbours(grid, width)
+    median, count = nanmedian(pooled, axis=2), np.isfinite(pooled).sum(axis=2)
+    rows, slots = np.nonzero(count < needed)
+    n_slots, depth = grid.shape[1], grid.shape[2]
+    while len(rows) and width < max_width:
+        width = min(2 * width if width else 1, max_width)
+        around = np.arange(-width, width + 1)
+        short = np.zeros(len(rows), dtype=bool)
+        per_chunk = max(1, WIDEN_BUDGET // (len(around) * depth))  # bounded memory
+        for lo in range(0, len(rows), per_chunk):
+            r, c = rows[lo:lo + per_chunk], slots[lo:lo + per_chunk]
+            pooled = grid[r[:, None], (c[:, None] + around) % n_slots].reshape(len(r), -1)
+            median[r, c], count[r, c] = nanmedian(pooled, axis=1), np.isfinite(pooled).sum(axis=1)
+            short[lo:lo + per_chunk] = count[r, c] < needed
+        rows, slots = rows[short], slots[short]
+    return median, count
+
+
 def pool_neighbours(grid: np.ndarray, width: int) -> np.ndarray:
     """Concatenate each slot's samples with those of `width` slots either side (circular)."""
     if width == 0:
@@ -542,9 +577,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals."""
         p = self.params
         overall_sigma = robust_sigma(resid)
-        abs_grid = pool_neighbours(slot_grid(np.abs(resid), slot_of_column, n_slots), p.smooth_slots)
-        slot_sigma = MAD_TO_SIGMA * nanmedian(abs_grid, axis=2)
-        samples = np.maximum(np.isfinite(abs_grid).sum(axis=2), 1)
+        slot_abs, samples = self._pooled(slot_grid(np.abs(resid), slot_of_column, n_slots))
+        slot_sigma = MAD_TO_SIGMA * slot_abs
+        samples = np.maximum(samples, 1)
         slot_sigma = slot_sigma * np.sqrt(1 + np.pi / 2 / samples)  # the profile's own estimation error
         floor = np.maximum(p.relative_scale_floor * np.abs(fill_nan(overall, 0.0)), 1e-9)
         overall_sigma = np.maximum(fill_nan(overall_sigma, 0.0), floor)
@@ -629,11 +664,21 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             best = np.where(better, sigma, best)
         return choice, profiles
 
-    def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray
-                 ) -> np.ndarray:
+    def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray,
+                 widen: bool = True) -> np.ndarray:
         """(S, slots) median of each slot's samples and its neighbours'; the overall median where a slot has none."""
-        pooled = pool_neighbours(slot_grid(values, slot_of_column, n_slots), self.params.smooth_slots)
-        return fill_nan(nanmedian(pooled, axis=2), overall[:, None])
+        grid = slot_grid(values, slot_of_column, n_slots)
+        profile = self._pooled(grid)[0] if widen else nanmedian(pool_neighbours(grid, self.params.smooth_slots), axis=2)
+        return fill_nan(profile, overall[:, None])
+
+    def _pooled(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """pooled_median of a slot grid (S, slots, k) with `smooth_slots` either side, widened (with `widen_slots`)
+        where a slot holds fewer samples than MIN_SLOT_PERIODS regular periods give it."""
+        width = self.params.smooth_slots
+        if not self.params.widen_slots:
+            return pooled_median(grid, width)
+        return pooled_median(grid, width, MIN_SLOT_PERIODS * (2 * width + 1),
+                             max(width, grid.shape[1] // MAX_WIDEN_SHARE))
 
     def _held_out_sigma(self, values: np.ndarray, overall: np.ndarray, period: _Period) -> np.ndarray:
         """Residual scale of a profile judged on periods it was not estimated from (2-fold, alternate periods).
@@ -646,7 +691,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             train, test = period.fold_of_column != fold, period.fold_of_column == fold
             if not train.any() or not test.any():
                 return np.full(len(values), np.inf)  # one period: no profile can be judged
-            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall)
+            # judged as it is estimated on a regular history: a half of the periods would widen every slot
+            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall, False)
             resid[:, test] = values[:, test] - profile[:, period.slot_of_column[test]]
         return robust_sigma(resid)
 
