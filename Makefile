@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -51,6 +51,9 @@ bench-nab: venv
 
 bench-nab-gaps: venv
 	$(PY) -m benchmarks.nab --gaps $(BENCH_ARGS)
+
+bench-nab-offset: venv
+	$(PY) -m benchmarks.nab --offset $(BENCH_ARGS)
 
 # Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
 bench-loghub: venv

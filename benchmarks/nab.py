@@ -14,7 +14,8 @@ default interval_width). Figures are given for all files and per category, each 
 with its own optimised threshold. `--ablation` re-runs the default model with each of its
 mechanisms turned off. `--gaps` scores a copy of every file with random gaps outside its
 labelled windows instead (how the detector holds on a series with scrape gaps; the anomalies
-themselves are kept). Prints tables, writes JSON, states the runtime.
+themselves are kept); `--offset` a copy with every value v as 1000 v + 5,000,000 (where a series
+sits must not change its figures). Prints tables, writes JSON, states the runtime.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "nab"
 PRODUCTION_THRESHOLD = 1.0
 BASELINE = "windowed-gaussian"
 BASELINE_WINDOW = 6400  # NAB's windowed Gaussian detector
+OFFSET = (1000.0, 5e6)  # --offset: every value v becomes 1000 v + 5,000,000 (a large level, small moves)
 GAP_SHARE = 0.1  # --gaps: about this share of each file's rows falls in a gap
 GAP_ROWS = (6, 144)  # --gaps: a gap is this many rows (drawn uniformly): 30 minutes to 12 hours at NAB's usual 5 minutes
 # Prophet refits on every retrain_every of data time; at the live default (1h) a NAB file means
@@ -138,6 +140,18 @@ def with_gaps(data: Path, out: Path, windows: dict, share: float = GAP_SHARE, se
     return out
 
 
+def with_offset(data: Path, out: Path, scale: float = OFFSET[0], shift: float = OFFSET[1]) -> Path:
+    """A copy of NAB directory `data` under `out` with every value v written as scale * v + shift."""
+    shutil.copytree(data / "labels", out / "labels")
+    shutil.copytree(data / "config", out / "config")
+    for path in sorted((data / "data").glob("*/*.csv")):
+        frame = pd.read_csv(path)
+        (out / "data" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        frame.assign(value=frame["value"] * scale + shift).to_csv(out / "data" / path.relative_to(data / "data"),
+                                                                  index=False)
+    return out
+
+
 def run_detector(model: str, files: list[Path], override: dict, jobs: int) -> tuple[dict[str, list[float]], float]:
     """Scores of every file (by path) and the CPU seconds they took."""
     with ProcessPoolExecutor(jobs) as pool:
@@ -210,13 +224,25 @@ def main(argv=None) -> int:
                              f"{GAP_SHARE:.0%} of the rows, {GAP_ROWS[0]} to {GAP_ROWS[1]} rows each)")
     parser.add_argument("--gaps-seed", type=int, default=0, help="another draw of the gaps (with --gaps)")
     parser.add_argument("--gaps-share", type=float, default=GAP_SHARE, help="share of the rows in gaps (with --gaps)")
-    parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps)")
+    parser.add_argument("--offset", action="store_true",
+                        help=f"score copies of the files with every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}: "
+                             f"the figures should not change")
+    parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps, "
+                                                    "nab_offset.json with --offset)")
     args = parser.parse_args(argv)
     for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
         if not (args.data / needed).exists():
             parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
     windows = json.loads((args.data / "labels" / "combined_windows.json").read_text())
-    output = args.output or Path("benchmarks/results/nab_gaps.json" if args.gaps else "benchmarks/results/nab.json")
+    mode = "gaps" if args.gaps else "offset" if args.offset else None
+    output = args.output or Path(f"benchmarks/results/nab_{mode}.json" if mode else "benchmarks/results/nab.json")
+    if args.gaps and args.offset:
+        parser.error("--gaps and --offset: one at a time")
+    if args.offset:
+        with tempfile.TemporaryDirectory() as copy:
+            print(f"NAB offset: a copy of {args.data} with every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}",
+                  flush=True)
+            return run(args, with_offset(args.data, Path(copy)), windows, output)
     if args.gaps:
         with tempfile.TemporaryDirectory() as copy:
             print(f"NAB with gaps: a copy of {args.data} with about {args.gaps_share:.0%} of each file's rows outside "
@@ -233,7 +259,8 @@ def run(args: argparse.Namespace, data: Path, windows: dict, output: Path) -> in
     print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(data / 'data')), [])) for f in files)}"
           f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
     gaps = {"seed": args.gaps_seed, "share": args.gaps_share, "rows": GAP_ROWS} if args.gaps else None
-    report: dict = {"data": str(args.data), "gaps": gaps, "files": len(files), "settings": args.set, "detectors": {}}
+    report: dict = {"data": str(args.data), "gaps": gaps, "offset": OFFSET if args.offset else None,
+                    "files": len(files), "settings": args.set, "detectors": {}}
     wall_start = time.perf_counter()
     for model in models:
         started = time.perf_counter()

@@ -7,11 +7,10 @@ import numpy as np
 from .models.base import Band
 
 _TINY = 1e-12
-# A band is never narrower, on either side, than this share of the sample's own magnitude. It binds
-# only where a model's band is degenerate: a series that stayed exactly constant (at 0, say) and
-# then moves scores 1 / MAGNITUDE_FLOOR = 1000 at most, instead of ~1e9 from a zero-width band.
-# (The models floor their scale at 0.1% of the level, so where the level is not 0 the band is
-# wider than this already and scores are unchanged.)
+# A band is never narrower, on either side, than this share of the sample's deviation from yhat, so no score
+# exceeds 1 / MAGNITUDE_FLOOR = 1000: a series that stayed exactly constant (a band of no width) and then moves
+# scores 1000, not ~1e9. It binds only beyond 1000 band widths, so it does not depend on where a series sits
+# (a floor relative to the sample's magnitude made 5,000,000 +- 100 score 50 times lower than 100 +- 100).
 MAGNITUDE_FLOOR = 1e-3
 
 
@@ -27,13 +26,13 @@ def anomaly_score(
     `direction` "up" or "down" scores only deviations that way (the other
     side scores 0). The half-width is never smaller than
     max(min_abs, min_rel * |yhat|), so deviations below that never exceed 1,
-    nor than MAGNITUDE_FLOOR * |y|, so a score stays readable (at most 1000)
-    where a model's band has no width. NaN where the sample or the band is missing.
+    nor than MAGNITUDE_FLOOR * |y - yhat|, so no score exceeds 1000 (a move off a
+    band of no width scores 1000). NaN where the sample or the band is missing.
     """
     y = np.asarray(y, dtype=float)
     deviation = y - band.yhat
     with np.errstate(invalid="ignore"):
-        floor = np.fmax(np.maximum(min_abs, min_rel * np.abs(band.yhat)), MAGNITUDE_FLOOR * np.abs(y))
+        floor = np.fmax(np.maximum(min_abs, min_rel * np.abs(band.yhat)), MAGNITUDE_FLOOR * np.abs(deviation))
     half_up = np.maximum(np.maximum(band.upper - band.yhat, floor), _TINY)
     half_down = np.maximum(np.maximum(band.yhat - band.lower, floor), _TINY)
     with np.errstate(invalid="ignore"):

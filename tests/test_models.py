@@ -282,6 +282,21 @@ def test_widening_a_pool_in_chunks_of_bounded_memory_gives_the_same_medians(monk
     assert (whole[1] >= 6).mean() > (seasonal.pooled_median(grid, 1)[1] >= 6).mean()
 
 
+@pytest.mark.parametrize("name", ["seasonal", "zscore"])
+def test_the_band_of_a_varying_series_does_not_depend_on_where_it_sits(name):
+    times, values = seasonal_batch(n_series=2, days=7, noise=1.0, seed=9)
+    shifted = values + 5e6  # the same series offset by five million (bytes, a timestamp, kelvins)
+    t = times[-1] + STEP
+    near, far = (make_model(name).fit(times, v, CTX).model.predict(t) for v in (values, shifted))
+    assert np.allclose(far.upper - far.yhat, near.upper - near.yhat, rtol=1e-6)
+
+
+def test_a_constant_series_still_gets_a_band_from_its_level():
+    times = np.arange(0, 7 * 86400, STEP, dtype=float)
+    band = make_model("seasonal").fit(times, np.full((1, len(times)), 5.0), CTX).model.predict(times[-1] + STEP)
+    assert band.upper[0] - band.yhat[0] >= 0.001 * 5.0
+
+
 def test_take_and_concat_keep_each_series_its_own_state():
     times, values = seasonal_batch(n_series=4)
     values[2] += 100

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.nab import with_gaps
+from benchmarks.nab import with_gaps, with_offset
 from benchmarks.nabscore import Profile, optimize, prepare, probation_length, scaled_sigmoid, score_at
 
 STANDARD = Profile("standard", tp=1.0, fp=0.11, fn=1.0)
@@ -104,3 +104,17 @@ def test_the_gapped_copy_drops_about_a_tenth_of_the_rows_outside_the_windows_and
     kept = set(first["value"])
     assert all(v in kept for v in range(5000, 7001))  # the window's rows, anomalies included, all stay
     assert (tmp_path / "a" / "labels" / "combined_windows.json").exists()
+
+
+def test_the_offset_copy_writes_every_value_as_a_large_level_plus_a_scaled_move(tmp_path):
+    source = tmp_path / "nab"
+    (source / "data" / "cat").mkdir(parents=True)
+    (source / "labels").mkdir()
+    (source / "config").mkdir()
+    pd.DataFrame({"timestamp": ["2026-01-01 00:00:00", "2026-01-01 00:05:00"], "value": [0.5, 2.0]}).to_csv(
+        source / "data" / "cat" / "series.csv", index=False)
+    (source / "labels" / "combined_windows.json").write_text("{}")
+    (source / "config" / "profiles.json").write_text("{}")
+    copy = pd.read_csv(with_offset(source, tmp_path / "copy", 1000.0, 5e6) / "data" / "cat" / "series.csv")
+    assert copy["value"].tolist() == [5_000_500.0, 5_002_000.0]
+    assert copy["timestamp"].tolist() == ["2026-01-01 00:00:00", "2026-01-01 00:05:00"]

@@ -38,8 +38,14 @@ def test_a_zero_width_band_gives_zero_at_yhat_and_a_high_readable_score_off_it()
     flat = Band(np.array([5.0, 5.0, 0.0]), np.array([5.0, 5.0, 0.0]), np.array([5.0, 5.0, 0.0]))
     scores = anomaly_score(np.array([5.0, 6.0, 1.0]), flat)
     assert scores[0] == 0
-    assert scores[1] == pytest.approx(1 / (6 * MAGNITUDE_FLOOR))  # the band is 0.1% of the sample's magnitude
-    assert scores[2] == pytest.approx(1 / MAGNITUDE_FLOOR) == 1000  # the most a move off a constant scores
+    assert scores[1] == pytest.approx(1 / MAGNITUDE_FLOOR) == 1000  # the most any score can be
+    assert scores[2] == pytest.approx(1000)
+
+
+def test_a_band_with_a_width_scores_the_same_wherever_the_series_sits():
+    near_zero = anomaly_score(np.array([400.0]), Band(np.array([100.0]), np.array([0.0]), np.array([200.0])))
+    far_up = anomaly_score(np.array([5_000_300.0]), Band(np.array([5e6]), np.array([5e6 - 100]), np.array([5e6 + 100])))
+    assert near_zero[0] == pytest.approx(3) and far_up[0] == pytest.approx(3)
 
 
 def test_inside_band_includes_the_edges():

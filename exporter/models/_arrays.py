@@ -35,6 +35,22 @@ def fill_nan(a: np.ndarray, fallback: np.ndarray | float) -> np.ndarray:
     return np.where(np.isnan(a), fallback, a)
 
 
+# A series whose scale is no more than this share of its level has a constant history (float rounding at most).
+CONSTANT_SHARE = 1e-12
+
+
+def level_floor(sigma: np.ndarray, level: np.ndarray, relative: float) -> np.ndarray:
+    """(S,) the least scale a series' band may have: `relative` x |level| where its history was constant (its scale
+    at most CONSTANT_SHARE of its level), so that a constant series still gets a band; elsewhere only 1e-9.
+
+    Only a constant history is floored by its level: a level floor on a series that varies would make the band
+    depend on where the series sits (5,000,000 +- 100 would get a band 50 times wider than 100 +- 100).
+    """
+    magnitude = np.abs(fill_nan(level, 0.0))
+    constant = ~(fill_nan(sigma, 0.0) > CONSTANT_SHARE * magnitude)
+    return np.maximum(np.where(constant, relative * magnitude, 0.0), 1e-9)
+
+
 def robust_sigma(resid: np.ndarray) -> np.ndarray:
     """Per row: the larger of the MAD sigma and the (top-1%-clipped) mean-absolute sigma.
 

@@ -72,6 +72,7 @@ from ._arrays import (
     MAD_TO_SIGMA,
     calibrated_k,
     fill_nan,
+    level_floor,
     nanmedian,
     ongoing_episode_as_one,
     robust_sigma,
@@ -107,7 +108,7 @@ class SeasonalParams(ModelParams):
     smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
     widen_slots: bool = True  # a slot with fewer samples than two periods give it is pooled wider
     scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
-    relative_scale_floor: float = Field(default=0.001, ge=0)  # scale >= this x |typical level|
+    relative_scale_floor: float = Field(default=0.001, ge=0)  # a constant history's scale: this x |typical level|
     calibrate: bool = True
     calibration_margin: float = Field(default=0.1, ge=0)
     calibration_half_life: Duration = 3 * 86400.0  # history's weight in the band's quantile halves with this age
@@ -581,7 +582,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         slot_sigma = MAD_TO_SIGMA * slot_abs
         samples = np.maximum(samples, 1)
         slot_sigma = slot_sigma * np.sqrt(1 + np.pi / 2 / samples)  # the profile's own estimation error
-        floor = np.maximum(p.relative_scale_floor * np.abs(fill_nan(overall, 0.0)), 1e-9)
+        floor = level_floor(overall_sigma, overall, p.relative_scale_floor)
         overall_sigma = np.maximum(fill_nan(overall_sigma, 0.0), floor)
         slot_floor = np.maximum(p.scale_floor * overall_sigma, floor)[:, None]
         scale = np.where(use[:, None], np.maximum(fill_nan(slot_sigma, slot_floor), slot_floor),

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from aiops_common.durations import PositiveDuration
 
-from ._arrays import calibrated_k, fill_nan, nanmedian, robust_sigma
+from ._arrays import calibrated_k, fill_nan, level_floor, nanmedian, robust_sigma
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec, concat_arrays, z_for_width
 
 
@@ -26,7 +26,7 @@ class ZScoreParams(ModelParams):
     scale_window: PositiveDuration = 86400.0
     clip: float = Field(default=3.0, gt=0)
     calibrate: bool = True  # band half-width >= the interval_width quantile of the history's own |z|
-    relative_scale_floor: float = Field(default=0.001, ge=0)  # sigma >= this x |level|
+    relative_scale_floor: float = Field(default=0.001, ge=0)  # a constant history's sigma: this x |level|
 
 
 class ZScoreModel(FittedModel):
@@ -77,7 +77,7 @@ class ZScoreSpec(ModelSpec[ZScoreParams]):
         level = fill_nan(level, overall)
         window = values[:, times >= end - p.scale_window]
         sigma = robust_sigma(window - level[:, None])
-        floor = np.maximum(p.relative_scale_floor * np.abs(fill_nan(overall, 0.0)), 1e-9)
+        floor = level_floor(sigma, overall, p.relative_scale_floor)
         sigma = np.maximum(fill_nan(sigma, 0.0), floor)
         z = np.full(len(level), z_for_width(ctx.interval_width))
         if p.calibrate and window.shape[1] > 1:
