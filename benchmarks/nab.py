@@ -28,7 +28,9 @@ import tempfile
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +116,18 @@ def windowed_gaussian(values: np.ndarray, window: int = BASELINE_WINDOW,
     return scores
 
 
+def rewritten(data: Path, out: Path, rewrite: Callable[[str, pd.DataFrame], pd.DataFrame]) -> Path:
+    """A copy of NAB directory `data` under `out` (labels and profiles as they are) with each data file's rows
+    replaced by rewrite(its name under data/, its rows)."""
+    shutil.copytree(data / "labels", out / "labels")
+    shutil.copytree(data / "config", out / "config")
+    for path in sorted((data / "data").glob("*/*.csv")):
+        name = str(path.relative_to(data / "data"))
+        (out / "data" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        rewrite(name, pd.read_csv(path)).to_csv(out / "data" / name, index=False)
+    return out
+
+
 def with_gaps(data: Path, out: Path, windows: dict, share: float = GAP_SHARE, seed: int = 0) -> Path:
     """A copy of NAB directory `data` under `out` whose files lose blocks of rows outside their labelled windows.
 
@@ -121,12 +135,9 @@ def with_gaps(data: Path, out: Path, windows: dict, share: float = GAP_SHARE, se
     GAP_ROWS rows (drawn uniformly); rows inside a window are kept. The draw depends on the file's name and
     `seed` only, so every run and every directory layout gives a file the same gaps.
     """
-    shutil.copytree(data / "labels", out / "labels")
-    shutil.copytree(data / "config", out / "config")
     mean_length = sum(GAP_ROWS) / 2
-    for path in sorted((data / "data").glob("*/*.csv")):
-        name = str(path.relative_to(data / "data"))
-        frame = pd.read_csv(path)
+
+    def cut(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         times = pd.to_datetime(frame["timestamp"])
         rng = np.random.default_rng([zlib.crc32(name.encode()), seed])
         keep = np.ones(len(frame), dtype=bool)
@@ -135,21 +146,14 @@ def with_gaps(data: Path, out: Path, windows: dict, share: float = GAP_SHARE, se
             keep[start:start + length] = False
         for begin, end in windows.get(name, []):
             keep |= ((times >= pd.Timestamp(begin)) & (times <= pd.Timestamp(end))).to_numpy()
-        (out / "data" / path.parent.name).mkdir(parents=True, exist_ok=True)
-        frame[keep].to_csv(out / "data" / name, index=False)
-    return out
+        return frame[keep]
+
+    return rewritten(data, out, cut)
 
 
 def with_offset(data: Path, out: Path, scale: float = OFFSET[0], shift: float = OFFSET[1]) -> Path:
     """A copy of NAB directory `data` under `out` with every value v written as scale * v + shift."""
-    shutil.copytree(data / "labels", out / "labels")
-    shutil.copytree(data / "config", out / "config")
-    for path in sorted((data / "data").glob("*/*.csv")):
-        frame = pd.read_csv(path)
-        (out / "data" / path.parent.name).mkdir(parents=True, exist_ok=True)
-        frame.assign(value=frame["value"] * scale + shift).to_csv(out / "data" / path.relative_to(data / "data"),
-                                                                  index=False)
-    return out
+    return rewritten(data, out, lambda _, frame: frame.assign(value=frame["value"] * scale + shift))
 
 
 def run_detector(model: str, files: list[Path], override: dict, jobs: int) -> tuple[dict[str, list[float]], float]:
@@ -238,16 +242,14 @@ def main(argv=None) -> int:
     output = args.output or Path(f"benchmarks/results/nab_{mode}.json" if mode else "benchmarks/results/nab.json")
     if args.gaps and args.offset:
         parser.error("--gaps and --offset: one at a time")
-    if args.offset:
+    copies = {"offset": (f"every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}", partial(with_offset, args.data)),
+              "gaps": (f"about {args.gaps_share:.0%} of each file's rows outside its windows removed",
+                       partial(with_gaps, args.data, windows=windows, share=args.gaps_share, seed=args.gaps_seed))}
+    if mode is not None:
+        what, write_copy = copies[mode]
         with tempfile.TemporaryDirectory() as copy:
-            print(f"NAB offset: a copy of {args.data} with every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}",
-                  flush=True)
-            return run(args, with_offset(args.data, Path(copy)), windows, output)
-    if args.gaps:
-        with tempfile.TemporaryDirectory() as copy:
-            print(f"NAB with gaps: a copy of {args.data} with about {args.gaps_share:.0%} of each file's rows outside "
-                  f"its windows removed", flush=True)
-            return run(args, with_gaps(args.data, Path(copy), windows, args.gaps_share, args.gaps_seed), windows, output)
+            print(f"NAB {mode}: a copy of {args.data} with {what}", flush=True)
+            return run(args, write_copy(Path(copy)), windows, output)
     return run(args, args.data, windows, output)
 
 
