@@ -225,7 +225,7 @@ def main(argv=None) -> int:
                         help="also run the default model with each mechanism turned off")
     parser.add_argument("--gaps", action="store_true",
                         help=f"score copies of the files with random gaps outside their windows (about "
-                             f"{GAP_SHARE:.0%} of the rows, {GAP_ROWS[0]} to {GAP_ROWS[1]} rows each)")
+                             f"{GAP_SHARE:.0%}% of the rows, {GAP_ROWS[0]} to {GAP_ROWS[1]} rows each)")
     parser.add_argument("--gaps-seed", type=int, default=0, help="another draw of the gaps (with --gaps)")
     parser.add_argument("--gaps-share", type=float, default=GAP_SHARE, help="share of the rows in gaps (with --gaps)")
     parser.add_argument("--offset", action="store_true",

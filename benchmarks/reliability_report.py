@@ -9,6 +9,7 @@ fault and hostile-input tests is read from the test files themselves.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 from datetime import UTC, datetime
@@ -126,5 +127,11 @@ def write() -> Path:
     return DOC
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     print(f"wrote {write()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
