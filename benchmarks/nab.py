@@ -15,7 +15,9 @@ with its own optimised threshold. `--ablation` re-runs the default model with ea
 mechanisms turned off. `--gaps` scores a copy of every file with random gaps outside its
 labelled windows instead (how the detector holds on a series with scrape gaps; the anomalies
 themselves are kept); `--offset` a copy with every value v as 1000 v + 5,000,000 (where a series
-sits must not change its figures). Prints tables, writes JSON, states the runtime.
+sits must not change its figures); `--coarser K` a copy with each K rows averaged into one, stamped at
+the last (the same series read at a K times coarser step, as `avg_over_time` would give it). Prints
+tables, writes JSON, states the runtime.
 """
 
 from __future__ import annotations
@@ -156,6 +158,17 @@ def with_offset(data: Path, out: Path, scale: float = OFFSET[0], shift: float = 
     return rewritten(data, out, lambda _, frame: frame.assign(value=frame["value"] * scale + shift))
 
 
+def coarser(data: Path, out: Path, rows: int) -> Path:
+    """A copy of NAB directory `data` under `out` whose files hold the mean of every `rows` consecutive rows,
+    stamped at the last of them (what was known at the end of each coarser step; windows as they are)."""
+    def average(_: str, frame: pd.DataFrame) -> pd.DataFrame:
+        bucket = np.arange(len(frame)) // rows
+        return pd.DataFrame({"timestamp": frame["timestamp"].groupby(bucket).last(),
+                             "value": frame["value"].groupby(bucket).mean()})
+
+    return rewritten(data, out, average)
+
+
 def run_detector(model: str, files: list[Path], override: dict, jobs: int) -> tuple[dict[str, list[float]], float]:
     """Scores of every file (by path) and the CPU seconds they took."""
     with ProcessPoolExecutor(jobs) as pool:
@@ -231,20 +244,27 @@ def main(argv=None) -> int:
     parser.add_argument("--offset", action="store_true",
                         help=f"score copies of the files with every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}: "
                              f"the figures should not change")
+    parser.add_argument("--coarser", type=int, metavar="K",
+                        help="score copies of the files with each K rows averaged into one (a K times coarser step)")
     parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps, "
-                                                    "nab_offset.json with --offset)")
+                                                    "nab_offset.json with --offset, nab_coarser.json with --coarser)")
     args = parser.parse_args(argv)
     for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
         if not (args.data / needed).exists():
             parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
     windows = json.loads((args.data / "labels" / "combined_windows.json").read_text())
-    mode = "gaps" if args.gaps else "offset" if args.offset else None
+    modes = [name for name, wanted in (("gaps", args.gaps), ("offset", args.offset), ("coarser", args.coarser))
+             if wanted]
+    if len(modes) > 1:
+        parser.error(f"--{' and --'.join(modes)}: one at a time")
+    if args.coarser is not None and args.coarser < 2:
+        parser.error(f"--coarser {args.coarser}: must be 2 or more rows per step")
+    mode = modes[0] if modes else None
     output = args.output or Path(f"benchmarks/results/nab_{mode}.json" if mode else "benchmarks/results/nab.json")
-    if args.gaps and args.offset:
-        parser.error("--gaps and --offset: one at a time")
     copies = {"offset": (f"every value v as {OFFSET[0]:g} v + {OFFSET[1]:,.0f}", partial(with_offset, args.data)),
               "gaps": (f"about {args.gaps_share:.0%} of each file's rows outside its windows removed",
-                       partial(with_gaps, args.data, windows=windows, share=args.gaps_share, seed=args.gaps_seed))}
+                       partial(with_gaps, args.data, windows=windows, share=args.gaps_share, seed=args.gaps_seed)),
+              "coarser": (f"each {args.coarser} rows averaged into one", partial(coarser, args.data, rows=args.coarser))}
     if mode is not None:
         what, write_copy = copies[mode]
         with tempfile.TemporaryDirectory() as copy:
@@ -262,6 +282,7 @@ def run(args: argparse.Namespace, data: Path, windows: dict, output: Path) -> in
           f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
     gaps = {"seed": args.gaps_seed, "share": args.gaps_share, "rows": GAP_ROWS} if args.gaps else None
     report: dict = {"data": str(args.data), "gaps": gaps, "offset": OFFSET if args.offset else None,
+                    "coarser": args.coarser,
                     "files": len(files), "settings": args.set, "detectors": {}}
     wall_start = time.perf_counter()
     for model in models:

@@ -122,6 +122,9 @@ def score_csv(inputs: list[Path], output_dir: Path, query: QueryConfig | None, m
     written = []
     for path in inputs:
         times, values = read_csv_series(path, strict)
+        if mostly_out_of_order(times):
+            log.warning("%s: most timestamps repeat or go back: sort the file by timestamp (rows are scored in file "
+                        "order, each at the latest time seen so far)", path.name)
         base = query if query is not None else default_query(model or "seasonal")
         updates: dict = {"step": spacing(times)}
         if model is not None and model != base.model:
@@ -155,9 +158,14 @@ def why_unscored(times: np.ndarray, values: np.ndarray, query: QueryConfig) -> s
         return f"the model could not be fitted (see the warnings above); the rows span {format_duration(span)}"
     reason = (f"the rows span {format_duration(span)} of time, less than the {format_duration(needed)} of history "
               f"the model needs before it scores (min_history; set it through --config.file and --query)")
-    if len(times) > 1 and np.mean(np.diff(times) <= 0) > 0.5:
+    if mostly_out_of_order(times):
         return f"most timestamps repeat or go back: sort the file by timestamp (rows are scored in file order); {reason}"
     return reason
+
+
+def mostly_out_of_order(times: np.ndarray) -> bool:
+    """More than half of the rows repeat their predecessor's time or go back (read_csv_series clamps the latter)."""
+    return len(times) > 1 and bool(np.mean(np.diff(times) <= 0) > 0.5)
 
 
 def _fmt(value: float) -> str:

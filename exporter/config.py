@@ -71,6 +71,11 @@ DEFAULT_HISTORY = 7 * 86400.0
 # A coarse series (hourly, say) holds as many samples as a 5-minute one over 7 days, so the band's
 # 99.9% quantile rests on about 2,000 residuals and a weekly profile has the weeks it needs.
 DEFAULT_HISTORY_STEPS = 2016
+# ...which does not mean a new coarse series must wait for 201 of them (8.4 days at 1h) before it is
+# scored: min_history's default is a tenth of history, but never more than a tenth of the default 7
+# days (16.8 h) or this many steps, whichever is longer (2 days at 1h). The band's width is never below
+# the normal quantile of a robust scale, which 48 residuals estimate well enough (docs/benchmarks.md).
+DEFAULT_MIN_HISTORY_STEPS = 48
 
 
 def _delay(value: Any) -> Any:
@@ -135,10 +140,12 @@ class QueryConfig(StrictModel):
 
     @property
     def effective_min_history(self) -> float:
-        """History a series needs before it is modelled (default: a tenth of history, at least 10 steps)."""
+        """History a series needs before it is modelled (default: a tenth of history, but at most 16.8 hours
+        or DEFAULT_MIN_HISTORY_STEPS steps, whichever is longer; at least 10 steps)."""
         if self.min_history is not None:
             return self.min_history
-        return min(self.history, max(10 * self.step, self.history / 10))
+        cap = max(DEFAULT_HISTORY / 10, DEFAULT_MIN_HISTORY_STEPS * self.step)
+        return min(self.history, max(10 * self.step, min(self.history / 10, cap)))
 
 
 class ShardConfig(StrictModel):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from exporter.backtest import replay
-from exporter.config import DEFAULT_HISTORY, DEFAULT_HISTORY_STEPS, QueryConfig
+from exporter.config import DEFAULT_HISTORY, DEFAULT_HISTORY_STEPS, DEFAULT_MIN_HISTORY_STEPS, QueryConfig
 from exporter.models import FitContext, make_model
 from exporter.models.seasonal import SeasonalParams
 from exporter.scoring import anomaly_score
@@ -49,6 +49,27 @@ def test_the_default_history_holds_seven_days_or_2016_steps_whichever_is_longer(
     assert query(step=300).history == DEFAULT_HISTORY
     assert query(step=3600).history == DEFAULT_HISTORY_STEPS * 3600
     assert query(step=3600, history="3d").history == 3 * DAY  # an explicit setting is kept
+
+
+def test_a_new_series_waits_a_tenth_of_history_but_a_coarse_one_not_201_samples():
+    assert query(step=60).effective_min_history == 0.1 * DEFAULT_HISTORY  # 16.8 hours, as before
+    assert query(step=300).effective_min_history == 0.1 * DEFAULT_HISTORY
+    assert query(step=3600).effective_min_history == DEFAULT_MIN_HISTORY_STEPS * 3600  # 2 days, not 8.4
+    assert query(step=600).effective_min_history == 0.1 * DEFAULT_HISTORY  # 101 samples, not 201
+    assert query(step=60, history="1h").effective_min_history == 600  # at least 10 steps
+    assert query(step=3600, min_history="5d").effective_min_history == 5 * DAY  # an explicit setting is kept
+
+
+def test_an_hourly_series_that_shifts_on_its_fourth_day_pages_there():
+    step = 3600.0
+    times = np.arange(0, 10 * DAY, step)
+    values = 50 + 10 * np.sin(2 * np.pi * times / DAY) + np.random.default_rng(8).normal(0, 1, len(times))
+    shift = int(4 * DAY / step)
+    values[shift:] += 15
+    scores = scores_of(times, values).scores[0]
+    assert np.isnan(scores[:DEFAULT_MIN_HISTORY_STEPS - 1]).all()
+    assert np.nanmax(scores[DEFAULT_MIN_HISTORY_STEPS:shift]) < 1  # no page while it learns
+    assert np.nanmax(scores[shift:shift + 3]) > 1  # before: nothing scored until 201 samples, day 8.4
 
 
 def test_a_weekly_pattern_gets_a_weekly_profile_and_its_weekend_is_normal():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.nab import with_gaps, with_offset
+from benchmarks.nab import coarser, with_gaps, with_offset
 from benchmarks.nabscore import Profile, optimize, prepare, probation_length, scaled_sigmoid, score_at
 
 STANDARD = Profile("standard", tp=1.0, fp=0.11, fn=1.0)
@@ -118,3 +118,18 @@ def test_the_offset_copy_writes_every_value_as_a_large_level_plus_a_scaled_move(
     copy = pd.read_csv(with_offset(source, tmp_path / "copy", 1000.0, 5e6) / "data" / "cat" / "series.csv")
     assert copy["value"].tolist() == [5_000_500.0, 5_002_000.0]
     assert copy["timestamp"].tolist() == ["2026-01-01 00:00:00", "2026-01-01 00:05:00"]
+
+
+def test_the_coarser_copy_averages_each_k_rows_and_stamps_them_at_the_last(tmp_path):
+    source = tmp_path / "nab"
+    (source / "data" / "cat").mkdir(parents=True)
+    (source / "labels").mkdir()
+    (source / "config").mkdir()
+    times = [f"2026-01-01 00:{minute:02d}:00" for minute in range(0, 25, 5)]
+    pd.DataFrame({"timestamp": times, "value": [1.0, 3.0, 5.0, 7.0, 9.0]}).to_csv(
+        source / "data" / "cat" / "series.csv", index=False)
+    (source / "labels" / "combined_windows.json").write_text("{}")
+    (source / "config" / "profiles.json").write_text("{}")
+    copy = pd.read_csv(coarser(source, tmp_path / "copy", 2) / "data" / "cat" / "series.csv")
+    assert copy["value"].tolist() == [2.0, 6.0, 9.0]  # a last, shorter step keeps what it holds
+    assert copy["timestamp"].tolist() == [times[1], times[3], times[4]]

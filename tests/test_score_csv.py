@@ -95,13 +95,14 @@ def test_a_row_whose_timestamp_goes_back_is_scored_in_file_order_and_every_row_g
 
 
 @pytest.mark.integration
-def test_a_file_that_gets_no_score_says_why(tmp_path):
+def test_a_file_that_gets_no_score_or_is_out_of_order_says_why(tmp_path):
     short = write_csv(tmp_path / "short.csv", n=100)  # 8 hours of 5-minute samples
     shuffled = tmp_path / "shuffled.csv"
     pd.read_csv(write_csv(tmp_path / "whole.csv")).sample(frac=1, random_state=1).to_csv(shuffled, index=False)
-    for path, why in ((short, "the rows span 8h15m of time, less than the 16h48m of history the model needs"),
+    for path, why in ((short, "no row was scored: the rows span 8h15m of time, less than the 16h48m of history the "
+                              "model needs"),
                       (shuffled, "most timestamps repeat or go back: sort the file by timestamp")):
         result = subprocess.run([sys.executable, "-m", "exporter", "score-csv", "--output-dir", str(tmp_path / "o"),
                                  str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-        assert f"{path.name}: no row was scored: {why}" in result.stderr
+        assert f"{path.name}: {why}" in result.stderr
