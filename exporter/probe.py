@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config, QueryConfig
+from .counters import counter_like
 from .delay import auto_delay, newest_age_query
 from .source import PrometheusSource, QueryStats, SourceError
 
@@ -29,10 +30,11 @@ class ProbeResult:
     delay: float  # what the query scores behind now
     rewritten: bool  # read through last_over_time (step longer than the lookback)
     error: str | None = None
+    counter_like: int = 0  # series with samples that only rose over the window, as a counter's running total does
 
 
 def verdict(result: ProbeResult, step: float, lookback: float) -> tuple[str, str]:
-    """(OK | ERROR | NO SERIES | NO SAMPLES | LAGGING | SPARSE, what to do)."""
+    """(OK | ERROR | NO SERIES | NO SAMPLES | LAGGING | SPARSE | COUNTER, what to do)."""
     if result.error:
         return "ERROR", result.error
     if result.series == 0:
@@ -49,6 +51,11 @@ def verdict(result: ProbeResult, step: float, lookback: float) -> tuple[str, str
     if result.coverage < 0.5:
         return "SPARSE", (f"only {result.coverage:.0%} of grid points hold a sample: a longer step, or "
                           "last_over_time(...[step]) in the expression")
+    if result.counter_like * 2 > result.with_samples:
+        return "COUNTER", (f"{result.counter_like} of {result.with_samples} series only rose over the window, as a "
+                           "counter's running total does: a stall, a surge or a reset would hardly move their scores. "
+                           "Model the rate: rate(<expression>[5m]) (a gauge that only rose for the window, such as a "
+                           "filling disk, looks the same; then ignore this)")
     return "OK", ""
 
 
@@ -83,8 +90,9 @@ def probe_query(source: PrometheusSource, q: QueryConfig, now: float, lookback: 
     series = max(len(batch.labels), stats.listed or 0)
     if series == 0:  # none on the step grid: are there series at a resolution finer than the lookback?
         series = _series_at_fine_resolution(source, q, end, lookback, stats)
+    rising = counter_like(batch.values[with_samples], window=batch.values.shape[1])
     return ProbeResult(q.name, series, int(with_samples.sum()), float(np.median(shares)) if shares else 0.0,
-                       newest_age, delay, stats.rewritten)
+                       newest_age, delay, stats.rewritten, counter_like=int(rising.sum()))
 
 
 def run_probe(cfg: Config, out, now: float | None = None) -> int:

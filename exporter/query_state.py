@@ -21,6 +21,7 @@ from aiops_common.durations import format_duration
 
 from .carried_state import CarriedState, CarriedStore
 from .config import QueryConfig
+from .counters import COUNTER_WINDOW, counter_like
 from .fitting import fit_context, fit_rows
 from .history import MemoryBudget, QueryHistory
 from .labels import label_text, output_labels
@@ -91,6 +92,7 @@ class QueryState:
         self.processed_until: float | None = None
         self.retry_at: dict[LabelKey, float] = {}
         self.empty_reads = 0  # history reads in a row that returned no sample (backed off)
+        self.counter_like = 0  # series that look like a counter's running total (last full refit, and admitted since)
         self.next_history_read = -np.inf
         self.coverage_log: deque[tuple[float, int, int]] = deque()
         self.sensitivity: dict[tuple, float] = {}  # feedback.alert_key -> multiplier in effect
@@ -212,11 +214,24 @@ class QueryState:
         if self.restored is not None:  # and what the last run carried (inherit() merges: the longer memory wins)
             fitted.model.inherit(self.restored.arrays, self.restored.rows_for(fitted.labels))
         self._install(fitted, replace or self.model is None)
+        self._note_counters(fitted, replace)
         if replace:
             self._keep_carried()
         for labels in fitted.labels:
             self.retry_at.pop(label_key(labels), None)
         return len(fitted.labels)
+
+    def _note_counters(self, fitted: _Fitted, replace: bool) -> None:
+        """Count the fitted series that look like a counter's running total, and say so when their number changes."""
+        found = int(counter_like(fitted.values).sum())
+        total = found if replace else self.counter_like + found
+        if total and total != self.counter_like:
+            log.warning("query %s: %d of %d series only rise (save for resets) over their newest %d samples, as a "
+                        "counter's running total does: a stall, a surge or a reset hardly moves their scores. If they "
+                        "are counters, model their rate, e.g. rate(%s[5m]) (docs/exporter.md, 'Counters')",
+                        self.query.name, total, len(self.table), COUNTER_WINDOW, self.query.expr)
+        self.counter_like = total
+        self.metrics.counter_like_series.labels(self.query.name).set(total)
 
     def _keep_carried(self) -> None:
         """After a retrain: write what the model carries (with a store), and let go of the restored state once

@@ -63,6 +63,11 @@ class SelfMetrics:
             "aiops_exporter_query_delay_seconds", "How far behind now each query scores (its `delay`; for "
             "`delay: auto`, as last measured). Its published score and band are for that grid point.",
             ["aiops_query"], registry=reg)
+        self.counter_like_series = Gauge(
+            "aiops_exporter_counter_like_series", "Series of the query that only rise, save for resets, over their "
+            "newest 360 samples, as a counter's running total does (at its last full refit, plus series admitted "
+            "since): their scores say little; model rate() instead. The log names the query.",
+            ["aiops_query"], registry=reg)
         self.invalid_samples = Counter(
             "aiops_exporter_invalid_samples", "Samples skipped because they were NaN or infinite.",
             ["aiops_query"], registry=reg)

@@ -49,6 +49,8 @@ def result(**overrides):
     ({"with_samples": 0, "newest_age": None}, "NO SAMPLES", "last_over_time"),
     ({"coverage": 0.3}, "SPARSE", "30%"),
     ({"newest_age": 500.0, "rewritten": True, "coverage": 0.9}, "OK", ""),
+    ({"counter_like": 6}, "COUNTER", "rate(<expression>[5m])"),
+    ({"counter_like": 5}, "OK", ""),  # half the series rising is a fleet of gauges, some filling up
 ])
 def test_the_probe_verdict_names_the_problem_and_what_to_change(overrides, status, advice):
     step = 600.0 if overrides.get("rewritten") else 60.0

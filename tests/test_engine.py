@@ -302,3 +302,22 @@ def test_a_retrain_after_a_cycle_that_skipped_samples_still_refits_from_memory()
     assert len(fetches) == 1 and state.last_fit == batch.times[later]  # retrained, from memory
     times, values = state.history.ring.window(batch.times[later] - 3600, batch.times[later])
     assert np.isnan(values[:, :-1]).all() and np.isfinite(values[:, -1]).all()
+
+
+def test_series_that_only_rise_are_counted_as_counter_like_and_the_log_says_to_model_their_rate(caplog):
+    gauges = make_history([{"i": str(i)} for i in range(3)])
+    totals = np.cumsum(np.random.default_rng(2).poisson(4, (2, len(gauges.times))), axis=1).astype(float)
+    batch = SeriesBatch(gauges.labels + [{"i": "total-a"}, {"i": "total-b"}], gauges.times,
+                        np.vstack([gauges.values, totals]))
+    metrics = SelfMetrics()
+    state = QueryState(query(expr="requests_total"), metrics=metrics)
+    t = batch.times[-1]
+    with caplog.at_level("WARNING", logger="exporter.query_state"):
+        state.step(t, recent_at(batch, t), provider(batch))
+    assert counter(metrics, "aiops_exporter_counter_like_series", aiops_query="q") == 2
+    assert "2 of 5 series only rise" in caplog.text and "rate(requests_total[5m])" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="exporter.query_state"):
+        state.step(t + 3 * 3600, recent_at(batch, t), provider(batch))  # a retrain: the same two, said once
+    assert state.last_fit == t + 3 * 3600 and "only rise" not in caplog.text
+    assert counter(metrics, "aiops_exporter_counter_like_series", aiops_query="q") == 2

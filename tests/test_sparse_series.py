@@ -171,15 +171,16 @@ def test_a_series_whose_newest_sample_is_7_minutes_old_is_scored_with_a_delay(sp
 
 
 def test_check_config_probe_tells_a_good_query_from_a_sparse_and_a_lagging_one(sparse_prometheus, tmp_path):
-    deadline = time.time() + 60  # the live series needs a few grid points of samples
-    while not sparse_prometheus.query('count_over_time(up{job="prometheus"}[15s]) >= 10') and time.time() < deadline:
+    deadline = time.time() + 60  # the live series need a few grid points of samples (the counter's: 11 or more)
+    while not sparse_prometheus.query('count_over_time(up{job="prometheus"}[30s]) >= 25') and time.time() < deadline:
         time.sleep(0.5)
     config = tmp_path / "exporter.yml"
     config.write_text(yaml.safe_dump({
         "prometheus": {"url": sparse_prometheus.url},
         "queries": [{"name": "good", "expr": 'up{job="prometheus"}', "step": "5s"},
                     {"name": "sparse", "expr": "cloud_queue_depth + 0", "step": "600s"},
-                    {"name": "lagging", "expr": "cloud_latency", "step": "60s"}]}))
+                    {"name": "lagging", "expr": "cloud_latency", "step": "60s"},
+                    {"name": "counter", "expr": "sum(prometheus_tsdb_head_samples_appended_total)", "step": "2s"}]}))
     result = subprocess.run([sys.executable, "-m", "exporter", "check-config", str(config), "--probe"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -187,4 +188,5 @@ def test_check_config_probe_tells_a_good_query_from_a_sparse_and_a_lagging_one(s
     assert rows["good"].endswith("OK")
     assert "NO SAMPLES" in rows["sparse"] and f"{FLEET:>8}" in rows["sparse"]
     assert "LAGGING" in rows["lagging"]
-    assert "last_over_time" in result.stdout and "delay: " in result.stdout
+    assert rows["counter"].endswith("COUNTER")  # a raw counter: its rate is what can be judged
+    assert "last_over_time" in result.stdout and "delay: " in result.stdout and "rate(<expression>[5m])" in result.stdout
