@@ -539,16 +539,24 @@ def json_lines(n):
             for i in range(n)]
 
 
-def test_a_detected_format_that_stops_parsing_the_lines_is_replaced_and_the_change_is_said(caplog):
+def test_a_detected_format_that_stops_parsing_the_lines_is_replaced_after_twenty_records_and_the_change_is_said(
+        caplog):
     source = miner()
     with caplog.at_level("WARNING", logger="exporter.logs.mining"):
         mine(source, log4j_lines(300) + json_lines(700))  # an upgrade switched the program to JSON lines
     assert source.format_name == "json" and source.format_changes == 1
     assert [r.getMessage() for r in caplog.records] == [
-        "logs: source s: format log4j parses 0% of the last 200 records; now json (preset json parses 100% of the lines "
+        "logs: source s: format log4j parses 0% of the last 20 records; now json (preset json parses 100% of the lines "
         "looked at)"]
-    assert source.unparsed == 300  # the JSON records of the two looks it took to be sure; none after
+    assert source.unparsed == 20  # the JSON records of the run that was looked at (300 before the early look)
     assert miner(state=source.state()).format_name == "json"  # saved
+
+
+def test_a_run_of_records_that_no_header_fits_leaves_the_format_as_it_is():
+    table = [f"| {i:>4} | {('alpha', 'beta', 'gamma')[i % 3]:<6} | {i * 7:>6} |" for i in range(60)]  # a report dumped
+    source = miner()
+    mine(source, log4j_lines(300) + table + log4j_lines(300, start=300))
+    assert source.format_name == "log4j" and source.format_changes == 0 and source.unparsed == 60
 
 
 def test_a_source_detected_as_headerless_takes_a_format_once_its_lines_have_a_header():

@@ -191,6 +191,8 @@ def _level_column(sample: Sequence[str]) -> LevelColumnFormat | None:
 
 REDETECT_MAX_EVERY = 128 * DETECT_LINES  # records between two looks at most, for a source no format fits
 SWITCH_MARGIN = 0.2  # a format replaces the present one only when it parses this much more of the recent lines
+EARLY_RUN = 20  # records in a row that a header-reading format did not parse: looked at at once, alone
+EARLY_SHARE = 0.9  # ...and a format replaces it then only if it parses this share of them
 
 
 def reads_no_header(line_format: LineFormat) -> bool:
@@ -211,12 +213,19 @@ class FormatWatch:
     parses at least MIN_SHARE of them and SWITCH_MARGIN more than the present one. After two looks in a row that
     propose nothing (one may fall on a change of layout, half of its lines before it), each next look waits twice as
     long (at most REDETECT_MAX_EVERY records), so that a source no format fits costs little.
+
+    A layout that changes (a program upgraded, another program writing to the same file) need not wait for the
+    next look: after EARLY_RUN records in a row that the present format did not parse, those records alone are
+    looked at, and a format that reads a header and parses EARLY_SHARE of them replaces it at once. Otherwise a
+    change of layout left up to DETECT_LINES records mined whole, each opening templates that were never seen again.
     """
 
     def __init__(self) -> None:
         self.recent: deque[tuple[str, bool]] = deque(maxlen=DETECT_LINES)
         self.since, self.fruitless = 0, 0  # records since the last look; looks in a row that proposed nothing
         self.share = 1.0  # of the recent lines the present format parsed, at the last look
+        self.looked = DETECT_LINES  # lines the last look judged the present format on
+        self.unparsed_run = 0  # records in a row the present format did not parse
 
     @property
     def every(self) -> int:
@@ -227,11 +236,17 @@ class FormatWatch:
         """Note one record's first line and whether `current` parsed it; a better format when one is found."""
         self.recent.append((line, parsed))
         self.since += 1
+        self.unparsed_run = 0 if parsed else self.unparsed_run + 1
+        if self.unparsed_run >= EARLY_RUN and not reads_no_header(current):
+            found = self._early_look(current)
+            if found is not None:
+                return found
         if self.since < self.every:
             return None
         self.since = 0
         headerless = reads_no_header(current)
         self.share = 0.0 if headerless else sum(ok for _, ok in self.recent) / len(self.recent)
+        self.looked = len(self.recent)
         if self.share >= MIN_SHARE and not headerless:
             return None
         found = detect([text for text, _ in self.recent])
@@ -241,6 +256,16 @@ class FormatWatch:
             return found
         self.fruitless += 1
         return None
+
+    def _early_look(self, current: LineFormat) -> Detection | None:
+        """The format of the run of records that `current` did not parse, if one reads a header and fits it."""
+        run = [text for text, _ in list(self.recent)[-self.unparsed_run:]]
+        self.unparsed_run = 0  # the next early look waits for another run
+        found = detect(run)
+        if found.format.name == current.name or reads_no_header(found.format) or found.share < EARLY_SHARE:
+            return None
+        self.since, self.fruitless, self.share, self.looked = 0, 0, 0.0, len(run)
+        return found
 
 
 def format_from_state(name: str | None) -> LineFormat | None:

@@ -297,7 +297,7 @@ class SourceMiner:
         if found is None:
             return
         log.warning("logs: source %s: format %s parses %.0f%% of the last %d records; now %s (%s)", self.name,
-                    self.format_name, 100 * self.watch.share, DETECT_LINES, found.format.name, found.reason)
+                    self.format_name, 100 * self.watch.share, self.watch.looked, found.format.name, found.reason)
         self.format, self.detection, self.fields_checked = found.format, found.reason, False
         self.format_changes += 1
 
