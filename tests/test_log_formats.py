@@ -552,6 +552,21 @@ def test_a_detected_format_that_stops_parsing_the_lines_is_replaced_after_twenty
     assert miner(state=source.state()).format_name == "json"  # saved
 
 
+def test_lines_that_alternate_between_layouts_are_said_once_to_need_a_source_each(caplog):
+    source = miner()
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        mine(source, log4j_lines(300) + json_lines(300) + log4j_lines(300, start=300) + json_lines(300))
+    alternating = [r.getMessage() for r in caplog.records if "alternate" in r.getMessage()]
+    assert source.format_changes == 3 and alternating == [
+        "logs: source s: its lines alternate between layouts (json, then log4j again): one source reads one layout, "
+        "so the lines of the other are mined whole; give each layout a source of its own (docs/logs.md, Limits)"]
+    once = miner()
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        caplog.clear()
+        mine(once, log4j_lines(300) + json_lines(600))  # an upgrade changes the layout once: nothing alternates
+    assert once.format_changes == 1 and not [r for r in caplog.records if "alternate" in r.getMessage()]
+
+
 def test_a_run_of_records_that_no_header_fits_leaves_the_format_as_it_is():
     table = [f"| {i:>4} | {('alpha', 'beta', 'gamma')[i % 3]:<6} | {i * 7:>6} |" for i in range(60)]  # a report dumped
     source = miner()

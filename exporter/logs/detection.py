@@ -218,6 +218,9 @@ class FormatWatch:
     next look: after EARLY_RUN records in a row that the present format did not parse, those records alone are
     looked at, and a format that reads a header and parses EARLY_SHARE of them replaces it at once. Otherwise a
     change of layout left up to DETECT_LINES records mined whole, each opening templates that were never seen again.
+    A change back to a format the source had before sets `alternating` (the miner says it once): lines that
+    alternate between layouts, such as a glob over files of different programs, switch the format back and forth,
+    and only a source per layout mines them well.
     """
 
     def __init__(self) -> None:
@@ -226,6 +229,8 @@ class FormatWatch:
         self.share = 1.0  # of the recent lines the present format parsed, at the last look
         self.looked = DETECT_LINES  # lines the last look judged the present format on
         self.unparsed_run = 0  # records in a row the present format did not parse
+        self.had: set[str] = set()  # formats the source has had
+        self.alternating: tuple[str, str] | None = None  # (present, next) at the first change back to an earlier format
 
     @property
     def every(self) -> int:
@@ -240,7 +245,7 @@ class FormatWatch:
         if self.unparsed_run >= EARLY_RUN and not reads_no_header(current):
             found = self._early_look(current)
             if found is not None:
-                return found
+                return self._changed(current, found)
         if self.since < self.every:
             return None
         self.since = 0
@@ -253,7 +258,7 @@ class FormatWatch:
         if (found.format.name != current.name and not reads_no_header(found.format)
                 and found.share >= max(MIN_SHARE, self.share + SWITCH_MARGIN)):
             self.fruitless = 0
-            return found
+            return self._changed(current, found)
         self.fruitless += 1
         return None
 
@@ -265,6 +270,14 @@ class FormatWatch:
         if found.format.name == current.name or reads_no_header(found.format) or found.share < EARLY_SHARE:
             return None
         self.since, self.fruitless, self.share, self.looked = 0, 0, 0.0, len(run)
+        return found
+
+    def _changed(self, current: LineFormat, found: Detection) -> Detection:
+        """Note a change of format (and whether it goes back to one the source had before); returns `found`."""
+        self.had.add(current.name)
+        if found.format.name in self.had and self.alternating is None:
+            self.alternating = (current.name, found.format.name)
+        self.had.add(found.format.name)
         return found
 
 

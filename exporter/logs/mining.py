@@ -294,6 +294,11 @@ class SourceMiner:
         """Replace the detected format when it no longer fits the source's lines (FormatWatch); said in the log."""
         assert self.watch is not None and self.format is not None
         found = self.watch.see(first, parsed, self.format)
+        if self.watch.alternating is not None and "alternating" not in self.said:
+            self.said.add("alternating")
+            log.warning("logs: source %s: its lines alternate between layouts (%s, then %s again): one source reads "
+                        "one layout, so the lines of the other are mined whole; give each layout a source of its own "
+                        "(docs/logs.md, Limits)", self.name, *self.watch.alternating)
         if found is None:
             return
         log.warning("logs: source %s: format %s parses %.0f%% of the last %d records; now %s (%s)", self.name,
