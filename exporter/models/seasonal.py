@@ -668,15 +668,13 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
     def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray,
                  widen: bool = True) -> np.ndarray:
         """(S, slots) median of each slot's samples and its neighbours'; the overall median where a slot has none."""
-        grid = slot_grid(values, slot_of_column, n_slots)
-        profile = self._pooled(grid)[0] if widen else nanmedian(pool_neighbours(grid, self.params.smooth_slots), axis=2)
-        return fill_nan(profile, overall[:, None])
+        return fill_nan(self._pooled(slot_grid(values, slot_of_column, n_slots), widen)[0], overall[:, None])
 
-    def _pooled(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """pooled_median of a slot grid (S, slots, k) with `smooth_slots` either side, widened (with `widen_slots`)
-        where a slot holds fewer samples than MIN_SLOT_PERIODS regular periods give it."""
+    def _pooled(self, grid: np.ndarray, widen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """pooled_median of a slot grid (S, slots, k) with `smooth_slots` either side, widened (`widen` and
+        `widen_slots`) where a slot holds fewer samples than MIN_SLOT_PERIODS regular periods give it."""
         width = self.params.smooth_slots
-        if not self.params.widen_slots:
+        if not (widen and self.params.widen_slots):
             return pooled_median(grid, width)
         return pooled_median(grid, width, MIN_SLOT_PERIODS * (2 * width + 1),
                              max(width, grid.shape[1] // MAX_WIDEN_SHARE))
