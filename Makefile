@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-loghub bench-log-headers bench-log-long-lines bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-loghub bench-log-headers bench-log-glob bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -62,6 +62,10 @@ bench-nab-coarser: venv
 # Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
 bench-loghub: venv
 	$(PY) -m benchmarks.loghub $(BENCH_ARGS)
+
+# One glob source over a file per Loghub system, written in turns: benchmarks/results/log_glob.json
+bench-log-glob: venv
+	$(PY) -m benchmarks.log_glob $(BENCH_ARGS)
 
 # Line-format detection on 31 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv

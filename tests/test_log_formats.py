@@ -552,14 +552,15 @@ def test_a_detected_format_that_stops_parsing_the_lines_is_replaced_after_twenty
     assert miner(state=source.state()).format_name == "json"  # saved
 
 
-def test_lines_that_alternate_between_layouts_are_said_once_to_need_a_source_each(caplog):
+def test_lines_of_one_file_that_alternate_between_layouts_are_said_once_to_need_a_file_each(caplog):
     source = miner()
     with caplog.at_level("WARNING", logger="exporter.logs.mining"):
         mine(source, log4j_lines(300) + json_lines(300) + log4j_lines(300, start=300) + json_lines(300))
     alternating = [r.getMessage() for r in caplog.records if "alternate" in r.getMessage()]
     assert source.format_changes == 3 and alternating == [
-        "logs: source s: its lines alternate between layouts (json, then log4j again): one source reads one layout, "
-        "so the lines of the other are mined whole; give each layout a source of its own (docs/logs.md, Limits)"]
+        "logs: source s: its lines alternate between layouts (json, then log4j again): a file reads one layout at a "
+        "time, so the lines of the other are mined whole; let each program write a file of its own (docs/logs.md, "
+        "Limits)"]
     once = miner()
     with caplog.at_level("WARNING", logger="exporter.logs.mining"):
         caplog.clear()
@@ -619,6 +620,81 @@ def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed
     assert families["aiops_log_format_changes"].samples[0].value == 0
     components = {s.labels.get("component") for s in families["aiops_log_lines"].samples}
     assert "com.shop.orders.OrderService" in components
+
+
+def glob_follower(directory, state_dir=None):
+    cfg = parse_logs_config({"logs": {"state_dir": str(state_dir) if state_dir else None, "sources": [
+        {"name": "host", "paths": [str(directory / "*.log")], "start_at": "beginning"}]}})
+    return LogFollower(cfg)
+
+
+def append_lines(path, lines):
+    with open(path, "a") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+
+
+def test_each_file_of_a_glob_reads_its_own_format_when_the_files_are_written_in_turns(tmp_path):
+    follower = glob_follower(tmp_path)
+    log4j, json_ = log4j_lines(1000), json_lines(1000)
+    for block in range(10):  # two programs writing 100 lines a poll each: the follower reads the files in turns
+        append_lines(tmp_path / "pay.log", log4j[100 * block:100 * (block + 1)])
+        append_lines(tmp_path / "cache.log", json_[100 * block:100 * (block + 1)])
+        follower.poll_once()
+    (source,) = follower.sources
+    source.finish(0.0)
+    families = {f.name: f for f in LogCollector(follower).collect()}
+    assert sorted(s.labels["format"] for s in families["aiops_log_source_info"].samples) == ["json", "log4j"]
+    assert source.miner.unparsed == 0 and source.miner.format_changes == 0
+    assert {o: r.name for o, r in source.miner.origins.items()} == {
+        str(tmp_path / "pay.log"): "log4j", str(tmp_path / "cache.log"): "json"}
+
+
+def test_a_stack_trace_written_across_two_polls_stays_with_its_own_file_whatever_another_file_wrote_between(tmp_path):
+    follower = glob_follower(tmp_path)
+    (source,) = follower.sources
+    mined = []
+    source.on_mined = mined.extend
+    append_lines(tmp_path / "a.log", ["2026-03-03 04:00:00,001 ERROR [main] com.shop.Pay: charge failed",
+                                      "java.lang.IllegalStateException: card declined"])
+    append_lines(tmp_path / "b.log", ["2026-03-03 04:00:00,002 INFO [main] com.shop.Cart: cart 7 saved"])
+    follower.poll_once()
+    append_lines(tmp_path / "a.log", ["\tat com.shop.Pay.charge(Pay.java:42)", "\tat com.shop.Api.run(Api.java:7)"])
+    append_lines(tmp_path / "b.log", ["2026-03-03 04:00:00,003 INFO [main] com.shop.Cart: cart 8 saved"])
+    follower.poll_once()
+    source.finish(0.0)
+    records = sorted(record for record, _ in mined)
+    assert records == [
+        ["2026-03-03 04:00:00,001 ERROR [main] com.shop.Pay: charge failed",
+         "java.lang.IllegalStateException: card declined", "\tat com.shop.Pay.charge(Pay.java:42)",
+         "\tat com.shop.Api.run(Api.java:7)"],
+        ["2026-03-03 04:00:00,002 INFO [main] com.shop.Cart: cart 7 saved"],
+        ["2026-03-03 04:00:00,003 INFO [main] com.shop.Cart: cart 8 saved"]]
+
+
+def test_each_files_format_is_saved_restored_at_once_and_forgotten_when_the_file_is_gone(tmp_path):
+    logs, state = tmp_path / "logs", tmp_path / "state"
+    logs.mkdir()
+    append_lines(logs / "pay.log", log4j_lines(250))
+    append_lines(logs / "cache.log", json_lines(250))
+    first = glob_follower(logs, state)
+    first.poll_once()
+    first.save_state()
+    saved = json.loads((state / "logs-state.json").read_text())["sources"]["host"]["miner"]["formats"]
+    assert {path: entry["format"] for path, entry in saved.items()} == {
+        str(logs / "pay.log"): "log4j", str(logs / "cache.log"): "json"}
+    append_lines(logs / "pay.log", log4j_lines(1, start=250))
+    append_lines(logs / "cache.log", json_lines(1))
+    again = glob_follower(logs, state)
+    (source,) = again.sources
+    mined = []
+    source.on_mined = mined.extend
+    source.follower.start_at = "end"  # only what the files gain from now on (the positions are in the state)
+    again.poll_once()
+    again.poll_once()  # a poll without new lines: the last record of each file is complete
+    assert len(mined) == 2 and source.miner.unparsed == 0  # mined at once with the saved formats, not waiting
+    (logs / "cache.log").unlink()
+    again.poll_once()
+    assert list(source.miner.state()["formats"]) == [str(logs / "pay.log")]
 
 
 def test_a_field_label_the_format_cannot_give_is_said_once_in_the_log(caplog):

@@ -100,8 +100,8 @@ class FileFollower:
         self.files[path] = _OpenFile(path, handle, stat.st_ino, offset)
         log.info("logs: following %s from byte %d", path, offset)
 
-    def poll(self) -> Iterator[str]:
-        """Lines appended to any followed file since the last poll."""
+    def poll(self) -> Iterator[tuple[str, str]]:
+        """(path, line) for each line appended to a followed file since the last poll, file by file."""
         at_start, self.first_scan = self.first_scan, False
         current = set(self._matching())
         if not current and self.matched is not False:  # said once, until a file matches again
@@ -110,23 +110,24 @@ class FileFollower:
         for path in sorted(current - set(self.files)):
             self._open(path, at_start)
         for path, followed in list(self.files.items()):
-            yield from followed.read_lines(self.max_line)
+            yield from _from(path, followed.read_lines(self.max_line))
             try:
                 stat = os.stat(path)
             except OSError:
                 stat = None
             if stat is None or stat.st_ino != followed.inode:  # rotated away: the old file is read to its end
-                yield from followed.read_lines(self.max_line)
+                yield from _from(path, followed.read_lines(self.max_line))
                 followed.close()
                 del self.files[path]
                 if stat is not None:
                     self._open(path, at_start=False)
-                    yield from self.files[path].read_lines(self.max_line) if path in self.files else ()
+                    if path in self.files:
+                        yield from _from(path, self.files[path].read_lines(self.max_line))
             elif stat.st_size < followed.offset:  # truncated in place
                 log.info("logs: %s was truncated; reading it from the start", path)
                 followed.handle.seek(0)
                 followed.offset, followed.partial = 0, b""
-                yield from followed.read_lines(self.max_line)
+                yield from _from(path, followed.read_lines(self.max_line))
 
     def positions(self) -> dict[str, Position]:
         return {path: Position(f.inode, f.offset - len(f.partial)) for path, f in self.files.items()}
@@ -135,6 +136,10 @@ class FileFollower:
         for followed in self.files.values():
             followed.close()
         self.files.clear()
+
+
+def _from(path: str, lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    return ((path, line) for line in lines)
 
 
 def stdin_lines(stream, max_line: int, on_line: Callable[[str], None]) -> None:

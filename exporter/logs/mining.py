@@ -3,13 +3,13 @@
 Terminal colour codes are removed from every line first. A record is a first line plus its
 continuation lines (a stack trace, a Go panic, a logged exception's traceback; the pieces of a line
 the container runtime split stay one record). The first line (for a bare Python traceback, its
-exception line) is cut by the source's line format (formats.py) into a header and the message (a
-header alone on its line takes the next line as the message); a record with no level word that is
-a crash report is an error (a panic: critical). Only the message is mined, after masking timestamps,
-addresses, paths, ids, values with units and numbers (masking.py); a masked token counts as a
-parameter, not as an equal word, when a message is compared with a template (similarity.py). With no
-format configured, the format is detected from the first records, which wait
-until then. A message shorter than Drain's tree depth is grouped only with
+exception line) is cut by its origin's line format (formats.py, origins.py: each file of a glob
+has its own) into a header and the message (a header alone on its line takes the next line as the
+message); a record with no level word that is a crash report is an error (a panic: critical). Only
+the message is mined, after masking timestamps, addresses, paths, ids, values with units and numbers
+(masking.py); a masked token counts as a parameter, not as an equal word, when a message is compared
+with a template (similarity.py). With no format configured, each origin's format is detected from
+its first records, which wait until then. A message shorter than Drain's tree depth is grouped only with
 identical (masked) messages. Each source keeps at most `max_templates`
 templates; records of further templates are counted under `template_id="other"`.
 """
@@ -27,9 +27,10 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .detection import DETECT_LINES, Detection, FormatWatch, detect, format_from_state
+from .detection import FormatWatch
 from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
+from .origins import STDIN, OriginFormat, configured, describe, restored
 from .similarity import make_mask_aware, saved_as_plain_drain
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
 MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (emptied when full)
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
-DETECT_WAIT = 60.0  # seconds the first records of a source wait for DETECT_LINES before the format is chosen
 MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024 frames a trace); the next starts one
 
 TRACEBACK = "Traceback (most recent call last):"
@@ -196,7 +196,7 @@ Mined = list[tuple[list[str], str]]  # records mined by a call, each with its te
 
 @dataclass
 class SourceMiner:
-    """Templates and counts of one log source."""
+    """Templates and counts of one log source; the line format of each of its origins (origins.py)."""
 
     name: str
     max_templates: int
@@ -204,62 +204,105 @@ class SourceMiner:
     level_pattern: re.Pattern
     miner: TemplateMiner
     depth: int = 4
-    format: LineFormat | None = None  # None: detected from the first records
     format_spec: str | None = None  # what was configured (a preset name or pattern), None: auto
-    detection: str = ""  # why this format (auto-detection's reason)
+    configured_format: LineFormat | None = None  # format_spec resolved (every origin reads it)
+    saved_formats: dict[str, dict] = field(default_factory=dict)  # origin -> format a previous run saved for it
+    origins: dict[str, OriginFormat] = field(default_factory=dict)  # each file of the source's globs, or stdin
+    last_origin: str = STDIN  # the origin of the last record mined (whose format format_name gives)
     labels_from_fields: tuple[str, ...] = ()
     first_seen: float | None = None
     templates: dict[str, Template] = field(default_factory=dict)
     counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
     short: dict[str, str] = field(default_factory=dict)  # masked short message -> template_id
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
-    fields_checked: bool = False  # labels_from_fields checked against the format's fields (and any missing logged)
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
-    unparsed: int = 0  # records whose first line the format did not parse (mined whole)
-    watch: FormatWatch | None = None  # an auto-detected format's check against later lines (None: configured)
-    format_changes: int = 0  # times the watch replaced the detected format
-    said: set[str] = field(default_factory=set)  # the warnings (their formats) already logged: each is said once
-    waiting: list[tuple[list[str], float]] = field(default_factory=list)  # records before the format is known
+    unparsed: int = 0  # records whose first line their origin's format did not parse (mined whole)
+    format_changes: int = 0  # times a watch replaced an origin's detected format
+    said: set[str] = field(default_factory=set)  # the warnings already logged: each is said once
     lock: threading.Lock = field(default_factory=threading.Lock)  # counts and templates (read by scrapes)
     drain_lock: threading.Lock = field(default_factory=threading.Lock)  # Drain's tree (mined, and saved by state())
 
+    def origin(self, name: str = STDIN) -> OriginFormat:
+        """The format of one origin: the configured one, a previous run's for it, or detected from its first records."""
+        found = self.origins.get(name)
+        if found is None:
+            found = self.origins[name] = (configured(self.configured_format) if self.configured_format is not None
+                                          else restored(self.saved_formats.pop(name, None)))
+        return found
+
+    def _last(self) -> OriginFormat:
+        """The format of the origin mined last (what a source with one origin reads), without adding an origin."""
+        found = self.origins.get(self.last_origin)
+        if found is None and self.last_origin in self.saved_formats:
+            return restored(self.saved_formats[self.last_origin])
+        if found is None:
+            return configured(self.configured_format) if self.configured_format is not None else OriginFormat(None)
+        return found
+
+    @property
+    def format(self) -> LineFormat | None:
+        return self._last().format
+
     @property
     def format_name(self) -> str:
-        return self.format.name if self.format is not None else "detecting"
+        return self._last().name
 
-    def add(self, record: list[str], now: float) -> Mined:
-        """Count one record; returns the records mined by this call with their template ids.
+    @property
+    def detection(self) -> str:
+        return self._last().detection
 
-        While the format is being detected the record waits (nothing is returned); when it is
-        chosen, the waiting records are mined and returned together.
+    @property
+    def watch(self) -> FormatWatch | None:
+        return self._last().watch
+
+    def format_names(self) -> list[str]:
+        """The formats the source's origins read (each once), or ["detecting"] while none is known."""
+        names = sorted({origin.name for origin in list(self.origins.values()) if origin.format is not None})
+        return names or ["detecting"]
+
+    def add(self, record: list[str], now: float, origin: str = STDIN) -> Mined:
+        """Count one record of an origin; returns the records mined by this call with their template ids.
+
+        While the origin's format is being detected the record waits (nothing is returned); when it is
+        chosen, the origin's waiting records are mined and returned together.
         """
-        if self.format is not None:
-            return [(record, self._mine(record, now))]
-        self.waiting.append((record, now))
-        if len(self.waiting) >= DETECT_LINES or now - self.waiting[0][1] >= DETECT_WAIT:
-            return self.finish_detection()
-        return []
+        reading = self.origin(origin)
+        if reading.format is not None:
+            return [(record, self._mine(record, now, origin))]
+        reading.wait(record, now)
+        return self._choose(origin) if reading.due(now) else []
 
     def tick(self, now: float) -> Mined:
-        """Choose the format if the waiting records have waited DETECT_WAIT (a quiet source)."""
-        if self.format is None and self.waiting and now - self.waiting[0][1] >= DETECT_WAIT:
-            return self.finish_detection()
-        return []
+        """Choose the format of each origin whose waiting records have waited DETECT_WAIT (a quiet one)."""
+        return [mined for name, reading in list(self.origins.items()) if reading.due(now)
+                for mined in self._choose(name)]
 
     def finish_detection(self) -> Mined:
-        """Choose the format from the waiting records (whatever their number) and mine them."""
-        if self.format is None:
-            found: Detection = detect([record[0] for record, _ in self.waiting])
-            self.format, self.detection = found.format, found.reason
-        waiting, self.waiting = self.waiting, []
-        return [(record, self._mine(record, now)) for record, now in waiting]
+        """Choose the format of every origin with waiting records (whatever their number) and mine them."""
+        return [mined for name, reading in list(self.origins.items()) if reading.waiting
+                for mined in self._choose(name)]
 
-    def _mine(self, record: list[str], now: float) -> str:
+    def _choose(self, origin: str) -> Mined:
+        waiting = self.origin(origin).choose()
+        return [(record, self._mine(record, now, origin)) for record, now in waiting]
+
+    def forget(self, gone: set[str]) -> Mined:
+        """Drop the formats of origins no longer read (files deleted or no longer matched) and those a previous run
+        saved for them, mining their waiting records first; an origin that comes back is detected anew."""
+        mined = [mined for name in sorted(gone & set(self.origins)) for mined in self._choose(name)]
+        for name in gone:
+            self.origins.pop(name, None)
+            self.saved_formats.pop(name, None)
+        return mined
+
+    def _mine(self, record: list[str], now: float, origin: str = STDIN) -> str:
         first = headline(record)
-        assert self.format is not None
-        parsed = self.format.parse(first)
-        if self.watch is not None:
-            self._check_format(first, parsed is not None)
+        reading = self.origin(origin)
+        self.last_origin = origin
+        assert reading.format is not None
+        parsed = reading.format.parse(first)
+        if reading.watch is not None:
+            self._check_format(origin, reading, first, parsed is not None)
         if parsed is None:
             self.unparsed += 1
             content, level, fields = first, None, {}
@@ -269,8 +312,8 @@ class SourceMiner:
                 content = next((text for text in (runtime_payload(line).strip() for line in record[1:]) if text), "")
                 if level is None:  # java.util.logging's "LEVEL: message"
                     level, content = split_leading_level(content)
-        if not self.fields_checked:
-            self._check_fields()
+        if not reading.fields_checked:
+            self._check_fields(origin, reading)
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
@@ -290,30 +333,33 @@ class SourceMiner:
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
 
-    def _check_format(self, first: str, parsed: bool) -> None:
-        """Replace the detected format when it no longer fits the source's lines (FormatWatch); said in the log."""
-        assert self.watch is not None and self.format is not None
-        found = self.watch.see(first, parsed, self.format)
-        if self.watch.alternating is not None and "alternating" not in self.said:
-            self.said.add("alternating")
-            log.warning("logs: source %s: its lines alternate between layouts (%s, then %s again): one source reads "
-                        "one layout, so the lines of the other are mined whole; give each layout a source of its own "
-                        "(docs/logs.md, Limits)", self.name, *self.watch.alternating)
+    def _check_format(self, origin: str, reading: OriginFormat, first: str, parsed: bool) -> None:
+        """Replace an origin's detected format when it no longer fits its lines (FormatWatch); said in the log."""
+        watch, current = reading.watch, reading.format
+        assert watch is not None and current is not None
+        found = watch.see(first, parsed, current)
+        if watch.alternating is not None and not reading.alternating_said:
+            reading.alternating_said = True
+            log.warning("logs: source %s%s: its lines alternate between layouts (%s, then %s again): a file reads one "
+                        "layout at a time, so the lines of the other are mined whole; let each program write a file "
+                        "of its own (docs/logs.md, Limits)", self.name, describe(origin), *watch.alternating)
         if found is None:
             return
-        log.warning("logs: source %s: format %s parses %.0f%% of the last %d records; now %s (%s)", self.name,
-                    self.format_name, 100 * self.watch.share, self.watch.looked, found.format.name, found.reason)
-        self.format, self.detection, self.fields_checked = found.format, found.reason, False
+        log.warning("logs: source %s%s: format %s parses %.0f%% of the last %d records; now %s (%s)", self.name,
+                    describe(origin), reading.name, 100 * watch.share, watch.looked, found.format.name, found.reason)
+        reading.replace(found)
         self.format_changes += 1
 
-    def _check_fields(self) -> None:
-        """Say once, when the format is known, which labels_from_fields it has no field for: their labels stay empty."""
-        self.fields_checked = True
-        known = self.format.field_names() if self.format is not None else None
+    def _check_fields(self, origin: str, reading: OriginFormat) -> None:
+        """Say once per format, when it is known, which labels_from_fields it has no field for: their labels stay
+        empty."""
+        reading.fields_checked = True
+        known = reading.format.field_names() if reading.format is not None else None
         missing = [name for name in self.labels_from_fields if known is not None and name not in known]
-        if missing:
-            log.warning("logs: source %s: format %s has no field %s (its fields: %s); labels_from_fields gives them "
-                        "an empty value", self.name, self.format_name, ", ".join(missing),
+        if missing and f"fields:{reading.name}" not in self.said:
+            self.said.add(f"fields:{reading.name}")
+            log.warning("logs: source %s%s: format %s has no field %s (its fields: %s); labels_from_fields gives them "
+                        "an empty value", self.name, describe(origin), reading.name, ", ".join(missing),
                         ", ".join(sorted(known or ())) or "none")
 
     def _masked(self, message: str) -> str:
@@ -375,10 +421,18 @@ class SourceMiner:
         with self.lock:
             return {"drain": blob.data.decode("latin-1") if blob.data else None,
                     "first_seen": self.first_seen,
-                    "format": self.format_name if self.format is not None and self.format_spec is None else None,
-                    "detection": self.detection,
+                    "formats": self._formats_to_save(),
                     "short": dict(self.short),
                     "templates": {k: {"text": v.text, "first_seen": v.first_seen} for k, v in self.templates.items()}}
+
+
+    def _formats_to_save(self) -> dict[str, dict]:
+        """Each origin's detected format (a configured one is not saved), and those a previous run saved for origins
+        not read since."""
+        if self.format_spec is not None:
+            return {}
+        detected = {name: reading.state() for name, reading in self.origins.items() if reading.format is not None}
+        return {**self.saved_formats, **detected}
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -391,8 +445,8 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
                labels_from_fields: Sequence[str] = ()) -> SourceMiner:
     """A SourceMiner, restored from `state` (as returned by SourceMiner.state) when given.
 
-    `line_format`: a preset name or logparser-style pattern; None detects it from the first
-    records (a previous run's detection is kept in `state`).
+    `line_format`: a preset name or logparser-style pattern; None detects each origin's from its first
+    records (a previous run's detections are kept in `state`, per origin).
     """
     config = TemplateMinerConfig()
     config.drain_sim_th, config.drain_depth = similarity, depth
@@ -407,11 +461,10 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
     miner = TemplateMiner(_Blob(drain_state.encode("latin-1")) if drain_state else None, config)
     miner.persistence_handler = None
     make_mask_aware(miner.drain, mask_names([name for _, name in extra_masking]))
-    chosen = resolve(line_format) if line_format else format_from_state((state or {}).get("format"))
     source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, depth=depth,
-                         format=chosen, format_spec=line_format,
-                         detection="configured" if line_format else (state or {}).get("detection", ""),
-                         labels_from_fields=tuple(labels_from_fields), watch=None if line_format else FormatWatch())
+                         format_spec=line_format, configured_format=resolve(line_format) if line_format else None,
+                         saved_formats=dict((state or {}).get("formats") or {}) if not line_format else {},
+                         labels_from_fields=tuple(labels_from_fields))
     if state:
         source.first_seen = state.get("first_seen")
         source.templates = {k: Template(v["text"], float(v["first_seen"])) for k, v in state.get("templates", {}).items()}

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,13 +18,18 @@ from aiops_common.files import write_atomically
 from .config import LogsConfig, LogSource, field_label
 from .follow import FileFollower, Position, stdin_lines
 from .mining import RecordAssembler, SourceMiner, as_displayed, make_miner
+from .origins import STDIN, describe
 
 log = logging.getLogger(__name__)
 STATE_FILE = "logs-state.json"
 
 
 class Source:
-    """One configured source: where lines come from, how records are cut, and its templates."""
+    """One configured source: where lines come from, how records are cut, and its templates.
+
+    Each origin (a file its globs matched, or standard input) has its own record assembler and line format: a
+    record's continuation lines are joined to the record of their own file, whatever other files wrote between.
+    """
 
     def __init__(self, cfg: LogSource, logs: LogsConfig, state: dict | None,
                  on_mined: Callable[[list], None] | None = None):
@@ -34,23 +40,32 @@ class Source:
             level_pattern=cfg.level_pattern, similarity=logs.similarity_threshold, depth=logs.depth,
             extra_masking=[(m.pattern, m.mask_with) for m in logs.masking], state=(state or {}).get("miner"),
             line_format=cfg.format, labels_from_fields=cfg.labels_from_fields)
-        self.assembler = RecordAssembler(cfg.continuation, cfg.level_pattern, cfg.name)
+        self.assemblers: dict[str, RecordAssembler] = {}  # origin -> its pending record
         positions = {p: Position(int(v[0]), int(v[1])) for p, v in ((state or {}).get("positions") or {}).items()}
         self.follower = FileFollower(cfg.paths, cfg.start_at, logs.max_line_length, positions) if cfg.paths else None
         self.lock = threading.Lock()  # the stdin thread and the loop both feed the assembler
         self.records = 0
 
-    def line(self, text: str, now: float) -> None:
-        with self.lock:
-            record = self.assembler.feed(as_displayed(text))
-            if record:
-                self._count(record, now)
+    def _assembler(self, origin: str) -> RecordAssembler:
+        found = self.assemblers.get(origin)
+        if found is None:
+            found = self.assemblers[origin] = RecordAssembler(self.cfg.continuation, self.cfg.level_pattern,
+                                                              self.cfg.name)
+        return found
 
-    def flush(self, now: float, final: bool = False) -> None:
+    def line(self, text: str, now: float, origin: str = STDIN) -> None:
         with self.lock:
-            record = self.assembler.flush(final)
+            record = self._assembler(origin).feed(as_displayed(text))
             if record:
-                self._count(record, now)
+                self._count(record, now, origin)
+
+    def flush(self, now: float, final: bool = False, origins: Iterable[str] | None = None) -> None:
+        """Mine the pending record of each origin (of `origins`; None: all): no line came after it for a while."""
+        with self.lock:
+            for origin in list(self.assemblers) if origins is None else origins:
+                record = self._assembler(origin).flush(final)
+                if record:
+                    self._count(record, now, origin)
             self._announce(self.miner.tick(now))
 
     def finish(self, now: float) -> None:
@@ -59,32 +74,43 @@ class Source:
         with self.lock:
             self._announce(self.miner.finish_detection())
 
-    def _count(self, record: list[str], now: float) -> None:
+    def _count(self, record: list[str], now: float, origin: str) -> None:
         self.records += 1
-        self._announce(self.miner.add(record, now))
+        self._announce(self.miner.add(record, now, origin))
 
     def _announce(self, mined: list) -> None:
         """Log the format once it is chosen (the first records were waiting for it)."""
         if mined and self.on_mined is not None:
             self.on_mined(mined)
         if mined and self.miner.format_spec is None and len(mined) > 1:
-            log.info("logs: source %s: format %s (%s); %d waiting records mined", self.cfg.name,
-                     self.miner.format_name, self.miner.detection, len(mined))
+            log.info("logs: source %s%s: format %s (%s); %d waiting records mined", self.cfg.name,
+                     describe(self.miner.last_origin), self.miner.format_name, self.miner.detection, len(mined))
 
     def poll(self, now: float) -> int:
-        """Read what the files gained; a record with no new lines after it is complete."""
+        """Read what the files gained; a file's record with no new lines after it is complete."""
         if self.follower is None:
             return 0
-        count = 0
-        for text in self.follower.poll():
-            self.line(text, now)
-            count += 1
-        if count == 0:
-            self.flush(now)
-        else:
-            with self.lock:
-                self._announce(self.miner.tick(now))
-        return count
+        grew: Counter[str] = Counter()
+        for path, text in self.follower.poll():
+            self.line(text, now, path)
+            grew[path] += 1
+        self.flush(now, origins=[origin for origin in self.assemblers if not grew[origin]])
+        self._forget_gone(now)
+        return sum(grew.values())
+
+    def _forget_gone(self, now: float) -> None:
+        """Drop the pending record and format of files no longer followed (deleted, or no longer matched)."""
+        followed = set(self.follower.files) if self.follower is not None else set()
+        gone = {origin for origin in {*self.assemblers, *self.miner.origins, *self.miner.saved_formats}
+                if origin != STDIN and origin not in followed}
+        if not gone:
+            return
+        with self.lock:
+            for origin in sorted(gone & set(self.assemblers)):
+                record = self.assemblers.pop(origin).flush(final=True)
+                if record:
+                    self._count(record, now, origin)
+            self._announce(self.miner.forget(gone))
 
     def state(self) -> dict:
         positions = {p: [pos.inode, pos.offset] for p, pos in self.follower.positions().items()} if self.follower else {}
@@ -180,8 +206,8 @@ class LogCollector(Collector):
         templates = _metric("aiops_log_templates", "Templates kept per source (at most logs.max_templates).", "gauge")
         files = _metric("aiops_log_files", "Files followed per source.", "gauge")
         errors = _metric("aiops_log_open_errors", "Files that matched a glob but could not be opened.", "counter")
-        info_source = _metric("aiops_log_source_info", "The line format of each source (configured or detected; "
-                              "'detecting' while its first lines wait); value 1.", "gauge")
+        info_source = _metric("aiops_log_source_info", "The line formats a source reads, one sample each (configured, "
+                              "or detected per file; 'detecting' while its first lines wait); value 1.", "gauge")
         unparsed = _metric("aiops_log_unparsed_lines", "Records whose first line the source's format did not "
                            "parse; they are mined whole.", "counter")
         changes = _metric("aiops_log_format_changes", "Times a detected format was replaced because most of the "
@@ -204,7 +230,8 @@ class LogCollector(Collector):
             if source.follower is not None:
                 files.add_sample(files.name, base, len(source.follower.files))
                 errors.add_sample("aiops_log_open_errors_total", base, source.follower.errors)
-            info_source.add_sample(info_source.name, {**base, "format": source.miner.format_name}, 1.0)
+            for format_name in source.miner.format_names():
+                info_source.add_sample(info_source.name, {**base, "format": format_name}, 1.0)
             unparsed.add_sample("aiops_log_unparsed_lines_total", base, source.miner.unparsed)
             changes.add_sample("aiops_log_format_changes_total", base, source.miner.format_changes)
         yield from (lines, info, first, source_first, templates, files, errors, info_source, unparsed, changes)
