@@ -452,6 +452,33 @@ def test_saved_positions_resume_where_the_last_run_stopped(tmp_path):
     assert lines_of(FileFollower([str(log)], positions=positions)) == ["c"]
 
 
+def test_a_file_rotated_to_a_name_the_glob_also_matches_is_read_on_not_read_again(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "a", "b")
+    follower = FileFollower([str(tmp_path / "app.log*")], start_at="beginning")
+    assert lines_of(follower) == ["a", "b"]
+    append(log, "c")
+    log.rename(tmp_path / "app.log.1")
+    append(log, "d")
+    assert list(follower.poll()) == [(str(log), "c"), (str(log), "d")]  # the rotated file's lines keep its name
+    append(tmp_path / "app.log.1", "e")  # a program that did not reopen its log writes on into the rotated file
+    assert lines_of(follower) == ["e"] and sorted(follower.positions()) == [str(log), str(log) + ".1"]
+
+
+def test_a_file_renamed_while_the_follower_was_down_is_read_on_from_its_saved_position(tmp_path):
+    log = tmp_path / "app.log"
+    append(log, "a", "b")
+    first = FileFollower([str(tmp_path / "app.log*")], start_at="beginning")
+    assert lines_of(first) == ["a", "b"]
+    positions = first.positions()
+    first.close()
+    append(log, "c")
+    log.rename(tmp_path / "app.log.1")
+    append(log, "d")
+    again = FileFollower([str(tmp_path / "app.log*")], positions=positions)  # start_at: end for files not saved
+    assert sorted(again.poll()) == [(str(log), "c"), (str(log), "d")]
+
+
 def test_templates_are_ranked_by_rate_change_and_a_new_template_ranks_first():
     window = {("tomcat", "7", "error"): 120.0, ("tomcat", "2", "info"): 600.0, ("tomcat", "3", "info"): 2.0,
               ("tomcat", "4", "warning"): 40.0}

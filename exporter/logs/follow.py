@@ -19,8 +19,9 @@ class Position:
 
 
 class _OpenFile:
-    def __init__(self, path: str, handle, inode: int, offset: int):
-        self.path, self.handle, self.inode = path, handle, inode
+    def __init__(self, path: str, handle, inode: int, offset: int, device: int = 0):
+        self.path, self.handle, self.inode, self.device = path, handle, inode, device
+        self.origin = path  # the path its lines are reported under: where it was opened, also after a rename
         self.offset = offset
         self.partial = b""
         self.nul_bytes = 0  # NUL bytes skipped since the last read that found some
@@ -61,9 +62,13 @@ class FileFollower:
     Files present at start are read from their end (`start_at="end"`) or their
     beginning; files that appear later are read from the beginning. A file
     renamed away (logrotate's default) is read to its end before the new file
-    at the path is opened; a file truncated in place (copytruncate) is read
-    again from the start. `positions` (path -> inode, offset) resumes where a
-    previous run stopped when the inode is unchanged.
+    at the path is opened; when the patterns also match its new name
+    (`app.log*`, or `*.log` with dated names), it is followed on from where it
+    was, under the path it was opened at, not read again as a new file. A file
+    truncated in place (copytruncate) is read again from the start.
+    `positions` (path -> inode, offset) resumes where a previous run stopped:
+    at the same path with the same inode, or at a path a saved file was renamed
+    to while the follower was down.
     """
 
     def __init__(self, patterns: list[str], start_at: str = "end", max_line: int = 16384,
@@ -89,16 +94,50 @@ class FileFollower:
             self.errors += 1
             log.warning("logs: cannot open %s: %s", path, err)
             return
-        saved = self.saved.pop(path, None)
-        if saved is not None and saved.inode == stat.st_ino and saved.offset <= stat.st_size:
-            offset = saved.offset
-        elif at_start and self.start_at == "end" and saved is None:
-            offset = stat.st_size
-        else:
-            offset = 0
+        offset, origin = self._start_offset(path, stat, at_start)
         handle.seek(offset)
-        self.files[path] = _OpenFile(path, handle, stat.st_ino, offset)
+        followed = self.files[path] = _OpenFile(path, handle, stat.st_ino, offset, stat.st_dev)
+        followed.origin = origin
         log.info("logs: following %s from byte %d", path, offset)
+
+    def _start_offset(self, path: str, stat: os.stat_result, at_start: bool) -> tuple[int, str]:
+        """Where to read a newly opened file from, and the path its lines are reported under: its saved position (at
+        its path, or at the path it had when saved and was renamed from since, whose name its lines keep), else its
+        end at start with start_at=end, else its beginning."""
+        saved = self.saved.get(path)
+        if saved is not None and saved.inode == stat.st_ino:
+            del self.saved[path]
+            return (saved.offset if saved.offset <= stat.st_size else 0), path
+        moved = next((p for p, pos in self.saved.items() if pos.inode == stat.st_ino), None)
+        if moved is not None:
+            position = self.saved.pop(moved)
+            log.info("logs: %s was %s at the last save; reading it on from byte %d", path, moved, position.offset)
+            return (position.offset if position.offset <= stat.st_size else 0), moved
+        if saved is not None:  # another file at a saved path: new since then (the entry stays for a renamed file)
+            return 0, path
+        return (stat.st_size if at_start and self.start_at == "end" else 0), path
+
+    def _follow_renamed(self, paths: set[str]) -> None:
+        """Re-key a followed file whose path now holds another file and which the patterns match at its new name
+        (rotated by rename to `app.log.1`): it is read on from its offset, not opened anew and read again."""
+        for path in sorted(paths - set(self.files)):
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            for old_path, followed in list(self.files.items()):
+                if (followed.inode, followed.device) != (stat.st_ino, stat.st_dev) or old_path == path:
+                    continue
+                try:
+                    still_there = os.stat(old_path).st_ino == followed.inode
+                except OSError:
+                    still_there = False
+                if not still_there:
+                    log.info("logs: %s was renamed to %s; reading it on from byte %d", old_path, path,
+                             followed.offset)
+                    followed.path = path
+                    self.files[path] = self.files.pop(old_path)
+                break
 
     def poll(self) -> Iterator[tuple[str, str]]:
         """(path, line) for each line appended to a followed file since the last poll, file by file."""
@@ -107,16 +146,17 @@ class FileFollower:
         if not current and self.matched is not False:  # said once, until a file matches again
             log.warning("logs: no file matches %s (yet); looking again at every poll", ", ".join(self.patterns))
         self.matched = bool(current)
+        self._follow_renamed(current)
         for path in sorted(current - set(self.files)):
             self._open(path, at_start)
         for path, followed in list(self.files.items()):
-            yield from _from(path, followed.read_lines(self.max_line))
+            yield from _from(followed.origin, followed.read_lines(self.max_line))
             try:
                 stat = os.stat(path)
             except OSError:
                 stat = None
             if stat is None or stat.st_ino != followed.inode:  # rotated away: the old file is read to its end
-                yield from _from(path, followed.read_lines(self.max_line))
+                yield from _from(followed.origin, followed.read_lines(self.max_line))
                 followed.close()
                 del self.files[path]
                 if stat is not None:
@@ -127,7 +167,7 @@ class FileFollower:
                 log.info("logs: %s was truncated; reading it from the start", path)
                 followed.handle.seek(0)
                 followed.offset, followed.partial = 0, b""
-                yield from _from(path, followed.read_lines(self.max_line))
+                yield from _from(followed.origin, followed.read_lines(self.max_line))
 
     def positions(self) -> dict[str, Position]:
         return {path: Position(f.inode, f.offset - len(f.partial)) for path, f in self.files.items()}
