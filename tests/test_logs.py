@@ -477,6 +477,7 @@ def test_a_file_renamed_while_the_follower_was_down_is_read_on_from_its_saved_po
     append(log, "d")
     again = FileFollower([str(tmp_path / "app.log*")], positions=positions)  # start_at: end for files not saved
     assert sorted(again.poll()) == [(str(log), "c"), (str(log), "d")]
+    assert again.origins() == {str(log)}  # both files' lines are the program's at app.log (one format, one origin)
 
 
 def test_templates_are_ranked_by_rate_change_and_a_new_template_ranks_first():

@@ -169,6 +169,10 @@ class FileFollower:
                 followed.offset, followed.partial = 0, b""
                 yield from _from(followed.origin, followed.read_lines(self.max_line))
 
+    def origins(self) -> set[str]:
+        """The paths the followed files' lines are reported under (a rotated file keeps the name it was opened at)."""
+        return {followed.origin for followed in self.files.values()}
+
     def positions(self) -> dict[str, Position]:
         return {path: Position(f.inode, f.offset - len(f.partial)) for path, f in self.files.items()}
 

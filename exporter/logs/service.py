@@ -100,7 +100,7 @@ class Source:
 
     def _forget_gone(self, now: float) -> None:
         """Drop the pending record and format of files no longer followed (deleted, or no longer matched)."""
-        followed = set(self.follower.files) if self.follower is not None else set()
+        followed = self.follower.origins() if self.follower is not None else set()
         gone = {origin for origin in {*self.assemblers, *self.miner.origins, *self.miner.saved_formats}
                 if origin != STDIN and origin not in followed}
         if not gone:
