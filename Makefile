@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-loghub bench-log-headers bench-log-glob bench-log-long-lines bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-weekly bench-loghub bench-log-headers bench-log-glob bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -58,6 +58,10 @@ bench-nab-offset: venv
 # The same files read at a twice coarser step (each two rows averaged): writes benchmarks/results/nab_coarser.json
 bench-nab-coarser: venv
 	$(PY) -m benchmarks.nab --coarser 2 $(BENCH_ARGS)
+
+# A generated fleet of weekly series (quiet weekends), default model against the weekly profile off: results/weekly.json
+bench-weekly: venv
+	$(PY) -m benchmarks.weekly $(BENCH_ARGS)
 
 # Log template quality on Loghub (../shared/loghub by default): prints a table, writes benchmarks/results/loghub.json
 bench-loghub: venv

@@ -88,6 +88,34 @@ def test_a_weekly_pattern_gets_a_weekly_profile_and_its_weekend_is_normal():
     assert width < daily_width / 3
 
 
+def test_a_weekly_profiles_band_is_as_wide_as_the_noise_at_every_hour_of_the_week_not_set_by_each_slots_few_samples():
+    step = 300.0
+    times = np.arange(0, 15 * DAY, step)  # two weeks and a day at 5 minutes: two or three samples per slot of the week
+    weekday = ((times // DAY) + 3) % 7 < 5
+    shape = 10 + 5 * np.sin(2 * np.pi * times / DAY)
+    values = np.where(weekday, shape, shape - 6)[None, :] + np.random.default_rng(4).normal(0, 1, (20, len(times)))
+    model = make_model("seasonal").fit(times, values, FitContext(0.9995, step, 0.0)).model
+    assert model.period == WEEK
+    half_width = model.k[:, None] * model.scale  # in units of the noise (sigma 1), per series and slot of the week
+    spread = np.percentile(half_width, 90, axis=1) / np.percentile(half_width, 10, axis=1)
+    assert np.median(spread) < 2.5  # was 4.0: each slot's scale came from the residuals of its own few samples
+    assert np.median(half_width) < 6.5  # was 9.2 (the normal quantile is 3.5): the calibration made up for the lowest
+
+
+def test_a_weekly_profile_keeps_a_scale_per_slot_of_the_week_where_the_noise_differs_by_day():
+    times = np.arange(0, 8 * WEEK, HOUR)  # eight weeks, hourly: enough residuals in every slot of the week
+    weekend = ((times // DAY) + 3) % 7 >= 5
+    shape = 100 + 50 * np.sin(2 * np.pi * times / DAY)
+    noise = np.random.default_rng(5).normal(0, 1, (10, len(times))) * np.where(weekend, 8.0, 1.0)  # busy weekends
+    values = np.where(weekend, shape - 40, shape)[None, :] + noise
+    model = make_model("seasonal").fit(times, values, FitContext(0.9995, HOUR, 0.0)).model
+    assert model.period == WEEK
+    monday_noon, saturday_noon = 4 * DAY + 12 * HOUR, 2 * DAY + 12 * HOUR  # the epoch's week starts on a Thursday
+    weekday_width = np.ptp([model.predict(monday_noon).lower, model.predict(monday_noon).upper], axis=0)
+    weekend_width = np.ptp([model.predict(saturday_noon).lower, model.predict(saturday_noon).upper], axis=0)
+    assert (weekend_width > 3 * weekday_width).all()  # pooled by the slot of the day they would be one width
+
+
 def test_the_long_period_is_tried_once_history_covers_min_long_periods_of_it_and_not_before():
     times, values = weekly_series(weeks=3)
     ctx = FitContext(0.999, HOUR, 7200.0)

@@ -12,7 +12,8 @@ Fit, per series:
   metrics that are not seasonal at all. A longer period (a week) is tried once the
   history covers `min_long_periods` of it (two: the held-out check needs two) and kept
   where it cuts the residual scale of the shorter choice by the same gain;
-- the scale is a robust sigma of the residuals (per slot when seasonal), floored
+- the scale is a robust sigma of the residuals (per slot when seasonal; a long period's per slot
+  of the week or of the day, whichever predicts held-out weeks better), floored
   so that quantised or nearly flat series do not get a zero-width band;
 - the band's half-width in sigmas is calibrated: the larger of the normal
   quantile for `interval_width` and the empirical `interval_width` quantile of
@@ -572,16 +573,55 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             return self.params.slots
         return int(max(1, min(288, round(self.params.period / step))))
 
-    def _band(self, resid: np.ndarray, use: np.ndarray, slot_of_column: np.ndarray, n_slots: int,
+    def _band(self, resid: np.ndarray, use: np.ndarray, period: _Period, short: _Period,
               overall: np.ndarray, width: float, weights: np.ndarray | None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals."""
+        """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals.
+
+        `period` is the profile's; `short` the shortest period. For a long period's profile the residual scale is
+        taken per slot of the week or per slot of the day (pooling the seven days), whichever predicts the
+        residuals of held-out weeks better: a slot of the week holds a sample or two per week of history, and a
+        scale from so few residuals swings from slot to slot, so that the calibration widens the whole band to
+        cover the lowest; with many weeks of history and noise that differs by day (busy weekend nights), the
+        week's own slots are the better scale."""
+        slot_abs, samples = self._pooled(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots))
+        samples = np.maximum(samples, 1)
+        scale, k = self._scale_and_k(resid, use, period, slot_abs, samples, overall, width, weights)
+        if short is not period and use.any():
+            daily_abs, _ = self._pooled(slot_grid(np.abs(resid), short.slot_of_column, short.n_slots))
+            pooled_scale, pooled_k = self._scale_and_k(resid, use, period, period.tile(daily_abs, short), samples,
+                                                       overall, width, weights)
+            by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1))
+            scale, k = np.where(by_day[:, None], pooled_scale, scale), np.where(by_day, pooled_k, k)
+        return scale, k, samples
+
+    def _day_scale_predicts_better(self, resid: np.ndarray, period: _Period, short: _Period, floor: np.ndarray
+                                   ) -> np.ndarray:
+        """(S,) whether a scale per slot of the day, taken from alternate weeks, fits the other weeks' residuals
+        better than a scale per slot of the week (Laplace log-likelihood, both folds, as the profile itself is
+        judged): held out, a scale from a slot's few residuals pays only where the noise really differs by day."""
+        cost = np.zeros((2, len(resid)))
+        floor = np.maximum(fill_nan(floor, 0.0), 1e-12)[:, None]
+        for fold in (0, 1):
+            train, test = period.fold_of_column != fold, period.fold_of_column == fold
+            if not train.any() or not test.any():
+                return np.zeros(len(resid), dtype=bool)
+            held_out = np.abs(resid[:, test])
+            for i, slots in enumerate((period, short)):
+                train_abs, _ = self._pooled(slot_grid(np.abs(resid[:, train]), slots.slot_of_column[train],
+                                                      slots.n_slots))
+                sigma = np.maximum(fill_nan(MAD_TO_SIGMA * period.tile(train_abs, slots), floor), floor)
+                sigma = sigma[:, period.slot_of_column[test]]
+                cost[i] += np.nansum(np.where(np.isfinite(held_out), np.log(sigma) + held_out / sigma, 0.0), axis=1)
+        return cost[1] < cost[0]
+
+    def _scale_and_k(self, resid: np.ndarray, use: np.ndarray, period: _Period, slot_abs: np.ndarray,
+                     samples: np.ndarray, overall: np.ndarray, width: float, weights: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Scale (S, slots) from each slot's median absolute residual, floored, and its calibrated k (S,)."""
         p = self.params
         overall_sigma = robust_sigma(resid)
-        slot_abs, samples = self._pooled(slot_grid(np.abs(resid), slot_of_column, n_slots))
-        slot_sigma = MAD_TO_SIGMA * slot_abs
-        samples = np.maximum(samples, 1)
-        slot_sigma = slot_sigma * np.sqrt(1 + np.pi / 2 / samples)  # the profile's own estimation error
+        slot_sigma = MAD_TO_SIGMA * slot_abs * np.sqrt(1 + np.pi / 2 / samples)  # and the profile's own error
         floor = level_floor(overall_sigma, overall, p.relative_scale_floor)
         overall_sigma = np.maximum(fill_nan(overall_sigma, 0.0), floor)
         slot_floor = np.maximum(p.scale_floor * overall_sigma, floor)[:, None]
@@ -591,9 +631,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         if p.calibrate and resid.shape[1] > 1:
             # an episode still going on when the history ends counts once, like a spike: at a refit (or a start)
             # in the middle of an incident its latest samples, the most weighted of all, would otherwise set the band
-            k = self._calibrated_k(ongoing_episode_as_one(np.abs(resid) / scale[:, slot_of_column], z_for_width(width)),
-                                   weights, width)
-        return scale, k, samples
+            z = np.abs(resid) / scale[:, period.slot_of_column]
+            k = self._calibrated_k(ongoing_episode_as_one(z, z_for_width(width)), weights, width)
+        return scale, k
 
     def _calibrated_k(self, z: np.ndarray, weights: np.ndarray | None, width: float) -> np.ndarray:
         """(S,) the band's half-width in sigmas from standardised residuals |z| (S, T): their (age-weighted)
@@ -704,8 +744,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         for group in np.unique(choice):
             rows = np.flatnonzero(choice == group)
             period = periods[group - 1] if group else periods[0]
-            s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period.slot_of_column, period.n_slots,
-                                  overall[rows], width, weights)
+            s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period, periods[0], overall[rows],
+                                  width, weights)
             scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
         return scale, k, samples
 
