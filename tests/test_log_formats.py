@@ -649,6 +649,22 @@ def test_each_file_of_a_glob_reads_its_own_format_when_the_files_are_written_in_
         str(tmp_path / "pay.log"): "log4j", str(tmp_path / "cache.log"): "json"}
 
 
+def test_each_files_detected_format_is_said_in_the_log_with_the_file_and_its_waiting_records(tmp_path, caplog):
+    append_lines(tmp_path / "pay.log", log4j_lines(250))
+    append_lines(tmp_path / "cache.log", json_lines(3))
+    follower = glob_follower(tmp_path)
+    with caplog.at_level("INFO", logger="exporter.logs.mining"):
+        follower.poll_once()
+        for source in follower.sources:
+            source.finish(0.0)
+    said = sorted(r.getMessage() for r in caplog.records if "waiting records mined" in r.getMessage())
+    assert said == [
+        f"logs: source host ({tmp_path / 'cache.log'}): format json (preset json parses 100% of the lines looked at); "
+        "3 waiting records mined",
+        f"logs: source host ({tmp_path / 'pay.log'}): format log4j (preset log4j parses 100% of the lines looked at); "
+        "200 waiting records mined"]
+
+
 def test_a_stack_trace_written_across_two_polls_stays_with_its_own_file_whatever_another_file_wrote_between(tmp_path):
     follower = glob_follower(tmp_path)
     (source,) = follower.sources

@@ -283,7 +283,13 @@ class SourceMiner:
                 for mined in self._choose(name)]
 
     def _choose(self, origin: str) -> Mined:
-        waiting = self.origin(origin).choose()
+        """Detect the origin's format if it has none yet (said in the log) and mine its waiting records."""
+        reading = self.origin(origin)
+        detecting = reading.format is None
+        waiting = reading.choose()
+        if detecting:
+            log.info("logs: source %s%s: format %s (%s); %d waiting records mined", self.name, describe(origin),
+                     reading.name, reading.detection, len(waiting))
         return [(record, self._mine(record, now, origin)) for record, now in waiting]
 
     def forget(self, gone: set[str]) -> Mined:

@@ -18,7 +18,7 @@ from aiops_common.files import write_atomically
 from .config import LogsConfig, LogSource, field_label
 from .follow import FileFollower, Position, stdin_lines
 from .mining import RecordAssembler, SourceMiner, as_displayed, make_miner
-from .origins import STDIN, describe
+from .origins import STDIN
 
 log = logging.getLogger(__name__)
 STATE_FILE = "logs-state.json"
@@ -79,12 +79,9 @@ class Source:
         self._announce(self.miner.add(record, now, origin))
 
     def _announce(self, mined: list) -> None:
-        """Log the format once it is chosen (the first records were waiting for it)."""
+        """Hand the records mined by a call to `on_mined` (the offline command)."""
         if mined and self.on_mined is not None:
             self.on_mined(mined)
-        if mined and self.miner.format_spec is None and len(mined) > 1:
-            log.info("logs: source %s%s: format %s (%s); %d waiting records mined", self.cfg.name,
-                     describe(self.miner.last_origin), self.miner.format_name, self.miner.detection, len(mined))
 
     def poll(self, now: float) -> int:
         """Read what the files gained; a file's record with no new lines after it is complete."""
