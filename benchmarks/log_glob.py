@@ -47,11 +47,7 @@ def follow(directory: Path, files: dict[str, list[str]], mode: str, block: int, 
 
     def on_mined(mined: list) -> None:
         for record, template_id in mined:
-            owner = owners[record[0]].popleft()
-            ids[owner].extend((source_name(owner), template_id) for _ in record)
-
-    def source_name(system: str) -> str:
-        return system if mode == "a source each" else "host"
+            ids[owners[record[0]].popleft()].extend(template_id for _ in record)
 
     for followed in follower.sources:
         followed.on_mined = on_mined

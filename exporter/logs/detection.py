@@ -218,9 +218,9 @@ class FormatWatch:
     next look: after EARLY_RUN records in a row that the present format did not parse, those records alone are
     looked at, and a format that reads a header and parses EARLY_SHARE of them replaces it at once. Otherwise a
     change of layout left up to DETECT_LINES records mined whole, each opening templates that were never seen again.
-    A change back to a format the source had before sets `alternating` (the miner says it once): lines that
-    alternate between layouts, such as a glob over files of different programs, switch the format back and forth,
-    and only a source per layout mines them well.
+    A change back to a format the file had before sets `alternating` (the miner says it once): lines that
+    alternate between layouts, such as two programs writing one file, switch the format back and forth, and only
+    a file per layout mines them well (each file of a source has its own watch: origins.py).
     """
 
     def __init__(self) -> None:

@@ -226,18 +226,17 @@ class SourceMiner:
         """The format of one origin: the configured one, a previous run's for it, or detected from its first records."""
         found = self.origins.get(name)
         if found is None:
-            found = self.origins[name] = (configured(self.configured_format) if self.configured_format is not None
-                                          else restored(self.saved_formats.pop(name, None)))
+            found = self.origins[name] = self._unseen(self.saved_formats.pop(name, None))
         return found
+
+    def _unseen(self, saved: dict | None) -> OriginFormat:
+        """The format an origin starts with: the configured one, else what a previous run saved for it (or none)."""
+        return configured(self.configured_format) if self.configured_format is not None else restored(saved)
 
     def _last(self) -> OriginFormat:
         """The format of the origin mined last (what a source with one origin reads), without adding an origin."""
         found = self.origins.get(self.last_origin)
-        if found is None and self.last_origin in self.saved_formats:
-            return restored(self.saved_formats[self.last_origin])
-        if found is None:
-            return configured(self.configured_format) if self.configured_format is not None else OriginFormat(None)
-        return found
+        return found if found is not None else self._unseen(self.saved_formats.get(self.last_origin))
 
     @property
     def format(self) -> LineFormat | None:
