@@ -132,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_config(path: Path, probe: bool = False) -> int:
+    from .models import make_model
+
     cfg = load_config(path)
     print(f"{path}: OK ({len(cfg.queries)} queries: {', '.join(q.name + '/' + q.model for q in cfg.queries)})")
+    for query in cfg.queries:
+        for sentence in make_model(query.model, query.params).unusable(query.history):
+            print(f"note: query {query.name}: {sentence}")
     if probe:
         from .probe import run_probe
 

@@ -42,6 +42,9 @@ class Engine:
                                           cfg.exporter.coverage_window, shard=shard, fit_chunk_series=ex.fit_chunk_series,
                                           chunk_timeout=ex.chunk_timeout, memory=memory, carried_store=store)
                        for q in cfg.queries}
+        for name, state in self.states.items():
+            for sentence in state.spec.unusable(state.query.history):
+                log.info("query %s: %s", name, sentence)
         self.snapshots: dict[str, QuerySnapshot] = {}
         for q in cfg.queries:  # labelled counters exist from the start, at 0, so rate() and dashboards see them
             metrics.query_errors.labels(q.name)

@@ -93,6 +93,7 @@ class QueryState:
         self.retry_at: dict[LabelKey, float] = {}
         self.empty_reads = 0  # history reads in a row that returned no sample (backed off)
         self.counter_like = 0  # series that look like a counter's running total (last full refit, and admitted since)
+        self.profiles_published: set[str] = set()  # profile label values of aiops_exporter_profile_series set so far
         self.next_history_read = -np.inf
         self.coverage_log: deque[tuple[float, int, int]] = deque()
         self.sensitivity: dict[tuple, float] = {}  # feedback.alert_key -> multiplier in effect
@@ -215,6 +216,7 @@ class QueryState:
             fitted.model.inherit(self.restored.arrays, self.restored.rows_for(fitted.labels))
         self._install(fitted, replace or self.model is None)
         self._note_counters(fitted, replace)
+        self._note_profiles()
         if replace:
             self._keep_carried()
         for labels in fitted.labels:
@@ -232,6 +234,15 @@ class QueryState:
                         self.query.name, total, len(self.table), COUNTER_WINDOW, self.query.expr)
         self.counter_like = total
         self.metrics.counter_like_series.labels(self.query.name).set(total)
+
+    def _note_profiles(self) -> None:
+        """Publish how many modelled series use each seasonal profile (a profile no series uses any more reads 0)."""
+        counts = self.model.profiles() if self.model is not None else {}
+        for profile in self.profiles_published - counts.keys():
+            self.metrics.profile_series.labels(self.query.name, profile).set(0)
+        for profile, count in counts.items():
+            self.metrics.profile_series.labels(self.query.name, profile).set(count)
+        self.profiles_published |= counts.keys()
 
     def _keep_carried(self) -> None:
         """After a retrain: write what the model carries (with a store), and let go of the restored state once
@@ -362,6 +373,7 @@ class QueryState:
         self.model = self.model.take(keep)
         self.history.take(keep)
         self.table.take(keep)
+        self._note_profiles()
 
     # ---- publishing -----------------------------------------------------
     def multipliers(self) -> np.ndarray | None:

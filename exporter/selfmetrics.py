@@ -68,6 +68,11 @@ class SelfMetrics:
             "newest 360 samples, as a counter's running total does (at its last full refit, plus series admitted "
             "since): their scores say little; model rate() instead. The log names the query.",
             ["aiops_query"], registry=reg)
+        self.profile_series = Gauge(
+            "aiops_exporter_profile_series", "Series of the query by the seasonal profile their model uses: none, or "
+            "the profile's period (1d, 1w); as of the last fit (a full refit, plus series admitted since) or expiry. "
+            "Only models that choose a profile (seasonal) publish it.",
+            ["aiops_query", "profile"], registry=reg)
         self.invalid_samples = Counter(
             "aiops_exporter_invalid_samples", "Samples skipped because they were NaN or infinite.",
             ["aiops_query"], registry=reg)

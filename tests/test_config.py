@@ -82,6 +82,7 @@ def test_check_config_exits_zero_on_a_good_file_and_two_naming_the_key_on_a_bad_
     good = _write(tmp_path, MINIMAL)
     ok = subprocess.run([sys.executable, "-m", "exporter", "check-config", str(good)], capture_output=True, text=True)
     assert ok.returncode == 0 and "OK" in ok.stdout
+    assert "note: query" in ok.stdout and "1w profile (long_period) is never tried" in ok.stdout  # 7 days at 60s
     bad = tmp_path / "bad.yml"
     bad.write_text(MINIMAL.replace("step: 60s", "step: soon"))
     fail = subprocess.run([sys.executable, "-m", "exporter", "check-config", str(bad)], capture_output=True, text=True)

@@ -325,3 +325,35 @@ def test_an_episode_still_going_on_at_a_refit_does_not_widen_the_band_that_score
     past[-1000:-990] += 40  # the same episode, over by the refit: it is history the band must cover
     widened = make_model("seasonal").fit(times, past[None, :], ctx).model
     assert widened.k[0] > 2 * model.k[0]
+
+
+def test_a_seasonal_model_says_which_profile_each_series_uses_and_keeps_it_through_take_and_concat():
+    times, weekly = weekly_series(weeks=3)
+    daily = 100 + 50 * np.sin(2 * np.pi * times / DAY) + np.random.default_rng(1).normal(0, 2, len(times))
+    flat = 100 + np.random.default_rng(2).normal(0, 2, len(times))
+    model = make_model("seasonal").fit(times, np.vstack([weekly, daily, flat]), FitContext(0.999, HOUR, 0.0)).model
+    assert model.profiles() == {"1w": 1, "1d": 1, "none": 1}
+    assert model.take(np.array([2, 1])).profiles() == {"none": 1, "1d": 1}
+    # a batch of daily series joined to one that chose the week is laid out over the week, but still uses its day
+    joined = type(model).concat([model.take(np.array([1, 2])), model.take(np.array([0]))])
+    assert joined.period == WEEK and joined.profiles() == {"1w": 1, "1d": 1, "none": 1}
+    off = make_model("seasonal", SeasonalParams(seasonality="off")).fit(times, weekly[None, :],
+                                                                        FitContext(0.999, HOUR, 0.0)).model
+    assert off.profiles() == {"none": 1}
+
+
+def test_a_history_too_short_for_a_profile_is_named_with_the_history_that_would_let_it_be_tried():
+    def unusable(**settings):
+        q = query(**settings)
+        return make_model(q.model, q.params).unusable(q.history)
+
+    default = unusable(step=60)  # 7 days: the week's profile needs two of them
+    assert len(default) == 1 and "1w profile (long_period) is never tried" in default[0]
+    assert "history: 15d" in default[0] and "long_period: 0" in default[0]
+    assert unusable(step=600) == []  # 2016 steps of 10 minutes are two weeks
+    assert unusable(step=60, history="15d") == []
+    assert unusable(step=60, params={"long_period": 0}) == []
+    short = unusable(step=60, history="2d", params={"long_period": 0})
+    assert len(short) == 1 and "1d profile (period)" in short[0] and "history: 4d" in short[0]
+    assert unusable(step=60, history="2d", params={"seasonality": "off"}) == []
+    assert unusable(step=60, model="zscore") == []

@@ -321,3 +321,36 @@ def test_series_that_only_rise_are_counted_as_counter_like_and_the_log_says_to_m
         state.step(t + 3 * 3600, recent_at(batch, t), provider(batch))  # a retrain: the same two, said once
     assert state.last_fit == t + 3 * 3600 and "only rise" not in caplog.text
     assert counter(metrics, "aiops_exporter_counter_like_series", aiops_query="q") == 2
+
+
+def test_the_profile_each_series_uses_is_counted_and_a_profile_no_series_uses_any_more_reads_zero():
+    daily = make_history([{"i": "a"}, {"i": "b"}], days=4)
+    flat = 50 + np.random.default_rng(3).uniform(-1, 1, (1, len(daily.times)))
+    batch = SeriesBatch(daily.labels + [{"i": "flat"}], daily.times, np.vstack([daily.values, flat]))
+    metrics = SelfMetrics()
+    state = QueryState(query(history="4d"), metrics=metrics, ttl=600)
+    t = batch.times[-1]
+    state.step(t, recent_at(batch, t), provider(batch))
+
+    def series(profile):
+        return metrics.registry.get_sample_value("aiops_exporter_profile_series", {"aiops_query": "q",
+                                                                                   "profile": profile})
+    assert series("1d") == 2 and series("none") == 1
+    later = t + 1800  # the flat series stopped after t: it expires (ttl 10 minutes), and no series is left without one
+    state.step(later, SeriesBatch(daily.labels, np.array([later]), daily.values[:, -1:]), provider(daily))
+    assert len(state.labels) == 2
+    assert series("1d") == 2 and series("none") == 0
+
+
+def test_the_loop_says_at_start_which_profile_a_query_s_history_is_too_short_for(caplog):
+    from exporter.config import parse_config
+    from exporter.engine import Engine
+    from exporter.source import PrometheusSource
+
+    cfg = parse_config({"prometheus": {"url": "http://127.0.0.1:9"},
+                        "queries": [{"name": "fine", "expr": "x", "step": "60s"},
+                                    {"name": "coarse", "expr": "x", "step": "10m"}]})
+    with caplog.at_level("INFO", logger="exporter.engine"):
+        Engine(cfg, PrometheusSource(cfg.prometheus), SelfMetrics(), executor=object())
+    said = [r.getMessage() for r in caplog.records if "never tried" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("query fine: the 1w profile (long_period)")

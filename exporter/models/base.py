@@ -77,6 +77,11 @@ class FittedModel(ABC):
         """
         return None
 
+    def profiles(self) -> dict[str, int]:
+        """How many series use each seasonal profile: "none", or the profile's period ("1d", "1w"); {} for a
+        model without a choice of profiles."""
+        return {}
+
     def carry(self) -> dict[str, np.ndarray]:
         """Per-row state that should outlive a refit (see inherit()); by row, as this model holds them."""
         return {}
@@ -127,6 +132,11 @@ class ModelSpec(ABC, Generic[P]):
     @abstractmethod
     def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
         """Fit every row of values (shape series x times, NaN = missing)."""
+
+    def unusable(self, history: float) -> list[str]:
+        """Sentences naming parts of this model that a `history` (seconds) this short can never use, each with
+        the setting that would let it; [] when every part can be used."""
+        return []
 
 
 ModelFactory = Callable[[ModelParams], "ModelSpec[ModelParams]"]

@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from aiops_common.durations import Duration, PositiveDuration
+from aiops_common.durations import Duration, PositiveDuration, format_duration
 
 from ._arrays import (
     MAD_TO_SIGMA,
@@ -137,7 +137,7 @@ class SeasonalModel(FittedModel):
     def __init__(self, profile, scale, k, offset, last_t, run, run_sum, base_up, base_down, rate_up, rate_down,
                  sustained=None, sustained_k=None, vol=None, vol_ref=None, prior_offset=None, probation_until=None,
                  last_y=None, diffs=None, rough_recent=None, rough_ref=None, rough_pos=None, rough_since=None,
-                 *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
+                 profile_period=None, *, period, slot_width, half_life, shift_samples, density: DensitySettings | None, z_width,
                  sustained_alpha=(), vol_alpha=0.0, probation=0.0, rough_margin=0.0, rough_span=0.0):
         self.profile = profile  # (S, slots) median per slot
         self.scale = scale  # (S, slots) sigma per slot
@@ -168,13 +168,14 @@ class SeasonalModel(FittedModel):
         self.rough_margin = rough_margin
         self.rough_since = np.full(n, np.inf) if rough_since is None else rough_since  # (S,) its first sample seen
         self.rough_span = rough_span  # how long a series must have been seen before roughness pages (seconds)
+        self.profile_period = np.zeros(n) if profile_period is None else profile_period  # (S,) its profile's period, 0: none
         self.context = np.zeros(n)  # (S,) the context score after the last update
         self.context_up = self.context_down = self.context
         self.level_up = self.level_down = self.context  # the part of it that counts towards shift_after
 
     ARRAYS = ("profile", "scale", "k", "offset", "last_t", "run", "run_sum", "base_up", "base_down", "rate_up",
               "rate_down", "sustained", "sustained_k", "vol", "vol_ref", "prior_offset", "probation_until", "last_y",
-              "diffs", "rough_recent", "rough_ref", "rough_pos", "rough_since")
+              "diffs", "rough_recent", "rough_ref", "rough_pos", "rough_since", "profile_period")
 
     @property
     def has_context(self) -> bool:
@@ -344,6 +345,10 @@ class SeasonalModel(FittedModel):
             standardised = resid / scale
         return np.where(standardised > AT_YHAT, score, 0.0), np.where(standardised < -AT_YHAT, score, 0.0)
 
+    def profiles(self) -> dict[str, int]:
+        lengths, counts = np.unique(self.profile_period, return_counts=True)
+        return {format_duration(length) if length else "none": int(count) for length, count in zip(lengths, counts)}
+
     def carry(self) -> dict[str, np.ndarray]:
         return {"rough_ref": self.rough_ref, "rough_since": self.rough_since} if self.has_roughness else {}
 
@@ -405,6 +410,11 @@ class SeasonalModel(FittedModel):
         longest = max(part.period for part in parts)  # a batch that chose the long period: the others repeat
         parts = [part.on_period(longest) for part in parts]
         return parts[0]._like(*concat_arrays(parts, cls.ARRAYS))
+
+
+def _days(seconds: float) -> str:
+    """A duration in whole days as days ("15d", as docs and configs write a history), else the shortest form."""
+    return f"{seconds / 86400:g}d" if seconds >= 86400 and seconds % 86400 == 0 else format_duration(seconds)
 
 
 class _Period:
@@ -572,6 +582,20 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         if self.params.slots is not None:
             return self.params.slots
         return int(max(1, min(288, round(self.params.period / step))))
+
+    def unusable(self, history: float) -> list[str]:
+        p, found = self.params, list[str]()
+        if p.seasonality == "off":
+            return found
+        for name, length, needed, off in (("period", p.period, p.min_periods, "seasonality: off"),
+                                          ("long_period", p.long_period, p.min_long_periods, "long_period: 0")):
+            if length and history < needed * length:
+                enough = _days(needed * length + p.period)  # and a period to spare: retention is not exact
+                found.append(f"the {format_duration(length)} profile ({name}) is never tried: history "
+                             f"{_days(history)} holds less than {needed:g} x {format_duration(length)} "
+                             f"(min_{name}s); for series with that pattern set history: {enough} (Prometheus must "
+                             f"retain it), or {off} to say it is not wanted")
+        return found
 
     def _band(self, resid: np.ndarray, use: np.ndarray, period: _Period, short: _Period,
               overall: np.ndarray, width: float, weights: np.ndarray | None
@@ -802,6 +826,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         model = SeasonalModel(profile, scale, k, offset, np.full(n, float(times[-1])), np.zeros(n, dtype=np.int64),
                               np.zeros(n), base_up, base_down, base_up.copy(), base_down.copy(), sustained, sustained_k,
                               vol, vol_ref, None, None, rough[3], rough[1], rough[2], rough[0], None, first_seen(times, values),
+                              np.array([0.0] + [period.length for period in periods])[choice],
                               period=grid.length, slot_width=slot_width, half_life=p.level_half_life,
                               shift_samples=int(np.ceil(p.shift_after / ctx.step)) if p.shift_after else 0,
                               density=density, z_width=z_for_width(ctx.interval_width),
