@@ -150,6 +150,12 @@ def suite_health() -> dict:
             "sort_desc(aiops_sensitivity_multiplier)", instant=True)], 0, 32, w=24,
             description="Sensitivity multipliers from false_positive verdicts (docs/learning.md): the band of each "
                         "series is this many times wider than its model's."),
+        panel("timeseries", "Series by seasonal profile", [target(
+            "sum by (aiops_query, profile) (aiops_exporter_profile_series)", "{{aiops_query}} {{profile}}")],
+              0, 40, w=24,
+              description="How many series of each seasonal query use a daily profile (1d), a weekly one (1w) or "
+                          "none. A query whose history is too short for a profile ever to be tried says so in the "
+                          "exporter's log at start and in check-config (docs/exporter.md, the seasonal model)."),
     ])
 
 
