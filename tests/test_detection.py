@@ -357,3 +357,7 @@ def test_a_history_too_short_for_a_profile_is_named_with_the_history_that_would_
     assert len(short) == 1 and "1d profile (period)" in short[0] and "history: 4d" in short[0]
     assert unusable(step=60, history="2d", params={"seasonality": "off"}) == []
     assert unusable(step=60, model="zscore") == []
+    prophet = unusable(step=60, model="prophet")  # its weekly_seasonality: auto needs two weeks as well
+    assert len(prophet) == 1 and "weekly seasonality (weekly_seasonality: auto) is never fitted" in prophet[0]
+    assert unusable(step=60, model="prophet", history="15d") == []
+    assert unusable(step=60, model="prophet", params={"weekly_seasonality": False}) == []

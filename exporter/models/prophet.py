@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from aiops_common.durations import PositiveDuration
+from aiops_common.durations import PositiveDuration, format_duration
 
 from .base import Band, FitContext, FitResult, FittedModel, ModelParams, ModelSpec
 from .tasks import InlineFitExecutor, TaskFailure
@@ -88,6 +88,18 @@ class ProphetSpec(ModelSpec[ProphetParams]):
     name = "prophet"
     params_class = ProphetParams
     vectorised = False  # one fit per series, already spread over the executor
+
+    def unusable(self, history: float) -> list[str]:
+        """Prophet's `auto` seasonalities are left out of a fit whose data spans less than two periods."""
+        found = list[str]()
+        for name, period, enough in (("daily", 86400.0, "3d"), ("weekly", 7 * 86400.0, "15d"),
+                                     ("yearly", 365 * 86400.0, "740d")):
+            if getattr(self.params, f"{name}_seasonality") == "auto" and history < 2 * period:
+                found.append(f"Prophet's {name} seasonality ({name}_seasonality: auto) is never fitted: history "
+                             f"{format_duration(history)} spans less than the two periods auto needs; for series with "
+                             f"that pattern set history: {enough} (Prometheus must retain it), or {name}_seasonality: "
+                             f"false to say it is not wanted")
+        return found
 
     def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
         params = self.params.model_dump()
