@@ -611,11 +611,12 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         slot_abs, samples = self._pooled(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots))
         samples = np.maximum(samples, 1)
         scale, k = self._scale_and_k(resid, use, period, slot_abs, samples, overall, width, weights)
-        if short is not period and use.any():
+        by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1)) \
+            if short is not period and use.any() else np.zeros(len(use), dtype=bool)
+        if by_day.any():  # the day's scale, computed only where held-out weeks prefer it
             daily_abs, _ = self._pooled(slot_grid(np.abs(resid), short.slot_of_column, short.n_slots))
             pooled_scale, pooled_k = self._scale_and_k(resid, use, period, period.tile(daily_abs, short), samples,
                                                        overall, width, weights)
-            by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1))
             scale, k = np.where(by_day[:, None], pooled_scale, scale), np.where(by_day, pooled_k, k)
         return scale, k, samples
 
