@@ -65,6 +65,7 @@ ABLATION: dict[str, dict] = {
     "band calibration off (normal quantile)": {"params": {"calibrate": False}},
     "seasonal profile off": {"params": {"seasonality": "off"}},
     "slots short of samples not pooled wider": {"params": {"widen_slots": False}},
+    "profiles not pooled to 30 samples per slot": {"params": {"min_slot_samples": 0}},
 }
 
 

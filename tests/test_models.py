@@ -269,6 +269,30 @@ def test_hours_that_history_holds_once_get_a_band_as_wide_as_the_others():
     assert outside_share(SeasonalParams(min_periods=2, widen_slots=False)) >= 0.04  # 3 samples per slot: too narrow
 
 
+def mean_error_over_the_next_day(params, times, values):
+    model = make_model("seasonal", params).fit(times, values, CTX).model
+    next_day = times[-1] + STEP * np.arange(1, 289)
+    return np.mean([np.abs(model.predict(t).yhat - truth(t)) for t in next_day])
+
+
+def test_a_noisy_profile_on_a_short_history_rests_on_enough_samples_per_slot():
+    times, values = seasonal_batch(n_series=40, days=4, noise=5.0, seed=9)  # 12 samples per slot with neighbours
+    pooled = mean_error_over_the_next_day(SeasonalParams(), times, values)
+    narrow = mean_error_over_the_next_day(SeasonalParams(min_slot_samples=0), times, values)
+    assert pooled < 0.8 * narrow
+
+
+def test_a_daily_job_of_a_few_minutes_keeps_its_narrow_profile_and_is_not_paged_every_day():
+    times, values = seasonal_batch(n_series=20, days=4, noise=2.0, seed=10)
+    job = ((times % 86400) >= 3 * 3600) & ((times % 86400) < 3 * 3600 + 900)  # 15 minutes from 03:00, daily
+    values[:, job] += 60
+    model = make_model("seasonal").fit(times, values, CTX).model
+    t = 4 * 86400 + 3 * 3600 + 300  # the job's next run
+    band = model.predict(t)
+    assert np.all(np.abs(band.yhat - (truth(t) + 60)) < 5)
+    assert np.all(anomaly_score(truth(t) + 60, band) < 1)
+
+
 def test_widening_a_pool_in_chunks_of_bounded_memory_gives_the_same_medians(monkeypatch):
     from exporter.models import seasonal
 
@@ -280,6 +304,19 @@ def test_widening_a_pool_in_chunks_of_bounded_memory_gives_the_same_medians(monk
     chunked = seasonal.pooled_median(grid, 1, needed=6, max_width=6)
     assert np.array_equal(whole[1], chunked[1]) and np.allclose(whole[0], chunked[0], equal_nan=True)
     assert (whole[1] >= 6).mean() > (seasonal.pooled_median(grid, 1)[1] >= 6).mean()
+
+
+def test_a_pool_widened_for_min_slot_samples_reaches_no_further_than_its_reach_but_a_gap_still_does():
+    from exporter.models import seasonal
+
+    grid = np.random.default_rng(12).normal(size=(3, 48, 2))  # two samples per slot: the gap rule needs none wider
+    median, count = seasonal.pooled_median(grid, 1, needed=6, max_width=6, least=30, reach=4)
+    assert np.all(count == 2 * 9)  # 1, 2, 4 slots either side; 8 would reach 30 samples but lies beyond reach
+    assert np.allclose(median[:, 20], np.median(grid[:, 16:25].reshape(3, -1), axis=1))
+    assert np.all(seasonal.pooled_median(grid, 1, needed=6, max_width=6, least=30, reach=8)[1] == 2 * 17)
+    grid[:, 10:30] = np.nan  # a gap: its middle slots widen as far as the gap rule lets them, beyond the reach
+    _, count = seasonal.pooled_median(grid, 1, needed=6, max_width=12, least=30, reach=4)
+    assert count[0, 20] >= 6
 
 
 @pytest.mark.parametrize("name", ["seasonal", "zscore"])

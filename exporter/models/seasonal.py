@@ -5,7 +5,11 @@ Fit, per series:
   the history samples in each slot and its neighbours. A slot that history's gaps
   left with fewer samples than two periods give it is pooled wider, from the
   nearest times of the period (`widen_slots`), rather than resting on one or two
-  samples or, with none, on the series' overall median. The profile is kept
+  samples or, with none, on the series' overall median. Where slots hold fewer than
+  `min_slot_samples`, a profile pooled until they do (within half an hour of a day) is
+  also judged on held-out periods and taken where it predicts them better (steadier on
+  short, noisy histories; a sharp pattern keeps its narrow slots), and then its scale is
+  pooled until each slot holds as many too. The profile is kept
   only where it pays (it must cut the residual scale by `min_seasonal_gain`, also
   on periods it was not estimated from: two folds of alternate periods);
   otherwise the series is modelled as a level, which suits most infrastructure
@@ -61,7 +65,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -93,6 +97,10 @@ SUSTAINED_RECHECK_HALF_LIVES = 3
 # 1/MAX_WIDEN_SHARE of the period either side; the arrays a widening pools hold at most WIDEN_BUDGET values.
 MIN_SLOT_PERIODS = 2
 MAX_WIDEN_SHARE = 8
+# A profile's slot pooled for `min_slot_samples` reaches at most this share of `period` either side (30 minutes of
+# a day): further, a pool blurs the pattern itself (the ramp of business hours) more than it steadies the median.
+# Its scale, which changes slowly over the day, reaches as far as a gap's widening (MAX_WIDEN_SHARE).
+MIN_SLOT_SAMPLES_REACH_SHARE = 48
 WIDEN_BUDGET = 4_000_000
 AT_YHAT = 1e-9  # |residual| / scale below this is a sample at yhat (rounding), which scores 0
 
@@ -108,6 +116,7 @@ class SeasonalParams(ModelParams):
     level_half_life: PositiveDuration = 3 * 3600.0
     smooth_slots: int = Field(default=1, ge=0, le=50)  # neighbours each side pooled into profile and scale
     widen_slots: bool = True  # a slot with fewer samples than two periods give it is pooled wider
+    min_slot_samples: int = Field(default=30, ge=0)  # slots pooled to this many samples where held-out periods agree
     scale_floor: float = Field(default=0.25, ge=0, le=1)  # slot scale >= this x the series' overall scale
     relative_scale_floor: float = Field(default=0.001, ge=0)  # a constant history's scale: this x |typical level|
     calibrate: bool = True
@@ -455,30 +464,53 @@ def slot_grid(values: np.ndarray, slot_of_column: np.ndarray, n_slots: int) -> n
     return grid
 
 
-def pooled_median(grid: np.ndarray, width: int, needed: int = 0, max_width: int = 0
+def pooled_median(grid: np.ndarray, width: int, needed: int = 0, max_width: int = 0, least: int = 0, reach: int = 0
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(S, slots) median of each slot's samples and its `width` neighbours' either side, and how many there are.
 
     A slot whose pool holds fewer than `needed` samples (history has gaps at that time of the period) is
     pooled wider, doubling the width up to `max_width`, so that its value rests on as many samples as a
-    regular history gives it, taken from the nearest times of the period.
+    regular history gives it, taken from the nearest times of the period; and so is one whose pool holds
+    fewer than `least` (`min_slot_samples`), up to `reach`. Each slot's width is found from the counts
+    first, so a median is taken once per slot, at its width.
     """
-    pooled = pool_neighbours(grid, width)
-    median, count = nanmedian(pooled, axis=2), np.isfinite(pooled).sum(axis=2)
-    rows, slots = np.nonzero(count < needed)
     n_slots, depth = grid.shape[1], grid.shape[2]
-    while len(rows) and width < max_width:
-        width = min(2 * width if width else 1, max_width)
-        around = np.arange(-width, width + 1)
-        short = np.zeros(len(rows), dtype=bool)
+    counts = np.isfinite(grid).sum(axis=2)
+    chosen = pool_widths(counts, width, needed, max_width)
+    if least:
+        chosen = np.maximum(chosen, pool_widths(counts, width, least, reach))
+    median, count = np.full(chosen.shape, np.nan), np.zeros(chosen.shape, dtype=np.int64)
+    at_width = chosen == width
+    rows = np.flatnonzero(at_width.any(axis=1))
+    if len(rows):  # all slots of these rows at once, as cheap as the slots that need it
+        pooled = pool_neighbours(grid[rows], width)
+        median[rows], count[rows] = nanmedian(pooled, axis=2), np.isfinite(pooled).sum(axis=2)
+    for wider in np.unique(chosen[~at_width]):
+        rows, slots = np.nonzero(chosen == wider)
+        around = np.arange(-wider, wider + 1)
         per_chunk = max(1, WIDEN_BUDGET // (len(around) * depth))  # bounded memory
         for lo in range(0, len(rows), per_chunk):
             r, c = rows[lo:lo + per_chunk], slots[lo:lo + per_chunk]
             pooled = grid[r[:, None], (c[:, None] + around) % n_slots].reshape(len(r), -1)
             median[r, c], count[r, c] = nanmedian(pooled, axis=1), np.isfinite(pooled).sum(axis=1)
-            short[lo:lo + per_chunk] = count[r, c] < needed
-        rows, slots = rows[short], slots[short]
     return median, count
+
+
+def pool_widths(counts: np.ndarray, width: int, needed: int, max_width: int) -> np.ndarray:
+    """(S, slots) the width each slot is pooled at: `width`, doubled while the pool holds fewer than `needed`
+    of the slots' `counts` (S, slots), up to `max_width`."""
+    chosen = np.full(counts.shape, width, dtype=np.int64)
+    short = pooled_counts(counts, width) < needed
+    while short.any() and width < max_width:
+        width = min(2 * width if width else 1, max_width)
+        chosen[short] = width
+        short &= pooled_counts(counts, width) < needed
+    return chosen
+
+
+def pooled_counts(counts: np.ndarray, width: int) -> np.ndarray:
+    """(S, slots) how many samples each slot's pool of `width` neighbours either side holds (circular)."""
+    return sum((np.roll(counts, shift, axis=1) for shift in range(-width, width + 1)), np.zeros_like(counts))
 
 
 def pool_neighbours(grid: np.ndarray, width: int) -> np.ndarray:
@@ -574,6 +606,16 @@ def roughness_state(values: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray,
     return reference, np.ascontiguousarray(padded[:, -w:]), window_median(recent), last
 
 
+class WidePool(NamedTuple):
+    """A profile's pool widened until each slot holds `samples`, reaching at most `reach` slots either side."""
+    samples: int
+    reach: int
+
+    def halved(self) -> WidePool:
+        """The same pool for a fold of half the periods."""
+        return WidePool(self.samples // 2, self.reach)
+
+
 class SeasonalSpec(ModelSpec[SeasonalParams]):
     name = "seasonal"
     params_class = SeasonalParams
@@ -598,7 +640,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return found
 
     def _band(self, resid: np.ndarray, use: np.ndarray, period: _Period, short: _Period,
-              overall: np.ndarray, width: float, weights: np.ndarray | None
+              overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals.
 
@@ -607,14 +649,18 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         residuals of held-out weeks better: a slot of the week holds a sample or two per week of history, and a
         scale from so few residuals swings from slot to slot, so that the calibration widens the whole band to
         cover the lowest; with many weeks of history and noise that differs by day (busy weekend nights), the
-        week's own slots are the better scale."""
-        slot_abs, samples = self._pooled(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots))
+        week's own slots are the better scale. `wide` (S,): rows whose profile is pooled to `min_slot_samples`;
+        their scale is too, reaching as far as a gap's widening."""
+        pool = self._wide_pool(short, MAX_WIDEN_SHARE)
+        slot_abs, samples = self._pooled_rows(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots), wide,
+                                              pool)
         samples = np.maximum(samples, 1)
         scale, k = self._scale_and_k(resid, use, period, slot_abs, samples, overall, width, weights)
         by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1)) \
             if short is not period and use.any() else np.zeros(len(use), dtype=bool)
         if by_day.any():  # the day's scale, computed only where held-out weeks prefer it
-            daily_abs, _ = self._pooled(slot_grid(np.abs(resid), short.slot_of_column, short.n_slots))
+            daily_abs, _ = self._pooled_rows(slot_grid(np.abs(resid), short.slot_of_column, short.n_slots), wide,
+                                             pool)
             pooled_scale, pooled_k = self._scale_and_k(resid, use, period, period.tile(daily_abs, short), samples,
                                                        overall, width, weights)
             scale, k = np.where(by_day[:, None], pooled_scale, scale), np.where(by_day, pooled_k, k)
@@ -701,8 +747,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return [_Period(length, int(round(length / slot_width)), times, slot_width) for length in lengths]
 
     def _choose(self, values: np.ndarray, overall: np.ndarray, periods: list[_Period], span: float
-                ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per series, which profile to use (0: none, i: periods[i - 1]) and each period's profile (S, slots).
+                ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Per series, which profile to use (0: none, i: periods[i - 1]), each period's profile (S, slots) and
+        whether the chosen profile is pooled wide (`min_slot_samples`, see _pool_choice).
 
         A longer period is taken only where it cuts the residual scale of the best shorter choice
         by `min_seasonal_gain` (and history covers `min_long_periods` of it, `min_periods` for `period`):
@@ -710,10 +757,13 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         """
         p = self.params
         choice = np.zeros(len(overall), dtype=np.int64)
+        wide = np.zeros(len(overall), dtype=bool)
         best = robust_sigma(values - overall[:, None])
+        pool = self._wide_pool(periods[0], MIN_SLOT_SAMPLES_REACH_SHARE)
         profiles = []
         for i, period in enumerate(periods, start=1):
-            profile = self._profile(values, period.slot_of_column, period.n_slots, overall)
+            pooled, samples = self._pooled(slot_grid(values, period.slot_of_column, period.n_slots))
+            profile = fill_nan(pooled, overall[:, None])
             profiles.append(profile)
             if p.seasonality == "off":
                 break
@@ -721,31 +771,79 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             sigma = robust_sigma(values - profile[:, period.slot_of_column])
             needed = p.min_periods if period.length == p.period else p.min_long_periods
             better = (sigma <= (1 - p.min_seasonal_gain) * best) & (span >= needed * period.length)
+            period_wide = np.zeros(len(overall), dtype=bool)
             if better.any() and p.seasonality == "auto":
-                sigma[better] = self._held_out_sigma(values[better], overall[better], period)
+                rows = np.flatnonzero(better)
+                short = samples[rows].min(axis=1) < pool.samples  # the rest would pool no wider
+                sigma[rows], period_wide[rows] = self._pool_choice(values[rows], overall[rows], period, short, pool)
                 better &= sigma <= (1 - p.min_seasonal_gain) * best
+            if period_wide.any():
+                profile[period_wide] = self._profile(values[period_wide], period.slot_of_column, period.n_slots,
+                                                     overall[period_wide], pool=pool)
             if p.seasonality == "on" and i == 1:
                 better = np.ones(len(overall), dtype=bool)
             choice = np.where(better, i, choice)
+            wide = np.where(better, period_wide, wide)
             best = np.where(better, sigma, best)
-        return choice, profiles
+        return choice, profiles, wide
+
+    def _pool_choice(self, values: np.ndarray, overall: np.ndarray, period: _Period, short: np.ndarray,
+                     pool: WidePool) -> tuple[np.ndarray, np.ndarray]:
+        """(S,) held-out residual scale of the period's profile and (S,) whether it is pooled wide.
+
+        A profile's slot is a median of its samples and its neighbours'. On a short or sparse history a slot
+        holds few samples and its median swings; pooled until it holds `min_slot_samples` (from the nearest
+        times of the period, at most `pool.reach` slots either side) it is steadier, but flattens a pattern that
+        changes quickly within the period (a daily job's spike of a few minutes). Each series whose slots fall
+        `short` (S,) of that many samples takes the pooling whose held-out residuals are smaller on average: a
+        mean, not a robust scale, so that missing a short daily spike counts against the wide pool."""
+        resid = self._held_out_residuals(values, overall, period)
+        wide = np.zeros(len(values), dtype=bool)
+        if resid is None:
+            return np.full(len(values), np.inf), wide  # one period: no profile can be judged
+        if pool.samples and pool.reach > self.params.smooth_slots and self.params.widen_slots and short.any():
+            wide_resid = self._held_out_residuals(values[short], overall[short], period, pool.halved())
+            assert wide_resid is not None  # the same periods as `resid`
+            with np.errstate(invalid="ignore"):
+                wide[short] = np.nanmean(np.abs(wide_resid), axis=1) < np.nanmean(np.abs(resid[short]), axis=1)
+            resid[wide] = wide_resid[wide[short]]
+        return robust_sigma(resid), wide
 
     def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray,
-                 widen: bool = True) -> np.ndarray:
+                 widen: bool = True, pool: WidePool | None = None) -> np.ndarray:
         """(S, slots) median of each slot's samples and its neighbours'; the overall median where a slot has none."""
-        return fill_nan(self._pooled(slot_grid(values, slot_of_column, n_slots), widen)[0], overall[:, None])
+        return fill_nan(self._pooled(slot_grid(values, slot_of_column, n_slots), widen, pool)[0], overall[:, None])
 
-    def _pooled(self, grid: np.ndarray, widen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def _pooled(self, grid: np.ndarray, widen: bool = True, pool: WidePool | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """pooled_median of a slot grid (S, slots, k) with `smooth_slots` either side, widened (`widen` and
-        `widen_slots`) where a slot holds fewer samples than MIN_SLOT_PERIODS regular periods give it."""
+        `widen_slots`) where a slot holds fewer samples than MIN_SLOT_PERIODS regular periods give it, or than
+        `pool` asks for."""
         width = self.params.smooth_slots
         if not (widen and self.params.widen_slots):
             return pooled_median(grid, width)
         return pooled_median(grid, width, MIN_SLOT_PERIODS * (2 * width + 1),
-                             max(width, grid.shape[1] // MAX_WIDEN_SHARE))
+                             max(width, grid.shape[1] // MAX_WIDEN_SHARE), *(pool or (0, 0)))
 
-    def _held_out_sigma(self, values: np.ndarray, overall: np.ndarray, period: _Period) -> np.ndarray:
-        """Residual scale of a profile judged on periods it was not estimated from (2-fold, alternate periods).
+    def _wide_pool(self, short: _Period, reach_share: int) -> WidePool:
+        """The `min_slot_samples` pool, reaching 1/reach_share of the shortest period `short` either side."""
+        p = self.params
+        return WidePool(p.min_slot_samples, max(p.smooth_slots, short.n_slots // reach_share))
+
+    def _pooled_rows(self, grid: np.ndarray, wide: np.ndarray, pool: WidePool) -> tuple[np.ndarray, np.ndarray]:
+        """_pooled, with the rows in `wide` pooled as `pool` asks."""
+        if not wide.any():
+            return self._pooled(grid)
+        pooled, samples = np.zeros(grid.shape[:2]), np.zeros(grid.shape[:2], dtype=np.int64)
+        pooled[wide], samples[wide] = self._pooled(grid[wide], pool=pool)
+        if not wide.all():
+            pooled[~wide], samples[~wide] = self._pooled(grid[~wide])
+        return pooled, samples
+
+    def _held_out_residuals(self, values: np.ndarray, overall: np.ndarray, period: _Period,
+                            pool: WidePool | None = None) -> np.ndarray | None:
+        """(S, T) residuals of each period under the profile of the other half of the periods (2-fold, alternate
+        periods); None with one period. `pool`: the profile pooled as it asks (see WidePool.halved).
 
         An in-sample profile (a median of few samples per slot) fits its own noise, so it always looks
         better than a level; judged on the other half of the periods it pays only where it predicts.
@@ -754,14 +852,15 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         for fold in (0, 1):
             train, test = period.fold_of_column != fold, period.fold_of_column == fold
             if not train.any() or not test.any():
-                return np.full(len(values), np.inf)  # one period: no profile can be judged
+                return None
             # judged as it is estimated on a regular history: a half of the periods would widen every slot
-            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall, False)
+            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall,
+                                    pool is not None, pool)
             resid[:, test] = values[:, test] - profile[:, period.slot_of_column[test]]
-        return robust_sigma(resid)
+        return resid
 
     def _grouped_band(self, resid: np.ndarray, choice: np.ndarray, periods: list[_Period], grid: _Period,
-                      overall: np.ndarray, width: float, weights: np.ndarray | None
+                      overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """_band for each group of series sharing a period, laid out on the grid of the longest one chosen."""
         n = len(overall)
@@ -770,7 +869,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             rows = np.flatnonzero(choice == group)
             period = periods[group - 1] if group else periods[0]
             s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period, periods[0], overall[rows],
-                                  width, weights)
+                                  width, weights, wide[rows])
             scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
         return scale, k, samples
 
@@ -780,7 +879,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         periods = self._periods(times, slot_width)
         overall = nanmedian(values, axis=1)  # (S,)
-        choice, profiles = self._choose(values, overall, periods, span)
+        choice, profiles, wide = self._choose(values, overall, periods, span)
         use = choice > 0
         grid = periods[int(choice.max(initial=0)) - 1] if use.any() else periods[0]
         profile = np.repeat(overall[:, None], grid.n_slots, axis=1)
@@ -791,7 +890,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         resid = values - profile[:, slot_of_column]
 
         weights = 0.5 ** ((times[-1] - times) / p.calibration_half_life) if p.calibration_half_life else None
-        scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width, weights)
+        scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width, weights,
+                                               wide)
         online_resid = online_residuals(resid, k[:, None] * scale[:, slot_of_column], ctx.step, p.level_half_life)
 
         recent = times >= times[-1] - p.level_half_life  # the level restarts at its robust recent value
