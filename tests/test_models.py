@@ -293,6 +293,13 @@ def test_a_daily_job_of_a_few_minutes_keeps_its_narrow_profile_and_is_not_paged_
     assert np.all(anomaly_score(truth(t) + 60, band) < 1)
 
 
+def test_a_series_seen_for_less_than_min_periods_is_a_level_however_long_the_history_of_its_query():
+    times, values = seasonal_batch(n_series=2, days=15, noise=0.5, seed=13)
+    values[1, times < 13 * 86400] = np.nan  # the second series appeared two days ago
+    model = make_model("seasonal").fit(times, values, CTX).model
+    assert list(model.profile_period) == [86400.0, 0.0]
+
+
 def test_widening_a_pool_in_chunks_of_bounded_memory_gives_the_same_medians(monkeypatch):
     from exporter.models import seasonal
 

@@ -509,8 +509,14 @@ def pool_widths(counts: np.ndarray, width: int, needed: int, max_width: int) -> 
 
 
 def pooled_counts(counts: np.ndarray, width: int) -> np.ndarray:
-    """(S, slots) how many samples each slot's pool of `width` neighbours either side holds (circular)."""
-    return sum((np.roll(counts, shift, axis=1) for shift in range(-width, width + 1)), np.zeros_like(counts))
+    """(S, slots) how many samples each slot's pool of `width` neighbours either side holds (circular: a pool
+    longer than the period holds some slots more than once, as pool_neighbours does). Cumulative sums, so
+    the cost does not grow with the width."""
+    n = counts.shape[1]
+    whole, part = divmod(2 * width + 1, n)
+    doubled = np.concatenate([np.zeros((counts.shape[0], 1), dtype=counts.dtype), counts, counts], axis=1).cumsum(axis=1)
+    start = (np.arange(n) - width) % n
+    return whole * doubled[:, [n]] + doubled[:, start + part] - doubled[:, start]
 
 
 def pool_neighbours(grid: np.ndarray, width: int) -> np.ndarray:
@@ -746,14 +752,16 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             lengths.append(p.long_period)
         return [_Period(length, int(round(length / slot_width)), times, slot_width) for length in lengths]
 
-    def _choose(self, values: np.ndarray, overall: np.ndarray, periods: list[_Period], span: float
+    def _choose(self, values: np.ndarray, overall: np.ndarray, periods: list[_Period], seen: np.ndarray
                 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
         """Per series, which profile to use (0: none, i: periods[i - 1]), each period's profile (S, slots) and
         whether the chosen profile is pooled wide (`min_slot_samples`, see _pool_choice).
 
         A longer period is taken only where it cuts the residual scale of the best shorter choice
-        by `min_seasonal_gain` (and history covers `min_long_periods` of it, `min_periods` for `period`):
-        its profile rests on fewer samples per slot, so it must pay for that.
+        by `min_seasonal_gain` (and the series has been seen, in history, for `min_long_periods` of it,
+        `min_periods` for `period`: `seen` (S,) seconds): its profile rests on fewer samples per slot, so it
+        must pay for that. A series seen for less is not pooled at all (a new series in a long history would
+        otherwise widen nearly every slot of the week as far as a gap's widening reaches).
         """
         p = self.params
         choice = np.zeros(len(overall), dtype=np.int64)
@@ -762,15 +770,18 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         pool = self._wide_pool(periods[0], MIN_SLOT_SAMPLES_REACH_SHARE)
         profiles = []
         for i, period in enumerate(periods, start=1):
-            pooled, samples = self._pooled(slot_grid(values, period.slot_of_column, period.n_slots))
-            profile = fill_nan(pooled, overall[:, None])
-            profiles.append(profile)
             if p.seasonality == "off":
+                profiles.append(np.repeat(overall[:, None], period.n_slots, axis=1))
                 break
-            # A profile must cut the scale in-sample (cheap) and then on held-out periods (the real test).
-            sigma = robust_sigma(values - profile[:, period.slot_of_column])
             needed = p.min_periods if period.length == p.period else p.min_long_periods
-            better = (sigma <= (1 - p.min_seasonal_gain) * best) & (span >= needed * period.length)
+            on = p.seasonality == "on" and i == 1
+            eligible = np.ones(len(overall), dtype=bool) if on else seen >= needed * period.length
+            profile, samples = self._eligible_profile(values, overall, period, eligible)
+            profiles.append(profile)
+            # A profile must cut the scale in-sample (cheap) and then on held-out periods (the real test).
+            sigma = best.copy()
+            sigma[eligible] = robust_sigma(values[eligible] - profile[eligible][:, period.slot_of_column])
+            better = (sigma <= (1 - p.min_seasonal_gain) * best) & eligible
             period_wide = np.zeros(len(overall), dtype=bool)
             if better.any() and p.seasonality == "auto":
                 rows = np.flatnonzero(better)
@@ -780,12 +791,23 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             if period_wide.any():
                 profile[period_wide] = self._profile(values[period_wide], period.slot_of_column, period.n_slots,
                                                      overall[period_wide], pool=pool)
-            if p.seasonality == "on" and i == 1:
+            if on:
                 better = np.ones(len(overall), dtype=bool)
             choice = np.where(better, i, choice)
             wide = np.where(better, period_wide, wide)
             best = np.where(better, sigma, best)
         return choice, profiles, wide
+
+    def _eligible_profile(self, values: np.ndarray, overall: np.ndarray, period: _Period, eligible: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """(S, slots) the period's profile and its samples per pooled slot, for the `eligible` rows (S,); the
+        overall median and no samples for the rest."""
+        profile = np.repeat(overall[:, None], period.n_slots, axis=1)
+        samples = np.zeros(profile.shape, dtype=np.int64)
+        if eligible.any():
+            pooled, samples[eligible] = self._pooled(slot_grid(values[eligible], period.slot_of_column, period.n_slots))
+            profile[eligible] = fill_nan(pooled, overall[eligible][:, None])
+        return profile, samples
 
     def _pool_choice(self, values: np.ndarray, overall: np.ndarray, period: _Period, short: np.ndarray,
                      pool: WidePool) -> tuple[np.ndarray, np.ndarray]:
@@ -876,10 +898,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
     def fit(self, times: np.ndarray, values: np.ndarray, ctx: FitContext) -> FitResult:
         p = self.params
         slot_width = p.period / self.n_slots(ctx.step)
-        span = times[-1] - times[0] if len(times) > 1 else 0.0
         periods = self._periods(times, slot_width)
         overall = nanmedian(values, axis=1)  # (S,)
-        choice, profiles, wide = self._choose(values, overall, periods, span)
+        choice, profiles, wide = self._choose(values, overall, periods, times[-1] - first_seen(times, values))
         use = choice > 0
         grid = periods[int(choice.max(initial=0)) - 1] if use.any() else periods[0]
         profile = np.repeat(overall[:, None], grid.n_slots, axis=1)
