@@ -646,9 +646,10 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return found
 
     def _band(self, resid: np.ndarray, use: np.ndarray, period: _Period, short: _Period,
-              overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scale (S, slots), band half-width in sigmas k (S,) and samples per pooled slot (S, slots) of residuals.
+              overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray,
+              profile_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scale (S, slots), band half-width in sigmas k (S,) and the profile's samples per slot (S, slots, at least
+        1: each slot's scale allows for the profile's own error, a median of that many samples).
 
         `period` is the profile's; `short` the shortest period. For a long period's profile the residual scale is
         taken per slot of the week or per slot of the day (pooling the seven days), whichever predicts the
@@ -658,9 +659,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         week's own slots are the better scale. `wide` (S,): rows whose profile is pooled to `min_slot_samples`;
         their scale is too, reaching as far as a gap's widening."""
         pool = self._wide_pool(short, MAX_WIDEN_SHARE)
-        slot_abs, samples = self._pooled_rows(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots), wide,
-                                              pool)
-        samples = np.maximum(samples, 1)
+        slot_abs, _ = self._pooled_rows(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots), wide, pool)
+        samples = np.maximum(profile_samples, 1)
         scale, k = self._scale_and_k(resid, use, period, slot_abs, samples, overall, width, weights)
         by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1)) \
             if short is not period and use.any() else np.zeros(len(use), dtype=bool)
@@ -753,9 +753,10 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return [_Period(length, int(round(length / slot_width)), times, slot_width) for length in lengths]
 
     def _choose(self, values: np.ndarray, overall: np.ndarray, periods: list[_Period], seen: np.ndarray
-                ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+                ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Per series, which profile to use (0: none, i: periods[i - 1]), each period's profile (S, slots) and
-        whether the chosen profile is pooled wide (`min_slot_samples`, see _pool_choice).
+        the samples each of its slots was pooled from (S, slots), and whether the chosen profile is pooled wide
+        (`min_slot_samples`, see _pool_choice).
 
         A longer period is taken only where it cuts the residual scale of the best shorter choice
         by `min_seasonal_gain` (and the series has been seen, in history, for `min_long_periods` of it,
@@ -768,16 +769,18 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         wide = np.zeros(len(overall), dtype=bool)
         best = robust_sigma(values - overall[:, None])
         pool = self._wide_pool(periods[0], MIN_SLOT_SAMPLES_REACH_SHARE)
-        profiles = []
+        profiles, counts = [], []
         for i, period in enumerate(periods, start=1):
             if p.seasonality == "off":
                 profiles.append(np.repeat(overall[:, None], period.n_slots, axis=1))
+                counts.append(np.zeros(profiles[-1].shape, dtype=np.int64))
                 break
             needed = p.min_periods if period.length == p.period else p.min_long_periods
             on = p.seasonality == "on" and i == 1
             eligible = np.ones(len(overall), dtype=bool) if on else seen >= needed * period.length
             profile, samples = self._eligible_profile(values, overall, period, eligible)
             profiles.append(profile)
+            counts.append(samples)
             # A profile must cut the scale in-sample (cheap) and then on held-out periods (the real test).
             sigma = best.copy()
             sigma[eligible] = robust_sigma(values[eligible] - profile[eligible][:, period.slot_of_column])
@@ -789,14 +792,15 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
                 sigma[rows], period_wide[rows] = self._pool_choice(values[rows], overall[rows], period, short, pool)
                 better &= sigma <= (1 - p.min_seasonal_gain) * best
             if period_wide.any():
-                profile[period_wide] = self._profile(values[period_wide], period.slot_of_column, period.n_slots,
-                                                     overall[period_wide], pool=pool)
+                pooled, samples[period_wide] = self._pooled(slot_grid(values[period_wide], period.slot_of_column,
+                                                                      period.n_slots), pool=pool)
+                profile[period_wide] = fill_nan(pooled, overall[period_wide][:, None])
             if on:
                 better = np.ones(len(overall), dtype=bool)
             choice = np.where(better, i, choice)
             wide = np.where(better, period_wide, wide)
             best = np.where(better, sigma, best)
-        return choice, profiles, wide
+        return choice, profiles, counts, wide
 
     def _eligible_profile(self, values: np.ndarray, overall: np.ndarray, period: _Period, eligible: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray]:
@@ -882,16 +886,18 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return resid
 
     def _grouped_band(self, resid: np.ndarray, choice: np.ndarray, periods: list[_Period], grid: _Period,
-                      overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """_band for each group of series sharing a period, laid out on the grid of the longest one chosen."""
+                      overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray,
+                      counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """_band for each group of series sharing a period, laid out on the grid of the longest one chosen;
+        `counts`: each period's samples per profile slot (from _choose)."""
         n = len(overall)
         scale, samples, k = np.zeros((n, grid.n_slots)), np.ones((n, grid.n_slots)), np.zeros(n)
         for group in np.unique(choice):
             rows = np.flatnonzero(choice == group)
             period = periods[group - 1] if group else periods[0]
+            profile_samples = counts[group - 1][rows] if group else np.ones((len(rows), period.n_slots))
             s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period, periods[0], overall[rows],
-                                  width, weights, wide[rows])
+                                  width, weights, wide[rows], profile_samples)
             scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
         return scale, k, samples
 
@@ -900,7 +906,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         slot_width = p.period / self.n_slots(ctx.step)
         periods = self._periods(times, slot_width)
         overall = nanmedian(values, axis=1)  # (S,)
-        choice, profiles, wide = self._choose(values, overall, periods, times[-1] - first_seen(times, values))
+        choice, profiles, counts, wide = self._choose(values, overall, periods, times[-1] - first_seen(times, values))
         use = choice > 0
         grid = periods[int(choice.max(initial=0)) - 1] if use.any() else periods[0]
         profile = np.repeat(overall[:, None], grid.n_slots, axis=1)
@@ -912,7 +918,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
 
         weights = 0.5 ** ((times[-1] - times) / p.calibration_half_life) if p.calibration_half_life else None
         scale, k, samples = self._grouped_band(resid, choice, periods, grid, overall, ctx.interval_width, weights,
-                                               wide)
+                                               wide, counts)
         online_resid = online_residuals(resid, k[:, None] * scale[:, slot_of_column], ctx.step, p.level_half_life)
 
         recent = times >= times[-1] - p.level_half_life  # the level restarts at its robust recent value
