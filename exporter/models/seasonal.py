@@ -647,9 +647,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
 
     def _band(self, resid: np.ndarray, use: np.ndarray, period: _Period, short: _Period,
               overall: np.ndarray, width: float, weights: np.ndarray | None, wide: np.ndarray,
-              profile_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scale (S, slots), band half-width in sigmas k (S,) and the profile's samples per slot (S, slots, at least
-        1: each slot's scale allows for the profile's own error, a median of that many samples).
+              samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scale (S, slots) and band half-width in sigmas k (S,) of residuals; `samples` (S, slots, at least 1): the
+        profile's samples per slot, for which each slot's scale allows (the profile's own error).
 
         `period` is the profile's; `short` the shortest period. For a long period's profile the residual scale is
         taken per slot of the week or per slot of the day (pooling the seven days), whichever predicts the
@@ -660,7 +660,6 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         their scale is too, reaching as far as a gap's widening."""
         pool = self._wide_pool(short, MAX_WIDEN_SHARE)
         slot_abs, _ = self._pooled_rows(slot_grid(np.abs(resid), period.slot_of_column, period.n_slots), wide, pool)
-        samples = np.maximum(profile_samples, 1)
         scale, k = self._scale_and_k(resid, use, period, slot_abs, samples, overall, width, weights)
         by_day = use & self._day_scale_predicts_better(resid, period, short, scale.min(axis=1)) \
             if short is not period and use.any() else np.zeros(len(use), dtype=bool)
@@ -670,7 +669,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             pooled_scale, pooled_k = self._scale_and_k(resid, use, period, period.tile(daily_abs, short), samples,
                                                        overall, width, weights)
             scale, k = np.where(by_day[:, None], pooled_scale, scale), np.where(by_day, pooled_k, k)
-        return scale, k, samples
+        return scale, k
 
     def _day_scale_predicts_better(self, resid: np.ndarray, period: _Period, short: _Period, floor: np.ndarray
                                    ) -> np.ndarray:
@@ -770,11 +769,7 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         best = robust_sigma(values - overall[:, None])
         pool = self._wide_pool(periods[0], MIN_SLOT_SAMPLES_REACH_SHARE)
         profiles, counts = [], []
-        for i, period in enumerate(periods, start=1):
-            if p.seasonality == "off":
-                profiles.append(np.repeat(overall[:, None], period.n_slots, axis=1))
-                counts.append(np.zeros(profiles[-1].shape, dtype=np.int64))
-                break
+        for i, period in enumerate(periods if p.seasonality != "off" else [], start=1):
             needed = p.min_periods if period.length == p.period else p.min_long_periods
             on = p.seasonality == "on" and i == 1
             eligible = np.ones(len(overall), dtype=bool) if on else seen >= needed * period.length
@@ -792,9 +787,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
                 sigma[rows], period_wide[rows] = self._pool_choice(values[rows], overall[rows], period, short, pool)
                 better &= sigma <= (1 - p.min_seasonal_gain) * best
             if period_wide.any():
-                pooled, samples[period_wide] = self._pooled(slot_grid(values[period_wide], period.slot_of_column,
-                                                                      period.n_slots), pool=pool)
-                profile[period_wide] = fill_nan(pooled, overall[period_wide][:, None])
+                profile[period_wide], samples[period_wide] = self._profile(
+                    values[period_wide], period.slot_of_column, period.n_slots, overall[period_wide], pool=pool)
             if on:
                 better = np.ones(len(overall), dtype=bool)
             choice = np.where(better, i, choice)
@@ -809,8 +803,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         profile = np.repeat(overall[:, None], period.n_slots, axis=1)
         samples = np.zeros(profile.shape, dtype=np.int64)
         if eligible.any():
-            pooled, samples[eligible] = self._pooled(slot_grid(values[eligible], period.slot_of_column, period.n_slots))
-            profile[eligible] = fill_nan(pooled, overall[eligible][:, None])
+            profile[eligible], samples[eligible] = self._profile(values[eligible], period.slot_of_column,
+                                                                 period.n_slots, overall[eligible])
         return profile, samples
 
     def _pool_choice(self, values: np.ndarray, overall: np.ndarray, period: _Period, short: np.ndarray,
@@ -836,9 +830,11 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return robust_sigma(resid), wide
 
     def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray,
-                 widen: bool = True, pool: WidePool | None = None) -> np.ndarray:
-        """(S, slots) median of each slot's samples and its neighbours'; the overall median where a slot has none."""
-        return fill_nan(self._pooled(slot_grid(values, slot_of_column, n_slots), widen, pool)[0], overall[:, None])
+                 widen: bool = True, pool: WidePool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(S, slots) median of each slot's samples and its neighbours' (the overall median where a slot has none),
+        and (S, slots) how many samples each pooled."""
+        median, count = self._pooled(slot_grid(values, slot_of_column, n_slots), widen, pool)
+        return fill_nan(median, overall[:, None]), count
 
     def _pooled(self, grid: np.ndarray, widen: bool = True, pool: WidePool | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -880,8 +876,8 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             if not train.any() or not test.any():
                 return None
             # judged as it is estimated on a regular history: a half of the periods would widen every slot
-            profile = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall,
-                                    pool is not None, pool)
+            profile, _ = self._profile(values[:, train], period.slot_of_column[train], period.n_slots, overall,
+                                       pool is not None, pool)
             resid[:, test] = values[:, test] - profile[:, period.slot_of_column[test]]
         return resid
 
@@ -895,9 +891,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         for group in np.unique(choice):
             rows = np.flatnonzero(choice == group)
             period = periods[group - 1] if group else periods[0]
-            profile_samples = counts[group - 1][rows] if group else np.ones((len(rows), period.n_slots))
-            s, kk, m = self._band(resid[rows], np.full(len(rows), bool(group)), period, periods[0], overall[rows],
-                                  width, weights, wide[rows], profile_samples)
+            m = np.maximum(counts[group - 1][rows], 1) if group else np.ones((len(rows), period.n_slots))
+            s, kk = self._band(resid[rows], np.full(len(rows), bool(group)), period, periods[0], overall[rows],
+                               width, weights, wide[rows], m)
             scale[rows], samples[rows], k[rows] = grid.tile(s, period), grid.tile(m, period), kk
         return scale, k, samples
 
