@@ -5,7 +5,7 @@ import pytest
 
 from exporter.executor import LocalFitExecutor, TaskFailure
 from exporter.models import REGISTRY, FitContext, make_model
-from exporter.models._arrays import weighted_quantile
+from exporter.models._arrays import nanmedian, nanquantile, weighted_quantile
 from exporter.models.seasonal import SeasonalParams
 from exporter.scoring import anomaly_score
 
@@ -210,6 +210,25 @@ def test_the_weighted_quantile_is_the_smallest_value_with_at_most_the_tail_weigh
     assert got[2] == 0.0  # a row without samples
     equal = weighted_quantile(values[:1], np.ones(2016), 0.999)[0]
     assert equal == np.sort(values[0])[-3]  # equal weights: 2 of 2,016 samples may lie above it
+
+
+@pytest.mark.parametrize("shape,axis", [((40, 1441), 1), ((7, 599), 1), ((30, 48, 5), 2), ((3, 0), 1), ((5, 12, 2), 1)])
+def test_the_gap_tolerant_median_and_quantile_equal_numpys_to_the_bit(shape, axis):
+    import warnings
+
+    rng = np.random.default_rng(sum(shape))
+    values = np.round(rng.standard_t(3, shape) * 100, 1)  # ties, as in quantised metrics
+    values[rng.random(shape) < 0.3] = np.nan  # gaps
+    if values.size:
+        values[0] = np.nan  # a series without samples
+        values.flat[1] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = [np.nanmedian(values, axis=axis)] + [np.nanquantile(values, q, axis=axis)
+                                                        for q in (0.0, 0.3, 0.5, 0.99, 0.9995, 1.0)]
+    got = [nanmedian(values, axis)] + [nanquantile(values, q, axis) for q in (0.0, 0.3, 0.5, 0.99, 0.9995, 1.0)]
+    for want, have in zip(expected, got):
+        assert np.array_equal(want, have, equal_nan=True)
 
 
 def test_an_episode_a_week_old_no_longer_sets_the_band_while_the_same_episode_yesterday_does():
