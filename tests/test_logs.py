@@ -237,6 +237,17 @@ def test_a_message_that_begins_with_a_program_or_host_name_is_one_template_from_
     assert ids[7] != ids[8]  # a first word that is a plain word still keeps events apart, as in Drain
 
 
+def test_a_statement_whose_first_field_is_a_host_name_or_an_address_is_one_template():
+    peers = ["10.0.3.7:5432", "db.example.org:5432", "[2001:db8::2]:9094", "cache.example.org:6379", "10.0.3.9:6379"]
+    lines = [f"{peer} close, {i * 100} bytes sent, {i * 7} bytes received, lifetime 00:0{i}" for i, peer in enumerate(peers)]
+    lines += [f"{peer} connection reset by peer" for peer in peers]
+    source = miner()
+    ids = feed(source, lines)
+    assert len(set(ids[:5])) == 1 and len(set(ids[5:])) == 1  # before: one template for names, one for addresses
+    assert ids[0] != ids[5]
+    assert source.snapshot()[0][ids[5]].text == "<*> connection reset by peer"
+
+
 def test_an_equal_value_word_is_no_evidence_so_events_of_one_package_stay_apart_and_packages_group():
     rng = random.Random(3)
     states = ["half-installed", "unpacked", "half-configured", "installed"]
