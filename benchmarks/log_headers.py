@@ -35,6 +35,7 @@ THREADS = ["main", "pool-1-thread-3", "worker-12", "http-nio-8080-exec-4"]
 LOGGERS = ["org.example.Service", "com.shop.Orders", "io.net.Client", "app.jobs.Runner"]
 PROGRAMS = ["app", "backupd", "cron", "api-server"]
 LEVELS = ["INFO"] * 6 + ["WARN", "ERROR", "DEBUG"]
+ONE_HOST, ONE_PROGRAM = "shopfront", "billing"  # a one-host or one-program file's name: a plain word, no digits
 MYSQL_LEVELS = {"INFO": "Note", "WARN": "Warning", "ERROR": "ERROR", "DEBUG": "Note"}
 
 
@@ -124,6 +125,10 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "hclog": lambda x: f"{x.date}T{x.hms}.{x.ms}Z [{x.level}] {x.program}: ",
     "level-colon-time": lambda x: f"{x.level}: {x.date} {x.hms} ",
     "date-level-program-pid": lambda x: f"{x.date} {x.hms} {x.level.title()} {x.program} {x.pid} ",
+    # Added 2026-12-06 (seventh session): one host's or one program's file, whose name is a plain word on every line
+    "one-host-level": lambda x: f"{x.date} {x.hms} {x.level} {ONE_HOST} ",
+    "one-program": lambda x: f"{x.date}T{x.hms}.{x.ms}Z {ONE_PROGRAM} ",
+    "one-program-comma-level": lambda x: f"{x.date} {x.hms}, {x.level.title():<21} {ONE_PROGRAM:<6} ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -995,6 +995,9 @@ def _with_header(header) -> list[str]:
      "log4j>id:4", True),  # pid, ---, thread, then a logger of any depth ending in ':'
     (lambda i, lvl: f"{4000 + i} node-{i % 3} {('app', 'cron')[i % 2]}.hw state_change.{lvl.lower()} "
                     f"{1772510531 + i} 1 ", "none>id:6", False),  # six columns: id, host, component, state, epoch, flag
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} {lvl} shopfront ", "log4j>word=shopfront:1",
+     True),  # one host's file: its name, a plain word, on every line
+    (lambda i, lvl: f"2026-03-03T04:02:{i % 60:02d}Z shop-api ", "generic>word=shop-api:1", False),  # one program's
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)
@@ -1031,6 +1034,19 @@ def test_a_level_word_inside_messages_is_not_cut_as_header():
     assert detect(lines).format.name == "level-column:6"
     lines = [f"2026-03-03 04:02:{i % 60:02d} app: {MESSAGES[i % 10].split()[0]} error {i}" for i in range(50)]
     assert ">" not in detect(lines).format.name  # lower case in running text: a word of the message
+
+
+def test_a_word_on_every_line_is_a_header_column_only_after_a_header_and_before_the_message():
+    lines = [f"2026-03-03 04:02:{i % 60:02d} {MESSAGES[i % 10].split()[0]} {i} ok" for i in range(60)]
+    assert ">" not in detect(lines).format.name  # a word that varies is the message's own
+    lines = [f"2026-03-03 04:02:{i % 60:02d} shop {'a b' if i % 3 else 'c d'} {MESSAGES[i % 10]}" for i in range(60)]
+    assert detect(lines).format.name == "generic>word=shop:1"
+    lines = [f"status {('unpacked', 'installed')[i % 2]} lib{i}:amd64 {i}.0" for i in range(60)]
+    assert detect(lines).format.name == "none"  # whole lines that all begin with one word: it is the message's
+    lines = [f"2026-03-03 04:02:{i % 60:02d} {'db' if i % 20 == 7 else 'shop'} {MESSAGES[i % 10]}" for i in range(60)]
+    assert ">" not in detect(lines).format.name  # a second name on 5% of the lines: not one host's or program's file
+    lines[7] = lines[27] = "2026-03-03 04:02:07 shop " + MESSAGES[7]  # on one line in 60 (a stray line): still cut
+    assert detect(lines).format.name == "generic>word=shop:1"
 
 
 def test_one_message_repeated_is_not_read_for_header_tokens():

@@ -237,6 +237,23 @@ def test_a_message_that_begins_with_a_program_or_host_name_is_one_template_from_
     assert ids[7] != ids[8]  # a first word that is a plain word still keeps events apart, as in Drain
 
 
+def test_a_one_host_log_keeps_apart_messages_that_differ_in_their_first_word():
+    # the host name on every line, left in the messages, would be the first token of all of them, where Drain's
+    # tree keeps "Failed password ..." and "Accepted password ..." apart (9 of 10 tokens equal: one template)
+    rng = random.Random(5)
+    lines = [f"2026-03-03 04:02:{i % 60:02d} INFO bastion {rng.choice(['Failed', 'Accepted'])} password for "
+             f"{rng.choice(['root', 'alice', 'bob'])} from 10.0.{i % 9}.{i} port {40000 + i} ssh2" for i in range(300)]
+    lines += [f"2026-03-03 04:03:{i % 60:02d} INFO bastion Connection closed by 10.0.0.{i} port {50000 + i}"
+              for i in range(20)]
+    source = miner()
+    ids = feed(source, lines)
+    words = [line.split()[4] for line in lines]
+    assert source.format_name == "log4j>word=bastion:1"
+    assert len({i for i, w in zip(ids, words) if w == "Failed"}) == 1
+    assert {i for i, w in zip(ids, words) if w == "Failed"}.isdisjoint({i for i, w in zip(ids, words) if w != "Failed"})
+    assert len(set(ids)) == 3
+
+
 def test_a_statement_whose_first_field_is_a_host_name_or_an_address_is_one_template():
     peers = ["10.0.3.7:5432", "db.example.org:5432", "[2001:db8::2]:9094", "cache.example.org:6379", "10.0.3.9:6379"]
     lines = [f"{peer} close, {i * 100} bytes sent, {i * 7} bytes received, lifetime 00:0{i}" for i, peer in enumerate(peers)]

@@ -32,12 +32,14 @@ from .formats import (
     resolve,
 )
 from .header_tokens import (
-    HEADER_KINDS,
     MAX_HEADER_REST,
+    WORD_KIND,
     HeaderRestFormat,
     column_shape,
     digit_shape,
     header_token_kind,
+    is_header_kind,
+    is_header_word,
     split_header_tokens,
 )
 
@@ -103,6 +105,10 @@ def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detecti
 
 HEADER_REST_SHARE = 0.9  # of the parsed sample lines that must have the same header token at the same place
 HEADER_REST_MIN_MESSAGES = 5  # distinct messages in the sample before header tokens are looked for in them
+# A plain word (no digits, no dots) is a header column only when it is the same word on this share of the lines: a
+# host or program name that a one-host, one-program file writes on every line (`2026-10-11 10:00:00 INFO shop ...`).
+# Left in the messages it would be the first token of every one, where Drain's tree tells messages apart.
+HEADER_WORD_SHARE = 0.98
 
 
 def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
@@ -113,6 +119,8 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
         return found  # one message over and over (its numbers aside): no telling header from message
     kinds: Counter[tuple[int, str, str]] = Counter()
+    before_message: Counter[tuple[int, str]] = Counter()  # of a word's lines, those where a message word follows it
+    after_header = not isinstance(found.format, WholeLine)  # a word that begins whole lines is the message's own
     for parsed in parsed_lines:
         tokens = split_header_tokens(parsed.content, MAX_HEADER_REST + 1)
         in_header = True  # every token so far is a header token
@@ -125,15 +133,23 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
             # (user 12) come after its words
             if kind == "id" and not (in_header and len(tokens) > i + 1):
                 kind = None
+            if kind is None and in_header and after_header and is_header_word(tokens[i]):
+                kinds[(i, "word", tokens[i])] += 1  # a header only if it is the same word on (nearly) every line
+                before_message[(i, tokens[i])] += i + 1 < len(tokens) and header_token_kind(tokens, i + 1) is None
             in_header = in_header and kind is not None
             if kind is not None:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
-    common = [(i, kind) for (i, kind, _), n in kinds.items() if n >= HEADER_REST_SHARE * len(contents)]
+    common = [(i, kind) for (i, kind, _), n in kinds.items()
+              if kind != "word" and n >= HEADER_REST_SHARE * len(contents)]
+    # a word that a number or a value follows on most lines is the message's (`user 12 logged in`), not a column
+    common += [(i, f"{WORD_KIND}{word}") for (i, kind, word), n in kinds.items()
+               if kind == "word" and n >= HEADER_WORD_SHARE * len(contents) and 2 * before_message[(i, word)] > n]
     if not common:
         return found
     index, kind = max(common)
+    share = HEADER_WORD_SHARE if kind.startswith(WORD_KIND) else HEADER_REST_SHARE
     reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
-              f"least {HEADER_REST_SHARE:.0%}): cut")
+              f"least {share:.0%}): cut")
     return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
 
 
@@ -293,7 +309,7 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if arrow and inner_name:
         kind, _, count = rest_spec.partition(":")
         inner_format = format_from_state(inner_name)
-        if inner_format is None or not count.isdigit() or kind not in HEADER_KINDS:
+        if inner_format is None or not count.isdigit() or not is_header_kind(kind):
             return None
         return HeaderRestFormat(inner_format, int(count), kind)
     kind, _, rest = name.partition(":")

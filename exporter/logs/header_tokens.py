@@ -34,6 +34,10 @@ MAX_GROUP = 200  # characters a bracketed group may span
 _DIGITS = re.compile(r"\d+")
 MAX_HEADER_REST = 8  # tokens at the start of a message that can still be header
 HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
+# A plain word that can be a header column (a host or program name): letters, `_` and `-` only (one with a digit or a
+# dot inside is a value word, kind `id`). Its kind is `word=<the word>`: only that word, on every line, is header.
+_HEADER_WORD = re.compile(r"[A-Za-z_][A-Za-z_-]+")
+WORD_KIND = "word="
 
 
 def column_shape(token: str) -> str:
@@ -90,6 +94,16 @@ def header_level(token: str) -> str | None:
     return None if token.isdigit() else level_name(token.strip("<>"))
 
 
+def is_header_word(token: str) -> bool:
+    """Whether a token could be a header column of plain words (a host or program name): letters, `_` and `-` only."""
+    return _HEADER_WORD.fullmatch(token) is not None
+
+
+def is_header_kind(kind: str) -> bool:
+    """Whether `kind` names a kind HeaderRestFormat cuts: one of HEADER_KINDS, or `word=<a header word>`."""
+    return kind in HEADER_KINDS or (kind.startswith(WORD_KIND) and is_header_word(kind[len(WORD_KIND):]))
+
+
 def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     """What header token tokens[i] is: one of HEADER_KINDS, or None (a word of the message, or unsure)."""
     token = tokens[i]
@@ -113,12 +127,18 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
 class HeaderRestFormat(LineFormat):
     """A detected format whose messages still begin with header tokens (found by detect(): a host and a level after
     the time, a logger and a ` - `, a zone after a bracketed time): on each line whose token `count - 1` of the
-    message is of the same kind (one of HEADER_KINDS), the first `count` tokens are cut off; the
-    level is read among them when the format gave none. Lines where it is not stay as the format parsed them."""
+    message is of the same kind (one of HEADER_KINDS; for `word=<w>`, is the word w), the first `count` tokens are cut
+    off; the level is read among them when the format gave none. Lines where it is not stay as the format parsed
+    them."""
 
     def __init__(self, inner: LineFormat, count: int, kind: str):
         self.inner, self.count, self.kind = inner, count, kind
+        self.word = kind[len(WORD_KIND):] if kind.startswith(WORD_KIND) else None
         self.name, self.has_level = f"{inner.name}>{kind}:{count}", True
+
+    def _is_kind(self, tokens: Sequence[str]) -> bool:
+        last = self.count - 1
+        return tokens[last] == self.word if self.word is not None else header_token_kind(tokens, last) == self.kind
 
     def field_names(self) -> frozenset[str] | None:
         inner = self.inner.field_names()
@@ -129,7 +149,7 @@ class HeaderRestFormat(LineFormat):
         if parsed is None or parsed.from_fields:
             return parsed
         tokens = split_header_tokens(parsed.content, self.count)
-        if (len(tokens) < self.count or header_token_kind(tokens, self.count - 1) != self.kind
+        if (len(tokens) < self.count or not self._is_kind(tokens)
                 or (self.kind == "level" and parsed.level is not None)):
             return parsed
         header = tokens[:self.count]
