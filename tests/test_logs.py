@@ -254,6 +254,23 @@ def test_a_one_host_log_keeps_apart_messages_that_differ_in_their_first_word():
     assert len(set(ids)) == 3
 
 
+def test_a_first_word_that_held_a_number_is_a_value_after_masking_too():
+    # task_1445_0020_m_000000 masks to task_<NUM>_<NUM>_m_<NUM>: no digit is left, but it is still an id, and the
+    # statement is one template whichever kinds of task (m, r) its first field names
+    rng = random.Random(7)
+    lines = [f"task_1445144423722_{rng.randint(1, 40):04d}_{rng.choice('mr')}_{rng.randint(0, 99):06d} Task "
+             f"Transitioned from {rng.choice(['NEW to SCHEDULED', 'SCHEDULED to RUNNING'])}" for _ in range(200)]
+    source = miner()
+    ids = feed(source, lines)
+    by_states = {}
+    for line, template_id in zip(lines, ids):
+        by_states.setdefault(line.split("from ")[1], set()).add(template_id)
+    assert [len(found) for found in by_states.values()] == [1, 1]  # before: one template per kind of task
+    assert len(set(ids)) == 2
+    assert {source.snapshot()[0][i].text for i in ids} == {
+        "<*> Task Transitioned from NEW to SCHEDULED", "<*> Task Transitioned from SCHEDULED to RUNNING"}
+
+
 def test_a_statement_whose_first_field_is_a_host_name_or_an_address_is_one_template():
     peers = ["10.0.3.7:5432", "db.example.org:5432", "[2001:db8::2]:9094", "cache.example.org:6379", "10.0.3.9:6379"]
     lines = [f"{peer} close, {i * 100} bytes sent, {i * 7} bytes received, lifetime 00:0{i}" for i, peer in enumerate(peers)]

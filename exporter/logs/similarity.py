@@ -83,11 +83,12 @@ class MaskAwareDrain(Drain):
 
     def has_numbers(self, s):
         """Whether Drain's tree files a message under `<*>` rather than this token: Drain3 does so for a token with a
-        digit; any value word is filed there, and so is a mask. A message that begins with a program or host name
+        digit; any value word is filed there, and so is a mask or a word with a mask inside (`task_<NUM>_m_<NUM>` held
+        digits before masking). A message that begins with a program or host name
         (`chrome.exe - ...`, `svchost.exe - ...`) is then compared with the templates of its length that begin with
         another, and one log statement is one template, not one per program; a statement whose first field holds a
         host name one time and an address (`<IP>`) the next is one template too, not one per kind of value."""
-        return is_value_word(s) or ("<" in s and _compiled(self.mask_token).fullmatch(s) is not None)
+        return is_value_word(s) or ("<" in s and _compiled(self.mask_token).search(s) is not None)
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
