@@ -25,6 +25,7 @@ from .formats import (
     LevelColumnFormat,
     LineFormat,
     NestedFormat,
+    Parsed,
     StampPrefixFormat,
     WholeLine,
     level_name,
@@ -118,9 +119,23 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     contents = [parsed.content for parsed in parsed_lines]
     if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
         return found  # one message over and over (its numbers aside): no telling header from message
-    kinds: Counter[tuple[int, str, str]] = Counter()
-    before_message: Counter[tuple[int, str]] = Counter()  # of a word's lines, those where a message word follows it
     after_header = not isinstance(found.format, WholeLine)  # a word that begins whole lines is the message's own
+    common = _common_header_kinds(*_header_token_counts(parsed_lines, after_header), len(contents))
+    if not common:
+        return found
+    index, kind = max(common)
+    share = HEADER_WORD_SHARE if kind.startswith(WORD_KIND) else HEADER_REST_SHARE
+    reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
+              f"least {share:.0%}): cut")
+    return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
+
+
+def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool
+                         ) -> tuple[Counter[tuple[int, str, str]], Counter[tuple[int, str]]]:
+    """Per (token position, kind, shape): on how many messages that token is a header token of that kind (a plain
+    word, kind `word`, with the word as its shape); and per (position, word): on how many a message word follows it."""
+    kinds: Counter[tuple[int, str, str]] = Counter()
+    before_message: Counter[tuple[int, str]] = Counter()
     for parsed in parsed_lines:
         tokens = split_header_tokens(parsed.content, MAX_HEADER_REST + 1)
         in_header = True  # every token so far is a header token
@@ -139,18 +154,18 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
             in_header = in_header and kind is not None
             if kind is not None:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
-    common = [(i, kind) for (i, kind, _), n in kinds.items()
-              if kind != "word" and n >= HEADER_REST_SHARE * len(contents)]
+    return kinds, before_message
+
+
+def _common_header_kinds(kinds: Counter[tuple[int, str, str]], before_message: Counter[tuple[int, str]],
+                         messages: int) -> list[tuple[int, str]]:
+    """(position, kind) of the header tokens common enough to cut: a kind of HEADER_KINDS on HEADER_REST_SHARE of the
+    messages, a plain word (`word=<w>`) on HEADER_WORD_SHARE of them with a message word after it on most."""
+    common = [(i, kind) for (i, kind, _), n in kinds.items() if kind != "word" and n >= HEADER_REST_SHARE * messages]
     # a word that a number or a value follows on most lines is the message's (`user 12 logged in`), not a column
     common += [(i, f"{WORD_KIND}{word}") for (i, kind, word), n in kinds.items()
-               if kind == "word" and n >= HEADER_WORD_SHARE * len(contents) and 2 * before_message[(i, word)] > n]
-    if not common:
-        return found
-    index, kind = max(common)
-    share = HEADER_WORD_SHARE if kind.startswith(WORD_KIND) else HEADER_REST_SHARE
-    reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
-              f"least {share:.0%}): cut")
-    return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
+               if kind == "word" and n >= HEADER_WORD_SHARE * messages and 2 * before_message[(i, word)] > n]
+    return common
 
 
 def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
