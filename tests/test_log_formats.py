@@ -1043,6 +1043,10 @@ def test_a_word_on_every_line_is_a_header_column_only_after_a_header_and_before_
     assert detect(lines).format.name == "generic>word=shop:1"
     lines = [f"status {('unpacked', 'installed')[i % 2]} lib{i}:amd64 {i}.0" for i in range(60)]
     assert detect(lines).format.name == "none"  # whole lines that all begin with one word: it is the message's
+    services = ["nginx", "redis", "postgres", "mailer", "billing"]
+    lines = [f"2026-03-03 04:02:{i % 60:02d} INFO Service {services[i % 5]} {('started', 'stopped')[i % 3 > 0]} after "
+             f"{i} ms" for i in range(60)]
+    assert detect(lines).format.name == "log4j"  # a parameter follows it: cut, `Service` would leave `nginx` first
     lines = [f"2026-03-03 04:02:{i % 60:02d} {'db' if i % 20 == 7 else 'shop'} {MESSAGES[i % 10]}" for i in range(60)]
     assert ">" not in detect(lines).format.name  # a second name on 5% of the lines: not one host's or program's file
     lines[7] = lines[27] = "2026-03-03 04:02:07 shop " + MESSAGES[7]  # on one line in 60 (a stray line): still cut

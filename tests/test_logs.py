@@ -254,6 +254,18 @@ def test_a_one_host_log_keeps_apart_messages_that_differ_in_their_first_word():
     assert len(set(ids)) == 3
 
 
+def test_a_word_on_every_line_before_a_named_parameter_stays_so_the_statement_is_one_template():
+    rng = random.Random(3)
+    names = ["nginx", "redis", "postgres", "worker", "billing", "gateway", "cron", "mailer", "search", "auth"]
+    lines = [f"2026-03-03 04:02:{i % 60:02d} INFO Service {rng.choice(names)} started after {rng.randint(1, 90)} ms"
+             for i in range(300)]
+    source = miner()
+    ids = feed(source, lines)
+    assert source.format_name == "log4j"
+    assert len(set(ids)) == 1  # with `Service` cut as a header column: one template per service name
+    assert source.snapshot()[0][ids[0]].text == "Service <*> started after <NUM> ms"
+
+
 def test_a_first_word_that_held_a_number_is_a_value_after_masking_too():
     # task_1445_0020_m_000000 masks to task_<NUM>_<NUM>_m_<NUM>: no digit is left, but it is still an id, and the
     # statement is one template whichever kinds of task (m, r) its first field names

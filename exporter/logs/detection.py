@@ -131,11 +131,13 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
 
 
 def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool
-                         ) -> tuple[Counter[tuple[int, str, str]], Counter[tuple[int, str]]]:
+                         ) -> tuple[Counter[tuple[int, str, str]], Counter[tuple[int, str]], set[tuple[int, str]]]:
     """Per (token position, kind, shape): on how many messages that token is a header token of that kind (a plain
-    word, kind `word`, with the word as its shape); and per (position, word): on how many a message word follows it."""
+    word, kind `word`, with the word as its shape); per (position, word): on how many a message word follows it; and
+    the (position, word) pairs that a parameter follows (see _followed_by_a_parameter)."""
     kinds: Counter[tuple[int, str, str]] = Counter()
     before_message: Counter[tuple[int, str]] = Counter()
+    followers: dict[tuple[int, str], dict[str, set[str]]] = {}  # (position, word) -> the rest -> the next tokens
     for parsed in parsed_lines:
         tokens = split_header_tokens(parsed.content, MAX_HEADER_REST + 1)
         in_header = True  # every token so far is a header token
@@ -151,20 +153,37 @@ def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool
             if kind is None and in_header and after_header and is_header_word(tokens[i]):
                 kinds[(i, "word", tokens[i])] += 1  # a header only if it is the same word on (nearly) every line
                 before_message[(i, tokens[i])] += i + 1 < len(tokens) and header_token_kind(tokens, i + 1) is None
+                # (a value after it, node-3 or 12, is Drain's <*> anyway; one-word messages share no rest)
+                if i + 2 < len(tokens) and is_header_word(tokens[i + 1]):
+                    rest = digit_shape(" ".join(tokens[i + 2:]))
+                    followers.setdefault((i, tokens[i]), {}).setdefault(rest, set()).add(tokens[i + 1])
             in_header = in_header and kind is not None
             if kind is not None:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
-    return kinds, before_message
+    return kinds, before_message, {key for key, rests in followers.items() if _followed_by_a_parameter(rests)}
+
+
+PARAMETER_VALUES = 3  # different words before one and the same rest of a message: a parameter, not a message's word
+
+
+def _followed_by_a_parameter(rests: dict[str, set[str]]) -> bool:
+    """Whether the plain word after a word is a parameter: PARAMETER_VALUES different ones or more come before one and
+    the same rest of the message (`Service nginx started`, `Service redis started`). Cut, the word would leave that
+    parameter first in every message, where Drain's tree would keep one template per value."""
+    return any(len(words) >= PARAMETER_VALUES for words in rests.values())
 
 
 def _common_header_kinds(kinds: Counter[tuple[int, str, str]], before_message: Counter[tuple[int, str]],
-                         messages: int) -> list[tuple[int, str]]:
+                         before_parameter: set[tuple[int, str]], messages: int) -> list[tuple[int, str]]:
     """(position, kind) of the header tokens common enough to cut: a kind of HEADER_KINDS on HEADER_REST_SHARE of the
-    messages, a plain word (`word=<w>`) on HEADER_WORD_SHARE of them with a message word after it on most."""
+    messages, a plain word (`word=<w>`) on HEADER_WORD_SHARE of them with a message word after it on most, and not a
+    parameter."""
     common = [(i, kind) for (i, kind, _), n in kinds.items() if kind != "word" and n >= HEADER_REST_SHARE * messages]
-    # a word that a number or a value follows on most lines is the message's (`user 12 logged in`), not a column
+    # a word that a number or a value follows on most lines is the message's (`user 12 logged in`), not a column;
+    # so is one that a parameter follows (`Service nginx started`)
     common += [(i, f"{WORD_KIND}{word}") for (i, kind, word), n in kinds.items()
-               if kind == "word" and n >= HEADER_WORD_SHARE * messages and 2 * before_message[(i, word)] > n]
+               if kind == "word" and n >= HEADER_WORD_SHARE * messages and 2 * before_message[(i, word)] > n
+               and (i, word) not in before_parameter]
     return common
 
 
