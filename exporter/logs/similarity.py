@@ -5,13 +5,18 @@ evidence that they are the same template, masked ones included: two messages tha
 `<IP>`, `<NUM>` and a word or two look alike. Drain's reference (logparser) masks values to
 `<*>`, which counts as neither equal nor different, so similarity rests on the constant words.
 This class restores that: a token that is nothing but a mask (with punctuation around it, as in
-`<IP>:` or `(<NUM>),`) counts as a parameter. A token with a constant part (`uid=<NUM>`) is
-compared as it is. Templates still show the mask names. A message whose masked text is the
-template's, token for token, is that template however few its constant words (`<IP> - <NUM> <STR>
-NOERROR <NUM>` is 2 equal words in 6, under the threshold). A message with no constant word at
-all (`{<STR>: <STR>, <STR>: <NUM>}`) would then match no template, not even one of its own
-shape, and open a new one per line; where every token of the template is a parameter that the
-message fits token by token, the two are the same template.
+`<IP>:` or `(<NUM>),`) counts as a parameter. A token whose mask follows a key (`uid=<NUM>`,
+`port:<NUM>`, `name="<STR>"`) is compared as it is: the key is a word of the statement. A value
+with a constant part glued to it (`blk_<NUM>`, `ORD-<NUM>`, `sshd[<NUM>]:`, `<IP>:<NUM>`) held
+digits before masking, so it is a value word (below) and counts as a parameter when equal: with it
+counted as an equal word, `Order ORD-<NUM> shipped to <STR>` and `Order ORD-<NUM> cancelled by
+bob` were 2 equal words in 5, at the threshold, and one template. Templates still show the mask
+names. A message whose masked text is the template's, token for token, is that template however
+few its constant words (`<IP> - <NUM> <STR> NOERROR <NUM>` is 2 equal words in 6, under the
+threshold). A message with no constant word at all (`{<STR>: <STR>, <STR>: <NUM>}`) would then
+match no template, not even one of its own shape, and open a new one per line; where every token
+of the template is a parameter that the message fits token by token, the two are the same
+template.
 
 A value word left unmasked counts as a parameter too when it is equal: a token with a digit in it
 (`libc6:amd64`, `1.3.3+ds-1` after masking, `blk_-42`) or a name with a dot or slash inside
@@ -70,6 +75,19 @@ def _may_hold_state(token: str) -> bool:
     return token.lower() != token or "rue" in token or "alse" in token  # a capital, or true/false: cheap
 
 
+# A key before the mask inside a token (`uid=<NUM>`, `port:<NUM>`, `name="<STR>"`): the key is the statement's word.
+_KEYED_VALUE = re.compile(r"[A-Za-z][\w.-]*[=:][\"'(\[{]?<")
+
+
+@lru_cache(maxsize=8192)
+def is_masked_value(token: str, mask_token: str) -> bool:
+    """Whether a token is a value because of the mask in it: only a mask and punctuation (`<IP>:`, `(<NUM>),`), or
+    a mask glued to a constant part without a key (`blk_<NUM>`, `ORD-<NUM>`, `sshd[<NUM>]:`, `<IP>:<NUM>`)."""
+    pattern = _compiled(mask_token)
+    return pattern.fullmatch(token) is not None or (
+        pattern.search(token) is not None and _KEYED_VALUE.search(token) is None)
+
+
 def other_state(template_token: str, token: str) -> bool:
     """Whether the two tokens differ only in their state words (`isOverlap:false` / `isOverlap:true`)."""
     if template_token == token or not (_may_hold_state(template_token) and _may_hold_state(token)):
@@ -97,12 +115,11 @@ class MaskAwareDrain(Drain):
         if not seq1:
             return 1.0, 0
         similar = params = equal_values = 0  # equal constant words; parameters; equal masks and value words
-        is_mask = _compiled(self.mask_token).fullmatch
         for template_token, token in zip(seq1, seq2):
             if template_token == self.param_str:
                 params += 1
             elif template_token == token:
-                if ("<" in token and is_mask(token)) or is_value_word(token):
+                if ("<" in token and is_masked_value(token, self.mask_token)) or is_value_word(token):
                     params += 1
                     equal_values += 1
                 else:
