@@ -1,6 +1,7 @@
 """Line formats: presets, patterns, auto-detection, masking that keeps words, short messages, the offline command."""
 
 import json
+import random
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from exporter.logs.masking import BuiltinMasking
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
+from exporter.logs.short import MAX_VALUES, ShortMessages
 
 # Real-looking lines of each preset's layout: (preset, lines, expected content of the first, level of the first)
 SAMPLES = {
@@ -501,6 +503,42 @@ def test_short_messages_group_only_with_identical_ones():
     assert ids[0] == ids[2] != ids[1]
     assert ids[3] == ids[4]  # the number after "core." is masked, so the texts are identical
     assert all(i.startswith("s") for i in ids)
+
+
+def test_a_short_message_whose_word_takes_many_values_joins_one_template_and_a_closed_set_stays_apart():
+    rng = random.Random(7)
+    pods = [f"shop/web-{''.join(rng.choice('bcdfghjkmnpqrstvwxz') for _ in range(5))}" for _ in range(40)]
+    lines = []
+    for pod in pods:
+        lines += [f"Started container {pod}", f"visible is {rng.choice(['true', 'false', 'gone'])}",
+                  "connection reset by peer now"]
+    source = miner(line_format="none")
+    ids = mine(source, lines + [f"Started container {pod}" for pod in pods[:3]])
+    templates = source.snapshot()[0]
+    started = ids[0:len(lines):3]
+    assert len(set(started[:MAX_VALUES])) == MAX_VALUES  # each of the first values is a template, as before
+    assert set(started[MAX_VALUES:]) == {started[MAX_VALUES]}  # then the place holds values: one template
+    assert templates[started[MAX_VALUES]].text == "Started container <*>"
+    assert set(ids[len(lines):]) == {started[MAX_VALUES]}  # a value seen before joins it too
+    assert len({ids[i] for i in range(1, len(lines), 3)}) == 3  # three states of one property stay three templates
+    restored = miner(line_format="none", state=source.state())
+    assert mine(restored, [f"Started container {pods[0]}", "Started container shop/web-zzzzz", "visible is gone"]) == [
+        started[MAX_VALUES], started[MAX_VALUES], ids[lines.index("visible is gone")]]
+
+
+def test_short_templates_alike_but_in_one_place_hold_a_value_there_only_after_max_values_value_words():
+    plain = ShortMessages("p")  # plain words are different statements (one-word messages behind a header's level)
+    assert len({plain.template(["INFO", f"on{chr(65 + i)}resume"], room=True) for i in range(MAX_VALUES + 4)}) == 20
+    short = ShortMessages("s")
+    words = [f"pkg{chr(97 + i)}.deb" for i in range(MAX_VALUES + 2)]
+    ids = [short.template(["deleted", word], room=True) for word in words]
+    assert [text for _, text in ids[:MAX_VALUES]] == [f"deleted {word}" for word in words[:MAX_VALUES]]
+    assert ids[MAX_VALUES] == ids[MAX_VALUES + 1] == ("s17", "deleted <*>")
+    assert short.template(["done"], room=True)[1] == "done"  # one token: no place to compare
+    assert short.template(["deleted", "again.deb"], room=False) == ("s17", "deleted <*>")
+    assert short.template(["deleted", "again"], room=False) == (None, "deleted again")  # a plain word: its own
+    assert short.template(["created", "again"], room=False) == (None, "created again")  # full: a new one has no id
+    assert ShortMessages("s", short.ids).template(["deleted", "more.deb"], room=True) == ("s17", "deleted <*>")
 
 
 def test_a_multi_line_record_keeps_its_header_parsed_and_a_line_that_does_not_parse_is_mined_whole_and_counted():

@@ -9,8 +9,9 @@ message); a record with no level word that is a crash report is an error (a pani
 the message is mined, after masking timestamps, addresses, paths, ids, values with units and numbers
 (masking.py); a masked token counts as a parameter, not as an equal word, when a message is compared
 with a template (similarity.py). With no format configured, each origin's format is detected from
-its first records, which wait until then. A message shorter than Drain's tree depth is grouped only with
-identical (masked) messages. Each source keeps at most `max_templates`
+its first records, which wait until then. A message shorter than Drain's tree depth is grouped with
+identical (masked) messages, and with those that differ from it in a place found to hold values
+(short.py). Each source keeps at most `max_templates`
 templates; records of further templates are counted under `template_id="other"`.
 """
 
@@ -31,6 +32,7 @@ from .detection import FormatWatch
 from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
+from .short import ShortMessages
 from .similarity import make_mask_aware, saved_as_plain_drain
 
 log = logging.getLogger(__name__)
@@ -213,7 +215,7 @@ class SourceMiner:
     first_seen: float | None = None
     templates: dict[str, Template] = field(default_factory=dict)
     counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
-    short: dict[str, str] = field(default_factory=dict)  # masked short message -> template_id
+    short: ShortMessages = field(default_factory=lambda: ShortMessages(SHORT_PREFIX))  # messages under the depth
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line their origin's format did not parse (mined whole)
@@ -325,13 +327,9 @@ class SourceMiner:
                 level = split_leading_level(content)[0] or crash_level(runtime_payload(first)) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
-        if len(tokens) < self.depth:  # too short for Drain's tree: only identical messages group
-            text = " ".join(tokens)
-            template_id = self.short.get(text)
-            if template_id is None and len(self.short) < self.max_templates:
-                template_id = self.short[text] = f"{SHORT_PREFIX}{len(self.short) + 1}"
-            elif template_id is None:  # every template is taken: remembering more would only grow memory and state
-                template_id = OTHER
+        if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
+            found, text = self.short.template(tokens, room=len(self.short) < self.max_templates)
+            template_id = found if found is not None else OTHER  # all taken: remembering more only grows memory, state
         else:
             with self.drain_lock:
                 cluster, _ = self.miner.drain.add_log_message(masked)
@@ -427,7 +425,7 @@ class SourceMiner:
             return {"drain": blob.data.decode("latin-1") if blob.data else None,
                     "first_seen": self.first_seen,
                     "formats": self._formats_to_save(),
-                    "short": dict(self.short),
+                    "short": dict(self.short.ids),
                     "templates": {k: {"text": v.text, "first_seen": v.first_seen} for k, v in self.templates.items()}}
 
 
@@ -473,5 +471,5 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
     if state:
         source.first_seen = state.get("first_seen")
         source.templates = {k: Template(v["text"], float(v["first_seen"])) for k, v in state.get("templates", {}).items()}
-        source.short = dict(state.get("short") or {})
+        source.short = ShortMessages(SHORT_PREFIX, state.get("short") or {})
     return source
