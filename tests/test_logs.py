@@ -13,7 +13,7 @@ from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs
 from exporter.logs.follow import FileFollower
 from exporter.logs.masking import mask_names
 from exporter.logs.mining import OTHER, RecordAssembler, level_of, make_miner
-from exporter.logs.similarity import is_masked_value, mask_token_pattern, other_state
+from exporter.logs.similarity import MAX_STATES, is_masked_value, mask_token_pattern, other_state
 
 
 def miner(max_templates=50, state=None):
@@ -280,6 +280,25 @@ def test_a_word_on_every_line_before_a_named_parameter_stays_so_the_statement_is
     assert source.format_name == "log4j"
     assert len(set(ids)) == 1  # with `Service` cut as a header column: one template per service name
     assert source.snapshot()[0][ids[0]].text == "Service <*> started after <NUM> ms"
+
+
+def test_a_plain_first_word_of_an_open_set_of_names_is_a_value_once_many_names_lead_to_the_same_statement():
+    rng = random.Random(11)
+    users = ["".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(6)) for _ in range(60)]
+    lines = []
+    for i, user in enumerate(users):
+        lines += [f"INFO {user} logged in from 10.0.{i}.{i + 1}", f"INFO {user} changed the password now",
+                  f"INFO Accepted password for {user} from 10.0.0.{i} port 22 ssh2",
+                  f"INFO Failed password for {user} from 10.0.0.{i} port 22 ssh2"]
+    source = miner(max_templates=200)
+    ids = feed(source, lines)
+    logged_in = ids[0::4]
+    assert len(set(logged_in[:MAX_STATES])) == MAX_STATES  # each of the first names leads a branch of its own
+    assert len(set(logged_in[MAX_STATES:])) == 1  # then the name is a value: one template under <*>
+    assert source.snapshot()[0][logged_in[-1]].text == "<*> logged in from <IP>"
+    assert len(set(ids[2::4])) == len(set(ids[3::4])) == 1 and ids[2] != ids[3]  # plain words that are the statement's
+    restored = miner(max_templates=200, state=source.state())
+    assert feed(restored, ["INFO zzzzzz logged in from 10.9.9.9"]) == [logged_in[-1]]
 
 
 def test_a_first_word_that_held_a_number_is_a_value_after_masking_too():

@@ -106,10 +106,66 @@ class MaskAwareDrain(Drain):
         (`chrome.exe - ...`, `svchost.exe - ...`) is then compared with the templates of its length that begin with
         another, and one log statement is one template, not one per program; a statement whose first field holds a
         host name one time and an address (`<IP>`) the next is one template too, not one per kind of value."""
-        return is_value_word(s) or ("<" in s and _compiled(self.mask_token).search(s) is not None)
+        return (s == self.value_first or is_value_word(s)
+                or ("<" in s and _compiled(self.mask_token).search(s) is not None))
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
+    value_first: str | None = None  # set on the instance only between tree_search and add_seq_to_prefix_tree
+
+    def tree_search(self, root_node, tokens, sim_th, include_params):
+        """Drain's own; where it finds no template and the message's plain first word is a value (an open set of
+        names), the templates under `<*>` are searched, and a new one is filed there (add_seq_to_prefix_tree)."""
+        self.__dict__.pop("value_first", None)
+        match = super().tree_search(root_node, tokens, sim_th, include_params)
+        if match is not None or not self._first_word_is_a_value(root_node, tokens, sim_th):
+            return match
+        values = root_node.key_to_child_node[str(len(tokens))].key_to_child_node.get(self.param_str)
+        leaf = self._leaf(values, tokens) if values is not None else None
+        match = self.fast_match(leaf.cluster_ids, tokens, sim_th, include_params) if leaf is not None else None
+        if match is None:
+            self.value_first = tokens[0]
+        return match
+
+    def add_seq_to_prefix_tree(self, root_node, cluster):
+        try:
+            super().add_seq_to_prefix_tree(root_node, cluster)
+        finally:
+            self.__dict__.pop("value_first", None)
+
+    def _first_word_is_a_value(self, root_node, tokens: list[str], sim_th: float) -> bool:
+        """Whether a message that matches no template begins with a plain word that stands where MAX_STATES or more
+        other first words lead to a template that the message fits but for its first word (`alice logged in from
+        <IP>`, `bob logged in from <IP>`, ...): a name of an open set, not a word of the statement, so the message is
+        filed under `<*>`, as a value word's is. Fewer first words (`Accepted password ...` / `Failed password ...`)
+        keep their branches."""
+        if len(tokens) < 2 or self.max_node_depth < 2 or self.has_numbers(tokens[0]):
+            return False
+        length_node = root_node.key_to_child_node.get(str(len(tokens)))
+        if length_node is None or len(length_node.key_to_child_node) < MAX_STATES:
+            return False
+        alike = 0
+        for word, node in length_node.key_to_child_node.items():
+            if word in (self.param_str, tokens[0]):
+                continue
+            leaf = self._leaf(node, tokens)
+            if leaf is not None and self.fast_match(leaf.cluster_ids, [word, *tokens[1:]], sim_th, False):
+                alike += 1
+                if alike >= MAX_STATES:
+                    return True
+        return False
+
+    def _leaf(self, node, tokens: list[str]):
+        """The node under a first word's `node` where tree_search would look for `tokens` (deeper trees only)."""
+        depth = 2
+        for token in tokens[1:]:
+            if depth >= self.max_node_depth or depth == len(tokens):
+                break
+            node = node.key_to_child_node.get(token) or node.key_to_child_node.get(self.param_str)
+            if node is None:
+                return None
+            depth += 1
+        return node
 
     def get_seq_distance(self, seq1, seq2, include_params: bool):
         if not seq1:
