@@ -149,9 +149,20 @@ class MaskAwareDrain(Drain):
             if word in (self.param_str, tokens[0]):
                 continue
             leaf = self._leaf(node, tokens)
-            if leaf is not None and self.fast_match(leaf.cluster_ids, [word, *tokens[1:]], sim_th, False):
+            if leaf is not None and self._fits_but_for_the_first_word(leaf.cluster_ids, tokens, sim_th):
                 alike += 1
                 if alike >= MAX_STATES:
+                    return True
+        return False
+
+    def _fits_but_for_the_first_word(self, cluster_ids, tokens: list[str], sim_th: float) -> bool:
+        """Whether a template of `cluster_ids` is as similar to `tokens` as Drain asks with its first word a
+        parameter (the first word neither counted as equal nor as different)."""
+        for cluster_id in cluster_ids:
+            cluster = self.id_to_cluster.get(cluster_id)
+            if cluster is not None:
+                template = [self.param_str, *cluster.log_template_tokens[1:]]
+                if self.get_seq_distance(template, tokens, False)[0] >= sim_th:
                     return True
         return False
 
