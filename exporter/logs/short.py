@@ -7,14 +7,13 @@ leaves (a digit, a dot or slash inside, or a mask: `Started container shop/web-7
 debian:ACCVRAIZ1.pem`): each of its values would be a template of its own, and an open set of
 them fills the source's template cap. So a place is taken for a value once MAX_VALUES (16)
 different value words have stood there in templates that are otherwise alike (the same other
-tokens, the same length): the next message that differs from them
-only there joins one template with `<*>` in that place, and so do later messages with one of the
-words seen before (their templates keep their counts but grow no more). A small closed set (a
-handful of states or property names) stays apart, each a template, as before. A plain word
-(letters, `_`, `-`) is never taken for a value here: a message of one word mined behind a header
-left in it (`<TS> INFO onResume`) shares its other tokens with every other one-word message, and
-they are different statements. A message of one token has no context to compare and is never
-merged.
+tokens, the same length): the next message that differs from them only there joins one template
+with `<*>` in that place, and so do later messages with one of the words seen before (their
+templates keep their counts but grow no more). A small closed set (a handful of states or property
+names) stays apart, each a template, as before. A plain word (letters, `_`, `-`) is never taken for
+a value here: a message of one word mined behind a header left in it (`<TS> INFO onResume`) shares
+its other tokens with every other one-word message, and they are different statements. A message
+of one token has no context to compare and is never merged.
 """
 
 from __future__ import annotations
