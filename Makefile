@@ -71,11 +71,11 @@ bench-loghub: venv
 bench-log-glob: venv
 	$(PY) -m benchmarks.log_glob $(BENCH_ARGS)
 
-# Line-format detection on 31 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
+# Line-format detection on 59 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
 
-# The log miner's cost on long hostile tokens (masks, formats, detection; linear or quadratic): benchmarks/results/log_long_lines.json
+# The log miner's cost on long hostile tokens (masks, formats, detection, mining; linear or quadratic): benchmarks/results/log_long_lines.json
 bench-log-long-lines: venv
 	$(PY) -m benchmarks.log_long_lines $(BENCH_ARGS)
 

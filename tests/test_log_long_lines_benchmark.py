@@ -7,14 +7,14 @@ from exporter.logs.formats import resolve
 from exporter.logs.masking import BuiltinMasking
 
 
-def test_the_long_lines_benchmark_times_masking_formats_and_detection_for_every_shape(tmp_path, capsys):
+def test_the_long_lines_benchmark_times_masking_formats_detection_and_mining_for_every_shape(tmp_path, capsys):
     out = tmp_path / "long.json"
     assert log_long_lines.main(["--lengths", "200,400", "--output", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["lengths"] == [200, 400] and set(report["shapes"]) == set(log_long_lines.SHAPES)
     for cells in report["shapes"].values():
         assert set(cells) == {"200", "400"}
-        assert all({"masking", "slowest preset", "preset", "detection"} <= set(cell) for cell in cells.values())
+        assert all({"masking", "slowest preset", "preset", "detection", "mining"} <= set(cell) for cell in cells.values())
     assert "growth per doubling" in capsys.readouterr().out
 
 

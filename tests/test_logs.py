@@ -178,7 +178,7 @@ def test_similarity_rests_on_constant_words_and_the_same_masked_text_is_one_temp
 @pytest.mark.parametrize("token, is_value", [
     ("<NUM>", True), ("(<NUM>),", True), ("<IP>:", True), ("<IP>:<NUM>", True), ("blk_<NUM>", True),
     ("ORD-<NUM>", True), ("sshd[<NUM>]:", True), ("task_<NUM>_m_<NUM>", True),
-    ("uid=<NUM>", False), ("port:<NUM>", False), ('name="<STR>"', False), ("log.level=<NUM>", False),
+    ("uid=<NUM>", False), ("port:<NUM>", False), ('name="<STR>"', False), ("log.level=<NUM>", False), ("höhe=<NUM>", False),
     ("word", False), ("<notamask>", False)])
 def test_a_masked_token_is_a_value_unless_a_key_names_it(token, is_value):
     assert is_masked_value(token, mask_token_pattern(mask_names())) is is_value

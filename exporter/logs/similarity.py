@@ -51,16 +51,25 @@ from drain3.drain import Drain
 
 from .formats import is_value_word
 
+_AROUND = (r"[^\w<]*", r"[^\w>]*")  # punctuation before and after a mask in a token
+
 
 def mask_token_pattern(names: Iterable[str]) -> str:
     """A regex matching a token that is one of the masks `<NAME>` and punctuation only."""
     alternatives = "|".join(re.escape(name) for name in sorted(names))
-    return rf"[^\w<]*<(?:{alternatives})>[^\w>]*"
+    return rf"{_AROUND[0]}<(?:{alternatives})>{_AROUND[1]}"
 
 
 @lru_cache(maxsize=64)
 def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
+
+
+@lru_cache(maxsize=64)
+def _mask_inside(mask_token: str) -> re.Pattern:
+    """A mask anywhere in a token: mask_token without the punctuation around it. Searched, it looks at each `<` once;
+    mask_token's leading `[^\\w<]*` would rescan a run of punctuation from every place in it (quadratic)."""
+    return re.compile(mask_token.removeprefix(_AROUND[0]).removesuffix(_AROUND[1]))
 
 
 # A boolean literal, or an upper-case identifier (an enum constant): 3+ capitals, or capitals and digits joined by
@@ -75,17 +84,29 @@ def _may_hold_state(token: str) -> bool:
     return token.lower() != token or "rue" in token or "alse" in token  # a capital, or true/false: cheap
 
 
-# A key before the mask inside a token (`uid=<NUM>`, `port:<NUM>`, `name="<STR>"`): the key is the statement's word.
-_KEYED_VALUE = re.compile(r"[A-Za-z][\w.-]*[=:][\"'(\[{]?<")
+# What separates a key from the value after it inside a token (`uid=<NUM>`, `port:<NUM>`, `name="<STR>"`).
+_KEY_SEPARATOR = re.compile(r"[=:][\"'(\[{]?<")
 
 
 @lru_cache(maxsize=8192)
 def is_masked_value(token: str, mask_token: str) -> bool:
     """Whether a token is a value because of the mask in it: only a mask and punctuation (`<IP>:`, `(<NUM>),`), or
     a mask glued to a constant part without a key (`blk_<NUM>`, `ORD-<NUM>`, `sshd[<NUM>]:`, `<IP>:<NUM>`)."""
-    pattern = _compiled(mask_token)
-    return pattern.fullmatch(token) is not None or (
-        pattern.search(token) is not None and _KEYED_VALUE.search(token) is None)
+    if _compiled(mask_token).fullmatch(token) is not None:
+        return True
+    return _mask_inside(mask_token).search(token) is not None and not _has_key(token)
+
+
+def _has_key(token: str) -> bool:
+    """Whether a value inside the token follows a key: a word with a letter, then `=` or `:` (linear: each
+    separator looks back over the word before it, and those words do not overlap)."""
+    for separator in _KEY_SEPARATOR.finditer(token):
+        start = end = separator.start()
+        while start and (token[start - 1].isalnum() or token[start - 1] in "_.-"):
+            start -= 1
+        if any(char.isalpha() for char in token[start:end]):
+            return True
+    return False
 
 
 def other_state(template_token: str, token: str) -> bool:
@@ -107,7 +128,7 @@ class MaskAwareDrain(Drain):
         another, and one log statement is one template, not one per program; a statement whose first field holds a
         host name one time and an address (`<IP>`) the next is one template too, not one per kind of value."""
         return (s == self.value_first or is_value_word(s)
-                or ("<" in s and _compiled(self.mask_token).search(s) is not None))
+                or ("<" in s and _mask_inside(self.mask_token).search(s) is not None))
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
