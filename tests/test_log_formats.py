@@ -5,6 +5,7 @@ import random
 import re
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
@@ -14,11 +15,12 @@ from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs
 from exporter.logs.detection import DETECT_LINES, detect, format_from_state
 from exporter.logs.formats import compile_pattern, resolve
 from exporter.logs.header_tokens import split_header_tokens
-from exporter.logs.masking import BuiltinMasking
+from exporter.logs.masking import BuiltinMasking, mask_names
 from exporter.logs.mining import RecordAssembler, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
 from exporter.logs.short import MAX_VALUES, ShortMessages
+from exporter.logs.similarity import is_value_token, mask_token_pattern
 
 # Real-looking lines of each preset's layout: (preset, lines, expected content of the first, level of the first)
 SAMPLES = {
@@ -526,10 +528,13 @@ def test_a_short_message_whose_word_takes_many_values_joins_one_template_and_a_c
         started[MAX_VALUES], started[MAX_VALUES], ids[lines.index("visible is gone")]]
 
 
+IS_VALUE = partial(is_value_token, mask_token=mask_token_pattern(mask_names()))
+
+
 def test_short_templates_alike_but_in_one_place_hold_a_value_there_only_after_max_values_value_words():
-    plain = ShortMessages("p")  # plain words are different statements (one-word messages behind a header's level)
+    plain = ShortMessages("p", IS_VALUE)  # plain words are different statements (one-word messages behind a header's level)
     assert len({plain.template(["INFO", f"on{chr(65 + i)}resume"], room=True) for i in range(MAX_VALUES + 4)}) == 20
-    short = ShortMessages("s")
+    short = ShortMessages("s", IS_VALUE)
     words = [f"pkg{chr(97 + i)}.deb" for i in range(MAX_VALUES + 2)]
     ids = [short.template(["deleted", word], room=True) for word in words]
     assert [text for _, text in ids[:MAX_VALUES]] == [f"deleted {word}" for word in words[:MAX_VALUES]]
@@ -538,7 +543,7 @@ def test_short_templates_alike_but_in_one_place_hold_a_value_there_only_after_ma
     assert short.template(["deleted", "again.deb"], room=False) == ("s17", "deleted <*>")
     assert short.template(["deleted", "again"], room=False) == (None, "deleted again")  # a plain word: its own
     assert short.template(["created", "again"], room=False) == (None, "created again")  # full: a new one has no id
-    assert ShortMessages("s", short.ids).template(["deleted", "more.deb"], room=True) == ("s17", "deleted <*>")
+    assert ShortMessages("s", IS_VALUE, short.ids).template(["deleted", "more.deb"], room=True) == ("s17", "deleted <*>")
 
 
 def test_a_multi_line_record_keeps_its_header_parsed_and_a_line_that_does_not_parse_is_mined_whole_and_counted():

@@ -22,6 +22,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
@@ -33,7 +34,7 @@ from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_p
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
 from .short import ShortMessages
-from .similarity import make_mask_aware, saved_as_plain_drain
+from .similarity import is_value_token, make_mask_aware, saved_as_plain_drain
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ class SourceMiner:
     template_max_length: int
     level_pattern: re.Pattern
     miner: TemplateMiner
+    short: ShortMessages  # messages shorter than the tree's depth
     depth: int = 4
     format_spec: str | None = None  # what was configured (a preset name or pattern), None: auto
     configured_format: LineFormat | None = None  # format_spec resolved (every origin reads it)
@@ -215,7 +217,6 @@ class SourceMiner:
     first_seen: float | None = None
     templates: dict[str, Template] = field(default_factory=dict)
     counts: dict[tuple, int] = field(default_factory=dict)  # (template_id, level, *field labels) -> records
-    short: ShortMessages = field(default_factory=lambda: ShortMessages(SHORT_PREFIX))  # messages under the depth
     label_values: set[tuple[str, ...]] = field(default_factory=set)  # combinations of field labels seen
     masked_cache: dict[str, str] = field(default_factory=dict)  # message -> masked message (recent, bounded)
     unparsed: int = 0  # records whose first line their origin's format did not parse (mined whole)
@@ -464,12 +465,14 @@ def make_miner(name: str, *, max_templates: int, template_max_length: int, level
     miner = TemplateMiner(_Blob(drain_state.encode("latin-1")) if drain_state else None, config)
     miner.persistence_handler = None
     make_mask_aware(miner.drain, mask_names([name for _, name in extra_masking]))
-    source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, depth=depth,
-                         format_spec=line_format, configured_format=resolve(line_format) if line_format else None,
+    short = ShortMessages(SHORT_PREFIX, partial(is_value_token, mask_token=miner.drain.mask_token),
+                          (state or {}).get("short") or {})
+    source = SourceMiner(name, max_templates, template_max_length, re.compile(level_pattern), miner, short,
+                         depth=depth, format_spec=line_format,
+                         configured_format=resolve(line_format) if line_format else None,
                          saved_formats=dict((state or {}).get("formats") or {}) if not line_format else {},
                          labels_from_fields=tuple(labels_from_fields))
     if state:
         source.first_seen = state.get("first_seen")
         source.templates = {k: Template(v["text"], float(v["first_seen"])) for k, v in state.get("templates", {}).items()}
-        source.short = ShortMessages(SHORT_PREFIX, state.get("short") or {})
     return source

@@ -18,20 +18,18 @@ of one token has no context to compare and is never merged.
 
 from __future__ import annotations
 
-import re
-
-from .formats import is_value_word
+from collections.abc import Callable
 
 WILDCARD = "<*>"
-_HAS_MASK = re.compile(r"<\w+>")  # a mask's name in a token (`debian:Root_CA_<NUM>.pem`)
 MAX_VALUES = 16  # different words in one place of otherwise alike short templates before the place holds values
 
 
 class ShortMessages:
     """Template ids of short messages (masked text -> id), with the value places found so far."""
 
-    def __init__(self, prefix: str, texts: dict[str, str] | None = None):
+    def __init__(self, prefix: str, is_value: Callable[[str], bool], texts: dict[str, str] | None = None):
         self.prefix = prefix
+        self.is_value = is_value  # the miner's test of a value token (similarity.is_value_token with its masks)
         self.ids: dict[str, str] = dict(texts or {})  # message text -> template id (saved as it is)
         self.text_of: dict[str, str] = {}  # template id -> its text (with `<*>` where values were found)
         for text, template_id in self.ids.items():
@@ -82,11 +80,10 @@ class ShortMessages:
             for place in self._value_places(tokens):
                 self.alike.setdefault(_key(tokens, place), []).append(text)
 
-    @staticmethod
-    def _value_places(tokens: list[str]) -> list[int]:
-        """The places of a message's value words (a digit, a dot or slash inside, or a mask: they held digits before
-        masking): only they may hold values."""
-        return [place for place, token in enumerate(tokens) if is_value_word(token) or _HAS_MASK.search(token)]
+    def _value_places(self, tokens: list[str]) -> list[int]:
+        """The places of a message's value tokens (a digit, a dot or slash inside, or a mask): only they may hold
+        values."""
+        return [place for place, token in enumerate(tokens) if self.is_value(token)]
 
 
 def _key(tokens: list[str], place: int) -> tuple[int, tuple[str, ...]]:

@@ -72,6 +72,12 @@ def _mask_inside(mask_token: str) -> re.Pattern:
     return re.compile(mask_token.removeprefix(_AROUND[0]).removesuffix(_AROUND[1]))
 
 
+def is_value_token(token: str, mask_token: str) -> bool:
+    """Whether a token is a value, not a word of the statement: a value word (a digit, or a dot or slash inside), or
+    a token with a mask in it (`<NUM>`, `task_<NUM>_m_<NUM>`: it held digits before masking)."""
+    return is_value_word(token) or ("<" in token and _mask_inside(mask_token).search(token) is not None)
+
+
 # A boolean literal, or an upper-case identifier (an enum constant): 3+ capitals, or capitals and digits joined by
 # `_`; not inside a word, nor a mask's name (<NUM>).
 _STATE_WORD = re.compile(r"(?<![\w<])(?:true|false|True|False|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,})(?![\w>])")
@@ -127,8 +133,7 @@ class MaskAwareDrain(Drain):
         (`chrome.exe - ...`, `svchost.exe - ...`) is then compared with the templates of its length that begin with
         another, and one log statement is one template, not one per program; a statement whose first field holds a
         host name one time and an address (`<IP>`) the next is one template too, not one per kind of value."""
-        return (s == self.value_first or is_value_word(s)
-                or ("<" in s and _mask_inside(self.mask_token).search(s) is not None))
+        return s == self.value_first or is_value_token(s, self.mask_token)
 
     mask_token: str = mask_token_pattern(())  # a string, so that Drain3's saved state stays plain JSON
     states_as_values = False  # set on the instance only inside fast_match, never saved
