@@ -407,6 +407,19 @@ def test_templates_beyond_the_cap_are_counted_as_other_and_the_first_refused_is_
     assert "source tomcat holds max_templates (2)" in warnings[0] and "payment declined by bank" in warnings[0]
 
 
+def test_the_default_cap_keeps_six_hundred_kinds_of_message_apart_as_a_glob_over_several_programs_holds():
+    from exporter.logs.offline import mine_lines
+
+    rng = random.Random(7)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pu", "da", "fe"]
+    vocabulary = sorted({"".join(rng.choice(syllables) for _ in range(3)) for _ in range(5000)})
+    statements = [rng.sample(vocabulary, 5) for _ in range(600)]  # five plain words each: no two alike
+    lines = [f"{' '.join(words)} after {n} ms" for words in statements for n in (3, 40)]
+    result = mine_lines(lines, None, "none")
+    assert OTHER not in result.template_ids
+    assert len(result.templates) == 600
+
+
 def test_distinct_short_messages_past_the_cap_are_other_and_not_remembered_so_memory_and_state_stay_bounded():
     source = miner(max_templates=3)
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
