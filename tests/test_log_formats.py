@@ -171,7 +171,7 @@ def test_a_json_record_without_a_message_key_is_mined_as_its_pairs_and_its_field
     result = mine_lines(lines, None, None)
     assert result.format == "json" and result.unparsed == 0 and len(set(result.template_ids)) == 1
     assert result.templates[result.template_ids[0]].text == \
-        "remote_addr=<IP> request=<STR> status=<NUM> request_time=<NUM>"  # no time, one token per value
+        'remote_addr=<IP> request="GET <PATH> HTTP/<NUM>" status=<NUM> request_time=<NUM>'  # no time
     samples = followed_once(tmp_path / "access.json", lines, ["status"])["aiops_log_lines"].samples
     assert {s.labels["status"]: s.value for s in samples} == {"200": 19, "500": 20}
 
@@ -245,7 +245,8 @@ def test_colour_codes_are_removed_so_coloured_lines_are_parsed_like_plain_ones()
               f'\x1b[2m---\x1b[0;39m \x1b[2m[           main]\x1b[0;39m \x1b[36mc.e.demo.Application\x1b[0;39m '
               f'\x1b[2m:\x1b[0;39m Started Application in 2.13{i} seconds' for i in range(3)]
     spring.append("\x1b]8;;https://example.org/runbook\x1b\\runbook\x1b]8;;\x1b\\ \x1b[1Gprinted with a link")
-    for lines, plain_format, expected in [(uvicorn, "level-column:0", {("<IP> - <STR> <NUM> OK", "info"): 3,
+    for lines, plain_format, expected in [(uvicorn, "level-column:0", {("<IP> - \"GET /items HTTP/<NUM>\" <NUM> OK",
+                                                                       "info"): 3,
                                                                       ("Exception in ASGI application", "error"): 1}),
                                           (spring, "springboot", {("Started Application in <NUM> seconds", "info"): 3,
                                                                   ("runbook printed with a link", "unknown"): 1})]:
@@ -439,6 +440,16 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
         assert mask in text, (mask, text)
 
 
+def test_a_quoted_http_request_line_keeps_its_method_so_requests_by_method_are_templates_of_their_own():
+    source = miner(line_format="none")
+    lines = [f'10.0.0.{i}:5123{i} - "{method} /api/orders/{i} HTTP/1.1" 200 OK took "{i} ms"'
+             for method in ("GET", "POST") for i in range(3)]
+    ids = mine(source, lines)
+    texts = source.snapshot()[0]
+    assert ids[:3] == [ids[0]] * 3 and ids[3:] == [ids[3]] * 3 and ids[0] != ids[3]
+    assert texts[ids[3]].text == '<IP> - "POST <PATH> HTTP/<NUM>" <NUM> OK took <STR>'  # other quoted strings: <STR>
+
+
 @pytest.mark.parametrize("first, second, mask", [
     ("peer fe80::1%eth0 went away", "peer 2001:db8::8a2e:370:7334 went away", "peer <IP> went away"),
     ("client 0:0:0:0:0:0:0:1 refused", "client fe80:0:0:0:200:f8ff:fe21:67cf refused", "client <IP> refused"),
@@ -495,7 +506,7 @@ def test_a_quoted_structured_message_is_mined_by_its_words_and_its_pairs_keep_th
     assert texts[0] == texts[1] == "Observed a panic in reconciler controller=<STR>"
     assert texts[2] == texts[3] == "Event occurred object=<STR> kind=<STR> reason=<STR>"
     assert texts[4] == "Serving securely"
-    assert texts[5] == "<STR> <NUM> <NUM>", "a quoted string followed by more than pairs is left as it is"
+    assert texts[5] == '"GET /healthz HTTP/<NUM>" <NUM> <NUM>', "a quoted string followed by more than pairs stays"
 
 
 def test_short_messages_group_only_with_identical_ones():

@@ -56,8 +56,12 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"(?<![\w.])(?:(?:\d+(?:\.\d+)?(?:h|m(?!s)|s|ms|us|µs|ns)){2,}|\d+(?:\.\d+)?"
      r"(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days))\b", "DURATION", "0123456789"),
     (r"(?<![\w.])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes|B)\b", "SIZE", "Bb"),  # kB: SI's kilobyte
-    # quoted strings (an apostrophe inside a word is not a quote)
-    (r"\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
+    # quoted strings (an apostrophe inside a word is not a quote), but for a quoted HTTP request line (uvicorn's,
+    # Django's, a JSON access log's `request`), which is masked as the access preset's message is: its method stays,
+    # so GET and POST are two templates wherever the line is written (its path and version have masks of their own)
+    # (a match of the group `keep` is left as it is: consumed, so its closing quote does not open a string)
+    (r"(?P<keep>\"(?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE) \S+ HTTP/[^\"\n]*\")"
+     r"|\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)", "STR", "\"'"),
     # ids and numbers
     (r"\b0x[0-9a-fA-F]+\b", "HEX", ("0x",)),
     # a bare hex id (6+ hex digits, one a digit) is a number: the same field holds 40000500 one time and
@@ -95,8 +99,14 @@ class BuiltinMasking(AbstractMaskingInstruction):
         for regex, name, needs in self.masks:
             if (not needs or (not needs.isdisjoint(present) if isinstance(needs, frozenset)
                               else any(part in content for part in needs))):
-                content = regex.sub(mask_prefix + name + mask_suffix, content)
+                masked = mask_prefix + name + mask_suffix
+                content = regex.sub(_keeping(masked) if "keep" in regex.groupindex else masked, content)
         return content
+
+
+def _keeping(masked: str):
+    """A replacement that leaves a match of the group `keep` as it is and masks any other match."""
+    return lambda match: match.group(0) if match.group("keep") is not None else masked
 
 
 def mask_names(extra: Iterable[str] = ()) -> frozenset[str]:
