@@ -202,6 +202,25 @@ def test_a_field_holding_decimal_and_hex_looking_ids_is_one_template_also_after_
     assert restored.snapshot()[0][ids[0]].text == "window state vis=<NUM> old=<NUM> new=<NUM> changed"
 
 
+def test_a_value_that_varies_after_the_same_key_keeps_its_key_in_the_template_also_after_a_restore():
+    lines = [f"INFO authentication failure; logname= uid=0 tty=ssh ruser= rhost={host} user={user}"
+             for host, user in [("10.0.0.1", "root"), ("10.0.0.2", "guest"), ("", "test"), ("db.example.org", "ann")]]
+    lines.append("INFO connection of pool main closed by peer tty=ssh cause=reset")  # another key there: not a value
+    lines.append("INFO lookup of com.shop.Cart:41 failed")
+    lines.append("INFO lookup of com.shop.Cart:97 failed")  # a caller's line number: `com.shop.Cart:<NUM>` already
+    lines.append("INFO lookup of std::vector failed")
+    lines.append("INFO lookup of std::map failed")  # `::` is no key: `<*>`, not `std:<*>`
+    source = miner()
+    ids = feed(source, lines)
+    assert ids[:4] == [ids[0]] * 4
+    text = source.snapshot()[0][ids[0]].text
+    assert text == "authentication failure; logname= uid=<NUM> tty=ssh ruser= rhost=<*> user=<*>"  # before: <*> <*>
+    assert source.snapshot()[0][ids[7]].text == "lookup of <*> failed"
+    restored = miner(state=source.state())
+    again = feed(restored, ["INFO authentication failure; logname= uid=0 tty=ssh ruser= rhost=10.0.0.9 user=bob"])
+    assert again == [ids[0]] and restored.snapshot()[0][ids[0]].text == text
+
+
 def test_messages_that_differ_only_by_a_boolean_are_two_templates_whose_other_values_still_vary():
     lines = [f"INFO probe of cache node {i} healthy={state} after {i * 3} checks in pool main"
              for i, state in enumerate(["true", "true", "false", "false", "true"])]

@@ -26,6 +26,10 @@ are one template; with it counted, `status half-installed libc6:amd64 <V>` joine
 libc6:amd64 <V>` and every later package opened a template of its own. Drain's tree files a message
 whose first word is a value word under `<*>`, as Drain3 does for a word with a digit.
 
+A template keeps the key of a value that varies after it (`rhost=<*> user=<*>`, where Drain3 writes `<*> <*>`),
+and its `key=<*>` takes any value after that key as `<*>` does: the grouping is Drain's, the template text says what
+varies.
+
 A state word is not a value: a message never joins a template from which it differs only by state
 words in a token, however similar the rest; it joins or opens a template of its own state. State
 words are boolean literals (`isOverlap:false` / `isOverlap:true`, `healthy=true` / `healthy=false`)
@@ -113,6 +117,21 @@ def _has_key(token: str) -> bool:
         if any(char.isalpha() for char in token[start:end]):
             return True
     return False
+
+
+_KEY = re.compile(r"[A-Za-z_][\w.-]*(?:=|:(?!:))")
+
+
+def _key_of(token: str) -> str:
+    """A token's leading `key=` or `key:` (a word with a letter first), or ""."""
+    match = _KEY.match(token)
+    return match.group(0) if match else ""
+
+
+def _keyed_param(template_token: str, token: str, param: str) -> bool:
+    """Whether a template token `key=<*>` takes `token` as its value (the same key before it)."""
+    key = template_token[:-len(param)]
+    return bool(key) and token.startswith(key) and _key_of(template_token) == key
 
 
 def other_state(template_token: str, token: str) -> bool:
@@ -208,8 +227,9 @@ class MaskAwareDrain(Drain):
         if not seq1:
             return 1.0, 0
         similar = params = equal_values = 0  # equal constant words; parameters; equal masks and value words
+        param = self.param_str
         for template_token, token in zip(seq1, seq2):
-            if template_token == self.param_str:
+            if template_token == param:
                 params += 1
             elif template_token == token:
                 if ("<" in token and is_masked_value(token, self.mask_token)) or is_value_word(token):
@@ -217,6 +237,8 @@ class MaskAwareDrain(Drain):
                     equal_values += 1
                 else:
                     similar += 1
+            elif template_token.endswith(param) and _keyed_param(template_token, token, param):  # `user=<*>`
+                params += 1
             elif not self.states_as_values and other_state(template_token, token):
                 return NOT_THIS_TEMPLATE, 0
         if similar + equal_values == len(seq1):  # the template's own text, token for token (few constant words or not)
@@ -226,6 +248,15 @@ class MaskAwareDrain(Drain):
         if include_params:
             similar += params
         return similar / len(seq1), params
+
+    def create_template(self, seq1, seq2):
+        """Drain's, but a token whose value varies after the same key keeps its key: `user=<*>`, not `<*>`."""
+        template = list(seq2)
+        for i, (token, template_token) in enumerate(zip(seq1, seq2)):
+            if token != template_token:
+                key = _key_of(template_token)
+                template[i] = key + self.param_str if key and _key_of(token) == key else self.param_str
+        return template
 
     def fast_match(self, cluster_ids, tokens, sim_th: float, include_params: bool):
         """Drain's best match; when none matches because MAX_STATES candidates are other states, the best of them."""
