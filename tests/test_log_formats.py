@@ -274,6 +274,18 @@ def test_a_syslog_line_without_a_host_is_not_read_with_its_program_as_the_host()
     assert parsed.format.parse("Mar 03 04:02:11 imap-login: Info: Login: user=<a>").fields["Component"] == "imap-login"
 
 
+def test_a_bsd_syslog_tag_without_a_colon_after_its_pid_is_still_the_program_but_a_bracket_in_a_sentence_is_not():
+    launchd = [f"Jul  1 09:0{i}:55 mac-7 com.apple.xpc.launchd[1] (com.apple.quicklook.{i}) Service exited with "
+               f"abnormal code: {i}" for i in range(5)]
+    kernel = [f"Jul  1 09:1{i}:02 mac-7 kernel[0]: Wake reason: XHC{i}" for i in range(5)]
+    found = detect((launchd + kernel) * 10)
+    assert found.format.name == "syslog"  # before: 50% parsed, so `generic` won and the tag stayed in the message
+    parsed = found.format.parse(launchd[0])
+    assert (parsed.fields["Component"], parsed.fields["Pid"]) == ("com.apple.xpc.launchd", "1")
+    assert parsed.content == "(com.apple.quicklook.0) Service exited with abnormal code: 0"
+    assert resolve("syslog").parse("Oct 11 10:00:00 host job of size [123] left the queue") is None
+
+
 def test_day_month_year_with_slashes_is_a_timestamp_in_the_header_and_in_the_message():
     lines = [f'[0{day}/Mar/2026 04:02:1{day}] "GET /api HTTP/1.1" 200 12' for day in range(1, 4)]
     assert detect(lines * 10).format.name == "generic"

@@ -361,10 +361,11 @@ _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of n
 _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:\([^)\s]*\))?)"
 
 PRESET_PATTERNS: dict[str, str] = {
-    # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message
+    # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message; BSD syslog (macOS)
+    # writes some tags without the colon after the pid (`com.apple.xpc.launchd[1] (service): message`)
     "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" [ \d]\d " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
               r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+(?<!:)) "
-              r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]))(?:\[(?P<Pid>\d+)\])?:"
+              r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]:))(?:\[(?P<Pid>\d+)\]:?|:)"
               r" ?(?P<Content>.*)$",
     # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
     "syslog5424": r"^<(?P<Priority>\d{1,3})>1 (?P<Timestamp>\S+) (?P<Host>\S+) (?P<Component>\S+) (?P<Pid>\S+) "
