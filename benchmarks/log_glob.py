@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, systems_in
+from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, labelled_lines, systems_in
 
 MODES = ("glob", "a source each", "glob, whole lines")
 
@@ -81,12 +81,12 @@ def main(argv=None) -> int:
 
     files, truths = {}, {}
     for name, log_file, truth_file in systems_in(args.data):
-        lines = read_lines(log_file, 16384)
         truth = pd.read_csv(truth_file, usecols=["EventId"])["EventId"].astype(str).tolist()
-        if len(truth) == len(lines):
-            files[name], truths[name] = lines, truth
+        lines, problem = labelled_lines(read_lines(log_file, 16384), len(truth))
+        if problem:
+            print(f"  {name}: {problem}; skipped (not in the mean)")
         else:
-            print(f"  {name}: {len(lines)} lines but {len(truth)} labels; skipped")
+            files[name], truths[name] = lines, truth
     if not files:
         parser.error(f"--data {args.data}: no <Sys>/<Sys>_2k.log with its _structured.csv")
     print(f"log glob: {len(files)} systems of {args.data} in one directory, {args.block} lines per file per poll",

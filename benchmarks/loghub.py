@@ -58,6 +58,17 @@ def systems_in(data: Path) -> list[tuple[str, Path, Path]]:
     return found
 
 
+def labelled_lines(lines: list[str], labels: int) -> tuple[list[str], str]:
+    """The raw lines that the labels grade, one per label, and "" (or what is wrong, and no lines): every line, or
+    every line but blank ones where the labelled file left those out."""
+    if len(lines) == labels:
+        return lines, ""
+    written = [line for line in lines if line.strip()]
+    if len(written) == labels:
+        return written, ""
+    return [], f"{len(lines)} lines ({len(written)} not blank) but {labels} labels"
+
+
 def run_mode(lines: list[str], line_format: str | None) -> tuple[list[str], str, float]:
     from exporter.logs.offline import mine_lines
 
@@ -84,10 +95,11 @@ def main(argv=None) -> int:
     cpu: Counter = Counter()
     records: Counter = Counter()
     for name, log_file, truth_file in systems:
-        lines = read_lines(log_file, 16384)
         truth = pd.read_csv(truth_file, usecols=["EventId"])["EventId"].astype(str).tolist()
-        if len(truth) != len(lines):
-            print(f"  {name}: {len(lines)} lines but {len(truth)} labels; skipped")
+        lines, problem = labelled_lines(read_lines(log_file, 16384), len(truth))
+        if problem:
+            report.setdefault("skipped", {})[name] = problem
+            print(f"  {name}: {problem}; skipped (not in the mean)", flush=True)
             continue
         entry: dict = {}
         for mode in MODES:
@@ -103,6 +115,9 @@ def main(argv=None) -> int:
         report["systems"][name] = entry
         print(f"  {name:<12}" + "".join(f"{mode} {entry[mode]['ga']:.3f} ({entry[mode]['format']})   "
                                          for mode in MODES), flush=True)
+    if not report["systems"]:
+        print(f"--data {args.data}: no system could be graded ({'; '.join(report['skipped'].values())})")
+        return 1
     for mode in MODES:
         values = [entry[mode]["ga"] for entry in report["systems"].values()]
         report[mode] = {"mean_ga": round(sum(values) / len(values), 4) if values else None,
@@ -127,6 +142,8 @@ def print_table(report: dict) -> None:
     print(f"{'lowest':<12}{'':>6}" + "".join(f"{report[mode]['min_ga']:>16.3f}{'':>22}" for mode in MODES))
     print("records per CPU second (live path, one core): " +
           ", ".join(f"{mode} {report['throughput'][mode]:,}" for mode in MODES))
+    for name, problem in report.get("skipped", {}).items():
+        print(f"NOT GRADED: {name} ({problem}); the mean is over the other systems")
 
 
 if __name__ == "__main__":
