@@ -40,6 +40,7 @@ import pandas as pd
 
 from benchmarks.nabscore import FilePoints, Profile, load_profiles, optimize, prepare, score_at
 from exporter.config import DEFAULT_INTERVAL_WIDTH
+from exporter.models import REGISTRY
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "nab"
 PRODUCTION_THRESHOLD = 1.0
@@ -250,6 +251,9 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps, "
                                                     "nab_offset.json with --offset, nab_coarser.json with --coarser)")
     args = parser.parse_args(argv)
+    unknown = [m.strip() for m in args.models.split(",") if m.strip() and m.strip() not in {*REGISTRY, BASELINE}]
+    if unknown:
+        parser.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))}, {BASELINE})")
     for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
         if not (args.data / needed).exists():
             parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
@@ -274,17 +278,26 @@ def main(argv=None) -> int:
     return run(args, args.data, windows, output)
 
 
+def unlabelled_files(files: list[Path], data: Path, windows: dict) -> list[str]:
+    """The files (`category/name.csv`) that the labels do not list: each is judged as having no anomaly window, which
+    the run says rather than assumes silently (NAB's own labels list every file, [] where it has no window)."""
+    return [name for name in (str(f.relative_to(data / "data")) for f in files) if name not in windows]
+
+
 def run(args: argparse.Namespace, data: Path, windows: dict, output: Path) -> int:
     """Score every file of `data` with each detector (and the ablation), print the figures, write `output`."""
     profiles = load_profiles(data / "config" / "profiles.json")
     files = sorted((data / "data").glob("*/*.csv"))
+    unlabelled = unlabelled_files(files, data, windows)
+    for name in unlabelled:
+        print(f"  {name}: no entry in labels/combined_windows.json; scored as a file without anomalies", flush=True)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(data / 'data')), [])) for f in files)}"
           f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
     gaps = {"seed": args.gaps_seed, "share": args.gaps_share, "rows": GAP_ROWS} if args.gaps else None
     report: dict = {"data": str(args.data), "gaps": gaps, "offset": OFFSET if args.offset else None,
                     "coarser": args.coarser,
-                    "files": len(files), "settings": args.set, "detectors": {}}
+                    "files": len(files), "unlabelled": unlabelled, "settings": args.set, "detectors": {}}
     wall_start = time.perf_counter()
     for model in models:
         started = time.perf_counter()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.nab import coarser, with_gaps, with_offset
+from benchmarks.nab import coarser, main, unlabelled_files, with_gaps, with_offset
 from benchmarks.nabscore import Profile, optimize, prepare, probation_length, scaled_sigmoid, score_at
 
 STANDARD = Profile("standard", tp=1.0, fp=0.11, fn=1.0)
@@ -133,3 +133,18 @@ def test_the_coarser_copy_averages_each_k_rows_and_stamps_them_at_the_last(tmp_p
     copy = pd.read_csv(coarser(source, tmp_path / "copy", 2) / "data" / "cat" / "series.csv")
     assert copy["value"].tolist() == [2.0, 6.0, 9.0]  # a last, shorter step keeps what it holds
     assert copy["timestamp"].tolist() == [times[1], times[3], times[4]]
+
+
+def test_files_the_labels_do_not_list_are_named_not_silently_judged_as_anomaly_free(tmp_path):
+    for name in ("realTweets/a.csv", "realTweets/b.csv", "artificialNoAnomaly/c.csv"):
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / name).write_text("timestamp,value\n")
+    files = sorted((tmp_path / "data").glob("*/*.csv"))
+    windows = {"realTweets/a.csv": [["2015-01-01 00:00:00", "2015-01-02 00:00:00"]], "artificialNoAnomaly/c.csv": []}
+    assert unlabelled_files(files, tmp_path, windows) == ["realTweets/b.csv"]
+
+
+def test_an_unknown_model_is_refused_by_name_before_any_file_is_scored(capsys):
+    with pytest.raises(SystemExit):
+        main(["--models", "seasonal,windowed_gaussian"])
+    assert "--models: unknown windowed_gaussian" in capsys.readouterr().err
