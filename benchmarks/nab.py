@@ -228,10 +228,21 @@ def print_ablation(rows: dict, categories: list[str]) -> None:
         print(f"{variant:<44}{std['optimized']['score']:>7.1f} /{std['fixed_threshold_1']['score']:>5.1f}{cells}")
 
 
+def model_names(text: str) -> list[str]:
+    """`--models`: comma-separated exporter models and/or the baseline, each known (refused by name before any file is
+    scored)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in {*REGISTRY, BASELINE}]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))}, "
+                                         f"{BASELINE})")
+    return names
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="a directory in NAB's layout")
-    parser.add_argument("--models", default=f"seasonal,{BASELINE}",
+    parser.add_argument("--models", default=f"seasonal,{BASELINE}", type=model_names,
                         help=f"exporter models (seasonal, zscore, prophet) and/or {BASELINE}")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--set", default="{}", type=json.loads,
@@ -251,9 +262,6 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, help="default benchmarks/results/nab.json (nab_gaps.json with --gaps, "
                                                     "nab_offset.json with --offset, nab_coarser.json with --coarser)")
     args = parser.parse_args(argv)
-    unknown = [m.strip() for m in args.models.split(",") if m.strip() and m.strip() not in {*REGISTRY, BASELINE}]
-    if unknown:
-        parser.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))}, {BASELINE})")
     for needed in ("data", "labels/combined_windows.json", "config/profiles.json"):
         if not (args.data / needed).exists():
             parser.error(f"--data {args.data}: no {needed} (expected NAB's layout)")
@@ -291,7 +299,7 @@ def run(args: argparse.Namespace, data: Path, windows: dict, output: Path) -> in
     unlabelled = unlabelled_files(files, data, windows)
     for name in unlabelled:
         print(f"  {name}: no entry in labels/combined_windows.json; scored as a file without anomalies", flush=True)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = args.models
     print(f"NAB: {len(files)} files, {sum(len(windows.get(str(f.relative_to(data / 'data')), [])) for f in files)}"
           f" windows, detectors {', '.join(models)}, {args.jobs} worker(s)", flush=True)
     gaps = {"seed": args.gaps_seed, "share": args.gaps_share, "rows": GAP_ROWS} if args.gaps else None
