@@ -7,7 +7,7 @@ layout per system. This one asks how detection copes with layouts it was not sho
 labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and `EventId`
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
-epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Kafka, Cassandra, Celery, Airflow, MySQL 8,
+epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, Kafka, Cassandra, Celery, Airflow, MySQL 8,
 Elasticsearch...), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
@@ -36,6 +36,7 @@ LOGGERS = ["org.example.Service", "com.shop.Orders", "io.net.Client", "app.jobs.
 PROGRAMS = ["app", "backupd", "cron", "api-server"]
 LEVELS = ["INFO"] * 6 + ["WARN", "ERROR", "DEBUG"]
 ONE_HOST, ONE_PROGRAM = "shopfront", "billing"  # a one-host or one-program file's name: a plain word, no digits
+DYNOS = ["web", "worker", "clock"]  # process types of one Heroku app (app[web.1]:, app[worker.2]:)
 MYSQL_LEVELS = {"INFO": "Note", "WARN": "Warning", "ERROR": "ERROR", "DEBUG": "Note"}
 
 
@@ -129,6 +130,8 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "one-host-level": lambda x: f"{x.date} {x.hms} {x.level} {ONE_HOST} ",
     "one-program": lambda x: f"{x.date}T{x.hms}.{x.ms}Z {ONE_PROGRAM} ",
     "one-program-comma-level": lambda x: f"{x.date} {x.hms}, {x.level.title():<21} {ONE_PROGRAM:<6} ",
+    # Added 2026-12-07 (tenth session): one app's instances in one stream, as Heroku writes its dynos
+    "heroku-dynos": lambda x: f"{x.date}T{x.hms}.{x.ms}456+00:00 app[{DYNOS[x.pid % 3]}.{x.pid % 2 + 1}]: ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

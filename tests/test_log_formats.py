@@ -1050,6 +1050,8 @@ def _with_header(header) -> list[str]:
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 7} ", "generic>id:1", False),  # a host
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:06d}+00:00 [{lvl.lower()}] <0.{200 + i}.0> ", "generic>id:1",
      True),  # an Erlang process id after the level (RabbitMQ)
+    (lambda i, lvl: f"2026-03-03T04:02:{i % 60:02d}.{i:06d}+00:00 app[{('web', 'worker', 'clock')[i % 3]}.{i % 2 + 1}]: ",
+     "generic>id:1", False),  # the dyno of a Heroku app: letters and digits vary, the punctuation does not
     (lambda i, lvl: f"[03-Mar-2026 04:02:{i % 60:02d}] {lvl}: [pool www] ", "generic>bracket:1",
      True),  # a bracketed context with a space inside (PHP-FPM's pool)
     (lambda i, lvl: f"[04:02:{i % 60:02d}.{i:03d}] {lvl} ({4000 + i} on node-{i % 3}): ", "level-column:1>bracket:1",

@@ -32,6 +32,7 @@ _BRACKET_TOKEN = re.compile(r"^(?:\[.+\]|\{.+\}|\(.+\)):?$", re.DOTALL)
 _CLOSERS = {"[": "]", "{": "}", "(": ")"}
 MAX_GROUP = 200  # characters a bracketed group may span
 _DIGITS = re.compile(r"\d+")
+_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")
 MAX_HEADER_REST = 8  # tokens at the start of a message that can still be header
 HEADER_KINDS = ("level", "separator", "stamp", "number", "bracket", "id")
 # A plain word that can be a header column (a host or program name): letters, `_` and `-` only (one with a digit or a
@@ -41,10 +42,11 @@ WORD_KIND = "word="
 
 
 def column_shape(token: str) -> str:
-    """What one header column's tokens share: digits as 0 for a word with digits (node-3 and node-12 have one shape),
+    """What one header column's tokens share: for a word with digits, its punctuation, every run of letters and
+    digits as `w` (node-3 and db-12 have one shape, and so have the dynos app[web.1]: and app[worker.2]: of one app),
     `name` for a name with a dot or slash inside (a logger or component: com.shop.Orders, app.hw), `:` kept."""
     if any(c.isdigit() for c in token):
-        return digit_shape(token)
+        return _ALPHANUMERIC.sub("w", token)
     return "name:" if token.endswith(":") else "name"
 
 
