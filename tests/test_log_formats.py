@@ -164,6 +164,21 @@ def test_auto_detection_picks_the_preset_of_the_lines(preset):
     assert detect(lines).format.name == preset
 
 
+def test_logcat_reads_the_brief_and_time_layouts_with_their_padded_pid_as_well_as_threadtime():
+    brief = [f"{'DIWE'[i % 4]}/{('ActivityManager', 'Wifi State')[i % 2]}({100 + 977 * i:>5}): "
+             f"{('Start proc', 'wake lock')[i % 2]} {i} done" for i in range(40)]
+    time_layout = [f"03-03 04:02:{i % 60:02d}.{i:03d} {line}" for i, line in enumerate(brief)]
+    for lines in (brief, time_layout):
+        assert detect(lines).format.name == "logcat"
+        parsed = resolve("logcat").parse(lines[1])
+        assert (parsed.content, parsed.level) == ("wake lock 1 done", "info")
+        assert (parsed.fields["Component"], parsed.fields["Pid"]) == ("Wifi State", "1077")
+        result = mine_lines(lines, None, None)  # a 3-digit pid padded, a 4-digit one not: the same templates
+        assert len(set(result.template_ids)) == 2
+    assert resolve("logcat").parse("A note: the tag needs its pid") is None
+    assert "Tag" not in resolve("logcat").field_names()
+
+
 def test_a_json_record_without_a_message_key_is_mined_as_its_pairs_and_its_fields_can_be_labels(tmp_path):
     lines = [json.dumps({"time": f"2026-03-03T04:02:{i:02d}+00:00", "remote_addr": f"10.0.0.{i}",
                          "request": f"GET /api/orders/{i} HTTP/1.1", "status": (200, 500)[i % 2],

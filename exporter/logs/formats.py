@@ -412,9 +412,12 @@ PRESET_PATTERNS: dict[str, str] = {
     "dotnet": r"^(?:\[?(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]? +)?"
               r"(?P<Level>trce|dbug|info|warn|fail|crit): (?P<Component>[^\s\[]+)\[(?P<EventId>\d+)\]"
               r"(?: (?P<Content>.*))?$",
-    # Android logcat "threadtime": MM-dd HH:mm:ss.SSS pid tid L tag: message
-    "logcat": r"^(?P<Timestamp>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<Pid>\d+) +(?P<Tid>\d+) (?P<Level>[VDIWEFA]) "
-              r"(?P<Component>.*?) *: (?P<Content>.*)$",
+    # Android logcat: "threadtime" (MM-dd HH:mm:ss.SSS pid tid L tag: message, today's default, with `-v year` a
+    # year first), "time" (MM-dd HH:mm:ss.SSS L/tag(pid): message) and "brief" (L/tag(pid): message, the default
+    # before Android 7), the pid padded in parentheses
+    "logcat": r"^(?:(?P<Timestamp>(?:\d{4}-)?\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3,6}) +"
+              r"(?:(?P<Pid>\d+) +(?P<Tid>\d+) +)?)?(?P<Level>[VDIWEFA])"
+              r"(?(Tid) (?P<Component>.*?) *: |/(?P<Tag>[^(]*?) *\( *(?P<Pid2>\d+)\): )(?P<Content>.*)$",
     # Kubernetes container logs as the kubelet writes them (CRI): time, stream, partial/full tag, the line
     "cri": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) "
            r"(?P<Stream>stdout|stderr) (?P<Tag>[FP]) (?P<Content>.*)$",
@@ -463,7 +466,8 @@ PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": Lo
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
-    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat}.get(name, RegexFormat)(name, pattern)
+    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat}.get(
+        name, RegexFormat)(name, pattern)
 
 
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
@@ -521,6 +525,22 @@ class _Log4jFormat(RegexFormat):
         groups.pop("Thread2", None)
         fields = {k: v for k, v in {**groups, LEVEL: level, "Thread": thread}.items() if v is not None}
         return Parsed(fields.get(CONTENT, ""), level_name(level), fields)
+
+
+class _LogcatFormat(RegexFormat):
+    """logcat's `brief` and `time` layouts name the tag and pid in another order than `threadtime`: merged as
+    Component and Pid."""
+
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset(self.regex.groupindex) - {"Tag", "Pid2"}
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = super().parse(line)
+        if parsed is None or "Tag" not in parsed.fields:
+            return parsed
+        fields = dict(parsed.fields)
+        fields["Component"], fields["Pid"] = fields.pop("Tag"), fields.pop("Pid2")
+        return Parsed(parsed.content, parsed.level, fields)
 
 
 class ComponentInMessage(LineFormat):
