@@ -7,7 +7,7 @@ layout per system. This one asks how detection copes with layouts it was not sho
 labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and `EventId`
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
-epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, Kafka, Cassandra, Celery, Airflow, MySQL 8,
+epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Kafka, Cassandra, Celery, Airflow, MySQL 8,
 Elasticsearch...), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
@@ -135,6 +135,8 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     # and Android's logcat layouts before threadtime: brief (its default before Android 7) and time, the pid padded
     "logcat-brief": lambda x: f"{x.level[0]}/{x.logger.split('.')[-1]}({x.pid:>5}): ",
     "logcat-time": lambda x: f"10-11 {x.hms}.{x.ms} {x.level[0]}/{x.logger.split('.')[-1]}({x.pid:>5}): ",
+    # and the kernel's ring buffer as dmesg prints it: the uptime padded to 5 digits, then not (after 2.8 hours)
+    "dmesg": lambda x: f"[{x.s * 3:>5}.{x.pid:06d}] ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -1056,6 +1056,7 @@ def _with_header(header) -> list[str]:
     (lambda i, lvl: f"{lvl[0]} 2026-03-03 04:02:{i % 60:02d} ", "none>stamp:3", True),  # one-letter level first
     (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 kernel: [{i}.{i * 7919 % 10 ** 6:06d}] ", "syslog>number:1",
      False),  # the kernel's uptime stamp
+    (lambda i, lvl: f"[{i * 7919:>5}.{i:06d}] ", "none>number:1", False),  # dmesg: the uptime, padded to 5 digits
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} +0000 [{lvl.lower()}]: #{i % 4} ", "generic>number:1",
      True),  # Fluentd: a worker id after the level
     (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 netd[{100 + i}]: <{lvl.lower()}>  [{1772510531 + i}.{i:04d}] ",

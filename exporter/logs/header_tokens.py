@@ -24,8 +24,9 @@ _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
 _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
-# A number in brackets or after '#': the kernel's uptime stamp ([12.345678]), a worker or connection id (#0, <12>)
-_NUMBER_TOKEN = re.compile(r"^(?:\[\d+(?:\.\d+)?\]|\(\d+(?:\.\d+)?\)|<\d+(?:\.\d+)?>|#\d+):?,?$")
+# A number in brackets or after '#': the kernel's uptime stamp ([12.345678], padded to its width as [    0.004242]), a
+# worker or connection id (#0, <12>)
+_NUMBER_TOKEN = re.compile(r"^(?:\[ *\d+(?:\.\d+)?\]|\( *\d+(?:\.\d+)?\)|< *\d+(?:\.\d+)?>|#\d+):?,?$")
 # A bracketed word or group: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12}, [pool www],
 # (1234 on node-1):); split_header_tokens keeps a group with spaces inside as one token
 _BRACKET_TOKEN = re.compile(r"^(?:\[.+\]|\{.+\}|\(.+\)):?$", re.DOTALL)
