@@ -485,6 +485,8 @@ def test_a_quoted_http_request_line_keeps_its_method_so_requests_by_method_are_t
     ("lock held by com.shop.Cart@1b6d3586", "lock held by com.shop.Cart@abcdef7", "lock held by com.shop.Cart@<NUM>"),
     ("packed 9.7kB into the tarball", "packed 12 kB into the tarball", "packed <SIZE> into the tarball"),  # SI's kB
     ("wrote docs/content/npm.md in full", "wrote man/man1/npm-run.1 in full", "wrote <PATH> in full"),  # relative
+    ("loaded C:\\Program Files (x86)\\My App 2\\bin\\core.dll at boot", "loaded C:\\Windows\\System32\\ntdll.dll at boot",
+     "loaded <PATH> at boot"),  # a Windows folder's name with spaces
 ])
 def test_ipv6_addresses_go_durations_si_kilobytes_and_identity_hashes_are_masked(first, second, mask):
     source = miner(line_format="none")
@@ -497,6 +499,13 @@ def test_words_with_one_slash_and_dates_are_not_relative_paths():
     for text in ("I/O error on TCP/IP and/or UDP", "Content-Type: application/json", "HTTP/1.1 only",
                  "com.shop.app/.MainActivity resumed", "rotated on 2026/12/06"):
         assert "<PATH>" not in masker.mask(text, "<", ">"), text
+
+
+def test_a_windows_path_ends_at_a_space_after_its_file_name_and_two_paths_stay_two():
+    masker = BuiltinMasking()
+    assert masker.mask("copied C:\\tmp\\a b to D:\\backup\\b", "<", ">") == "copied <PATH> b to <PATH>"
+    assert masker.mask("C:\\Users\\Bob Smith\\My Documents\\q3 report.docx saved", "<", ">") == \
+        "<PATH> report.docx saved"
 
 
 @pytest.mark.parametrize("text", ["std::vector<int> resized", "12:34:56 passed", "dead::beef in code"])

@@ -41,7 +41,9 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # a relative path of three parts or more, the first not a number (docs/content/npm.md; not 2026/12/06; two parts
     # are often words: I/O, TCP/IP, and/or)
     (r"(?<![\w.:/@%+=~-])(?![\d.]+/)[\w.@%+=~-]+(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
-    (r"\b[A-Za-z]:\\(?:[^\\\s]+\\)*[^\\\s]*", "PATH", "\\"),
+    # a Windows path; a folder's name may hold spaces (C:\Program Files (x86)\My App\app.exe: up to four words, none
+    # with a colon, so that `C:\a to D:\b` stays two paths), the file's name ends at a space
+    (r"\b[A-Za-z]:\\(?:[^\\\s]+(?: [^\\\s:]+){0,3}\\)*[^\\\s]*", "PATH", "\\"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID", "-"),
     (r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b", "MAC", ":-"),
     (r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "IP", "."),
