@@ -137,6 +137,8 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "logcat-time": lambda x: f"10-11 {x.hms}.{x.ms} {x.level[0]}/{x.logger.split('.')[-1]}({x.pid:>5}): ",
     # and the kernel's ring buffer as dmesg prints it: the uptime padded to 5 digits, then not (after 2.8 hours)
     "dmesg": lambda x: f"[{x.s * 3:>5}.{x.pid:06d}] ",
+    # Python's logging with "%(asctime)s:%(levelname)s:%(name)s:%(message)s" (certbot)
+    "python-asctime-colons": lambda x: f"{x.date} {x.hms},{x.ms}:{x.level.replace('WARN', 'WARNING')}:{x.logger}:",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -59,6 +59,7 @@ SAMPLES = {
     "python": ([
         "WARNING:shop.cache:evicted 40 entries",
         "ERROR:root:payment 881 failed",
+        "2026-03-03 04:02:11,003:DEBUG:certbot._internal.main:Root logging level set at 30",  # asctime first
     ], "evicted 40 entries", "warning"),
     "python_asctime": ([
         "2026-03-03 04:02:11,003 - shop.cache - INFO - evicted 40 entries",

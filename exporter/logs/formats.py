@@ -389,8 +389,10 @@ PRESET_PATTERNS: dict[str, str] = {
     "springboot": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2}[T ]" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2})?) +(?P<Level>"
                   + _LEVEL_WORD + r") +(?P<Pid>\d+) +--- +(?:\[(?P<App>[^\]]*)\] +)?\[(?P<Thread>[^\]]*)\] +"
                   r"(?P<Component>\S+) +: (?P<Content>.*)$",
-    # Python logging: the default "%(levelname)s:%(name)s:%(message)s", and "asctime - name - level - message"
-    "python": r"^(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<Component>[^:\s]*):(?P<Content>.*)$",
+    # Python logging: the default "%(levelname)s:%(name)s:%(message)s" (with "%(asctime)s:" first, as certbot
+    # writes it), and "asctime - name - level - message"
+    "python": r"^(?:(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}):)?"
+              r"(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<Component>[^:\s]*):(?P<Content>.*)$",
     "python_asctime": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - (?P<Component>\S+) - "
                       r"(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - (?P<Content>.*)$",
     # Tomcat catalina.out / java.util.logging OneLineFormatter: dd-MMM-yyyy HH:mm:ss.SSS LEVEL [thread] class msg
