@@ -139,6 +139,8 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "dmesg": lambda x: f"[{x.s * 3:>5}.{x.pid:06d}] ",
     # Python's logging with "%(asctime)s:%(levelname)s:%(name)s:%(message)s" (certbot)
     "python-asctime-colons": lambda x: f"{x.date} {x.hms},{x.ms}:{x.level.replace('WARN', 'WARNING')}:{x.logger}:",
+    # Jupyter Server (Tornado's formatter)
+    "jupyter": lambda x: f"[{x.level[0]} {x.date} {x.hms}.{x.ms} ServerApp] ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -61,6 +61,11 @@ SAMPLES = {
         "ERROR:root:payment 881 failed",
         "2026-03-03 04:02:11,003:DEBUG:certbot._internal.main:Root logging level set at 30",  # asctime first
     ], "evicted 40 entries", "warning"),
+    "tornado": ([
+        "[W 2026-03-03 04:02:11.003 ServerApp] evicted 40 entries",  # Jupyter Server
+        "[I 260303 04:02:12 web:2239] 200 GET /api/status (10.0.0.7) 1.52ms",  # Tornado itself
+        "[E 2026-03-03 04:02:13.003 JupyterHub app:2859] spawner for bob failed",  # JupyterHub
+    ], "evicted 40 entries", "warning"),
     "python_asctime": ([
         "2026-03-03 04:02:11,003 - shop.cache - INFO - evicted 40 entries",
         "2026-03-03 04:02:12,003 - shop.pay - ERROR - payment 881 failed",

@@ -430,6 +430,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # Ruby's Logger (Rails, Puma, Sidekiq before 6): L, [time #pid] LEVEL -- progname: message
     "ruby": r"^[DIWEFAU], \[(?P<Timestamp>[^\]#]+?) #(?P<Pid>\d+)\] +(?P<Level>[A-Z]+) -- (?P<Component>[^:]*?): "
             r"(?P<Content>.*)$",
+    # Tornado's LogFormatter and the Jupyter servers built on it: the level's initial, the time and the logger (or
+    # module:line) in one bracket, then the message: "[I 261011 22:14:15 web:2239] ...", "[W 2026-10-11
+    # 22:14:15.003 ServerApp] ...", "[I 2026-10-11 22:14:15.003 JupyterHub app:2859] ..."
+    "tornado": r"^\[(?P<Level>[DIWEC]) (?P<Timestamp>\d{6} \d{2}:\d{2}:\d{2}"
+               r"|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{3})?)(?: (?P<Component>[^\]]*))?\] (?P<Content>.*)$",
     # Time and level in one bracket, then the message: Celery's "[%(asctime)s: %(levelname)s/%(processName)s]",
     # "[time LEVEL]", "[time] [LEVEL]" is the generic shape
     "bracketed": r"^\[(?P<Timestamp>" + _TIMESTAMP + r")[:,]? +(?P<Level>" + _LEVEL_WORD + r")"
@@ -479,7 +484,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
                    "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
-                   "python_asctime", "golog", "log4j", "level_first", "bracketed", "bracket_fields", "generic"]
+                   "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "generic"]
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
 # (java.util.logging's two-line default): the record assembler joins that line to the header.
