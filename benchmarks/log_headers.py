@@ -7,8 +7,8 @@ layout per system. This one asks how detection copes with layouts it was not sho
 labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and `EventId`
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
-epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Kafka, Cassandra, Celery, Airflow, MySQL 8,
-Elasticsearch...), and mines the lines with no format given, exactly as
+epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Jupyter, Odoo, Kafka,
+Cassandra, Celery, Airflow, MySQL 8, Elasticsearch...), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
 
@@ -35,7 +35,7 @@ THREADS = ["main", "pool-1-thread-3", "worker-12", "http-nio-8080-exec-4"]
 LOGGERS = ["org.example.Service", "com.shop.Orders", "io.net.Client", "app.jobs.Runner"]
 PROGRAMS = ["app", "backupd", "cron", "api-server"]
 LEVELS = ["INFO"] * 6 + ["WARN", "ERROR", "DEBUG"]
-ONE_HOST, ONE_PROGRAM = "shopfront", "billing"  # a one-host or one-program file's name: a plain word, no digits
+ONE_HOST, ONE_PROGRAM, ONE_DATABASE = "shopfront", "billing", "shopdb"  # one host, program or database: a plain word
 DYNOS = ["web", "worker", "clock"]  # process types of one Heroku app (app[web.1]:, app[worker.2]:)
 MYSQL_LEVELS = {"INFO": "Note", "WARN": "Warning", "ERROR": "ERROR", "DEBUG": "Note"}
 
@@ -137,10 +137,12 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "logcat-time": lambda x: f"10-11 {x.hms}.{x.ms} {x.level[0]}/{x.logger.split('.')[-1]}({x.pid:>5}): ",
     # and the kernel's ring buffer as dmesg prints it: the uptime padded to 5 digits, then not (after 2.8 hours)
     "dmesg": lambda x: f"[{x.s * 3:>5}.{x.pid:06d}] ",
-    # Python's logging with "%(asctime)s:%(levelname)s:%(name)s:%(message)s" (certbot)
+    # Python's logging with "%(asctime)s:%(levelname)s:%(name)s:%(message)s" (certbot), Jupyter Server (Tornado's
+    # formatter), and Odoo's "%(asctime)s %(pid)s %(levelname)s %(dbname)s %(name)s: %(message)s" (one database)
     "python-asctime-colons": lambda x: f"{x.date} {x.hms},{x.ms}:{x.level.replace('WARN', 'WARNING')}:{x.logger}:",
-    # Jupyter Server (Tornado's formatter)
     "jupyter": lambda x: f"[{x.level[0]} {x.date} {x.hms}.{x.ms} ServerApp] ",
+    "odoo": lambda x: f"{x.date} {x.hms},{x.ms} {x.pid} {x.level.replace('WARN', 'WARNING')} {ONE_DATABASE} "
+                      f"{x.logger.lower()}: ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -1097,6 +1097,9 @@ def _with_header(header) -> list[str]:
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} {lvl} shopfront ", "log4j>word=shopfront:1",
      True),  # one host's file: its name, a plain word, on every line
     (lambda i, lvl: f"2026-03-03T04:02:{i % 60:02d}Z shop-api ", "generic>word=shop-api:1", False),  # one program's
+    (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d},003 {4000 + i} {lvl} shopdb "
+                    f"{('odoo.models', 'odoo.http', 'odoo.modules.loading')[i % 3]}: ",
+     "log4j>id:2", True),  # one database's name, then a logger (Odoo): both cut
 ])
 def test_header_tokens_a_detected_format_leaves_at_the_start_of_messages_are_cut(header, name, has_level):
     lines = _with_header(header)

@@ -11,6 +11,7 @@ after a restart without looking at lines again.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from .header_tokens import (
     split_header_tokens,
 )
 
+_NUMBER = re.compile(r"[\d.,:]+")
 DETECT_LINES = 200  # lines a source's format is chosen from
 MIN_SHARE = 0.6  # the chosen format must parse at least this share of them
 MAX_LEVEL_COLUMN = 12
@@ -120,7 +122,14 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
         return found  # one message over and over (its numbers aside): no telling header from message
     after_header = not isinstance(found.format, WholeLine)  # a word that begins whole lines is the message's own
-    common = _common_header_kinds(*_header_token_counts(parsed_lines, after_header), len(contents))
+    counts = _header_token_counts(parsed_lines, after_header)
+    # a word on (nearly) every line is a header column whatever follows it; read again with it as one, so that the
+    # header tokens after it (a logger after a database's name: `shopdb odoo.modules.loading:`) are found too
+    columns = {(i, word) for (i, kind, word), n in counts[0].items()
+               if kind == "word" and n >= HEADER_WORD_SHARE * len(contents)}
+    if columns:
+        counts = _header_token_counts(parsed_lines, after_header, columns)
+    common = _common_header_kinds(*counts, len(contents))
     if not common:
         return found
     index, kind = max(common)
@@ -130,11 +139,13 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
 
 
-def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool
+def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,
+                         columns: frozenset[tuple[int, str]] | set[tuple[int, str]] = frozenset()
                          ) -> tuple[Counter[tuple[int, str, str]], Counter[tuple[int, str]], set[tuple[int, str]]]:
     """Per (token position, kind, shape): on how many messages that token is a header token of that kind (a plain
     word, kind `word`, with the word as its shape); per (position, word): on how many a message word follows it; and
-    the (position, word) pairs that a parameter follows (see _followed_by_a_parameter)."""
+    the (position, word) pairs that a parameter follows (see _followed_by_a_parameter). A word of `columns` at its
+    position counts as header for the tokens after it."""
     kinds: Counter[tuple[int, str, str]] = Counter()
     before_message: Counter[tuple[int, str]] = Counter()
     followers: dict[tuple[int, str], dict[str, set[str]]] = {}  # (position, word) -> the rest -> the next tokens
@@ -157,7 +168,9 @@ def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool
                 if i + 2 < len(tokens) and is_header_word(tokens[i + 1]):
                     rest = digit_shape(" ".join(tokens[i + 2:]))
                     followers.setdefault((i, tokens[i]), {}).setdefault(rest, set()).add(tokens[i + 1])
-            in_header = in_header and kind is not None
+            # (a number after such a word is its value, as in `user 12 logged in`: the message's, not a header's)
+            in_header = in_header and (kind is not None or ((i, tokens[i]) in columns and i + 1 < len(tokens)
+                                                            and not _NUMBER.fullmatch(tokens[i + 1])))
             if kind is not None:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
     return kinds, before_message, {key for key, rests in followers.items() if _followed_by_a_parameter(rests)}
