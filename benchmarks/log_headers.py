@@ -7,7 +7,7 @@ layout per system. This one asks how detection copes with layouts it was not sho
 labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and `EventId`
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
-epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Jupyter, Odoo, Kafka,
+epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Jupyter, Odoo, Zabbix, Kafka,
 Cassandra, Celery, Airflow, MySQL 8, Elasticsearch...), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
@@ -143,6 +143,10 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "jupyter": lambda x: f"[{x.level[0]} {x.date} {x.hms}.{x.ms} ServerApp] ",
     "odoo": lambda x: f"{x.date} {x.hms},{x.ms} {x.pid} {x.level.replace('WARN', 'WARNING')} {ONE_DATABASE} "
                       f"{x.logger.lower()}: ",
+    # lines that begin with padding: Log4j 1.x's own example layout "%5p [%t] (%F:%L) - %m%n" (" INFO [main] ..."),
+    # Zabbix's "%6li:%Y%m%d:%H%M%S.%03ld " (a pid padded to six)
+    "log4j-5p": lambda x: f"{x.level:>5} [{x.thread}] ({x.logger.split('.')[-1]}.java:{x.line_no}) - ",
+    "zabbix": lambda x: f"{x.pid:>6}:20261011:{x.hms.replace(':', '')}.{x.ms} ",
 }
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
 

@@ -122,6 +122,35 @@ def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():
     assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
 
 
+LOG4J_5P = [  # Log4j 1.x's own example layout, "%5p [%t] (%F:%L) - %m%n": INFO and WARN are padded to five
+    "ERROR [main] (Orders.java:88) - payment 881 failed",
+    "\tat com.shop.Orders.pay(Orders.java:88)",
+    "\tat com.shop.Main.main(Main.java:12)",
+    " INFO [main] (Orders.java:42) - order 882 paid",
+    " WARN [main] (Cache.java:17) - cache 3 evicted",
+    " INFO [main] (Orders.java:42) - order 883 paid",
+]
+ZABBIX = [f"{pid:>6}:20261011:22141{i}.003 {message}" for i, (pid, message) in enumerate(
+    [(4242, "cannot connect to database"), (88, "sender #1 started"), (4242, "cannot connect to database")])]
+PADDED_PID = [f"{pid:>7} 2026-10-11 22:14:1{i} INFO job {i} done" for i, pid in enumerate([9, 4242, 123456])]
+
+
+@pytest.mark.parametrize("lines, levels, same", [
+    (LOG4J_5P, ["error", "info", "warning", "info"], (1, 3)),
+    (ZABBIX, ["unknown"] * 3, (0, 2)),
+    (PADDED_PID, ["info"] * 3, (0, 2)),
+])
+def test_a_line_padded_before_its_header_starts_a_record_of_its_own_while_stack_frames_still_join_theirs(
+        lines, levels, same):
+    source = miner()
+    ids = feed(source, lines)
+    assert len(ids) == len(levels)  # before: every indented line joined the record before it, one record in all
+    templates, counts, _ = source.snapshot()
+    assert ids[same[0]] == ids[same[1]]
+    assert all((template_id, level) in counts for template_id, level in zip(ids, levels))
+    assert not any(text.startswith((" ", "INFO", "WARN")) for text in (t.text for t in templates.values()))
+
+
 @pytest.mark.parametrize("line, level", [
     ("22-Nov-2026 10:00:00.000 SEVERE [main] x", "error"),
     ("2026-11-22 10:00:00 UTC [42] ERROR:  duplicate key value", "error"),

@@ -50,6 +50,12 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b")
 _FATAL = re.compile(r"panic: |fatal error: ")
+# An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
+# padded to its column (Log4j's `%5p`: " INFO [main] ..."), a number padded to its width before a date (a pid: "  4242
+# 2026-10-11 ...", Zabbix's "  4242:20261011:221415.003 ..."), or a date and time. It starts a record of its own
+# whatever the continuation pattern says (its leading whitespace would make it a continuation line).
+_INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE) "
+                              r"|(?:\d+[ :]+)?\d{4}-?\d{2}-?\d{2}[ :T]\d{2}:?\d{2}:?\d{2})")
 _LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at error, logger.critical(exc_info=...)
 _TEMPLATES_OVER_CAP = ("logs: source %s holds max_templates (%d) templates; records of further templates (the first: %r) "
                        "are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
@@ -64,13 +70,14 @@ _LABELS_OVER_CAP = ("logs: source %s has max_templates (%d) combinations of labe
 def headline(record: Sequence[str]) -> str:
     """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
     one that is not indented), which says what went wrong where the first says only that something did. Lines
-    are judged by their text inside a container runtime's wrapper, and returned as they are."""
+    are judged by their text inside a container runtime's wrapper, and returned as they are, but for the whitespace
+    that a padded first column leaves before a header (Log4j's `%5p`)."""
     if runtime_payload(record[0]).startswith(TRACEBACK):
         for line in reversed(record[1:]):
             text = runtime_payload(line)
             if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
-    return record[0]
+    return record[0].lstrip()
 
 
 def crash_level(line: str) -> str | None:
@@ -145,7 +152,8 @@ class RecordAssembler:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
         inside a container runtime's wrapper: a stack frame in a pod's log is indented after CRI's prefix)."""
         text = runtime_payload(line)
-        continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None)
+        continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None
+                                    and _INDENTED_HEADER.match(text) is None)
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:

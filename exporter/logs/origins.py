@@ -45,7 +45,7 @@ class OriginFormat:
     def choose(self) -> Waiting:
         """Detect the format from the waiting records (whatever their number) if none is known; returns them."""
         if self.format is None:
-            found: Detection = detect([record[0] for record, _ in self.waiting])
+            found: Detection = detect([record[0].lstrip() for record, _ in self.waiting])  # as headline() gives it
             self.format, self.detection = found.format, found.reason
         waiting, self.waiting = self.waiting, []
         return waiting
