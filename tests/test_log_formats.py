@@ -409,6 +409,8 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "done", "info"),  # Sidekiq 6 and later: context pairs before the level
     ("[2026/03/03 04:02:11] [ warn] [engine] failed to flush chunk '1-1701.flb', retry in 10 seconds",
      "failed to flush chunk '1-1701.flb', retry in 10 seconds", "warning"),  # Fluent Bit: the level padded in front
+    ("2026-03-03 04:02:11.003 +01:00 [ERR] Request failed for order 881",
+     "Request failed for order 881", "error"),  # Serilog's file sink: a zone with a colon after a space
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     parsed = resolve("generic").parse(line)

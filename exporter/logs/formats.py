@@ -348,7 +348,7 @@ _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
 # "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
-_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{4})?"
+_TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{2}:?\d{2})?"
               r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
               r"|\d{6} \d{6}"
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
