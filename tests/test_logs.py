@@ -122,6 +122,28 @@ def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():
     assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
 
 
+DOTNET_EXCEPTION = [
+    "2026-03-03 04:02:11.003 +00:00 [ERR] Request failed for order 881",
+    "System.InvalidOperationException: Sequence contains no elements",
+    "   at Shop.Orders.OrderService.GetAsync(Int32 id) in /src/Shop/OrderService.cs:line 42",
+    "--- End of stack trace from previous location ---",
+    "   at Shop.Api.OrdersController.Get(Int32 id) in /src/Shop.Api/OrdersController.cs:line 17",
+    " ---> System.Exception: inner failure",
+    "   --- End of inner exception stack trace ---",
+    "--- End of inner exception stack trace ---",
+    "   at Microsoft.AspNetCore.Mvc.Infrastructure.ActionMethodExecutor.Execute()",
+]
+
+
+def test_a_dotnet_exception_with_its_end_of_stack_trace_markers_is_one_error_record():
+    source = miner()
+    ids = feed(source, ["2026-03-03 04:02:10.003 +00:00 [INF] order 880 paid", *DOTNET_EXCEPTION,
+                        "2026-03-03 04:02:12.003 +00:00 [INF] order 882 paid"])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 3 and ids[0] == ids[2] != ids[1]  # before: each "--- End of" line began a record
+    assert templates[ids[1]].text == "Request failed for order <NUM>" and (ids[1], "error") in counts
+
+
 LOG4J_5P = [  # Log4j 1.x's own example layout, "%5p [%t] (%F:%L) - %m%n": INFO and WARN are padded to five
     "ERROR [main] (Orders.java:88) - payment 881 failed",
     "\tat com.shop.Orders.pay(Orders.java:88)",

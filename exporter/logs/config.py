@@ -20,7 +20,7 @@ RESERVED = {"source", "template_id", "template", "level"}
 # "main.main()", "created by ..."). "Traceback (most recent call last):" starts a record: an uncaught
 # exception's traceback follows whatever line came before it, which it must not be counted as (except after a
 # one-line error record: logger.exception()'s output, see mining.RecordAssembler).
-DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)"
+DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)|--- End of "
                         r"|During handling of the above exception"
                         r"|The above exception was the direct cause|goroutine \d+ \[|created by "
                         r"|[a-zA-Z_$][\w$]*(\.[\w$]+)*(Exception|Error|Interrupt|Exit)\b"
