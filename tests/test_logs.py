@@ -122,6 +122,27 @@ def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():
     assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
 
 
+RUST_PANICS = [
+    "thread 'main' panicked at src/main.rs:2:5:",  # Rust 1.73 and later: the message on the next line
+    "called `Option::unwrap()` on a `None` value",
+    "stack backtrace:",
+    "   0: rust_begin_unwind",
+    "             at /rustc/90b35a6/library/std/src/panicking.rs:645:5",
+    "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.",
+    "thread 'worker-3' panicked at 'index out of bounds: the len is 3 but the index is 7', src/queue.rs:88:9",
+    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+]
+
+
+def test_a_rust_panic_with_its_message_backtrace_and_note_is_one_critical_record():
+    source = miner()
+    ids = feed(source, ["routine line 1 of the server", *RUST_PANICS, "routine line 2 of the server"])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 4  # before: the message, "stack backtrace:" and each note began records of their own
+    assert templates[ids[1]].text.startswith("thread <STR> panicked at") and (ids[1], "critical") in counts
+    assert (ids[2], "critical") in counts and ids[0] == ids[3]
+
+
 DOTNET_EXCEPTION = [
     "2026-03-03 04:02:11.003 +00:00 [ERR] Request failed for order 881",
     "System.InvalidOperationException: Sequence contains no elements",

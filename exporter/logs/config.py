@@ -23,6 +23,7 @@ RESERVED = {"source", "template_id", "template", "level"}
 DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)|--- End of "
                         r"|During handling of the above exception"
                         r"|The above exception was the direct cause|goroutine \d+ \[|created by "
+                        r"|stack backtrace:$|note: .*RUST_BACKTRACE"
                         r"|[a-zA-Z_$][\w$]*(\.[\w$]+)*(Exception|Error|Interrupt|Exit)\b"
                         r"|[\w/.-]*\.[\w.*()]+\(.*\)$)")
 DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL)\b"

@@ -492,9 +492,15 @@ _HEADER_ONLY_LINES = re.compile(PRESET_PATTERNS["jul"])
 _HEADER_ONLY_STARTS = frozenset(_MONTHS)
 
 
+# A Rust panic (1.73 and later) writes where it happened, then its message on the next line
+_PANIC_LOCATION_ALONE = re.compile(r"thread '[^']*' panicked at \S+:\d+:\d+:$")
+
+
 def is_header_alone(line: str) -> bool:
-    """Whether a layout writes this line alone, its message on the next line. Cheap for the lines that are not:
-    such a header starts with a month's name, so most lines are ruled out by their first three characters."""
+    """Whether a layout writes this line alone, its message on the next line (java.util.logging's header, a Rust
+    panic's location). Cheap for the lines that are not: they are ruled out by their first characters."""
+    if line.startswith("thread '"):
+        return _PANIC_LOCATION_ALONE.match(line) is not None
     return line[:3] in _HEADER_ONLY_STARTS and _HEADER_ONLY_LINES.match(line) is not None
 
 

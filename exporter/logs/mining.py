@@ -49,7 +49,7 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 # A record that is a crash report has no level word of its own; it is an error (a panic, critical).
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b")
-_FATAL = re.compile(r"panic: |fatal error: ")
+_FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at ")
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), a number padded to its width before a date (a pid: "  4242
 # 2026-10-11 ...", Zabbix's "  4242:20261011:221415.003 ..."), or a date and time. It starts a record of its own
@@ -81,7 +81,7 @@ def headline(record: Sequence[str]) -> str:
 
 
 def crash_level(line: str) -> str | None:
-    """critical for a Go panic or fatal error, error for a traceback or a bare exception line, else None."""
+    """critical for a Go or Rust panic or a fatal error, error for a traceback or a bare exception line, else None."""
     if _FATAL.match(line):
         return "critical"
     return "error" if _CRASH.match(line) else None
