@@ -418,6 +418,14 @@ def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, con
     assert detect([line] * 20).format.name in ("generic", "bracket_fields")  # see the next test
 
 
+def test_a_module_path_with_double_colons_is_the_component_not_part_of_the_message():
+    line = "2026-03-03T04:02:11.003456Z  WARN shop::orders::cache: evicted 40 entries"  # Rust's tracing
+    for name in ("log4j", "generic"):
+        parsed = resolve(name).parse(line)
+        assert (parsed.content, parsed.level, parsed.fields["Component"]) == (
+            "evicted 40 entries", "warning", "shop::orders::cache")
+
+
 @pytest.mark.parametrize("line, content, level", [
     ("[2026-03-03 04:02:11 +0000] [1234] [INFO] Booting worker with pid: 1235",  # gunicorn
      "Booting worker with pid: 1235", "info"),

@@ -356,9 +356,9 @@ _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{
               r"|\d{4}\.\d{2}\.\d{2} " + _HMS +
               r"|" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r" \d{4}"
               r"|" + _MON + r" [ \d]\d " + _HMS + ")")
-_GENERIC_COMPONENT = r"(?:(?P<Component>[\w$.@/#\-]+(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)"
+_GENERIC_COMPONENT = r"(?:(?P<Component>[\w$.@/#\-]+(?:::[\w$.@/#\-]+)*(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)"
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
-_COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:\([^)\s]*\))?)"
+_COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
 
 PRESET_PATTERNS: dict[str, str] = {
     # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message; BSD syslog (macOS)
