@@ -16,8 +16,9 @@ RESERVED = {"source", "template_id", "template", "level"}
 
 # A record's continuation lines: indented lines (stack frames), blank lines, "Caused by:", "... 12 more",
 # a bare exception line right after the message (Tomcat, Log4j; Python's `ValueError: ...` after its
-# traceback), Python's chained-exception lines, and a Go panic's goroutine dump ("goroutine 1 [running]:",
-# "main.main()", "created by ..."). "Traceback (most recent call last):" starts a record: an uncaught
+# traceback), Python's chained-exception lines, .NET's "--- End of ... stack trace ---", a Go panic's goroutine
+# dump ("goroutine 1 [running]:", "main.main()", "created by ...") and a Rust panic's "stack backtrace:" and
+# "note: run with `RUST_BACKTRACE=1` ...". "Traceback (most recent call last):" starts a record: an uncaught
 # exception's traceback follows whatever line came before it, which it must not be counted as (except after a
 # one-line error record: logger.exception()'s output, see mining.RecordAssembler).
 DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)|--- End of "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter, deque
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .formats import (
@@ -140,7 +141,7 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
 
 
 def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,
-                         columns: frozenset[tuple[int, str]] | set[tuple[int, str]] = frozenset()
+                         columns: AbstractSet[tuple[int, str]] = frozenset()
                          ) -> tuple[Counter[tuple[int, str, str]], Counter[tuple[int, str]], set[tuple[int, str]]]:
     """Per (token position, kind, shape): on how many messages that token is a header token of that kind (a plain
     word, kind `word`, with the word as its shape); per (position, word): on how many a message word follows it; and
@@ -168,12 +169,16 @@ def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,
                 if i + 2 < len(tokens) and is_header_word(tokens[i + 1]):
                     rest = digit_shape(" ".join(tokens[i + 2:]))
                     followers.setdefault((i, tokens[i]), {}).setdefault(rest, set()).add(tokens[i + 1])
-            # (a number after such a word is its value, as in `user 12 logged in`: the message's, not a header's)
-            in_header = in_header and (kind is not None or ((i, tokens[i]) in columns and i + 1 < len(tokens)
-                                                            and not _NUMBER.fullmatch(tokens[i + 1])))
+            in_header = in_header and (kind is not None or _column_before_header(tokens, i, columns))
             if kind is not None:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
     return kinds, before_message, {key for key, rests in followers.items() if _followed_by_a_parameter(rests)}
+
+
+def _column_before_header(tokens: Sequence[str], i: int, columns: AbstractSet[tuple[int, str]]) -> bool:
+    """Whether tokens[i] is a word of `columns` that header tokens may follow: not before a number, which is the
+    word's value (`user 12 logged in`: the message's, not a header's)."""
+    return (i, tokens[i]) in columns and i + 1 < len(tokens) and not _NUMBER.fullmatch(tokens[i + 1])
 
 
 PARAMETER_VALUES = 3  # different words before one and the same rest of a message: a parameter, not a message's word
