@@ -218,6 +218,9 @@ def test_the_second_json_line_reads_journald_keys():
     ('{"t":{"$date":"2026-12-03T10:00:03.001+00:00"},"s":"D2", "c":"NETWORK",  "id":20883, "ctx":"conn1",'
      '"msg":"Interrupted operation as its client disconnected"}', "Interrupted operation as its client disconnected",
      "debug"),
+    ('{"timestamp":"2026-12-03 10:00:04.001 UTC","user":"app","dbname":"shop","pid":4242,"error_severity":"ERROR",'
+     '"state_code":"42P01","message":"relation \\"items\\" does not exist","backend_type":"client backend"}',
+     'relation "items" does not exist', "error"),  # PostgreSQL's jsonlog (15 and later)
 ])
 def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)

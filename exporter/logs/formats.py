@@ -163,8 +163,10 @@ class JsonFormat(LineFormat):
     # short_message: GELF (Graylog); @mt / @m / @l: Serilog's compact format (CLEF), whose message template @mt
     # is mined as it is written
     MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event", "short_message", "@mt", "@m")
-    # s: MongoDB's structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
-    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l", "s")
+    # error_severity: PostgreSQL's jsonlog (15 and later: "error_severity":"ERROR", "message":...); s: MongoDB's
+    # structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
+    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l",
+                  "error_severity", "s")
 
     def __init__(self, name: str = "json"):
         self.name, self.has_level = name, True
