@@ -221,6 +221,9 @@ def test_the_second_json_line_reads_journald_keys():
     ('{"timestamp":"2026-12-03 10:00:04.001 UTC","user":"app","dbname":"shop","pid":4242,"error_severity":"ERROR",'
      '"state_code":"42P01","message":"relation \\"items\\" does not exist","backend_type":"client backend"}',
      'relation "items" does not exist', "error"),  # PostgreSQL's jsonlog (15 and later)
+    ('{"EventId":0,"LogLevel":"Warning","Category":"Shop.Orders","Message":"Order 7 is late by 21 minutes",'
+     '"State":{"Message":"Order 7 is late by 21 minutes","OrderId":7,"{OriginalFormat}":"Order {OrderId} is late"}}',
+     "Order 7 is late by 21 minutes", "warning"),  # .NET's JSON console formatter (AddJsonConsole)
 ])
 def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)

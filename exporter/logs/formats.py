@@ -161,12 +161,13 @@ class JsonFormat(LineFormat):
     message key (a JSON access log) is mined as its pairs less the time and level ones."""
 
     # short_message: GELF (Graylog); @mt / @m / @l: Serilog's compact format (CLEF), whose message template @mt
-    # is mined as it is written
-    MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "@message", "event", "short_message", "@mt", "@m")
+    # is mined as it is written; Message / LogLevel: .NET's JSON console formatter (Microsoft.Extensions.Logging)
+    MESSAGE_KEYS = ("message", "msg", "MESSAGE", "Message", "log", "text", "@message", "event", "short_message", "@mt",
+                    "@m")
     # error_severity: PostgreSQL's jsonlog (15 and later: "error_severity":"ERROR", "message":...); s: MongoDB's
     # structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
-    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "@level", "@l",
-                  "error_severity", "s")
+    LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "LogLevel", "@level",
+                  "@l", "error_severity", "s")
 
     def __init__(self, name: str = "json"):
         self.name, self.has_level = name, True
