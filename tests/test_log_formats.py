@@ -230,6 +230,18 @@ def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_
     assert (parsed.content, parsed.level) == (content, level)
 
 
+def test_a_json_message_held_in_fields_or_json_payload_is_the_message():
+    tracing = [json.dumps({"timestamp": f"2026-12-03T10:00:{i:02d}Z", "level": ("INFO", "WARN")[i % 2],
+                           "fields": {"message": (f"order {i} paid", f"cache {i} evicted")[i % 2], "id": i},
+                           "target": "shop::orders"}) for i in range(40)]  # Rust's tracing, one target
+    result = mine_lines(tracing, None, None)
+    assert sorted(t.text for t in result.templates.values()) == ["cache <NUM> evicted", "order <NUM> paid"]
+    assert ("warning" in {level for _, level in result.counts}) and result.format == "json"
+    gcp = '{"jsonPayload": {"message": "disk full"}, "severity": "ERROR", "timestamp": "2026-12-03T10:00:00Z"}'
+    parsed = resolve("json").parse(gcp)  # Google Cloud Logging's export
+    assert (parsed.content, parsed.level) == ("disk full", "error")
+
+
 def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_without_its_time_and_level():
     logfmt = resolve("logfmt")
     quoted = logfmt.parse(SAMPLES["logfmt"][0][2])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
@@ -168,6 +168,9 @@ class JsonFormat(LineFormat):
     # structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
     LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "LogLevel", "@level",
                   "@l", "error_severity", "s")
+    # objects that hold the message when the record has none at its top: Rust's tracing ("fields": {"message": ...}),
+    # Google Cloud Logging's export ("jsonPayload": {"message": ...})
+    MESSAGE_HOLDERS = ("fields", "jsonPayload")
 
     def __init__(self, name: str = "json"):
         self.name, self.has_level = name, True
@@ -181,7 +184,10 @@ class JsonFormat(LineFormat):
             return None
         if not isinstance(record, dict):
             return None
-        message = next((record[k] for k in self.MESSAGE_KEYS if isinstance(record.get(k), str)), None)
+        message = _message_in(record, self.MESSAGE_KEYS)
+        if message is None:
+            message = next((found for holder in self.MESSAGE_HOLDERS if isinstance(record.get(holder), dict)
+                            for found in (_message_in(record[holder], self.MESSAGE_KEYS),) if found is not None), None)
         level_key = next((k for k in self.LEVEL_KEYS if record.get(k) is not None), None)
         level = str(record[level_key]) if level_key is not None else None
         if level is None and ("@mt" in record or "@m" in record):
@@ -191,6 +197,11 @@ class JsonFormat(LineFormat):
             quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
             return Parsed(_as_message(quoted, level_key), level_name(level), fields, from_fields=True)
         return Parsed(message, level_name(level), fields)
+
+
+def _message_in(record: dict, keys: Sequence[str]) -> str | None:
+    """The first of `keys` that `record` holds a string under, its value; None when it holds none."""
+    return next((record[k] for k in keys if isinstance(record.get(k), str)), None)
 
 
 _LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+|$)')
