@@ -224,6 +224,12 @@ def test_the_second_json_line_reads_journald_keys():
     ('{"EventId":0,"LogLevel":"Warning","Category":"Shop.Orders","Message":"Order 7 is late by 21 minutes",'
      '"State":{"Message":"Order 7 is late by 21 minutes","OrderId":7,"{OriginalFormat}":"Order {OrderId} is late"}}',
      "Order 7 is late by 21 minutes", "warning"),  # .NET's JSON console formatter (AddJsonConsole)
+    ('{"ts":1701600000123.4,"caller":"kubelet/kubelet.go:2345","msg":"SyncLoop ADD","v":0,"source":"api"}',
+     "SyncLoop ADD", "info"),  # Kubernetes components with --logging-format=json: v 0 is info
+    ('{"ts":1701600000124.1,"caller":"kuberuntime/kuberuntime_manager.go:1234","msg":"Probe failed","v":4}',
+     "Probe failed", "debug"),  # more verbose
+    ('{"ts":1701600000125.9,"caller":"pod_workers.go:1300","msg":"Error syncing pod, skipping","err":"failed"}',
+     "Error syncing pod, skipping", "error"),  # ErrorS carries err and no v
 ])
 def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)

@@ -192,11 +192,26 @@ class JsonFormat(LineFormat):
         level = str(record[level_key]) if level_key is not None else None
         if level is None and ("@mt" in record or "@m" in record):
             level = "info"  # CLEF: a record without @l is Information
+        if level is None:
+            level = _klog_level(record)
         fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
         if message is None:
             quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
             return Parsed(_as_message(quoted, level_key), level_name(level), fields, from_fields=True)
         return Parsed(message, level_name(level), fields)
+
+
+def _klog_level(record: dict) -> str | None:
+    """The level of a Kubernetes component's JSON record (klog's `--logging-format=json`), which names none: an
+    error carries `err` (ErrorS), other records their verbosity `v` (0 info, more debug); None for other records."""
+    if "msg" not in record or "ts" not in record:
+        return None
+    if "err" in record:
+        return "error"
+    verbosity = record.get("v")
+    if isinstance(verbosity, int) and not isinstance(verbosity, bool):
+        return "info" if verbosity == 0 else "debug"
+    return None
 
 
 def _message_in(record: dict, keys: Sequence[str]) -> str | None:
