@@ -184,10 +184,7 @@ class JsonFormat(LineFormat):
             return None
         if not isinstance(record, dict):
             return None
-        message = _message_in(record, self.MESSAGE_KEYS)
-        if message is None:
-            message = next((found for holder in self.MESSAGE_HOLDERS if isinstance(record.get(holder), dict)
-                            for found in (_message_in(record[holder], self.MESSAGE_KEYS),) if found is not None), None)
+        message = self._message(record)
         level_key = next((k for k in self.LEVEL_KEYS if record.get(k) is not None), None)
         level = str(record[level_key]) if level_key is not None else None
         if level is None and ("@mt" in record or "@m" in record):
@@ -199,6 +196,13 @@ class JsonFormat(LineFormat):
             quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
             return Parsed(_as_message(quoted, level_key), level_name(level), fields, from_fields=True)
         return Parsed(message, level_name(level), fields)
+
+    def _message(self, record: dict) -> str | None:
+        """The message at the record's top, else inside one of MESSAGE_HOLDERS; None when there is none."""
+        for holder in (record, *(record.get(key) for key in self.MESSAGE_HOLDERS)):
+            if isinstance(holder, dict) and (message := _message_in(holder, self.MESSAGE_KEYS)) is not None:
+                return message
+        return None
 
 
 def _klog_level(record: dict) -> str | None:

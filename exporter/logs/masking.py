@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from drain3.masking import AbstractMaskingInstruction
 
@@ -106,8 +107,10 @@ class BuiltinMasking(AbstractMaskingInstruction):
         return content
 
 
+@lru_cache(maxsize=64)
 def _keeping(masked: str):
-    """A replacement that leaves a match of the group `keep` as it is and masks any other match."""
+    """A replacement that leaves a match of the group `keep` as it is and masks any other match (one function per
+    mask text, cached, not one per message)."""
     return lambda match: match.group(0) if match.group("keep") is not None else masked
 
 
