@@ -248,6 +248,83 @@ def test_a_json_message_held_in_fields_or_json_payload_is_the_message():
     assert (parsed.content, parsed.level) == ("disk full", "error")
 
 
+def test_a_structured_loggers_messages_that_begin_with_words_and_a_colon_keep_those_words():
+    # PostgreSQL's jsonlog: most messages begin `two words:`, which is their text, not a header column to cut
+    def record(i: int) -> dict:
+        message, severity = [(f"checkpoint sync: number={i} file=base/5/{1200 + i} time=0.{i} ms", "DEBUG"),
+                             ("connection received: host=[local]", "LOG"),
+                             (f"connection authorized: user={('app', 'batch', 'report')[i % 3]} database=shop", "LOG"),
+                             (f'relation "missing_{i % 4}" does not exist', "ERROR"),
+                             (f"disconnection: session time: 0:00:00.0{i % 9} user=app database=shop", "LOG")][i % 5]
+        return {"timestamp": f"2026-12-07 03:06:{i % 60:02d}.{i:03d} UTC", "pid": 6600 + i,
+                "error_severity": severity, "message": message}
+    lines = [json.dumps(record(i)) for i in range(100)]
+    result = mine_lines(lines, None, None)
+    assert result.format == "json"
+    assert sorted(t.text for t in result.templates.values()) == [
+        "checkpoint sync: number=<NUM> <PATH> time=<NUM> ms", "connection authorized: user=<*> database=shop",
+        "connection received: host=[local]", "disconnection: session time: <NUM>:<NUM>:<NUM> user=app database=shop",
+        "relation <STR> does not exist"]
+
+
+def test_a_structured_records_message_of_several_lines_is_mined_by_its_headline_as_a_record_is():
+    vacuum = ["automatic vacuum of table \"shop.public.t{i}\": index scans: 0\npages: 0 removed, {i} remain",
+              "automatic vacuum of table \"shop.public.t{i}\": index scans: 1\npages: 0 removed, {i} remain\n"
+              "index \"t{i}_pkey\": pages: 2 in total, 0 newly deleted"]
+    lines = [json.dumps({"level": "info", "msg": vacuum[i % 2].replace("{i}", str(i))}) for i in range(20)]
+    lines += [json.dumps({"level": "error", "msg": "Traceback (most recent call last):\n  File \"app.py\", line "
+                          f"{i}, in run\n    pay(order)\nValueError: order {i} has no items"}) for i in range(20)]
+    result = mine_lines(lines, None, None)
+    assert sorted(t.text for t in result.templates.values()) == [
+        "ValueError: order <NUM> has no items", "automatic vacuum of table <STR>: index scans: <NUM>"]
+
+
+def pg_csvlog(i: int) -> list[str]:
+    """One record of PostgreSQL's csvlog (26 columns, as PostgreSQL 15 writes them): the message is the 14th, the
+    severity the 12th; a message or a query may hold newlines inside its quotes."""
+    stamp, session = f"2026-12-07 03:06:{i % 60:02d}.{i:03d} UTC", f"6b1622a1.{6600 + i:x}"
+    head = f'{stamp},"app","shop",{6600 + i},"[local]",{session},{i % 9 + 1},"SELECT",2026-12-07 03:06:00 UTC,3/{i},0,'
+    tail = ',,,,,,,,"psql","client backend",,0'
+    return [[f'{head}LOG,00000,"connection authorized: user=app{i % 3} database=shop application_name=psql"{tail}'],
+            [f'{head}ERROR,22P02,"invalid input syntax for type integer: ""abc{i}""",,,,,,"select', "  id,",
+             f"  v from t{i % 7} where id = 'abc{i}'\",37,,\"psql\",\"client backend\",,0"],
+            [f'{head}LOG,00000,"automatic vacuum of table ""shop.public.t{i % 7}"": index scans: {i % 2}',
+             f"pages: 0 removed, {i} remain, {i} scanned (100.00% of total)",
+             f'tuples: {i} removed, {i * 3} remain, 0 are dead but not yet removable"{tail}'],
+            [f'{head}FATAL,3D000,"database ""nodb{i % 4}"" does not exist"{tail}']][i % 4]
+
+
+def test_csv_records_are_found_with_their_message_and_level_columns_and_a_quoted_newline_does_not_split_one():
+    records = [pg_csvlog(i) for i in range(80)]
+    result = mine_lines([line for record in records for line in record], None, None)
+    assert result.format == "csv:14:12" and result.unparsed == 0
+    assert sorted(t.text for t in result.templates.values()) == [
+        "automatic vacuum of table <STR>: index scans: <NUM>", "connection authorized: user=<*> database=shop "
+        "application_name=psql", "database <STR> does not exist", "invalid input syntax for type integer: <STR>"]
+    assert sum(result.counts.values()) == 80  # a line inside a quoted field is its record's, not one of its own
+    assert {level for _, level in result.counts} == {"info", "error", "critical"}
+    ids = iter(result.template_ids)  # every line of a record gets the record's template id
+    assert all(len({next(ids) for _ in record}) == 1 for record in records)
+
+
+def test_a_declared_csv_format_names_its_columns_and_a_malformed_one_is_refused():
+    parsed = resolve("csv:14:12").parse(pg_csvlog(3)[0])
+    assert (parsed.content, parsed.level) == ('database "nodb3" does not exist', "critical")
+    assert parsed.fields["Field2"] == "app" and resolve("csv:14").parse(pg_csvlog(3)[0]).level is None
+    assert format_from_state("csv:14:12").name == "csv:14:12" and format_from_state("csv:x") is None  # a restart
+    for bad in ("csv:x", "csv:0", "csv:1:2:3"):
+        with pytest.raises(ConfigError) as err:
+            parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "format": bad}]}})
+        assert "logs.sources[0].format" in str(err.value) and "csv" in str(err.value)
+
+
+def test_lines_with_a_steady_number_of_commas_in_their_sentences_are_not_taken_for_csv():
+    lines = [f"2026-12-07 03:06:{i % 60:02d} orders: order {i} late, item {i % 5}, qty {i % 3}, store {i % 4}, by {i}s"
+             for i in range(60)]
+    assert not detect(lines).format.name.startswith("csv")
+    assert not detect([line.replace(",", ",,") for line in lines]).format.name.startswith("csv")  # `a,, b` too
+
+
 def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_without_its_time_and_level():
     logfmt = resolve("logfmt")
     quoted = logfmt.parse(SAMPLES["logfmt"][0][2])

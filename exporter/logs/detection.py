@@ -23,6 +23,7 @@ from .formats import (
     PRESETS,
     WRAPPERS,
     ColonColumnFormat,
+    CsvFormat,
     DelimitedFormat,
     LevelColumnFormat,
     LineFormat,
@@ -30,6 +31,9 @@ from .formats import (
     Parsed,
     StampPrefixFormat,
     WholeLine,
+    csv_row,
+    csv_spec,
+    is_value_word,
     level_name,
     message_word_component,
     resolve,
@@ -65,13 +69,15 @@ def detect(lines: Sequence[str]) -> Detection:
     if not sample:
         return Detection(WholeLine(), 0.0, "no lines to look at")
     best: tuple[float, LineFormat] | None = None
-    for name in DETECTION_ORDER:
-        candidate = PRESETS[name]()
+    for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER):
+        if candidate is None:
+            continue
         share = sum(candidate.parse(line) is not None for line in sample) / len(sample)
         if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
             best = (share, candidate)
     if best is not None:
-        reason = f"preset {best[1].name} parses {best[0]:.0%} of the lines looked at"
+        what = "CSV rows: format" if isinstance(best[1], CsvFormat) else "preset"
+        reason = f"{what} {best[1].name} parses {best[0]:.0%} of the lines looked at"
         if best[1].name in WRAPPERS:
             return _nested(best[1], best[0], reason, sample)
         return _header_rest(_without_stray_component(Detection(best[1], best[0], reason), sample), sample)
@@ -215,17 +221,50 @@ def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str])
 
 
 def _colon_column(sample: Sequence[str]) -> ColonColumnFormat | None:
-    """The token position of the first token ending in ':' on most lines, if any (not the first token)."""
+    """The token position of the first token ending in ':' on most lines, if any (not the first token). A line counts
+    only when a value word (a date, a time, a number, a host) stands among the tokens up to that colon: a header holds
+    one, while a message that begins with words and a colon (`checkpoint sync: ...`, `connection received: ...`) is
+    the message's own text, which a structured logger's messages often are."""
     positions: Counter[int] = Counter()
     for line in sample:
-        for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
+        tokens = line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]
+        for i, token in enumerate(tokens):
             if len(token) > 1 and token.endswith(":"):
-                positions[i] += 1
+                if any(is_value_word(before) for before in (*tokens[:i], token[:-1])):
+                    positions[i] += 1
                 break
     if not positions:
         return None
     index, count = positions.most_common(1)[0]
     return ColonColumnFormat(index) if index > 0 and count >= MIN_SHARE * len(sample) else None
+
+
+CSV_MIN_COLUMNS = 4
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+
+
+def _csv_columns(sample: Sequence[str]) -> CsvFormat | None:
+    """CSV rows beginning with a digit (a time, a number) on most lines, most of one width (CSV_MIN_COLUMNS or more),
+    their fields not spaced after the commas as a sentence's are: the message is the column with the most different
+    sequences of words (an id or a time has none, a process kind a few; then the most words), the level the column
+    that holds a level word on most rows, if one does."""
+    rows = [row for row in map(csv_row, sample) if row and row[0][:1].isdigit()]
+    widths = Counter(len(row) for row in rows)
+    if not widths:
+        return None
+    width = widths.most_common(1)[0][0]
+    if width < CSV_MIN_COLUMNS or len(rows) < MIN_SHARE * len(sample):  # rows a newline cut are narrower
+        return None
+    full = [row for row in rows if len(row) == width]
+    filled = [value for row in full for value in row[1:] if value]
+    if 2 * sum(value[:1].isspace() for value in filled) > len(filled):
+        return None  # `a, b, c`: a list in a sentence (a CSV writer puts no space after its commas)
+    wordings = [{tuple(_WORD.findall(row[j])) for row in rows if j < len(row)} - {()} for j in range(width)]
+    message = max(range(width), key=lambda j: (len(wordings[j]), len(set().union(*wordings[j])), -j))
+    leveled = [sum(len(row[j]) > 1 and not row[j].isdigit() and level_name(row[j]) is not None for row in full)
+               for j in range(width)]
+    level = max(range(width), key=lambda j: (leveled[j], -j))
+    return CsvFormat(message + 1, level + 1 if leveled[level] >= MIN_SHARE * len(full) else None)
 
 
 def _delimited(sample: Sequence[str]) -> DelimitedFormat | None:
@@ -367,6 +406,11 @@ def format_from_state(name: str | None) -> LineFormat | None:
     kind, _, rest = name.partition(":")
     if kind in ("level-column", "colon-column") and rest.isdigit():
         return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
+    if kind == "csv":
+        try:
+            return csv_spec(name)
+        except ValueError:
+            return None
     if kind == "delimited":
         delimiter, _, count = rest.rpartition(":")
         delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)

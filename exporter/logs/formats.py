@@ -13,6 +13,7 @@ and counted, never dropped.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -98,6 +99,11 @@ class LineFormat:
     def field_names(self) -> frozenset[str] | None:
         """The fields its records can have; None when any key can be one (JSON, logfmt)."""
         return None
+
+    def leaves_open(self, lines: Sequence[str], was_open: bool) -> bool:
+        """Whether a quoted field is still open after `lines` (one record's; `was_open`: it was open before them):
+        the records after it are then the rest of that field. Only formats that quote across lines say yes."""
+        return False
 
 
 # The container runtime's prefix of a line in a Kubernetes pod's log file (CRI): time, stream, full/partial tag.
@@ -336,6 +342,51 @@ class DelimitedFormat(LineFormat):
                       {f"Field{i + 1}": value for i, value in enumerate(fields[:-1])})
 
 
+class CsvFormat(LineFormat):
+    """Records written as CSV rows (PostgreSQL's csvlog, CSV exports of event logs): the message is one column and
+    the level may be another, both counted from 1; the others are fields `Field1`, `Field2`, ... A record whose
+    quoted field holds a newline (a query of several lines) is read by its first line: the field cut there is
+    read as far as it goes. Found by detect() (`csv:14:12`), or declared as `csv:MESSAGE[:LEVEL]`."""
+
+    def __init__(self, message: int, level: int | None = None):
+        if message < 1 or (level is not None and level < 1):
+            raise ValueError("csv columns are counted from 1")
+        self.message, self.level, self.has_level = message, level, level is not None
+        self.name = f"csv:{message}" + (f":{level}" if level is not None else "")
+
+    def field_names(self) -> frozenset[str] | None:
+        return frozenset(f"Field{i}" for i in range(1, max(self.message, self.level or 0) + 1))
+
+    def parse(self, line: str) -> Parsed | None:
+        row = csv_row(line)
+        if row is None or len(row) < max(self.message, self.level or 0):
+            return None
+        level = level_name(row[self.level - 1]) if self.level is not None else None
+        return Parsed(row[self.message - 1], level, {f"Field{i}": value for i, value in enumerate(row, 1)})
+
+    def leaves_open(self, lines: Sequence[str], was_open: bool) -> bool:
+        return was_open != (sum(line.count('"') for line in lines) % 2 == 1)  # a quote inside a field is doubled
+
+
+def csv_row(line: str) -> list[str] | None:
+    """A line's CSV columns (RFC 4180 quoting), None when it is not one (a field over the csv module's limit)."""
+    try:
+        return next(csv.reader((line,)), [])
+    except csv.Error:
+        return None
+
+
+def csv_spec(spec: str) -> CsvFormat | None:
+    """`csv:MESSAGE[:LEVEL]` -> its format; None for another spec. Raises ValueError for a malformed one."""
+    kind, colon, columns = spec.partition(":")
+    if kind != "csv" or not colon:
+        return None
+    numbers = columns.split(":")
+    if not 1 <= len(numbers) <= 2 or not all(n.isdigit() for n in numbers):
+        raise ValueError(f"{spec!r}: a csv format is csv:MESSAGE or csv:MESSAGE:LEVEL, the columns counted from 1")
+    return CsvFormat(*map(int, numbers))
+
+
 _STAMP_TOKEN = re.compile(r"^[\[(]?\d[\d\-/.:,_T+Z]*[\])]?,?$")
 
 
@@ -517,7 +568,8 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
                    "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
-                   "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "generic"]
+                   "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "csv",
+                   "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
 # (java.util.logging's two-line default): the record assembler joins that line to the header.
@@ -685,13 +737,15 @@ def resolve(spec: str) -> LineFormat:
     """
     if spec in PRESETS:
         return PRESETS[spec]()
+    if (declared_csv := csv_spec(spec)) is not None:
+        return declared_csv
     outer, plus, inner = spec.partition("+")
     if plus and "<" not in outer:
         if outer not in WRAPPERS:
             raise ValueError(f"{outer!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)})")
         return NestedFormat(PRESETS[outer](), resolve(inner))
     if "<" not in spec:
-        raise ValueError(f"unknown format preset {spec!r} (presets: {', '.join(sorted(PRESETS))}; "
-                         f"or a pattern such as '<Date> <Time> <Level> <Component>: <{CONTENT}>')")
+        raise ValueError(f"unknown format preset {spec!r} (presets: {', '.join(sorted(PRESETS))}; or CSV columns, "
+                         f"csv:MESSAGE[:LEVEL]; or a pattern such as '<Date> <Time> <Level> <Component>: <{CONTENT}>')")
     return compile_pattern(spec)
 

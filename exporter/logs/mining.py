@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
 MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (emptied when full)
+MAX_OPEN_LINES = 1000  # lines a quoted field (CSV) may run over before the next line that opens a record is one
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
 MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024 frames a trace); the next starts one
 
@@ -312,10 +313,33 @@ class SourceMiner:
         return mined
 
     def _mine(self, record: list[str], now: float, origin: str = STDIN) -> str:
-        first = headline(record)
         reading = self.origin(origin)
         self.last_origin = origin
         assert reading.format is not None
+        if reading.open_record is not None and (rest_of := self._rest_of_open_record(record, reading)) is not None:
+            return rest_of
+        template_id = self._mine_record(record, now, reading, origin)
+        if reading.format.leaves_open(record, False):
+            reading.open_record, reading.open_lines = template_id, len(record)
+        return template_id
+
+    def _rest_of_open_record(self, record: list[str], reading: OriginFormat) -> str | None:
+        """The template_id of the record whose quoted field this record continues (not counted again: it is part of
+        that record), None when it is a record of its own: the field closed before it, or it begins a record as
+        the format reads one (the quote was never closed) or the field has run MAX_OPEN_LINES lines."""
+        assert reading.format is not None and reading.open_record is not None
+        template_id, reading.open_record = reading.open_record, None
+        first = record[0]
+        if first[:1].isdigit() and reading.format.parse(first) is not None or \
+                reading.open_lines + len(record) > MAX_OPEN_LINES:
+            return None
+        if reading.format.leaves_open(record, True):
+            reading.open_record, reading.open_lines = template_id, reading.open_lines + len(record)
+        return template_id
+
+    def _mine_record(self, record: list[str], now: float, reading: OriginFormat, origin: str) -> str:
+        assert reading.format is not None
+        first = headline(record)
         parsed = reading.format.parse(first)
         if reading.watch is not None:
             self._check_format(origin, reading, first, parsed is not None)
@@ -328,6 +352,8 @@ class SourceMiner:
                 content = next((text for text in (runtime_payload(line).strip() for line in record[1:]) if text), "")
                 if level is None:  # java.util.logging's "LEVEL: message"
                     level, content = split_leading_level(content)
+        if "\n" in content:  # a structured record's message of several lines: mined by its headline, as a record is
+            content = headline([line for line in content.split("\n") if line.strip()] or [""])
         if not reading.fields_checked:
             self._check_fields(origin, reading)
         if level is None:

@@ -30,6 +30,8 @@ class OriginFormat:
     waiting: Waiting = field(default_factory=list)
     fields_checked: bool = False  # labels_from_fields checked against this format's fields
     alternating_said: bool = False  # the warning that its lines alternate between layouts was logged
+    open_record: str | None = None  # template_id of a record whose quoted field a newline cut (CSV): the next
+    open_lines: int = 0  # records are the rest of it, until the field closes (lines taken so far)
 
     @property
     def name(self) -> str:
