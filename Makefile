@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-weekly bench-loghub bench-log-headers bench-log-glob bench-log-long-lines bench-rca-synthetic
+.PHONY: demo test test-fast lint deps system-deps venv clean bench-nab bench-nab-gaps bench-nab-offset bench-nab-coarser bench-weekly bench-loghub bench-log-headers bench-log-glob bench-log-pairs bench-log-long-lines bench-rca-synthetic
 
 deps: system-deps venv
 
@@ -71,7 +71,11 @@ bench-loghub: venv
 bench-log-glob: venv
 	$(PY) -m benchmarks.log_glob $(BENCH_ARGS)
 
-# Line-format detection on 59 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
+# Every pair of Loghub systems merged into one stream (a container's stdout and stderr): benchmarks/results/log_pairs.json
+bench-log-pairs: venv
+	$(PY) -m benchmarks.log_pairs $(BENCH_ARGS)
+
+# Line-format detection on 68 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
 

@@ -775,6 +775,68 @@ def test_lines_of_one_file_that_alternate_between_layouts_are_said_once_to_need_
     assert once.format_changes == 1 and not [r for r in caplog.records if "alternate" in r.getMessage()]
 
 
+def nginx_access(i: int) -> str:
+    return (f'10.0.{i % 7}.{i % 250} - - [07/Dec/2026:03:22:{i % 60:02d} +0000] "GET /api/orders/{i} HTTP/1.1" '
+            f'{(200, 404)[i % 5 == 0]} {100 + i} "-" "curl/7.88.1"')
+
+
+def nginx_error(i: int) -> str:
+    return [f"2026/12/07 03:22:{i % 60:02d} [error] {29 + i % 2}#{29 + i % 2}: *{i} open() \"/usr/share/nginx/html/p{i}"
+            f'.html" failed (2: No such file or directory), client: 10.0.0.{i % 250}, server: , request: "GET /p{i}.html '
+            'HTTP/1.1", host: "shop"',
+            f"2026/12/07 03:22:{i % 60:02d} [info] {29 + i % 2}#{29 + i % 2}: *{i} client 10.0.0.{i % 250} closed "
+            "keepalive connection"][i % 2]
+
+
+def test_two_layouts_interleaved_in_one_file_are_each_read_by_their_own_format():
+    # a container's stdout and stderr in one stream: nginx's access lines and its error log's
+    lines = [nginx_error(i) if i % 5 < 2 else nginx_access(i) for i in range(300)]
+    result = mine_lines(lines, None, None)
+    assert result.format == "access|nginx_error" and result.unparsed == 0
+    assert {level for _, level in result.counts} == {"unknown", "error", "info"}  # the error log's levels are read
+    assert sorted(t.text for t in result.templates.values()) == [
+        "GET <PATH> HTTP/<NUM>", "client <IP> closed keepalive connection",
+        'open() <STR> failed (<NUM>: No such file or directory), client: <IP>, server: , request: "GET <*> '
+        'HTTP/<NUM>", host: <STR>']
+    cri = [f"2026-12-07T03:22:{i % 60:02d}.{i:09d}Z {('stdout', 'stderr')[line[:1] == '2']} F {line}"
+           for i, line in enumerate(lines)]
+    assert mine_lines(cri, None, None).format == "cri+access|nginx_error"  # the same inside a Kubernetes pod's file
+    assert format_from_state("cri+access|nginx_error").name == "cri+access|nginx_error"  # restored after a restart
+    declared = resolve("access|nginx_error").parse(nginx_error(1))
+    assert declared.level == "info" and declared.content.startswith("client ")
+    with pytest.raises(ConfigError) as err:
+        parse_logs_config({"logs": {"sources": [{"name": "a", "stdin": True, "format": "access|nosuch"}]}})
+    assert "logs.sources[0].format" in str(err.value) and "nosuch" in str(err.value)
+
+
+def test_two_programs_lines_that_a_broad_preset_reads_alike_are_read_by_their_own_narrower_presets():
+    sshd = [f"Mar  3 04:02:{i % 60:02d} web-{i % 3} sshd[{2200 + i}]: {('Accepted', 'Failed')[i % 2]} password for "
+            f"user{i % 5} from 10.0.0.{i % 250} port {50000 + i} ssh2" for i in range(150)]
+    lines = [line for pair in zip(log4j_lines(150), sshd) for line in pair]
+    assert detect(lines).format.name == "syslog|log4j"  # `generic` reads both times, and leaves both headers in
+    alone = [t.text for t in mine_lines(log4j_lines(150), None, None).templates.values()]
+    assert sorted(t.text for t in mine_lines(lines, None, None).templates.values()) == sorted(alone + [
+        "Accepted password for <*> from <IP> port <NUM> ssh2", "Failed password for <*> from <IP> port <NUM> ssh2"])
+
+
+def test_a_second_layout_that_begins_after_detection_is_added_to_the_format_and_said(caplog):
+    source = miner()
+    lines = [nginx_access(i) for i in range(300)] + [nginx_error(i) if i % 4 == 0 else nginx_access(i)
+                                                     for i in range(300, 700)]
+    with caplog.at_level("WARNING", logger="exporter.logs.mining"):
+        ids = mine(source, lines)
+    assert source.format_name == "access|nginx_error" and source.format_changes == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "logs: source s: format access parses 88% of the last 200 records; now access|nginx_error (access parses 88% "
+        "of the last 200 records; the 25 others: preset nginx_error parses 100% of the lines looked at)"]
+    templates, counts, _ = source.snapshot()
+    assert templates[ids[-4]].text.startswith("open() <STR> failed") and counts[(ids[-4], "error")] > 0
+    assert miner(state=source.state()).format_name == "access|nginx_error"
+    in_pod = miner()  # the same inside a Kubernetes pod's file: looked for inside the wrapper
+    mine(in_pod, [f"2026-12-07T03:22:{i % 60:02d}.{i:09d}Z stdout F {line}" for i, line in enumerate(lines)])
+    assert in_pod.format_name == "cri+access|nginx_error" and in_pod.format_changes == 1
+
+
 def test_a_run_of_records_that_no_header_fits_leaves_the_format_as_it_is():
     table = [f"| {i:>4} | {('alpha', 'beta', 'gamma')[i % 3]:<6} | {i * 7:>6} |" for i in range(60)]  # a report dumped
     source = miner()

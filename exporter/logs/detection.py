@@ -4,7 +4,8 @@
 most of the sample lines, else a *level column* (the token position where a level word sits on
 most lines), a *colon column*, a delimited header or a leading date/time, else none (the whole line
 is mined). The messages the chosen format leaves are then read for header tokens it did not cut
-(header_tokens.py), which are cut too. The chosen format's name says all of this
+(header_tokens.py), which are cut too; the lines it does not parse, for a second layout (two programs, or a
+program's stdout and stderr, in one file: `access|nginx_error`). The chosen format's name says all of this
 (`generic>level:3`, `cri+log4j`, `level-column:8`), so that `format_from_state` can restore it
 after a restart without looking at lines again.
 """
@@ -25,6 +26,7 @@ from .formats import (
     ColonColumnFormat,
     CsvFormat,
     DelimitedFormat,
+    EitherFormat,
     LevelColumnFormat,
     LineFormat,
     NestedFormat,
@@ -63,24 +65,34 @@ class Detection:
     reason: str
 
 
-def detect(lines: Sequence[str]) -> Detection:
-    """The format that fits the sample lines best (see module docstring)."""
+def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
+    """The format that fits the sample lines best (see module docstring); with `second_layout`, the lines it does not
+    parse are looked at for a second layout (_with_second_layout)."""
     sample = [line for line in lines if line.strip()][:DETECT_LINES]
     if not sample:
         return Detection(WholeLine(), 0.0, "no lines to look at")
+    shares = [(sum(candidate.parse(line) is not None for line in sample) / len(sample), candidate)
+              for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER)
+              if candidate is not None]
     best: tuple[float, LineFormat] | None = None
-    for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER):
-        if candidate is None:
-            continue
-        share = sum(candidate.parse(line) is not None for line in sample) / len(sample)
+    for share, candidate in shares:
         if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
             best = (share, candidate)
+    if best is not None and best[1].name in WRAPPERS:
+        return _nested(best[1], best[0], _preset_reason(*best), sample)
     if best is not None:
-        what = "CSV rows: format" if isinstance(best[1], CsvFormat) else "preset"
-        reason = f"{what} {best[1].name} parses {best[0]:.0%} of the lines looked at"
-        if best[1].name in WRAPPERS:
-            return _nested(best[1], best[0], reason, sample)
-        return _header_rest(_without_stray_component(Detection(best[1], best[0], reason), sample), sample)
+        found = _header_rest(_without_stray_component(Detection(best[1], best[0], _preset_reason(*best)), sample),
+                             sample)
+        if not second_layout:
+            return found
+        both = _with_second_layout(found, sample)
+        return both if both is not found else _narrower_pair(shares, best, sample) or found
+    top = max(shares, key=lambda pair: pair[0])  # the narrowest of those that parse the most
+    if second_layout and top[0] >= MIN_FIRST_LAYOUT_SHARE and top[1].name not in WRAPPERS:
+        first = _header_rest(_without_stray_component(Detection(top[1], top[0], _preset_reason(*top)), sample), sample)
+        both = _with_second_layout(first, sample)
+        if both is not first:
+            return both
     shapes: tuple[tuple[LineFormat | None, str], ...] = (
         (_level_column(sample), "a level word is token {n}"),
         (_colon_column(sample), "a component ending in ':' is token {n}"),
@@ -95,6 +107,54 @@ def detect(lines: Sequence[str]) -> Detection:
             return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the lines looked at"), sample)
     return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the lines looked at: whole lines "
                                                     "are mined"), sample)
+
+
+def _preset_reason(share: float, found: LineFormat) -> str:
+    what = "CSV rows: format" if isinstance(found, CsvFormat) else "preset"
+    return f"{what} {found.name} parses {share:.0%} of the lines looked at"
+
+
+MIN_FIRST_LAYOUT_SHARE = 0.2  # of the lines that the first of two layouts in one file must parse
+SECOND_LAYOUT_MIN_LINES = 5  # lines the first format does not parse before they are looked at for a second layout
+SECOND_LAYOUT_SHARE = 0.9  # of those lines that the second layout's format must parse
+
+
+def _narrower_pair(shares: list[tuple[float, LineFormat]], best: tuple[float, LineFormat],
+                   sample: Sequence[str]) -> Detection | None:
+    """Two layouts that each read a header narrower than `best` does, when together they parse about as many of the
+    lines: the lines of two programs that a broad preset (`generic` reads any leading time) parses alike, leaving
+    each program's header in its messages. The first is the earlier preset that parses the most of them; the second
+    is found in the rest (_with_second_layout) and may be neither `best` nor its plain variant."""
+    index = next(i for i, (_, candidate) in enumerate(shares) if candidate is best[1])
+    earlier = [pair for pair in shares[:index] if pair[0] >= MIN_FIRST_LAYOUT_SHARE and pair[1].name not in WRAPPERS]
+    if not earlier:
+        return None
+    top = max(earlier, key=lambda pair: pair[0])
+    first = _header_rest(_without_stray_component(Detection(top[1], top[0], _preset_reason(*top)), sample), sample)
+    both = _with_second_layout(first, sample)
+    if both is first or both.share < best[0] - 0.05:
+        return None
+    assert isinstance(both.format, EitherFormat)
+    second_preset = both.format.second.name.partition(">")[0]
+    return None if second_preset in (best[1].name, PLAIN_VARIANTS.get(best[1].name)) else both
+
+
+def _with_second_layout(found: Detection, sample: Sequence[str]) -> Detection:
+    """`found`, or `first|second` (EitherFormat) when the sample lines its format does not parse (at least
+    SECOND_LAYOUT_MIN_LINES) have a format of their own that reads a header and parses SECOND_LAYOUT_SHARE of them:
+    a container's stdout and stderr in one file (nginx's access and error lines), a program's lines among another's."""
+    if reads_no_header(found.format) or isinstance(found.format, NestedFormat):
+        return found
+    rest = [line for line in sample if found.format.parse(line) is None]
+    if len(rest) < SECOND_LAYOUT_MIN_LINES:
+        return found
+    second = detect(rest, second_layout=False)
+    if (reads_no_header(second.format) or isinstance(second.format, NestedFormat)
+            or second.share < SECOND_LAYOUT_SHARE):
+        return found
+    either = EitherFormat(found.format, second.format)
+    share = sum(either.parse(line) is not None for line in sample) / len(sample)
+    return Detection(either, share, f"{found.reason}; the {len(rest)} others: {second.reason}")
 
 
 def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detection:
@@ -338,6 +398,7 @@ class FormatWatch:
         self.unparsed_run = 0  # records in a row the present format did not parse
         self.had: set[str] = set()  # formats the source has had
         self.alternating: tuple[str, str] | None = None  # (present, next) at the first change back to an earlier format
+        self.second_wait, self.second_skipped = 1, 0  # looks between two looks for a second layout; skipped since
 
     @property
     def every(self) -> int:
@@ -360,7 +421,7 @@ class FormatWatch:
         self.share = 0.0 if headerless else sum(ok for _, ok in self.recent) / len(self.recent)
         self.looked = len(self.recent)
         if self.share >= MIN_SHARE and not headerless:
-            return None
+            return self._second_layout(current)
         found = detect([text for text, _ in self.recent])
         if (found.format.name != current.name and not reads_no_header(found.format)
                 and found.share >= max(MIN_SHARE, self.share + SWITCH_MARGIN)):
@@ -368,6 +429,31 @@ class FormatWatch:
             return self._changed(current, found)
         self.fruitless += 1
         return None
+
+    def _second_layout(self, current: LineFormat) -> Detection | None:
+        """`current|found` (inside its wrapper, if it has one) when the recent lines that `current` does not parse
+        have a layout of their own (_with_second_layout): a program's error lines that began after detection among
+        its access lines. After a look that finds none, the next waits twice as many looks (at most 64)."""
+        outer, inner = (current.outer, current.inner) if isinstance(current, NestedFormat) else (None, current)
+        if isinstance(inner, EitherFormat) or reads_no_header(inner):
+            return None
+        self.second_skipped += 1
+        if self.second_skipped < self.second_wait or (outer is None and sum(
+                not ok for _, ok in self.recent) < SECOND_LAYOUT_MIN_LINES):
+            return None
+        self.second_skipped = 0
+        lines = [text for text, _ in self.recent]
+        if outer is not None:  # the lines inside the wrapper
+            lines = [wrapped.content for wrapped in map(outer.parse, lines) if wrapped and not wrapped.from_fields]
+        share = sum(inner.parse(line) is not None for line in lines) / max(len(lines), 1)
+        both = _with_second_layout(Detection(inner, share, f"{inner.name} parses {share:.0%} of the last "
+                                                           f"{len(lines)} records"), lines)
+        if both.format is inner:
+            self.second_wait = min(2 * self.second_wait, 64)
+            return None
+        self.second_wait = 1
+        found = NestedFormat(outer, both.format) if outer is not None else both.format
+        return self._changed(current, Detection(found, both.share, both.reason))
 
     def _early_look(self, current: LineFormat) -> Detection | None:
         """The format of the run of records that `current` did not parse, if one reads a header and fits it."""
@@ -396,6 +482,10 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if plus and outer in WRAPPERS:
         inner_format = format_from_state(inner)
         return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
+    first, bar, second = name.partition("|")
+    if bar:
+        first_format, second_format = format_from_state(first), format_from_state(second)
+        return EitherFormat(first_format, second_format) if first_format and second_format else None
     inner_name, arrow, rest_spec = name.rpartition(">")
     if arrow and inner_name:
         kind, _, count = rest_spec.partition(":")

@@ -730,8 +730,30 @@ class NestedFormat(LineFormat):
         return Parsed(parsed.content, parsed.level or wrapped.level, {**wrapped.fields, **parsed.fields})
 
 
+class EitherFormat(LineFormat):
+    """Two layouts in one file, as a container's output interleaves its stdout and stderr (nginx's and gunicorn's
+    access lines and their error log's): a line is read by the first format, else by the second. Named
+    `first|second`."""
+
+    def __init__(self, first: LineFormat, second: LineFormat):
+        self.first, self.second = first, second
+        self.name, self.has_level = f"{first.name}|{second.name}", first.has_level or second.has_level
+
+    def field_names(self) -> frozenset[str] | None:
+        first, second = self.first.field_names(), self.second.field_names()
+        return None if first is None or second is None else first | second
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = self.first.parse(line)
+        return parsed if parsed is not None else self.second.parse(line)
+
+    def leaves_open(self, lines: Sequence[str], was_open: bool) -> bool:
+        return self.first.leaves_open(lines, was_open)
+
+
 def resolve(spec: str) -> LineFormat:
-    """A preset name, `wrapper+format` (e.g. `cri+log4j`) or a logparser-style pattern -> format.
+    """A preset name, `wrapper+format` (e.g. `cri+log4j`), `csv:M:L`, two of them as `first|second` (two layouts
+    in one file) or a logparser-style pattern -> format.
 
     Raises ValueError naming the problem.
     """
@@ -744,6 +766,9 @@ def resolve(spec: str) -> LineFormat:
         if outer not in WRAPPERS:
             raise ValueError(f"{outer!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)})")
         return NestedFormat(PRESETS[outer](), resolve(inner))
+    first, bar, second = spec.partition("|")
+    if bar and "<" not in spec:
+        return EitherFormat(resolve(first), resolve(second))
     if "<" not in spec:
         raise ValueError(f"unknown format preset {spec!r} (presets: {', '.join(sorted(PRESETS))}; or CSV columns, "
                          f"csv:MESSAGE[:LEVEL]; or a pattern such as '<Date> <Time> <Level> <Component>: <{CONTENT}>')")
