@@ -307,6 +307,13 @@ def test_csv_records_are_found_with_their_message_and_level_columns_and_a_quoted
     assert all(len({next(ids) for _ in record}) == 1 for record in records)
 
 
+def test_a_csv_quote_that_never_closes_does_not_swallow_the_records_after_it():
+    broken = pg_csvlog(3)[0].replace('"database ""nodb3"" does not exist"', '"database ""nodb3 does not exist')
+    records = [pg_csvlog(i) for i in range(40)] + [[broken]] + [pg_csvlog(i) for i in range(40, 80)]
+    result = mine_lines([line for record in records for line in record], None, None)
+    assert sum(result.counts.values()) == 81  # the record after the broken one begins a record of its own
+
+
 def test_a_declared_csv_format_names_its_columns_and_a_malformed_one_is_refused():
     parsed = resolve("csv:14:12").parse(pg_csvlog(3)[0])
     assert (parsed.content, parsed.level) == ('database "nodb3" does not exist', "critical")

@@ -143,7 +143,8 @@ def _with_second_layout(found: Detection, sample: Sequence[str]) -> Detection:
     """`found`, or `first|second` (EitherFormat) when the sample lines its format does not parse (at least
     SECOND_LAYOUT_MIN_LINES) have a format of their own that reads a header and parses SECOND_LAYOUT_SHARE of them:
     a container's stdout and stderr in one file (nginx's access and error lines), a program's lines among another's."""
-    if reads_no_header(found.format) or isinstance(found.format, NestedFormat):
+    if (reads_no_header(found.format) or isinstance(found.format, NestedFormat)
+            or (1 - found.share) * len(sample) < SECOND_LAYOUT_MIN_LINES - 0.5):  # its share says how many are left
         return found
     rest = [line for line in sample if found.format.parse(line) is None]
     if len(rest) < SECOND_LAYOUT_MIN_LINES:
