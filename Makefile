@@ -75,7 +75,7 @@ bench-log-glob: venv
 bench-log-pairs: venv
 	$(PY) -m benchmarks.log_pairs $(BENCH_ARGS)
 
-# Line-format detection on 68 common header layouts around Loghub's labelled messages: benchmarks/results/log_headers.json
+# Line-format detection on 68 common header layouts and 2 CSV records around Loghub's labelled messages: benchmarks/results/log_headers.json
 bench-log-headers: venv
 	$(PY) -m benchmarks.log_headers $(BENCH_ARGS)
 

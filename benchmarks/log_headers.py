@@ -8,7 +8,8 @@ labelled messages of every system in DIR (Loghub's 2k layout: the `Content` and 
 columns of <Sys>/<Sys>_2k.log_structured.csv; default ../shared/loghub), writes each of them
 behind each of LAYOUTS (common headers of syslog daemons, Log4j/Logback/Monolog/loguru layouts,
 epoch stamps, level-first layouts, PHP-FPM, pino-pretty, Heroku, logcat, dmesg, Jupyter, Odoo, Zabbix, Kafka,
-Cassandra, Celery, Airflow, MySQL 8, Elasticsearch...), and mines the lines with no format given, exactly as
+Cassandra, Celery, Airflow, MySQL 8, Elasticsearch...) or inside each of RECORDS (a CSV column: PostgreSQL's
+csvlog, a CSV library's rows), and mines the lines with no format given, exactly as
 `aiops-exporter logs templates` does. A message keeps its level and logger on every line (a
 template is logged at one level, from one place); host, pid, thread and time vary.
 
@@ -148,7 +149,29 @@ LAYOUTS: dict[str, Callable[[Line], str]] = {
     "log4j-5p": lambda x: f"{x.level:>5} [{x.thread}] ({x.logger.split('.')[-1]}.java:{x.line_no}) - ",
     "zabbix": lambda x: f"{x.pid:>6}:20261011:{x.hms.replace(':', '')}.{x.ms} ",
 }
+PG_SEVERITIES = {"INFO": "LOG", "WARN": "WARNING", "ERROR": "ERROR", "DEBUG": "DEBUG1"}
+
+
+def csv_field(text: str) -> str:
+    """`text` as a CSV writer quotes it when it must (RFC 4180: a comma, a quote or a newline inside)."""
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+
+
+# Layouts that write the message inside the record rather than after a header: a CSV column
+RECORDS: dict[str, Callable[[Line, str], str]] = {
+    # PostgreSQL's csvlog (26 columns; the message, always quoted, is the 14th and the severity the 12th)
+    "pg-csvlog": lambda x, m: f'{x.date} {x.hms}.{x.ms} UTC,"app","shop",{x.pid},"[local]",6b1622a1.{x.pid:x},'
+                              f'{x.line_no},"SELECT",{x.date} 00:00:00 UTC,3/{x.line_no},0,{PG_SEVERITIES[x.level]},'
+                              f'00000,"{m.replace(chr(34), chr(34) * 2)}",,,,,,,,,"","client backend",,0',
+    # a program that writes its records with a CSV library: time, level, host, logger, message (quoted when needed)
+    "csv-minimal": lambda x, m: f"{x.date}T{x.hms}.{x.ms}Z,{x.level},{x.host},{x.logger},{csv_field(m)}",
+}
 MARGIN = 0.02  # a layout "holds" on a system when auto-detection is within this of the messages mined alone
+
+
+def render(name: str, line: Line, content: str) -> str:
+    """One line of a layout: its header before the message, or the record around it."""
+    return RECORDS[name](line, content) if name in RECORDS else LAYOUTS[name](line) + content
 
 
 def mine(lines: list[str], line_format: str | None) -> tuple[list[str], str]:
@@ -163,7 +186,7 @@ def run_system(contents: list[str], truth: list[str], layouts: list[str], seed: 
     entry: dict = {"messages alone": round(grouping_accuracy(ids, truth), 4), "layouts": {}}
     for name in layouts:
         rng = random.Random(f"{seed}:{name}")
-        lines = [LAYOUTS[name](Line(7 * i, event, rng)) + content for i, (content, event) in enumerate(zip(contents, truth))]
+        lines = [render(name, Line(7 * i, event, rng), content) for i, (content, event) in enumerate(zip(contents, truth))]
         auto_ids, chosen = mine(lines, None)
         whole_ids, _ = mine(lines, "none")
         entry["layouts"][name] = {"auto": round(grouping_accuracy(auto_ids, truth), 4), "format": chosen,
@@ -174,14 +197,15 @@ def run_system(contents: list[str], truth: list[str], layouts: list[str], seed: 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="a directory in Loghub's 2k layout")
-    parser.add_argument("--layouts", default=",".join(LAYOUTS), help="comma-separated layout names (default: all)")
+    parser.add_argument("--layouts", default=",".join([*LAYOUTS, *RECORDS]),
+                        help="comma-separated layout names (default: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/log_headers.json"))
     args = parser.parse_args(argv)
     layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
-    unknown = [name for name in layouts if name not in LAYOUTS]
+    unknown = [name for name in layouts if name not in LAYOUTS and name not in RECORDS]
     if unknown:
-        parser.error(f"--layouts: unknown {', '.join(unknown)} (known: {', '.join(LAYOUTS)})")
+        parser.error(f"--layouts: unknown {', '.join(unknown)} (known: {', '.join([*LAYOUTS, *RECORDS])})")
     structured = sorted(args.data.glob("*/*_2k.log_structured.csv"))
     if not structured:
         parser.error(f"--data {args.data}: no <Sys>/<Sys>_2k.log_structured.csv")

@@ -33,6 +33,15 @@ def test_the_header_benchmark_grades_detection_next_to_the_messages_alone_and_wh
     assert "holds" in capsys.readouterr().out
 
 
+def test_the_header_benchmark_also_writes_messages_inside_csv_records(tmp_path):
+    out = tmp_path / "out.json"
+    assert log_headers.main(["--data", str(_loghub_dir(tmp_path)), "--layouts", "pg-csvlog,csv-minimal",
+                             "--output", str(out)]) == 0
+    layouts = json.loads(out.read_text())["systems"]["Shop"]["layouts"]
+    assert layouts["pg-csvlog"]["format"] == "csv:14:12" and layouts["csv-minimal"]["format"] == "csv:5:2"
+    assert layouts["pg-csvlog"]["auto"] == layouts["csv-minimal"]["auto"] == 1.0
+
+
 def test_the_header_benchmark_names_what_is_wrong_with_its_arguments(tmp_path):
     with pytest.raises(SystemExit):
         log_headers.main(["--data", str(tmp_path)])
