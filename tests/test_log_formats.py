@@ -279,6 +279,25 @@ def test_a_structured_records_message_of_several_lines_is_mined_by_its_headline_
         "ValueError: order <NUM> has no items", "automatic vacuum of table <STR>: index scans: <NUM>"]
 
 
+def test_a_postgresql_messages_secondary_fields_are_lines_of_its_record_not_records_of_their_own():
+    lines = []
+    for i in range(60):
+        stamp = f"2026-12-07 03:06:{i % 60:02d}.{i:03d} UTC [{6600 + i}] "
+        lines += [f"{stamp}LOG:  connection authorized: user=app{i % 3} database=shop"]
+        lines += [f'{stamp}ERROR:  relation "missing_{i}" does not exist at character 15',
+                  f"{stamp}HINT:  Perhaps you meant to reference the table \"t{i}\".",
+                  f"{stamp}STATEMENT:  select * from missing_{i} where id = {i}"] if i % 2 else \
+                 [f"{stamp}ERROR:  duplicate key value violates unique constraint \"t_pkey\"",
+                  f"{stamp}DETAIL:  Key (id)=({i}) already exists.",
+                  f"{stamp}STATEMENT:  insert into t{i % 5} values ({i}, 'x{i}')"]
+    result = mine_lines(lines, None, None)
+    assert sum(result.counts.values()) == 120  # 60 connections, 60 errors: STATEMENT, HINT and DETAIL belong to them
+    assert sorted(t.text for t in result.templates.values()) == [
+        "connection authorized: user=<*> database=shop", "duplicate key value violates unique constraint <STR>",
+        "relation <STR> does not exist at character <NUM>"]
+    assert sum(n for (_, level), n in result.counts.items() if level == "error") == 60
+
+
 def pg_csvlog(i: int) -> list[str]:
     """One record of PostgreSQL's csvlog (26 columns, as PostgreSQL 15 writes them): the message is the 14th, the
     severity the 12th; a message or a query may hold newlines inside its quotes."""

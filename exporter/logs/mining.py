@@ -57,6 +57,12 @@ _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at ")
 # whatever the continuation pattern says (its leading whitespace would make it a continuation line).
 _INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE) "
                               r"|(?:\d+[ :]+)?\d{4}-?\d{2}-?\d{2}[ :T]\d{2}:?\d{2}:?\d{2})")
+# PostgreSQL writes a message's secondary fields on lines of their own, after the same prefix as the message and, as
+# after its level, two spaces: `... [6651] STATEMENT:  select ...` (DETAIL, HINT, CONTEXT, QUERY, LOCATION too).
+# They are that message's record, as its csvlog and jsonlog columns are (mined as records, every failing statement's
+# text became a template of level unknown).
+_SECONDARY_FIELD = re.compile(r"\b(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  \S")
+SECONDARY_FIELD_WITHIN = 200  # characters of a line's start that such a label must stand in (the prefix before it)
 _LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at error, logger.critical(exc_info=...)
 _TEMPLATES_OVER_CAP = ("logs: source %s holds max_templates (%d) templates; records of further templates (the first: %r) "
                        "are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
@@ -155,7 +161,8 @@ class RecordAssembler:
         text = runtime_payload(line)
         continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None
                                     and _INDENTED_HEADER.match(text) is None)
-                     or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1))
+                     or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
+                     or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
