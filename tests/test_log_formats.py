@@ -298,6 +298,33 @@ def test_a_postgresql_messages_secondary_fields_are_lines_of_its_record_not_reco
     assert sum(n for (_, level), n in result.counts.items() if level == "error") == 60
 
 
+def test_lines_that_the_format_does_not_parse_right_after_an_error_are_more_of_its_message():
+    # Tomcat's record of a JSP's exception: the message, a source excerpt and a marker line, none indented
+    lines = []
+    for i in range(40):
+        stamp = f"07-Dec-2026 03:57:{i % 60:02d}.{i:03d}"
+        lines += [f"{stamp} INFO [http-nio-8080-exec-{i % 9}] org.apache.catalina.core.ApplicationContext.log "
+                  f"served order {i}"]
+        if i % 4 == 0:
+            lines += [f"{stamp} SEVERE [http-nio-8080-exec-{i % 9}] org.apache.catalina.core.StandardWrapperValve."
+                      f"invoke Servlet.service() for servlet [jsp] threw exception [An exception occurred processing "
+                      f"[/index.jsp] at line [{i % 7 + 3}]", "", f"{i % 7 + 2}:   String id = request.getParameter(\"id\");",
+                      f"{i % 7 + 3}:   if (id == null) {{", "", "Stacktrace:] with root cause",
+                      f"\tjava.lang.IllegalStateException: order {i} has no items", "\t\tat org.apache.jsp.index_jsp"]
+        if i % 10 == 5:
+            lines += ["a line the program printed without a header"]  # after an INFO record: a record of its own
+    result = mine_lines(lines, None, None)
+    assert result.format == "catalina" and result.unparsed == 4
+    assert sorted((t.text, level, n) for (tid, level), n in result.counts.items() for t in [result.templates[tid]]) == [
+        ("Servlet.service() for servlet [jsp] threw exception [An exception occurred processing [/index.jsp] at line "
+         "[<NUM>]", "error", 10), ("a line the program printed without a header", "unknown", 4),
+        ("served order <NUM>", "info", 40)]
+    after_error = ["2026-03-03 04:02:11,003 ERROR [main] com.shop.Pay: payment failed", "2026-03-03 04:02:12"]
+    assert len(mine_lines(after_error * 30, None, None).counts) == 2  # a line that begins with a time is its own
+    dump = mine_lines(log4j_lines(60) + [after_error[0]] + [f"row {i} of a dump" for i in range(250)], None, None)
+    assert sum(dump.counts.values()) == 60 + 1 + 51  # an error's record holds 200 lines at most: its own, 199 more
+
+
 def pg_csvlog(i: int) -> list[str]:
     """One record of PostgreSQL's csvlog (26 columns, as PostgreSQL 15 writes them): the message is the 14th, the
     severity the 12th; a message or a query may hold newlines inside its quotes."""
@@ -908,7 +935,7 @@ def followed_once(log, lines, labels_from_fields):
 
 
 def test_fields_can_become_labels_and_the_source_reports_its_format_and_unparsed_lines(tmp_path):
-    families = followed_once(tmp_path / "app.log", SAMPLES["log4j"][0][:3] + ["no header here"], ["Component"])
+    families = followed_once(tmp_path / "app.log", SAMPLES["log4j"][0][:2] + ["no header here"], ["Component"])
     (info,) = families["aiops_log_source_info"].samples
     assert info.labels["format"] == "log4j"
     assert families["aiops_log_unparsed_lines"].samples[0].value == 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .formats import (
     DETECTION_ORDER,
+    ERROR_LEVELS,
     PLAIN_VARIANTS,
     PRESETS,
     WRAPPERS,
@@ -33,6 +34,7 @@ from .formats import (
     Parsed,
     StampPrefixFormat,
     WholeLine,
+    begins_with_stamp,
     csv_row,
     csv_spec,
     is_value_word,
@@ -71,7 +73,7 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
     sample = [line for line in lines if line.strip()][:DETECT_LINES]
     if not sample:
         return Detection(WholeLine(), 0.0, "no lines to look at")
-    shares = [(sum(candidate.parse(line) is not None for line in sample) / len(sample), candidate)
+    shares = [(parse_share(candidate, sample), candidate)
               for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER)
               if candidate is not None]
     best: tuple[float, LineFormat] | None = None
@@ -107,6 +109,22 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
             return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the lines looked at"), sample)
     return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the lines looked at: whole lines "
                                                     "are mined"), sample)
+
+
+def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
+    """The share of the sample lines that `candidate` parses; lines it does not parse right after a line it reads as
+    an error, and before the next it parses, are left out: they are more of that error's message (a query, a source
+    excerpt), which the miner joins to its record, not lines the format failed on."""
+    parsed = after_error = left_out = 0
+    for line in sample:
+        found = candidate.parse(line)
+        if found is not None:
+            parsed, after_error = parsed + 1, found.level in ERROR_LEVELS
+        elif after_error and not begins_with_stamp(line):
+            left_out += 1
+        else:
+            after_error = False
+    return parsed / max(len(sample) - left_out, 1)
 
 
 def _preset_reason(share: float, found: LineFormat) -> str:

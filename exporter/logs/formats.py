@@ -70,6 +70,19 @@ def level_name(word: str | None) -> str | None:
     return None
 
 
+# A date, a time or an epoch stamp among a line's first 40 characters (`2026-10-11`, `17/06/09`, `03-17 16:13:38`,
+# `081109 203615`, `Oct 11 22:14`, `- 1117838570 2005.06.03`): a header of some layout, so the line is never more of
+# the error message before it, whatever a format says of it (mining.py, detection.py)
+_STAMP = re.compile(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}:\d{2}|\b\d{6}[ T-]\d{6}\b|\b\d{10}(?:[.,]\d+)?\b"
+                    r"|\b[A-Z][a-z]{2} [ \d]?\d \d{2}:")
+STAMP_WITHIN = 40
+ERROR_LEVELS = ("error", "critical")
+
+
+def begins_with_stamp(line: str) -> bool:
+    return _STAMP.search(line, 0, STAMP_WITHIN) is not None
+
+
 @dataclass(frozen=True)
 class Parsed:
     content: str

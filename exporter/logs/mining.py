@@ -29,8 +29,8 @@ from drain3.masking import MaskingInstruction
 from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
-from .detection import FormatWatch
-from .formats import LineFormat, is_header_alone, level_name, resolve, runtime_payload
+from .detection import FormatWatch, reads_no_header
+from .formats import ERROR_LEVELS, LineFormat, begins_with_stamp, is_header_alone, level_name, resolve, runtime_payload
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
 from .short import ShortMessages
@@ -42,6 +42,8 @@ OTHER = "other"
 SHORT_PREFIX = "s"  # template ids of short messages (Drain's own ids are numbers)
 MASKED_CACHE_SIZE = 2048  # recent distinct messages whose masked text is kept (emptied when full)
 MAX_OPEN_LINES = 1000  # lines a quoted field (CSV) may run over before the next line that opens a record is one
+MAX_ERROR_LINES = 200  # lines an error's record may hold with those without a header it takes (a layout that changed after an
+# error has its first lines taken for the error's message at most this long)
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
 MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024 frames a trace); the next starts one
 
@@ -325,9 +327,30 @@ class SourceMiner:
         assert reading.format is not None
         if reading.open_record is not None and (rest_of := self._rest_of_open_record(record, reading)) is not None:
             return rest_of
-        template_id = self._mine_record(record, now, reading, origin)
+        if reading.error_record is not None and (rest_of := self._rest_of_error(record, reading)) is not None:
+            return rest_of
+        template_id, level, parsed = self._mine_record(record, now, reading, origin)
         if reading.format.leaves_open(record, False):
             reading.open_record, reading.open_lines = template_id, len(record)
+        if parsed and level in ERROR_LEVELS and not reads_no_header(reading.format):
+            reading.error_record, reading.error_lines = template_id, len(record)
+        return template_id
+
+    def _rest_of_error(self, record: list[str], reading: OriginFormat) -> str | None:
+        """The template_id of the error record this record continues: right after a record of level error or
+        critical that its format parsed, a record whose first line the format does not parse, that has no date or
+        time near its start (formats.begins_with_stamp) and is no crash (a traceback, a panic), is more of that
+        error's message (a query, a source excerpt, a report written without indentation), for up to
+        MAX_ERROR_LINES lines; not counted again, and not shown to the format watch (detection does not hold such
+        lines against a format either). None when it is a record of its own."""
+        assert reading.format is not None and reading.error_record is not None
+        template_id, reading.error_record = reading.error_record, None
+        first = headline(record)
+        if (begins_with_stamp(first) or reading.format.parse(first) is not None
+                or crash_level(runtime_payload(record[0])) is not None  # a crash is an event of its own
+                or reading.error_lines + len(record) > MAX_ERROR_LINES):
+            return None
+        reading.error_record, reading.error_lines = template_id, reading.error_lines + len(record)
         return template_id
 
     def _rest_of_open_record(self, record: list[str], reading: OriginFormat) -> str | None:
@@ -344,7 +367,9 @@ class SourceMiner:
             reading.open_record, reading.open_lines = template_id, reading.open_lines + len(record)
         return template_id
 
-    def _mine_record(self, record: list[str], now: float, reading: OriginFormat, origin: str) -> str:
+    def _mine_record(self, record: list[str], now: float, reading: OriginFormat,
+                     origin: str) -> tuple[str, str, bool]:
+        """Mine and count one record: its template_id, its level and whether its format parsed its first line."""
         assert reading.format is not None
         first = headline(record)
         parsed = reading.format.parse(first)
@@ -376,7 +401,8 @@ class SourceMiner:
             with self.drain_lock:
                 cluster, _ = self.miner.drain.add_log_message(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
-        return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+        return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now), level, \
+            parsed is not None
 
     def _check_format(self, origin: str, reading: OriginFormat, first: str, parsed: bool) -> None:
         """Replace an origin's detected format when it no longer fits its lines (FormatWatch); said in the log."""

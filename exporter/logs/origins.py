@@ -32,6 +32,8 @@ class OriginFormat:
     alternating_said: bool = False  # the warning that its lines alternate between layouts was logged
     open_record: str | None = None  # template_id of a record whose quoted field a newline cut (CSV): the next
     open_lines: int = 0  # records are the rest of it, until the field closes (lines taken so far)
+    error_record: str | None = None  # template_id of the last record when it was an error its format parsed: the
+    error_lines: int = 0  # records after it that the format does not parse are more of its message (lines so far)
 
     @property
     def name(self) -> str:
