@@ -22,9 +22,7 @@ import tempfile
 from collections import defaultdict, deque
 from pathlib import Path
 
-import pandas as pd
-
-from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, labelled_lines, systems_in
+from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, labelled_systems
 
 MODES = ("glob", "a source each", "glob, whole lines")
 
@@ -77,16 +75,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.block < 1:
         parser.error("--block must be at least 1")
-    from exporter.logs.offline import read_lines
-
-    files, truths = {}, {}
-    for name, log_file, truth_file in systems_in(args.data):
-        truth = pd.read_csv(truth_file, usecols=["EventId"])["EventId"].astype(str).tolist()
-        lines, problem = labelled_lines(read_lines(log_file, 16384), len(truth))
-        if problem:
-            print(f"  {name}: {problem}; skipped (not in the mean)")
-        else:
-            files[name], truths[name] = lines, truth
+    files, truths, problems = labelled_systems(args.data)
+    for name, problem in problems.items():
+        print(f"  {name}: {problem}; skipped (not in the mean)")
     if not files:
         parser.error(f"--data {args.data}: no <Sys>/<Sys>_2k.log with its _structured.csv")
     print(f"log glob: {len(files)} systems of {args.data} in one directory, {args.block} lines per file per poll",

@@ -9,8 +9,9 @@ benchmark takes every pair of the Loghub systems of DIR (Loghub's 2k layout, as 
 mines the stream with the offline command's code path and defaults (`aiops-exporter logs templates`, auto
 detection), and judges each line's template against its own system's labels: Grouping Accuracy per system of
 each pair. Beside it, from the same run: each system mined alone (the figure a pair can at best reach), and the
-stream read with one layout only (the second-layout look of exporter/logs/detection.py switched off: the
-behaviour before it). A system holds in a pair when its figure is within 0.02 of its figure alone. Writes JSON.
+stream read with one layout only (the second-layout look of exporter/logs/detection.py switched off, all else as
+it is: a file's one format, as before 2026-12-07). A system holds in a pair when its figure is within 0.02 of its
+figure alone. Writes JSON.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ import json
 import random
 from pathlib import Path
 
-import pandas as pd
-
-from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, labelled_lines, systems_in
+from benchmarks.loghub import DEFAULT_DIR, grouping_accuracy, labelled_systems
 
 MODES = ("one stream", "one stream, one layout")
 HOLDS_WITHIN = 0.02
@@ -72,16 +71,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the random merges")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/log_pairs.json"))
     args = parser.parse_args(argv)
-    from exporter.logs.offline import read_lines
-
-    files, truths = {}, {}
-    for name, log_file, truth_file in systems_in(args.data):
-        truth = pd.read_csv(truth_file, usecols=["EventId"])["EventId"].astype(str).tolist()
-        lines, problem = labelled_lines(read_lines(log_file, 16384), len(truth))
-        if problem:
-            print(f"  {name}: {problem}; skipped")
-        else:
-            files[name], truths[name] = lines, truth
+    files, truths, problems = labelled_systems(args.data)
+    for name, problem in problems.items():
+        print(f"  {name}: {problem}; skipped")
     if len(files) < 2:
         parser.error(f"--data {args.data}: fewer than two <Sys>/<Sys>_2k.log with their _structured.csv")
     alone = {name: round(grouping_accuracy(mined_ids(lines, one_layout=False)[0], truths[name]), 4)

@@ -69,6 +69,22 @@ def labelled_lines(lines: list[str], labels: int) -> tuple[list[str], str]:
     return [], f"{len(lines)} lines ({len(written)} not blank) but {labels} labels"
 
 
+def labelled_systems(data: Path) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str]]:
+    """Every system of `data` whose lines its labels grade: its lines and its labels (EventId) by name, and the
+    systems whose lines and labels disagree, with what is wrong."""
+    from exporter.logs.offline import read_lines
+
+    files, truths, problems = {}, {}, {}
+    for name, log_file, truth_file in systems_in(data):
+        truth = pd.read_csv(truth_file, usecols=["EventId"])["EventId"].astype(str).tolist()
+        lines, problem = labelled_lines(read_lines(log_file, 16384), len(truth))
+        if problem:
+            problems[name] = problem
+        else:
+            files[name], truths[name] = lines, truth
+    return files, truths, problems
+
+
 def run_mode(lines: list[str], line_format: str | None) -> tuple[list[str], str, float]:
     from exporter.logs.offline import mine_lines
 
