@@ -376,6 +376,9 @@ def test_lines_with_a_steady_number_of_commas_in_their_sentences_are_not_taken_f
              for i in range(60)]
     assert not detect(lines).format.name.startswith("csv")
     assert not detect([line.replace(",", ",,") for line in lines]).format.name.startswith("csv")  # `a,, b` too
+    logcat = [f"03-17 16:13:{i % 60:02d}.{i:03d}  1702  8671 D PowerManagerService: ready=true,policy={i % 4},"
+              f"wakefulness=1,wksummary=0x23,bootcompleted=true" for i in range(60)]  # a list of pairs after a header
+    assert not detect([line.replace("03-17", "17-03-2026") for line in logcat]).format.name.startswith("csv")
 
 
 def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_without_its_time_and_level():

@@ -319,15 +319,18 @@ def _colon_column(sample: Sequence[str]) -> ColonColumnFormat | None:
 
 
 CSV_MIN_COLUMNS = 4
+# A CSV row's first column: a time or a number alone (`2026-12-07 03:06:02.200 UTC`, `1701600000.123`, `12/7/2026
+# 3:22:00 AM`), not the start of a line that merely holds commas (`03-17 16:13:38.820 1702 D Tag: ready=true,policy=3`)
+_CSV_STAMP = re.compile(r"\d[\d\-/.:T +Z]*(?: [A-Z]{2,5})?")
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 
 
 def _csv_columns(sample: Sequence[str]) -> CsvFormat | None:
-    """CSV rows beginning with a digit (a time, a number) on most lines, most of one width (CSV_MIN_COLUMNS or more),
-    their fields not spaced after the commas as a sentence's are: the message is the column with the most different
-    sequences of words (an id or a time has none, a process kind a few; then the most words), the level the column
-    that holds a level word on most rows, if one does."""
-    rows = [row for row in map(csv_row, sample) if row and row[0][:1].isdigit()]
+    """CSV rows whose first column is a time or a number alone on most lines, most of one width (CSV_MIN_COLUMNS or
+    more), their fields not spaced after the commas as a sentence's are: the message is the column (not the first)
+    with the most different sequences of words (an id or a time has none, a process kind a few; then the most
+    words), the level the column that holds a level word on most rows, if one does."""
+    rows = [row for row in map(csv_row, sample) if row and _CSV_STAMP.fullmatch(row[0]) is not None]
     widths = Counter(len(row) for row in rows)
     if not widths:
         return None
@@ -339,7 +342,7 @@ def _csv_columns(sample: Sequence[str]) -> CsvFormat | None:
     if 2 * sum(value[:1].isspace() for value in filled) > len(filled):
         return None  # `a, b, c`: a list in a sentence (a CSV writer puts no space after its commas)
     wordings = [{tuple(_WORD.findall(row[j])) for row in rows if j < len(row)} - {()} for j in range(width)]
-    message = max(range(width), key=lambda j: (len(wordings[j]), len(set().union(*wordings[j])), -j))
+    message = max(range(1, width), key=lambda j: (len(wordings[j]), len(set().union(*wordings[j])), -j))
     leveled = [sum(len(row[j]) > 1 and not row[j].isdigit() and level_name(row[j]) is not None for row in full)
                for j in range(width)]
     level = max(range(width), key=lambda j: (leveled[j], -j))
