@@ -11,7 +11,8 @@ detection), and judges each line's template against its own system's labels: Gro
 each pair. Beside it, from the same run: each system mined alone (the figure a pair can at best reach), and the
 stream read with one layout only (the second-layout look of exporter/logs/detection.py switched off, all else as
 it is: a file's one format, as before 2026-12-07). A system holds in a pair when its figure is within 0.02 of its
-figure alone. Writes JSON.
+figure alone. Last, all the systems merged into one stream, in both modes (two layouts are read at most: the
+others' lines are mined whole). Writes JSON.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ MODES = ("one stream", "one stream, one layout")
 HOLDS_WITHIN = 0.02
 
 
-def interleave(first: list[str], second: list[str], rng: random.Random) -> list[int]:
-    """Which system (0 or 1) each line of the merged stream comes from: a random merge that keeps each one's order."""
-    owners = [0] * len(first) + [1] * len(second)
+def interleave(sizes: list[int], rng: random.Random) -> list[int]:
+    """Which system (its index) each line of the merged stream comes from: a random merge that keeps each one's
+    order."""
+    owners = [index for index, size in enumerate(sizes) for _ in range(size)]
     rng.shuffle(owners)
     return owners
 
@@ -49,19 +51,19 @@ def mined_ids(lines: list[str], one_layout: bool) -> tuple[list[str], str]:
     return result.template_ids, result.format
 
 
-def run_pair(files: dict, truths: dict, pair: tuple[str, str], rng: random.Random) -> dict:
-    """The pair's merged stream mined in each mode: GA per system and the format chosen."""
-    owners = interleave(files[pair[0]], files[pair[1]], rng)
-    sources = [iter(files[pair[0]]), iter(files[pair[1]])]
+def run_group(files: dict, truths: dict, group: tuple[str, ...], rng: random.Random) -> dict:
+    """The group's merged stream mined in each mode: GA per system and the format chosen."""
+    owners = interleave([len(files[name]) for name in group], rng)
+    sources = [iter(files[name]) for name in group]
     stream = [next(sources[owner]) for owner in owners]
     entry: dict = {}
     for mode in MODES:
         ids, chosen = mined_ids(stream, one_layout=mode != "one stream")
-        per_system: dict[str, list[str]] = {name: [] for name in pair}
+        per_system: dict[str, list[str]] = {name: [] for name in group}
         for owner, template_id in zip(owners, ids):
-            per_system[pair[owner]].append(template_id)
+            per_system[group[owner]].append(template_id)
         entry[mode] = {"format": chosen, **{name: round(grouping_accuracy(per_system[name], truths[name]), 4)
-                                            for name in pair}}
+                                            for name in group}}
     return entry
 
 
@@ -85,7 +87,7 @@ def main(argv=None) -> int:
     report: dict = {"data": str(args.data), "seed": args.seed, "alone": alone, "pairs": {}}
     print(f"\n{'pair':<22}" + "".join(f"{mode:>34}" for mode in MODES) + "   format (one stream)")
     for pair in pairs:
-        entry = report["pairs"]["+".join(pair)] = run_pair(files, truths, pair, rng)
+        entry = report["pairs"]["+".join(pair)] = run_group(files, truths, pair, rng)
         print(f"{'+'.join(pair):<22}" + "".join(
             f"{entry[mode][pair[0]]:>17.3f}{entry[mode][pair[1]]:>17.3f}" for mode in MODES)
             + f"   {entry['one stream']['format']}", flush=True)
@@ -97,6 +99,11 @@ def main(argv=None) -> int:
         print(f"{mode}: mean GA {report[mode]['mean_ga']:.3f}; a system within {HOLDS_WITHIN} of its figure alone "
               f"in {report[mode]['holding']} of {report[mode]['of']} (system, pair)s")
     print(f"alone: mean GA {sum(alone.values()) / len(alone):.3f}")
+    everything = report["all in one stream"] = run_group(files, truths, tuple(sorted(files)), rng)
+    for mode in MODES:  # beyond two layouts: the rest is mined whole (docs/logs.md, Limits)
+        values = [everything[mode][name] for name in sorted(files)]
+        print(f"all {len(files)} systems in one stream, {mode}: mean GA {sum(values) / len(values):.3f} (format "
+              f"{everything[mode]['format']})")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.output}")
