@@ -143,6 +143,53 @@ def test_a_rust_panic_with_its_message_backtrace_and_note_is_one_critical_record
     assert (ids[2], "critical") in counts and ids[0] == ids[3]
 
 
+NODE_CRASHES = [[  # Node.js 20's reports of uncaught exceptions, as a container's log has them after the app's lines
+    "/app/server.js:5",
+    "function handle(order) { if (!order.items) { throw new TypeError(`order ${order.id} has no items`); } }",
+    "                                             ^",
+    "",
+    "TypeError: order 42 has no items",
+    "    at handle (/app/server.js:5:52)",
+    "    at listOnTimeout (node:internal/timers:581:17)",
+    "",
+    "Node.js v20.20.2",
+], [
+    "/app/boom.js:2",
+    'setTimeout(() => { throw new Error("boom 7"); }, 5);',
+    "                   ^",
+    "",
+    "Error: boom 7",
+    "    at Timeout._onTimeout (/app/boom.js:2:26)",
+    "",
+    "Node.js v20.20.2",
+], [
+    "node:internal/process/promises:389",
+    "      new UnhandledPromiseRejection(reason);",
+    "      ^",
+    "",
+    "UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch "
+    'block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "no".',
+    "    at throwUnhandledRejectionsMode (node:internal/process/promises:389:7) {",
+    "  code: 'ERR_UNHANDLED_REJECTION'",
+    "}",
+    "",
+    "Node.js v20.20.2",
+]]
+
+
+def test_a_nodejs_uncaught_exception_report_is_one_error_record_named_by_its_error_line():
+    source = miner()
+    ids = feed(source, [line for crash in NODE_CRASHES for line in ["routine line 1 of the server", *crash]]
+               + ["routine line 2 of the server"])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 7  # before: the location, the error line with its frames and the version line were three
+    assert [templates[i].text for i in ids[1::2]] == [
+        "TypeError: order <NUM> has no items", "Error: boom <NUM>",
+        "UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a "
+        "catch block, or by rejecting a promise which was not handled with .catch(). The promise rej..."]  # shortened
+    assert all((i, "error") in counts for i in ids[1::2]) and len(set(ids[::2])) == 1
+
+
 DOTNET_EXCEPTION = [
     "2026-03-03 04:02:11.003 +00:00 [ERR] Request failed for order 881",
     "System.InvalidOperationException: Sequence contains no elements",

@@ -51,8 +51,15 @@ TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
 # A record that is a crash report has no level word of its own; it is an error (a panic, critical).
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
-                    r"(Exception|Error)\b")
+                    r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b")  # Node.js's, see _JS_CRASH_LOCATION
 _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at ")
+# Node.js reports an uncaught exception as where it was thrown (`/app/server.js:10`, `node:internal/...:288`), that
+# source line (not indented), a caret under it, a blank line, the error (`TypeError: ...`, `Error: ...`,
+# `[UnhandledPromiseRejection: ...]`), its indented frames, a blank line and `Node.js v20.11.1`: one record, mined by
+# its error line, whose level is error
+_JS_CRASH_LOCATION = re.compile(r"(?:node:[\w/.-]+|(?:file://)?(?:[A-Za-z]:)?[^\s:]+\.(?:[cm]?js|[cm]?ts|jsx|tsx)):\d+$")
+_JS_ERROR_LINE = re.compile(r"\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b")
+_JS_CRASH_PART = re.compile(r"\s|$|\}$|\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b|Node\.js v\d")
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), a number padded to its width before a date (a pid: "  4242
 # 2026-10-11 ...", Zabbix's "  4242:20261011:221415.003 ..."), or a date and time. It starts a record of its own
@@ -78,14 +85,18 @@ _LABELS_OVER_CAP = ("logs: source %s has max_templates (%d) combinations of labe
 
 def headline(record: Sequence[str]) -> str:
     """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
-    one that is not indented), which says what went wrong where the first says only that something did. Lines
+    one that is not indented), or for Node.js's report of an uncaught exception its error line (the first that
+    names one), which say what went wrong where the first says only that something did, or where. Lines
     are judged by their text inside a container runtime's wrapper, and returned as they are, but for the whitespace
     that a padded first column leaves before a header (Log4j's `%5p`)."""
-    if runtime_payload(record[0]).startswith(TRACEBACK):
+    first = runtime_payload(record[0])
+    if first.startswith(TRACEBACK):
         for line in reversed(record[1:]):
             text = runtime_payload(line)
             if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
+    if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
+        return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
     return record[0].lstrip()
 
 
@@ -156,6 +167,7 @@ class RecordAssembler:
         self.pending: list[str] = []
         self.split = False  # the last line was a piece of a longer one: the next line continues it
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
+        self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
@@ -164,7 +176,8 @@ class RecordAssembler:
         continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None
                                     and _INDENTED_HEADER.match(text) is None)
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
-                     or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None))
+                     or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
+                     or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None)))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
@@ -173,6 +186,7 @@ class RecordAssembler:
             self._say_cut()
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
+        self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
         return done or None
 
     def _say_cut(self) -> None:
