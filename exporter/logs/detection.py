@@ -36,7 +36,6 @@ from .formats import (
     WholeLine,
     begins_with_stamp,
     csv_row,
-    csv_spec,
     is_value_word,
     level_name,
     message_word_component,
@@ -171,9 +170,9 @@ def _with_second_layout(found: Detection, sample: Sequence[str]) -> Detection:
     if (reads_no_header(second.format) or isinstance(second.format, NestedFormat)
             or second.share < SECOND_LAYOUT_SHARE):
         return found
-    either = EitherFormat(found.format, second.format)
-    share = sum(either.parse(line) is not None for line in sample) / len(sample)
-    return Detection(either, share, f"{found.reason}; the {len(rest)} others: {second.reason}")
+    parsed = len(sample) - len(rest) + sum(second.format.parse(line) is not None for line in rest)
+    return Detection(EitherFormat(found.format, second.format), parsed / len(sample),
+                     f"{found.reason}; the {len(rest)} others: {second.reason}")
 
 
 def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detection:
@@ -518,11 +517,6 @@ def format_from_state(name: str | None) -> LineFormat | None:
     kind, _, rest = name.partition(":")
     if kind in ("level-column", "colon-column") and rest.isdigit():
         return (LevelColumnFormat if kind == "level-column" else ColonColumnFormat)(int(rest))
-    if kind == "csv":
-        try:
-            return csv_spec(name)
-        except ValueError:
-            return None
     if kind == "delimited":
         delimiter, _, count = rest.rpartition(":")
         delimiter = {v: k for k, v in DelimitedFormat.NAMES.items()}.get(delimiter, delimiter)

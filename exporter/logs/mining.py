@@ -59,7 +59,7 @@ _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at ")
 # its error line, whose level is error
 _JS_CRASH_LOCATION = re.compile(r"(?:node:[\w/.-]+|(?:file://)?(?:[A-Za-z]:)?[^\s:]+\.(?:[cm]?js|[cm]?ts|jsx|tsx)):\d+$")
 _JS_ERROR_LINE = re.compile(r"\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b")
-_JS_CRASH_PART = re.compile(r"\s|$|\}$|\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b|Node\.js v\d")
+_JS_CRASH_PART = re.compile(r"\s|$|\}$|Node\.js v\d|" + _JS_ERROR_LINE.pattern)
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), a number padded to its width before a date (a pid: "  4242
 # 2026-10-11 ...", Zabbix's "  4242:20261011:221415.003 ..."), or a date and time. It starts a record of its own
@@ -72,7 +72,6 @@ _INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:TRACE|DEBUG|INFO|NOTICE|WARN|WAR
 # text became a template of level unknown).
 _SECONDARY_FIELD = re.compile(r"\b(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  \S")
 SECONDARY_FIELD_WITHIN = 200  # characters of a line's start that such a label must stand in (the prefix before it)
-_LOGGED_EXCEPTION_LEVELS = ("error", "critical")  # logger.exception() logs at error, logger.critical(exc_info=...)
 _TEMPLATES_OVER_CAP = ("logs: source %s holds max_templates (%d) templates; records of further templates (the first: %r) "
                        "are counted under template_id=\"other\", where AIOpsLogTemplateNew does not see them. "
                        "`aiops-exporter logs templates --summary FILE` shows them: a value that splits one message into "
@@ -197,7 +196,7 @@ class RecordAssembler:
 
     def _logged_traceback(self, line: str) -> bool:
         return (self.level is not None and len(self.pending) == 1 and line.startswith(TRACEBACK)
-                and level_of(self.pending[0], self.level) in _LOGGED_EXCEPTION_LEVELS)
+                and level_of(self.pending[0], self.level) in ERROR_LEVELS)  # logger.exception(), logger.critical(exc_info=...)
 
     def flush(self, final: bool = True) -> list[str] | None:
         """The pending record (no line came after it for a while); not final: a split line waits for its rest."""
@@ -374,8 +373,8 @@ class SourceMiner:
         assert reading.format is not None and reading.open_record is not None
         template_id, reading.open_record = reading.open_record, None
         first = record[0]
-        if first[:1].isdigit() and reading.format.parse(first) is not None or \
-                reading.open_lines + len(record) > MAX_OPEN_LINES:
+        if ((first[:1].isdigit() and reading.format.parse(first) is not None)
+                or reading.open_lines + len(record) > MAX_OPEN_LINES):
             return None
         if reading.format.leaves_open(record, True):
             reading.open_record, reading.open_lines = template_id, reading.open_lines + len(record)
