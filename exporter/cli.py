@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     templates.add_argument("files", nargs="+", type=Path, metavar="FILE")
     templates.add_argument("--format", dest="line_format",
                            help=f"a preset ({', '.join(sorted(PRESETS))}), a wrapper and a format (cri+log4j), CSV "
-                                "columns (csv:MESSAGE[:LEVEL], counted from 1: csv:14:12 for PostgreSQL's csvlog), or "
+                                "columns (csv:MESSAGE[:LEVEL], counted from 1: csv:14:12 for PostgreSQL's csvlog), two "
+                                "layouts in one file (access|nginx_error: a line read by the first, else the second), or "
                                 "a pattern such as '<Date> <Time> <Level> <Component>: <Content>' (default: the "
                                 "source's configured format, else detected from the first lines)")
     templates.add_argument("--source", help="the logs.sources entry of --config.file whose settings to use "
