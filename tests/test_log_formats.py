@@ -583,6 +583,17 @@ def test_a_module_path_with_double_colons_is_the_component_not_part_of_the_messa
             "evicted 40 entries", "warning", "shop::orders::cache")
 
 
+def test_a_sample_that_one_message_fills_keeps_that_messages_words_before_a_bracket_at_the_same_place():
+    users = ["root", "admin", "nobody", "alice", "oracle", "test"]
+    lines = [f"Dec 07 06:{i // 60:02d}:{i % 60:02d} imap-login: Info: Disconnected: Aborted login by logging out (auth "
+             f"failed, 1 attempts in {i % 20 + 2} secs): user=<{users[i % 6]}>, method=PLAIN, rip=203.0.113.{i % 50}, "
+             f"lip=10.0.0.2, secured, session=<{i:08x}AAAB>" for i in range(60)]
+    result = mine_lines(["Dec 07 06:00:00 master: Info: Dovecot v2.3.19.1 starting up for imap", *lines])
+    texts = {result.templates[tid].text for tid, _ in result.counts}
+    assert len(texts) == 2, texts
+    assert any(text.startswith("Disconnected: Aborted login by logging out (auth failed,") for text in texts), texts
+
+
 @pytest.mark.parametrize("line, content, level", [
     ("[2026-03-03 04:02:11 +0000] [1234] [INFO] Booting worker with pid: 1235",  # gunicorn
      "Booting worker with pid: 1235", "info"),

@@ -192,6 +192,10 @@ def _without_stray_component(found: Detection, sample: Sequence[str]) -> Detecti
 
 
 HEADER_REST_SHARE = 0.9  # of the parsed sample lines that must have the same header token at the same place
+# Tokens of no header kind that may stand before a header token: more, and the token is the message's own, as the
+# bracket in `Disconnected: Aborted login by logging out (auth failed, 1 attempts in 4 secs): user=<root>` is, at the
+# same place on every line of a sample that one message fills (Dovecot under a password-guessing attack)
+MAX_UNSURE_HEADER_TOKENS = 2
 HEADER_REST_MIN_MESSAGES = 5  # distinct messages in the sample before header tokens are looked for in them
 # A plain word (no digits, no dots) is a header column only when it is the same word on this share of the lines: a
 # host or program name that a one-host, one-program file writes on every line (`2026-10-11 10:00:00 INFO shop ...`).
@@ -237,6 +241,7 @@ def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,
     for parsed in parsed_lines:
         tokens = split_header_tokens(parsed.content, MAX_HEADER_REST + 1)
         in_header = True  # every token so far is a header token
+        unsure = 0  # tokens so far of no header kind (a component word, a level letter: MongoDB's `I NETWORK [conn7]`)
         for i in range(min(len(tokens), MAX_HEADER_REST)):
             kind = header_token_kind(tokens, i)
             if kind == "level" and parsed.level is not None:  # it has its level already
@@ -253,8 +258,10 @@ def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,
                 if i + 2 < len(tokens) and is_header_word(tokens[i + 1]):
                     rest = digit_shape(" ".join(tokens[i + 2:]))
                     followers.setdefault((i, tokens[i]), {}).setdefault(rest, set()).add(tokens[i + 1])
-            in_header = in_header and (kind is not None or _column_before_header(tokens, i, columns))
-            if kind is not None:
+            column = kind is None and _column_before_header(tokens, i, columns)
+            in_header = in_header and (kind is not None or column)
+            unsure += kind is None and not column
+            if kind is not None and unsure <= MAX_UNSURE_HEADER_TOKENS:
                 kinds[(i, kind, column_shape(tokens[i]) if kind == "id" else "")] += 1
     return kinds, before_message, {key for key, rests in followers.items() if _followed_by_a_parameter(rests)}
 
