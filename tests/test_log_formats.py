@@ -137,6 +137,12 @@ SAMPLES = {
         "[04:02:12] fail: Microsoft.AspNetCore.Server.Kestrel[13] Connection reset by peer",
         "warn: Microsoft.AspNetCore.DataProtection.Repositories.EphemeralXmlRepository[50]",  # the message follows
     ], "Order 881 paid by customer 42", "info"),
+    "samba": ([  # the header line of Samba's log.smbd; the message is on the next, indented line
+        "[2026/03/03 04:02:11,  0] ../../source3/smbd/server.c:1718(main)",
+        "[2026/03/03 04:02:12.104001,  3, pid=4410, effective(0, 0), real(0, 0)] ../../source3/auth/auth.c:219(check)",
+        "[2026/03/03 04:02:13.207001,  1, pid=4411, class=winbind] ../../source3/winbindd/winbindd.c:1530(main)",
+        "[2026/03/03 04:02:14.001002,  5] smbd version 4.17.12 started.",  # debug prefix timestamp: one line
+    ], "", "error"),
     "logcat": ([
         "03-03 04:02:11.003  1702  2395 D WindowManager: focus changed to window 42",
         "03-03 04:02:11.019  1702  8671 E PowerManagerService: wake lock 233 leaked",
@@ -1238,6 +1244,26 @@ def test_java_util_logging_two_line_records_are_one_record_each_mined_by_their_m
     assert texts == {("Server startup in <NUM> ms", "info"): 2, ("Started Fingerprint cleanup", "warning"): 1,
                      ("Servlet.service() for servlet [jsp] threw exception", "error"): 1}
     assert result.template_ids[:2] == result.template_ids[6:8]  # header and message: one record, one template
+
+
+def test_samba_records_are_mined_by_their_indented_message_with_samba_debug_levels_as_samba_maps_them():
+    lines = ["[2026/03/03 04:02:11,  0] ../../source3/printing/printer_list.c:234(get_printer_list_db)",
+             "  get_printer_list_db: Failed to open printer_list.tdb",
+             "[2026/03/03 04:02:12.104001,  3, pid=4410] ../../source3/smbd/service.c:358(make_connection_snum)",
+             "  make_connection_snum: Connect path is /srv/share for service [public]",
+             "[2026/03/03 04:02:12.204001,  1] ../../source3/smbd/server.c:1718(main)",
+             "  standard input is not a socket, assuming -D option",
+             "[2026/03/03 04:02:13,  3] ../../source3/smbd/service.c:358(make_connection_snum)",
+             "  make_connection_snum: Connect path is /srv/other for service [other]",
+             "[2026/03/03 04:02:14.001002, 10] ../../source3/lib/util.c:401(debug_ntlmssp_flags)",
+             "  Got NTLMSSP neg_flags=0x62088215"]
+    result = mine_lines(lines)
+    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    assert result.format == "samba" and result.records == 5 and result.unparsed == 0
+    assert texts == {("get_printer_list_db: Failed to open printer_list.tdb", "error"): 1,
+                     ("make_connection_snum: Connect path is <PATH> for service <*>", "info"): 2,
+                     ("standard input is not a socket, assuming -D option", "warning"): 1,
+                     ("Got NTLMSSP neg_flags=<HEX>", "debug"): 1}
 
 
 def test_a_line_after_an_ordinary_one_line_record_is_never_joined_to_it_by_its_leading_level():

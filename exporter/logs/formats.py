@@ -545,6 +545,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # message, as in the common access log
     "envoy": r"^\[(?P<Timestamp>\d{4}-\d{2}-\d{2}T[^\]]+)\] \"(?P<Content>[^\"]*)\" (?P<Status>\d{3}) "
              r"(?P<Flags>\S+) .*$",
+    # Samba (smbd, nmbd, winbindd: log.smbd): "[yyyy/MM/dd HH:mm:ss(.micro),  debug level(, pid=N, class=c ...)]
+    # source.c:line(function)", the message on the next, indented lines (a header alone on its line: the record's
+    # next line is the message); with `debug prefix timestamp` the message follows the bracket on the same line
+    "samba": r"^\[(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?), *(?P<Level>\d+)(?:,[^\]]*)?\] "
+             r"(?:(?P<Source>[^\s(]+:\d+)\((?P<Function>[^)\s]*)\)$)?(?P<Content>.*)$",
     # ClickHouse: yyyy.MM.dd HH:mm:ss.micro [ thread ] {query id} <Level> Logger: message
     "clickhouse": r"^(?P<Timestamp>\d{4}\.\d{2}\.\d{2} " + _HMS + r") \[ *(?P<Tid>\d+) *\] \{(?P<QueryId>[^}]*)\} "
                   r"<(?P<Level>\w+)> (?P<Component>.+?): (?P<Content>.*)$",
@@ -570,7 +575,7 @@ PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": Lo
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
-    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat}.get(
+    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat, "samba": _SambaFormat}.get(
         name, RegexFormat)(name, pattern)
 
 
@@ -580,7 +585,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "dotnet", "logcat", "python",
+                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "dotnet", "logcat", "python",
                    "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "csv",
                    "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
@@ -636,6 +641,22 @@ class _Log4jFormat(RegexFormat):
         groups.pop("Thread2", None)
         fields = {k: v for k, v in {**groups, LEVEL: level, "Thread": thread}.items() if v is not None}
         return Parsed(fields.get(CONTENT, ""), level_name(level), fields)
+
+
+# Samba's debug levels as Samba itself maps them to syslog priorities (lib/util/debug.c): 0 error, 1 warning, 2-5
+# notice, 6-9 info, 10 and above debug; not syslog's own numbers, where 3 is an error
+SAMBA_LEVELS = ["error", "warning", "info", "info", "info", "info", "info", "info", "info", "info"]
+
+
+class _SambaFormat(RegexFormat):
+    """Samba's header gives its debug level as a number of Samba's own scale (SAMBA_LEVELS)."""
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = super().parse(line)
+        if parsed is None:
+            return None
+        number = int(parsed.fields[LEVEL])
+        return Parsed(parsed.content, SAMBA_LEVELS[number] if number < len(SAMBA_LEVELS) else "debug", parsed.fields)
 
 
 class _LogcatFormat(RegexFormat):
