@@ -562,7 +562,7 @@ PRESET_PATTERNS: dict[str, str] = {
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
     # "component:" before the message, or a caller's file:line and a tab (zap's console encoder); a bracketed level may
     # be padded on either side ([info     ], Fluent Bit's [ warn])
-    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?,?(?:[ \t]+|(?=\[))"
+    "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?(?:,|[|:](?= ))?(?:[ \t]+|(?=\[))"
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"

@@ -27,6 +27,7 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # year), Apache access and HAProxy, syslog
     (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS",
      ":"),  # the hour may be space-padded (MariaDB)
+    (r"\b\d{4}/\d{2}/\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "TS", ":"),  # the same with slashes (Go's log, nginx, Squid)
     (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
     (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),
@@ -70,8 +71,8 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # a bare hex id (6+ hex digits, one a digit) is a number: the same field holds 40000500 one time and
     # 4000050a the next, and two mask names there would split one template in two
     (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "NUM", "0123456789"),
-    # a number after a word and a dot is a number too (core.2275), one after a number and a dot is not (1.2.3)
-    (r"(?<![A-Za-z0-9])(?<!\d\.)[+-]?\d+(?:\.\d+)?(?![A-Za-z0-9])", "NUM", "0123456789"),
+    # a number after a word and a dot is a number too (core.2275); a dotted run of numbers is one (a version: 1.4.69)
+    (r"(?<![A-Za-z0-9])(?<!\d\.)[+-]?\d+(?:\.\d+)*(?![A-Za-z0-9])", "NUM", "0123456789"),
 ]
 
 
