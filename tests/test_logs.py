@@ -513,6 +513,33 @@ def test_a_repeated_message_is_masked_once_and_the_cache_of_masked_messages_stay
     assert len(masked) == 33 and long_message not in source.masked_cache  # long messages are not kept
 
 
+def test_a_message_seen_before_joins_the_template_drains_search_gives_it_without_searching_again(monkeypatch):
+    import random
+
+    import exporter.logs.mining as mining
+
+    monkeypatch.setattr(mining, "MASKED_CACHE_SIZE", 64)  # fewer than the 80 messages: emptied, and searched again
+    rng = random.Random(7)
+    shapes = ["cart {n} checked out by user {u}", "cart {n} emptied by user {u}", "payment {n} failed for user {u}",
+              "payment {n} failed: card {u} declined", "user {u} logged in from host-{n}", "user {u} logged out",
+              "job {u} finished in {n} ms on worker {n}", "job {u} failed on worker {n} after {n} retries"]
+    users = ["ann", "bob", "cy", "dee", "eve", "fox", "gil", "hal", "ivy", "jo"]
+    lines = ["2026-12-02 10:00:00,000 INFO [main] org.shop.App - "
+             + rng.choice(shapes).format(n=rng.choice([1, 2, 3, rng.randint(4, 999)]), u=rng.choice(users))
+             for _ in range(3000)]
+    with_repeats = miner()
+    searched = []
+    real_add = with_repeats.miner.drain.add_log_message
+    monkeypatch.setattr(with_repeats.miner.drain, "add_log_message", lambda text: searched.append(text) or real_add(text))
+    ids = feed(with_repeats, lines)
+    every_time = miner()
+    monkeypatch.setattr(every_time, "_joined_before", lambda masked: None)  # Drain searches every message
+    assert feed(every_time, lines) == ids
+    assert {i: t.text for i, t in with_repeats.snapshot()[0].items()} == {
+        i: t.text for i, t in every_time.snapshot()[0].items()}
+    assert len(searched) < len(lines) / 2  # most records were repeats of a recent masked message
+
+
 def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_stays_mask_aware():
     from drain3 import TemplateMiner
     from drain3.drain import Drain
