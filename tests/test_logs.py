@@ -538,6 +538,11 @@ def test_a_message_seen_before_joins_the_template_drains_search_gives_it_without
     assert {i: t.text for i, t in with_repeats.snapshot()[0].items()} == {
         i: t.text for i, t in every_time.snapshot()[0].items()}
     assert len(searched) < len(lines) / 2  # most records were repeats of a recent masked message
+    assert len(with_repeats.joined) <= 64
+    searched_before = len(searched)
+    feed(with_repeats, ["2026-12-02 10:00:00,000 INFO [main] org.shop.App - cart " + " ".join(["x"] * 600)] * 3)
+    assert len(searched) - searched_before == 3  # a long message is not remembered: it is searched every time
+    assert all(len(masked) <= mining.MASKED_CACHE_MAX_LENGTH for masked in with_repeats.joined)
 
 
 def test_the_saved_state_is_drain3s_own_so_any_drain3_restores_it_and_mining_stays_mask_aware():

@@ -464,9 +464,10 @@ class SourceMiner:
 
     def _add_to_drain(self, masked: str) -> LogCluster:
         cluster, _ = self.miner.drain.add_log_message(masked)
-        if len(self.joined) >= MASKED_CACHE_SIZE:
-            self.joined.clear()
-        self.joined[masked] = cluster.cluster_id
+        if len(masked) <= MASKED_CACHE_MAX_LENGTH:  # bounded as masked_cache is: ~2 MB a source at most
+            if len(self.joined) >= MASKED_CACHE_SIZE:
+                self.joined.clear()
+            self.joined[masked] = cluster.cluster_id
         return cluster
 
     def _masked(self, message: str) -> str:
