@@ -628,6 +628,11 @@ def miner(**kwargs):
                       depth=4, **kwargs)
 
 
+def counts_by_text_and_level(result):
+    """An offline result's records per (template text, level)."""
+    return {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+
+
 def mine(source, lines):
     assembler, ids = RecordAssembler(DEFAULT_CONTINUATION), []
     for line in lines:
@@ -1216,7 +1221,7 @@ APP_LINES_WITH_TRACES = [
 ], ids=["cri", "docker json-file"])
 def test_stack_traces_inside_a_container_runtime_wrapper_are_one_record_each(wrap):
     result = mine_lines([wrap(i, line) for i, line in enumerate(APP_LINES_WITH_TRACES)])
-    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    texts = counts_by_text_and_level(result)
     assert result.records == 5  # was 11: every stack frame a record of its own
     assert texts == {("order <NUM> paid", "info"): 2, ("payment <NUM> failed", "error"): 1,
                      ("job <NUM> started", "info"): 1, ("ValueError: bad job <NUM>", "error"): 1}
@@ -1248,7 +1253,7 @@ def test_java_util_logging_two_line_records_are_one_record_each_mined_by_their_m
              "Mar 03, 2026 4:03:01 AM hudson.model.AsyncPeriodicWork$1 run",
              "WARNING: Started Fingerprint cleanup"]
     result = mine_lines(lines)
-    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    texts = counts_by_text_and_level(result)
     assert result.format == "jul" and result.records == 4 and result.unparsed == 0
     assert texts == {("Server startup in <NUM> ms", "info"): 2, ("Started Fingerprint cleanup", "warning"): 1,
                      ("Servlet.service() for servlet [jsp] threw exception", "error"): 1}
@@ -1267,7 +1272,7 @@ def test_samba_records_are_mined_by_their_indented_message_with_samba_debug_leve
              "[2026/03/03 04:02:14.001002, 10] ../../source3/lib/util.c:401(debug_ntlmssp_flags)",
              "  Got NTLMSSP neg_flags=0x62088215"]
     result = mine_lines(lines)
-    texts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    texts = counts_by_text_and_level(result)
     assert result.format == "samba" and result.records == 5 and result.unparsed == 0
     assert texts == {("get_printer_list_db: Failed to open printer_list.tdb", "error"): 1,
                      ("make_connection_snum: Connect path is <PATH> for service <*>", "info"): 2,
