@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .formats import LEVEL, LineFormat, Parsed, is_value_word, level_name
 
@@ -110,6 +111,19 @@ def is_header_kind(kind: str) -> bool:
 def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     """What header token tokens[i] is: one of HEADER_KINDS, or None (a word of the message, or unsure)."""
     token = tokens[i]
+    kind = _cached_token_kind(token) if len(token) <= CACHED_TOKEN_LENGTH else _token_kind(token)
+    if kind is not _BY_PLACE:
+        return kind
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
+
+
+_BY_PLACE = "by place"  # a one-letter level (I, W, E) is a header's only first on its line, before a date or time
+CACHED_TOKEN_LENGTH = 64  # longer tokens are looked at every time: the cache's memory stays small
+
+
+def _token_kind(token: str) -> str | None:
+    """header_token_kind of a token wherever it stands, or _BY_PLACE when that depends on its place."""
     if token in HEADER_SEPARATORS:
         return "separator"
     if _DATE_TOKEN.match(token) or _TIME_TOKEN.match(token) or _ZONE_TOKEN.match(token):
@@ -123,8 +137,11 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     word = token.strip("[]()<>:")
     if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
         return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
+    return _BY_PLACE
+
+
+# a sample's lines repeat their header tokens (levels, threads, loggers): each is looked at once
+_cached_token_kind = lru_cache(maxsize=4096)(_token_kind)
 
 
 class HeaderRestFormat(LineFormat):
