@@ -236,6 +236,8 @@ def test_the_second_json_line_reads_journald_keys():
      "Probe failed", "debug"),  # more verbose
     ('{"ts":1701600000125.9,"caller":"pod_workers.go:1300","msg":"Error syncing pod, skipping","err":"failed"}',
      "Error syncing pod, skipping", "error"),  # ErrorS carries err and no v
+    ('{"level":"silly","message":"cache key order:7 refreshed","service":"orders"}',
+     "cache key order:7 refreshed", "debug"),  # winston's npm levels: silly is below debug
 ])
 def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)
@@ -1278,6 +1280,18 @@ def test_samba_records_are_mined_by_their_indented_message_with_samba_debug_leve
                      ("make_connection_snum: Connect path is <PATH> for service <*>", "info"): 2,
                      ("standard input is not a socket, assuming -D option", "warning"): 1,
                      ("Got NTLMSSP neg_flags=<HEX>", "debug"): 1}
+
+
+def test_an_npm_debug_log_is_read_by_its_level_column_with_npmlogs_silly_as_debug():
+    lines = ["0 verbose cli /usr/bin/node /usr/bin/npm", "1 info using npm@11.19.1",
+             *[f"{i} silly config load:file:/etc/npmrc.{i}" for i in range(2, 12)],
+             "12 verbose title npm run build", "13 error Missing script: \"build\"", "14 verbose exit 1",
+             *[f"{i} silly placeDep ROOT is-number@7.0.{i} OK for: want: ^7.0.0" for i in range(15, 25)]]
+    result = mine_lines(lines)
+    assert result.format == "level-column:1" and result.unparsed == 0
+    texts = counts_by_text_and_level(result)
+    assert texts[("placeDep ROOT is-number@<NUM> OK for: want: ^<NUM>", "debug")] == 10
+    assert texts[("Missing script: <STR>", "error")] == 1
 
 
 def test_a_line_after_an_ordinary_one_line_record_is_never_joined_to_it_by_its_leading_level():

@@ -31,7 +31,8 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "WRN": "warning", "ERROR": "error",
                "ERR": "error", "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
-               "EMERGENCY": "critical", "SYSTEM": "info"}  # SYSTEM: MySQL 8's [System] (start, stop, ready)
+               "EMERGENCY": "critical", "SYSTEM": "info",  # SYSTEM: MySQL 8's [System] (start, stop, ready)
+               "SILLY": "debug"}  # below debug in Node's npmlog and winston
 LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
                  "F": "critical", "C": "critical", "A": "critical"}
 # Redis (and Valkey) mark the level with a sign: . debug, - verbose, * notice, # warning
