@@ -580,6 +580,8 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
      "Could not determine this machines public hostname", "warning"),  # Squid's cache.log: a pipe after the time
     ("2026-03-03 04:02:11: (server.c.1704) server started (lighttpd/1.4.69)",
      "(server.c.1704) server started (lighttpd/1.4.69)", None),  # lighttpd's error log: a colon after the time
+    ("2026-03-03T04:02:11.258Z silly: cache probe for order 8553", "cache probe for order 8553", "debug"),  # winston
+    ("2026-03-03T04:02:11.259Z verbose: order 7 state machine step 2", "order 7 state machine step 2", "debug"),
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     parsed = resolve("generic").parse(line)

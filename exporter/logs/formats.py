@@ -442,7 +442,7 @@ _MON = "(?:" + "|".join(_MONTHS) + ")"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
-              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|INF|WRN|FTL|LOG(?=:)|SYSTEM(?=\]))"
+              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|LOG(?=:)|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
 # "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
