@@ -238,6 +238,7 @@ def test_the_second_json_line_reads_journald_keys():
      "Error syncing pod, skipping", "error"),  # ErrorS carries err and no v
     ('{"level":"silly","message":"cache key order:7 refreshed","service":"orders"}',
      "cache key order:7 refreshed", "debug"),  # winston's npm levels: silly is below debug
+    ('{"level":"http","message":"GET /orders/7 200 12ms"}', "GET /orders/7 200 12ms", "info"),  # winston's http
 ])
 def test_json_levels_may_be_numbers_and_serilog_compact_and_mongodb_records_are_read(line, content, level):
     parsed = resolve("json").parse(line)

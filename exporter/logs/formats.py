@@ -71,6 +71,12 @@ def level_name(word: str | None) -> str | None:
     return None
 
 
+def keyed_level_name(word: str | None) -> str | None:
+    """level_name of a value under a level key (JSON, logfmt), where winston's `http` level (between info and verbose)
+    is a level too: a word too common in messages to be one elsewhere."""
+    return "info" if word is not None and word.lower() == "http" else level_name(word)
+
+
 # A date, a time or an epoch stamp among a line's first 40 characters (`2026-10-11`, `17/06/09`, `03-17 16:13:38`,
 # `081109 203615`, `Oct 11 22:14`, `- 1117838570 2005.06.03`): a header of some layout, so the line is never more of
 # the error message before it, whatever a format says of it (mining.py, detection.py)
@@ -214,8 +220,8 @@ class JsonFormat(LineFormat):
         fields = {k: str(v) for k, v in record.items() if isinstance(v, str | int | float | bool)}
         if message is None:
             quoted = {k: json.dumps(v) if any(c.isspace() for c in v) else v for k, v in fields.items()}  # one token
-            return Parsed(_as_message(quoted, level_key), level_name(level), fields, from_fields=True)
-        return Parsed(message, level_name(level), fields)
+            return Parsed(_as_message(quoted, level_key), keyed_level_name(level), fields, from_fields=True)
+        return Parsed(message, keyed_level_name(level), fields)
 
     def _message(self, record: dict) -> str | None:
         """The message at the record's top, else inside one of MESSAGE_HOLDERS; None when there is none."""
@@ -292,7 +298,7 @@ class LogfmtFormat(LineFormat):
         else:
             content = _as_message(fields, level_key)  # the values as written, quoted where they hold spaces
         values = {k: _unquote(v) for k, v in fields.items()}
-        return Parsed(content, level_name(values[level_key]) if level_key else None, values,
+        return Parsed(content, keyed_level_name(values[level_key]) if level_key else None, values,
                       from_fields=message_key is None)
 
 
