@@ -464,10 +464,7 @@ class SourceMiner:
 
     def _add_to_drain(self, masked: str) -> LogCluster:
         cluster, _ = self.miner.drain.add_log_message(masked)
-        if len(masked) <= MASKED_CACHE_MAX_LENGTH:  # bounded as masked_cache is: ~2 MB a source at most
-            if len(self.joined) >= MASKED_CACHE_SIZE:
-                self.joined.clear()
-            self.joined[masked] = cluster.cluster_id
+        _remember(self.joined, masked, cluster.cluster_id)
         return cluster
 
     def _masked(self, message: str) -> str:
@@ -477,10 +474,7 @@ class SourceMiner:
         if masked is not None:
             return masked
         masked = self.miner.masker.mask(message)
-        if len(message) <= MASKED_CACHE_MAX_LENGTH:
-            if len(self.masked_cache) >= MASKED_CACHE_SIZE:
-                self.masked_cache.clear()
-            self.masked_cache[message] = masked
+        _remember(self.masked_cache, message, masked)
         return masked
 
     def _count(self, template_id: str, text: str, level: str, fields: dict[str, str], now: float) -> str:
@@ -545,6 +539,15 @@ class SourceMiner:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _remember(cache: dict, message: str, value) -> None:
+    """Keep `value` for a message of up to MASKED_CACHE_MAX_LENGTH characters in a cache of recent messages, emptied
+    when it holds MASKED_CACHE_SIZE (about 2 MB a cache at most)."""
+    if len(message) <= MASKED_CACHE_MAX_LENGTH:
+        if len(cache) >= MASKED_CACHE_SIZE:
+            cache.clear()
+        cache[message] = value
 
 
 def make_miner(name: str, *, max_templates: int, template_max_length: int, level_pattern: str,
