@@ -609,6 +609,22 @@ def test_a_sample_that_one_message_fills_keeps_that_messages_words_before_a_brac
     assert any(text.startswith("Disconnected: Aborted login by logging out (auth failed,") for text in texts), texts
 
 
+def test_lines_of_fields_with_a_separator_deep_in_them_are_mined_whole_not_cut_down_to_their_last_values():
+    # Squid's native access.log: time, elapsed ms, client, result/status, bytes, method, URL, user, hierarchy, type.
+    # Cut at its `-` (the user), every request was `HIER_DIRECT/<IP> text/html` or `HIER_NONE/- text/html`
+    results = ["TCP_MISS/200", "TCP_MEM_HIT/200", "TCP_DENIED/403", "TCP_MISS/404", "TCP_REFRESH_MODIFIED/200"]
+    methods = ["GET", "HEAD", "POST"]
+    lines = [f"{1796633356 + i}.{i * 37 % 1000:03d} {i * 7 % 900:6d} 127.0.0.{i % 9 + 1} {results[i % 5]} "
+             f"{200 + i * 13} {methods[i % 3]} http://127.0.0.1:8099/page{i % 40}.html - "
+             f"{'HIER_NONE/-' if 'HIT' in results[i % 5] or 'DENIED' in results[i % 5] else 'HIER_DIRECT/127.0.0.1'} "
+             f"text/html" for i in range(150)]
+    result = mine_lines(lines)
+    texts = {result.templates[tid].text for tid, _ in result.counts}
+    assert result.format == "none"
+    assert len(texts) == 12, texts  # 4 results (the status is a number) x 3 methods
+    assert "<NUM> <NUM> <IP> TCP_DENIED/<NUM> <NUM> HEAD <URL> - HIER_NONE/- text/html" in texts
+
+
 @pytest.mark.parametrize("line, content, level", [
     ("[2026-03-03 04:02:11 +0000] [1234] [INFO] Booting worker with pid: 1235",  # gunicorn
      "Booting worker with pid: 1235", "info"),

@@ -201,6 +201,11 @@ HEADER_REST_MIN_MESSAGES = 5  # distinct messages in the sample before header to
 # host or program name that a one-host, one-program file writes on every line (`2026-10-11 10:00:00 INFO shop ...`).
 # Left in the messages it would be the first token of every one, where Drain's tree tells messages apart.
 HEADER_WORD_SHARE = 0.98
+# A cut must leave messages: on at least this share of the lines it cuts, what is left holds a word (letters only). A
+# line of fields (an access log's `<time> <ms> <ip> TCP_MISS/200 <bytes> GET <url> - HIER_DIRECT/<ip> text/html`) has
+# header-like tokens up to a separator deep in it, and cut there it leaves values only: one template for every request
+MIN_WORD_SHARE_AFTER_CUT = 0.1
+_MESSAGE_WORD = re.compile(r"[\"'(\[{]*[A-Za-z][A-Za-z'-]*[A-Za-z][\"')\]}.,:;!?]*")
 
 
 def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
@@ -222,10 +227,29 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     if not common:
         return found
     index, kind = max(common)
+    cut = HeaderRestFormat(found.format, index + 1, kind)
     share = HEADER_WORD_SHARE if kind.startswith(WORD_KIND) else HEADER_REST_SHARE
+    left = _word_share_after_cut(cut, parsed_lines)
+    if left < MIN_WORD_SHARE_AFTER_CUT:
+        return Detection(found.format, found.share, f"{found.reason}; header-like tokens ({kind} at token {index + 1} "
+                         f"on at least {share:.0%}) are not cut: what they leave holds a word on {left:.0%} of the "
+                         f"lines (fields, not messages)")
     reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
               f"least {share:.0%}): cut")
-    return Detection(HeaderRestFormat(found.format, index + 1, kind), found.share, reason)
+    return Detection(cut, found.share, reason)
+
+
+def _word_share_after_cut(cut: HeaderRestFormat, parsed_lines: Sequence[Parsed]) -> float:
+    """Of the sample's messages that `cut` cuts, the share whose rest holds a word (letters only, _MESSAGE_WORD)."""
+    cut_count = with_word = 0
+    for parsed in parsed_lines:
+        tokens = split_header_tokens(parsed.content, cut.count)
+        if len(tokens) < cut.count or not cut.cuts(tokens) or (cut.kind == "level" and parsed.level is not None):
+            continue
+        cut_count += 1
+        rest = tokens[cut.count] if len(tokens) > cut.count else ""
+        with_word += any(_MESSAGE_WORD.fullmatch(token) for token in rest.split())
+    return with_word / cut_count if cut_count else 1.0
 
 
 def _header_token_counts(parsed_lines: Sequence[Parsed], after_header: bool,

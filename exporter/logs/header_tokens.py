@@ -156,7 +156,8 @@ class HeaderRestFormat(LineFormat):
         self.word = kind[len(WORD_KIND):] if kind.startswith(WORD_KIND) else None
         self.name, self.has_level = f"{inner.name}>{kind}:{count}", True
 
-    def _is_kind(self, tokens: Sequence[str]) -> bool:
+    def cuts(self, tokens: Sequence[str]) -> bool:
+        """Whether a message's first tokens (at least `count` of them) are cut: its token `count - 1` is of the kind."""
         last = self.count - 1
         return tokens[last] == self.word if self.word is not None else header_token_kind(tokens, last) == self.kind
 
@@ -169,7 +170,7 @@ class HeaderRestFormat(LineFormat):
         if parsed is None or parsed.from_fields:
             return parsed
         tokens = split_header_tokens(parsed.content, self.count)
-        if (len(tokens) < self.count or not self._is_kind(tokens)
+        if (len(tokens) < self.count or not self.cuts(tokens)
                 or (self.kind == "level" and parsed.level is not None)):
             return parsed
         header = tokens[:self.count]
