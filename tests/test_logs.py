@@ -13,7 +13,7 @@ from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs
 from exporter.logs.follow import FileFollower
 from exporter.logs.masking import mask_names
 from exporter.logs.mining import OTHER, RecordAssembler, level_of, make_miner
-from exporter.logs.similarity import MAX_STATES, is_masked_value, mask_token_pattern, other_state
+from exporter.logs.similarity import MAX_STATES, is_masked_value, mask_token_pattern, other_state, other_value
 
 
 def miner(max_templates=50, state=None):
@@ -292,6 +292,29 @@ def test_similarity_rests_on_constant_words_and_the_same_masked_text_is_one_temp
     ids = feed(source, lines)
     assert ids[0] == ids[1] != ids[2]
     assert source.snapshot()[0][ids[0]].text == template
+
+
+def test_a_message_that_differs_from_a_template_only_in_its_values_joins_it_however_few_its_constant_words():
+    # Mosquitto with `log_type all`: 4 constant words of 11 (Received, PUBLISH, from, ...), the client id and the
+    # flags values; one template per client before
+    lines = [f"INFO Received PUBLISH from {client} (d0, q{q}, r0, m{m}, 'sensors/t{i % 4}', ... ({i + 3} bytes))"
+             for i, (client, q, m) in enumerate([("pub12", 0, 0), ("qos13", 2, 1), ("sub-7f3a", 0, 0), ("pub14", 1, 2)])]
+    # values after another key, or glued to other words, are another statement's
+    lines += ["INFO getRecentTasks: num=5,flags=0x1,totalTasks=9",
+              "INFO getRecentTasks: topActivity=ComponentInfo{com.app/com.app.Main}"]
+    source = miner()
+    ids = feed(source, lines)
+    assert ids[:4] == [ids[0]] * 4 and len(set(ids)) == 3
+    assert source.snapshot()[0][ids[0]].text == "Received PUBLISH from <*> (d0, <*> r0, <*> <STR>, ... (<SIZE>))"
+
+
+@pytest.mark.parametrize("template_token, token, other", [
+    ("qos1", "pub12", True), ("<IP>", "db-1.example.org", True), ("Surface(name=a.b)", "Surface(name=c/d.E)", True),
+    ("key=<NUM>|a.b", "key=<NUM>|c.d", True), ("num=<NUM>,flags=<NUM>", "topActivity=a.B{c}", False),
+    ("Locked:<NUM>|a.b", "Notification,index:<NUM>", False), ("pub12", "disconnected", False), ("GET", "POST", False)])
+def test_two_different_tokens_are_two_values_in_one_place_when_both_are_values_after_the_same_key(
+        template_token, token, other):
+    assert other_value(template_token, token, mask_token_pattern(mask_names())) is other
 
 
 @pytest.mark.parametrize("token, is_value", [

@@ -13,7 +13,9 @@ counted as an equal word, `Order ORD-<NUM> shipped to <STR>` and `Order ORD-<NUM
 bob` were 2 equal words in 5, at the threshold, and one template. Templates still show the mask
 names. A message whose masked text is the template's, token for token, is that template however
 few its constant words (`<IP> - <NUM> <STR> NOERROR <NUM>` is 2 equal words in 6, under the
-threshold). A message with no constant word at all (`{<STR>: <STR>, <STR>: <NUM>}`) would then
+threshold), and so is one that differs from it only in values (every constant word of the template equal and in
+its place; each token that differs a value on both sides, after the same key if any: other_value). A message with
+no constant word at all (`{<STR>: <STR>, <STR>: <NUM>}`) would then
 match no template, not even one of its own shape, and open a new one per line; where every token
 of the template is a parameter that the message fits token by token, the two are the same
 template.
@@ -142,6 +144,19 @@ def other_state(template_token: str, token: str) -> bool:
     return _STATE in shape and shape == _STATE_WORD.sub(_STATE, token)
 
 
+_BEFORE_VALUE = re.compile(r"[^=:]*[=:]")  # a token's text up to its first `=` or `:` (`name=`, `index:`)
+
+
+def other_value(template_token: str, token: str, mask_token: str) -> bool:
+    """Whether two different tokens are two values in one place: both values (is_value_token), with the same text
+    up to their first `=` or `:` (none, or the same key: `Surface(name=InputMethod)` and `Surface(name=com.app/.Main)`;
+    `num=<NUM>,flags=<NUM>` and `topActivity=ComponentInfo{...}` are two statements' words)."""
+    if not (is_value_token(template_token, mask_token) and is_value_token(token, mask_token)):
+        return False
+    before = _BEFORE_VALUE.match(template_token)
+    return (before.group(0) if before else "") == (match.group(0) if (match := _BEFORE_VALUE.match(token)) else "")
+
+
 class MaskAwareDrain(Drain):
     """Drain whose similarity does not count masked tokens as equal words (see the module's docstring)."""
 
@@ -227,6 +242,7 @@ class MaskAwareDrain(Drain):
         if not seq1:
             return 1.0, 0
         similar = params = equal_values = 0  # equal constant words; parameters; equal masks and value words
+        other_values = words_differ = 0  # tokens that differ: both values; any other way
         param = self.param_str
         for template_token, token in zip(seq1, seq2):
             if template_token == param:
@@ -241,8 +257,14 @@ class MaskAwareDrain(Drain):
                 params += 1
             elif not self.states_as_values and other_state(template_token, token):
                 return NOT_THIS_TEMPLATE, 0
+            elif other_value(template_token, token, self.mask_token):
+                other_values += 1
+            else:
+                words_differ += 1
         if similar + equal_values == len(seq1):  # the template's own text, token for token (few constant words or not)
             return 1.0, params
+        if similar and not words_differ:  # every constant word in its place, only values differ
+            return 1.0, params + other_values
         if not similar and params == len(seq1):  # nothing constant to compare, and every token in its place
             return 1.0, params
         if include_params:
