@@ -24,6 +24,9 @@ HEADER_SEPARATORS = frozenset({"-", "--", "---", "|", ":", "::", ">", ">>", "=>"
 _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
 _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$")
+# the common log format's time, as a bracketed group or its first token (`[07/Dec/2026:09:14:49 +0000]`: CUPS writes
+# its level letter before it, `E [07/Dec/2026:09:14:49 +0000] message`)
+_CLF_STAMP = re.compile(r"^\[?\d{1,2}/[A-Z][a-z]{2}/\d{4}[: ]\d{2}:\d{2}:\d{2}")
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
 # A number in brackets or after '#': the kernel's uptime stamp ([12.345678], padded to its width as [    0.004242]), a
 # worker or connection id (#0, <12>)
@@ -115,7 +118,7 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     if kind is not _BY_PLACE:
         return kind
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt)) else None
+    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt) or _CLF_STAMP.match(nxt)) else None
 
 
 _BY_PLACE = "by place"  # a one-letter level (I, W, E) is a header's only first on its line, before a date or time
