@@ -704,6 +704,8 @@ def test_a_quoted_http_request_line_keeps_its_method_so_requests_by_method_are_t
     ("compaction took 1h2m3.5s", "compaction took 5m30s", "compaction took <DURATION>"),  # Go's durations
     ("lock held by com.shop.Cart@1b6d3586", "lock held by com.shop.Cart@abcdef7", "lock held by com.shop.Cart@<NUM>"),
     ("packed 9.7kB into the tarball", "packed 12 kB into the tarball", "packed <SIZE> into the tarball"),  # SI's kB
+    ("sent 512B to the peer", "sent 3 B to the peer", "sent <SIZE> to the peer"),  # bytes with a bare B
+    ("0279718205B: removed", "0BEE4182059: removed", "<NUM>: removed"),  # Postfix queue ids: hex, one ending in B
     ("wrote docs/content/npm.md in full", "wrote man/man1/npm-run.1 in full", "wrote <PATH> in full"),  # relative
     ("loaded C:\\Program Files (x86)\\My App 2\\bin\\core.dll at boot", "loaded C:\\Windows\\System32\\ntdll.dll at boot",
      "loaded <PATH> at boot"),  # a Windows folder's name with spaces
