@@ -19,7 +19,7 @@ from .formats import LEVEL, LineFormat, Parsed, is_value_word, level_name
 
 # Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
 # a time or a zone, a bracketed number, a bracketed word, a value word (a host, a pid, a logger). Single letters count
-# as a level only before a date or time ("W 2026-10-11 ...").
+# as a level only first and before a date, a time or a lone separator (_BY_PLACE).
 HEADER_SEPARATORS = frozenset({"-", "--", "---", "|", ":", "::", ">", ">>", "=>", "->", "-->", "»"})
 _DATE_TOKEN = re.compile(r"^[\[(]?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
                          r"(?:T\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)?[\])]?,?$")
@@ -118,10 +118,13 @@ def header_token_kind(tokens: Sequence[str], i: int) -> str | None:
     if kind is not _BY_PLACE:
         return kind
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return "level" if i == 0 and (_DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt) or _CLF_STAMP.match(nxt)) else None
+    before_stamp = _DATE_TOKEN.match(nxt) or _TIME_TOKEN.match(nxt) or _CLF_STAMP.match(nxt)
+    return "level" if i == 0 and (before_stamp or nxt in HEADER_SEPARATORS) else None
 
 
-_BY_PLACE = "by place"  # a one-letter level (I, W, E) is a header's only first on its line, before a date or time
+# a one-letter level (I, W, E) is a header's only first (on its line, or after the time a format read) and before a
+# date or time (`W 2026-10-11 ...`, CUPS' `E [07/Dec/2026:...]`) or a lone separator (etcd's `<time> I | etcdmain: ...`)
+_BY_PLACE = "by place"
 CACHED_TOKEN_LENGTH = 64  # longer tokens are looked at every time: the cache's memory stays small
 
 
