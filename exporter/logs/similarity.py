@@ -149,12 +149,15 @@ _BEFORE_VALUE = re.compile(r"[^=:]*[=:]")  # a token's text up to its first `=` 
 
 def other_value(template_token: str, token: str, mask_token: str) -> bool:
     """Whether two different tokens are two values in one place: both values (is_value_token), with the same text
-    up to their first `=` or `:` (none, or the same key: `Surface(name=InputMethod)` and `Surface(name=com.app/.Main)`;
+    up to their first `=` or `:` (none, or the same key: `Surface(name=org.app.Main)` and `Surface(name=com.app/.Ui)`;
     `num=<NUM>,flags=<NUM>` and `topActivity=ComponentInfo{...}` are two statements' words)."""
-    if not (is_value_token(template_token, mask_token) and is_value_token(token, mask_token)):
-        return False
-    before = _BEFORE_VALUE.match(template_token)
-    return (before.group(0) if before else "") == (match.group(0) if (match := _BEFORE_VALUE.match(token)) else "")
+    return (is_value_token(template_token, mask_token) and is_value_token(token, mask_token)
+            and _before_value(template_token) == _before_value(token))
+
+
+def _before_value(token: str) -> str:
+    match = _BEFORE_VALUE.match(token)
+    return match.group(0) if match else ""
 
 
 class MaskAwareDrain(Drain):
