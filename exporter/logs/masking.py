@@ -60,9 +60,8 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"(?<![\w.])(?:(?:\d+(?:\.\d+)?(?:h|m(?!s)|s|ms|us|µs|ns)){2,}|\d+(?:\.\d+)?"
      r"(?:ns|us|µs|ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|d|days))\b", "DURATION", "0123456789"),
     # (kB: SI's kilobyte; a bare B glued to a number of up to 6 digits only: a longer one is a hex id that ends in B,
-    # as a Postfix queue id can, 0279718205B)
-    (r"(?<![\w.])(?:\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes)|\d+(?:\.\d+)? B|\d{1,6}(?:\.\d+)?B)\b", "SIZE",
-     "Bb"),
+    # as a Postfix queue id can, 0279718205B; a lookahead, not a branch of its own: masking is a record's largest cost)
+    (r"(?<![\w.])(?!\d{7,}B\b)\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|kB|[kKMGTPE]b|bytes|B)\b", "SIZE", "Bb"),
     # quoted strings (an apostrophe inside a word is not a quote), but for a quoted HTTP request line (uvicorn's,
     # Django's, a JSON access log's `request`), which is masked as the access preset's message is: its method stays,
     # so GET and POST are two templates wherever the line is written (its path and version have masks of their own)
