@@ -67,6 +67,7 @@ ABLATION: dict[str, dict] = {
     "seasonal profile off": {"params": {"seasonality": "off"}},
     "slots short of samples not pooled wider": {"params": {"widen_slots": False}},
     "profiles not pooled to 30 samples per slot": {"params": {"min_slot_samples": 0}},
+    "profiles never taken unsmoothed": {"params": {"sharpen_slots": False}},
 }
 
 

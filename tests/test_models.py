@@ -312,6 +312,21 @@ def test_a_daily_job_of_a_few_minutes_keeps_its_narrow_profile_and_is_not_paged_
     assert np.all(anomaly_score(truth(t) + 60, band) < 1)
 
 
+def test_a_coarse_series_whose_pattern_changes_from_one_slot_to_the_next_keeps_it_unblurred():
+    step = 1800.0  # half-hourly demand: the rush hour is one slot above its neighbours
+    times = np.arange(0, 14 * 86400, step)
+    rush = ((times % 86400) >= 8 * 3600) & ((times % 86400) < 8 * 3600 + step)
+    daily = 30 * np.sin(2 * np.pi * times / 86400)
+    values = 100 + daily + 60 * rush + np.random.default_rng(14).normal(0, 2.0, (10, len(times)))
+    ctx = FitContext(interval_width=0.95, step=step, forecast_span=7200.0)
+    t = 14 * 86400 + 8 * 3600  # the next rush hour
+    sharp = make_model("seasonal").fit(times, values, ctx).model.predict(t).yhat
+    smoothed = make_model("seasonal", SeasonalParams(sharpen_slots=False)).fit(times, values, ctx).model.predict(t).yhat
+    expected = 160 + 30 * np.sin(2 * np.pi * t / 86400)
+    assert np.all(np.abs(sharp - expected) < 3)  # each slot its own samples' median
+    assert np.all(np.abs(smoothed - expected) > 30)  # the median of the rush hour and its two quiet neighbours
+
+
 def test_a_series_seen_for_less_than_min_periods_is_a_level_however_long_the_history_of_its_query():
     times, values = seasonal_batch(n_series=2, days=15, noise=0.5, seed=13)
     values[1, times < 13 * 86400] = np.nan  # the second series appeared two days ago
