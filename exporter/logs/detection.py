@@ -243,8 +243,8 @@ def _word_share_after_cut(cut: HeaderRestFormat, parsed_lines: Sequence[Parsed])
     """Of the sample's messages that `cut` cuts, the share whose rest holds a word (letters only, _MESSAGE_WORD)."""
     cut_count = with_word = 0
     for parsed in parsed_lines:
-        tokens = split_header_tokens(parsed.content, cut.count)
-        if len(tokens) < cut.count or not cut.cuts(tokens) or (cut.kind == "level" and parsed.level is not None):
+        tokens = cut.cut_tokens(parsed)
+        if tokens is None:
             continue
         cut_count += 1
         rest = tokens[cut.count] if len(tokens) > cut.count else ""

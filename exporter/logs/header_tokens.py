@@ -162,10 +162,15 @@ class HeaderRestFormat(LineFormat):
         self.word = kind[len(WORD_KIND):] if kind.startswith(WORD_KIND) else None
         self.name, self.has_level = f"{inner.name}>{kind}:{count}", True
 
-    def cuts(self, tokens: Sequence[str]) -> bool:
-        """Whether a message's first tokens (at least `count` of them) are cut: its token `count - 1` is of the kind."""
+    def cut_tokens(self, parsed: Parsed) -> list[str] | None:
+        """The message's first `count` tokens and the rest (split_header_tokens) where they are cut: its token
+        `count - 1` is of the kind (and a level where the format read none); None where the message stays whole."""
+        tokens = split_header_tokens(parsed.content, self.count)
+        if len(tokens) < self.count or (self.kind == "level" and parsed.level is not None):
+            return None
         last = self.count - 1
-        return tokens[last] == self.word if self.word is not None else header_token_kind(tokens, last) == self.kind
+        is_kind = tokens[last] == self.word if self.word is not None else header_token_kind(tokens, last) == self.kind
+        return tokens if is_kind else None
 
     def field_names(self) -> frozenset[str] | None:
         inner = self.inner.field_names()
@@ -175,9 +180,8 @@ class HeaderRestFormat(LineFormat):
         parsed = self.inner.parse(line)
         if parsed is None or parsed.from_fields:
             return parsed
-        tokens = split_header_tokens(parsed.content, self.count)
-        if (len(tokens) < self.count or not self.cuts(tokens)
-                or (self.kind == "level" and parsed.level is not None)):
+        tokens = self.cut_tokens(parsed)
+        if tokens is None:
             return parsed
         header = tokens[:self.count]
         level = parsed.level or next((header_level(t) for i, t in enumerate(header)
