@@ -785,20 +785,23 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             sigma[eligible] = robust_sigma(values[eligible] - profile[eligible][:, period.slot_of_column])
             better = (sigma <= (1 - p.min_seasonal_gain) * best) & eligible
             period_wide = np.zeros(len(overall), dtype=bool)
+            sharp = np.zeros(0, dtype=np.int64)  # rows whose profile is taken unsmoothed (sharpen_slots)
             if better.any() and p.seasonality == "auto":
                 rows = np.flatnonzero(better)
                 short = samples[rows].min(axis=1) < pool.samples  # the rest would pool no wider
-                sigma[rows], period_wide[rows] = self._pool_choice(values[rows], overall[rows], period, short, pool)
+                sigma[rows], period_wide[rows], held_out = self._pool_choice(values[rows], overall[rows], period, short,
+                                                                             pool)
                 better &= sigma <= (1 - p.min_seasonal_gain) * best
+                narrow = better[rows] & ~period_wide[rows]
+                if p.sharpen_slots and p.smooth_slots and held_out is not None and narrow.any():
+                    rows = rows[narrow]
+                    sharp = rows[self._sharper(values[rows], overall[rows], period, held_out[narrow])]
             if period_wide.any():
                 profile[period_wide], samples[period_wide] = self._profile(
                     values[period_wide], period.slot_of_column, period.n_slots, overall[period_wide], pool=pool)
-            if p.sharpen_slots and p.smooth_slots and p.seasonality == "auto":
-                rows = np.flatnonzero(better & ~period_wide)
-                sharp = rows[self._sharper(values[rows], overall[rows], period)] if len(rows) else rows
-                if len(sharp):
-                    profile[sharp], samples[sharp] = self._profile(
-                        values[sharp], period.slot_of_column, period.n_slots, overall[sharp], width=0)
+            if len(sharp):
+                profile[sharp], samples[sharp] = self._profile(
+                    values[sharp], period.slot_of_column, period.n_slots, overall[sharp], width=0)
             if on:
                 better = np.ones(len(overall), dtype=bool)
             choice = np.where(better, i, choice)
@@ -806,15 +809,14 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
             best = np.where(better, sigma, best)
         return choice, profiles, counts, wide
 
-    def _sharper(self, values: np.ndarray, overall: np.ndarray, period: _Period) -> np.ndarray:
+    def _sharper(self, values: np.ndarray, overall: np.ndarray, period: _Period, smooth: np.ndarray) -> np.ndarray:
         """(S,) whether each series' profile predicts its held-out periods better unsmoothed, each slot its own
-        samples' median, by SHARPER_GAIN of the mean absolute residual: smoothing over `smooth_slots` neighbours
-        steadies a profile of few samples per slot, but blurs a pattern that changes from one slot to the next (a
-        coarse series' rush hour: at a 30-minute step the neighbours are half an hour away)."""
-        smooth = self._held_out_residuals(values, overall, period)
+        samples' median, than its smoothed one did (`smooth` (S, T): those held-out residuals, from _pool_choice), by
+        SHARPER_GAIN of the mean absolute residual: smoothing over `smooth_slots` neighbours steadies a profile of few
+        samples per slot, but blurs a pattern that changes from one slot to the next (a coarse series' rush hour: at a
+        30-minute step the neighbours are half an hour away)."""
         sharp = self._held_out_residuals(values, overall, period, width=0)
-        if smooth is None or sharp is None:
-            return np.zeros(len(values), dtype=bool)
+        assert sharp is not None  # the same periods as `smooth`
         with np.errstate(invalid="ignore"):
             return np.nanmean(np.abs(sharp), axis=1) < (1 - SHARPER_GAIN) * np.nanmean(np.abs(smooth), axis=1)
 
@@ -830,8 +832,9 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         return profile, samples
 
     def _pool_choice(self, values: np.ndarray, overall: np.ndarray, period: _Period, short: np.ndarray,
-                     pool: WidePool) -> tuple[np.ndarray, np.ndarray]:
-        """(S,) held-out residual scale of the period's profile and (S,) whether it is pooled wide.
+                     pool: WidePool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(S,) held-out residual scale of the period's profile, (S,) whether it is pooled wide, and (S, T) the
+        held-out residuals of the pooling taken (None with one period).
 
         A profile's slot is a median of its samples and its neighbours'. On a short or sparse history a slot
         holds few samples and its median swings; pooled until it holds `min_slot_samples` (from the nearest
@@ -842,14 +845,14 @@ class SeasonalSpec(ModelSpec[SeasonalParams]):
         resid = self._held_out_residuals(values, overall, period)
         wide = np.zeros(len(values), dtype=bool)
         if resid is None:
-            return np.full(len(values), np.inf), wide  # one period: no profile can be judged
+            return np.full(len(values), np.inf), wide, None  # one period: no profile can be judged
         if pool.samples and pool.reach > self.params.smooth_slots and self.params.widen_slots and short.any():
             wide_resid = self._held_out_residuals(values[short], overall[short], period, pool.halved())
             assert wide_resid is not None  # the same periods as `resid`
             with np.errstate(invalid="ignore"):
                 wide[short] = np.nanmean(np.abs(wide_resid), axis=1) < np.nanmean(np.abs(resid[short]), axis=1)
             resid[wide] = wide_resid[wide[short]]
-        return robust_sigma(resid), wide
+        return robust_sigma(resid), wide, resid
 
     def _profile(self, values: np.ndarray, slot_of_column: np.ndarray, n_slots: int, overall: np.ndarray,
                  widen: bool = True, pool: WidePool | None = None, width: int | None = None
