@@ -449,10 +449,28 @@ def test_colour_codes_are_removed_so_coloured_lines_are_parsed_like_plain_ones()
     (["Mar 03 04:02:11 auth: Error: pam_authenticate() failed: Authentication failure"], "error"),  # Dovecot: no host
     (["2026-03-03 04:02:11 worker: [Info]: job 12 done"], "info"),
     (["2026-03-03 04:02:11 worker: Errors: 3 jobs failed"], "unknown"),  # not a level word
+    (["[07-Dec-2026 11:40:34 UTC] PHP Warning:  Undefined variable $cart in /srv/app/cart.php on line 10"], "warning"),
+    (["[07-Dec-2026 11:40:34 UTC] PHP Notice:  cache miss for key user:1:0 in /srv/app/cache.php on line 12"], "info"),
+    (["[07-Dec-2026 11:40:34 UTC] PHP Fatal error:  Uncaught Error: Call to a member function on null"], "critical"),
+    (["2026-03-03 04:02:11 client: Connection error: reset by peer"], "error"),  # a word names what failed
+    (["2026-03-03 04:02:11 loader: Reading config: /etc/app.yaml"], "unknown"),  # only common level words after one
+    (["2026-03-03 04:02:11 loader: one two three four error: x"], "unknown"),  # at most three words before it
 ])
 def test_a_message_that_starts_with_its_level_word_and_a_colon_gets_that_level(lines, level):
     result = mine_lines(lines * 3, None, None)
     assert {lvl for (_, lvl) in result.counts} == {level}
+
+
+def test_a_php_fatal_errors_stack_trace_is_part_of_its_record_not_records_of_their_own():
+    fatal = ["[07-Dec-2026 11:40:34 UTC] PHP Fatal error:  Uncaught RuntimeException: inventory unavailable in "
+             "/srv/app/stock.php:20", "Stack trace:", "#0 /srv/app/index.php(21): reserve()", "#1 {main}",
+             "  thrown in /srv/app/stock.php on line 20"]
+    warning = "[07-Dec-2026 11:40:35 UTC] PHP Warning:  Undefined array key 11 in /srv/app/users.php on line 7"
+    result = mine_lines((fatal + [warning] * 20) * 2, None, None)  # as in a real log: 4% of its lines are traces
+    texts = {tid: template.text for tid, template in result.templates.items()}
+    assert {(texts[tid], level): n for (tid, level), n in result.counts.items()} == {
+        ("PHP Fatal error: Uncaught RuntimeException: inventory unavailable in <PATH>:<NUM>", "critical"): 2,
+        ("PHP Warning: Undefined array key <NUM> in <PATH> on line <NUM>", "warning"): 40}
 
 
 def test_a_syslog_line_without_a_host_is_not_read_with_its_program_as_the_host():

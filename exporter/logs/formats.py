@@ -33,6 +33,10 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
                "EMERGENCY": "critical", "SYSTEM": "info",  # SYSTEM: MySQL 8's [System] (start, stop, ready)
                "SILLY": "debug"}  # below debug in Node's npmlog and winston
+# The level words that are levels in any case and wherever a header puts them: not words a message or a component
+# name often is (log, config, system, note, fail, alert) nor one that ends a phrase (`Stack trace:`)
+COMMON_LEVEL_WORDS = frozenset({"DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "SEVERE", "FATAL", "CRITICAL",
+                                "PANIC"})
 LEVEL_LETTERS = {"V": "debug", "D": "debug", "T": "debug", "I": "info", "N": "info", "W": "warning", "E": "error",
                  "F": "critical", "C": "critical", "A": "critical"}
 # Redis (and Valkey) mark the level with a sign: . debug, - verbose, * notice, # warning

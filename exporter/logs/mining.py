@@ -31,7 +31,17 @@ from drain3.persistence_handler import PersistenceHandler
 from drain3.template_miner_config import TemplateMinerConfig
 
 from .detection import FormatWatch, reads_no_header
-from .formats import ERROR_LEVELS, LineFormat, begins_with_stamp, is_header_alone, level_name, resolve, runtime_payload
+from .formats import (
+    COMMON_LEVEL_WORDS,
+    ERROR_LEVELS,
+    LEVEL_WORDS,
+    LineFormat,
+    begins_with_stamp,
+    is_header_alone,
+    level_name,
+    resolve,
+    runtime_payload,
+)
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
 from .short import ShortMessages
@@ -121,11 +131,30 @@ def level_of(line: str, pattern: re.Pattern) -> str:
 _LEADING_LEVEL = re.compile(r"\s*\[?([A-Za-z]{3,11})\]?:\s")
 
 
+# A level word and a colon after up to three words that name what it is about: PHP's "PHP Warning:  ...",
+# "PHP Fatal error:  Uncaught ...", a library's "Connection error: ...". Only COMMON_LEVEL_WORDS count here
+# (not "log:", "config:", "Stack trace:"), and where a word before it is one too the more severe is read ("Fatal error").
+_PREFIXED_LEVEL = re.compile(r"\s*((?:[A-Za-z]{2,15} ){1,3})([A-Za-z]{4,8}):\s")
+_SEVERITY = ("debug", "info", "warning", "error", "critical")
+
+
 def split_leading_level(message: str) -> tuple[str | None, str]:
     """A message's leading level word and colon, as a level (None when there is none), and the rest of it."""
     match = _LEADING_LEVEL.match(message)
     level = level_name(match.group(1)) if match else None
     return (level, message[match.end():]) if match and level is not None else (None, message)
+
+
+def leading_level(message: str) -> str | None:
+    """The level a message states at its start: its first word and a colon (split_leading_level), or a common
+    level word and a colon after up to three words (_PREFIXED_LEVEL); None when it states none."""
+    level = split_leading_level(message)[0]
+    if level is not None or (match := _PREFIXED_LEVEL.match(message)) is None:
+        return level
+    words = [word.upper() for word in (*match.group(1).split(), match.group(2))]
+    if words[-1] not in COMMON_LEVEL_WORDS:
+        return None
+    return max((LEVEL_WORDS[word] for word in words if word in COMMON_LEVEL_WORDS), key=_SEVERITY.index)
 
 
 # Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
@@ -406,7 +435,7 @@ class SourceMiner:
         if level is None:
             level = level_of(first, self.level_pattern)
             if level == "unknown":
-                level = split_leading_level(content)[0] or crash_level(runtime_payload(first)) or level
+                level = leading_level(content) or crash_level(runtime_payload(first)) or level
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
