@@ -1415,6 +1415,8 @@ def _with_header(header) -> list[str]:
      "syslog>number:2", True),  # a level in angle brackets, then an epoch stamp
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d},003 [{('main', 'pool-1-thread-3', 'worker-2')[i % 3]}] ",
      "generic>bracket:1", False),  # a thread
+    (lambda i, lvl: f"Mar 03 04:02:{i % 60:02d} {('startup', 'portmanager', 'c2s')[i % 3]}\t{lvl.lower()}\t",
+     "generic>level:2", True),  # a component, then a level in lower case (Prosody's file log)
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} node-{i % 7} ", "generic>id:1", False),  # a host
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:06d}+00:00 [{lvl.lower()}] <0.{200 + i}.0> ", "generic>id:1",
      True),  # an Erlang process id after the level (RabbitMQ)
@@ -1471,8 +1473,11 @@ def test_a_level_word_inside_messages_is_not_cut_as_header():
     lines = [f"- {1000 + i} 2026.03.03 R{i % 7}-M1 RAS KERNEL {('INFO', 'FATAL')[i % 2]} cache error {i}"
              for i in range(50)]  # "error" at the same place on every line, but the level came before it
     assert detect(lines).format.name == "level-column:6"
+    lines = [f"2026-03-03 04:02:{i % 60:02d} app: {MESSAGES[i % 10].split()[0]} config {MESSAGES[(i + 3) % 10]}"
+             for i in range(50)]
+    assert ">" not in detect(lines).format.name  # a rarer level word in lower case: a word of the message
     lines = [f"2026-03-03 04:02:{i % 60:02d} app: {MESSAGES[i % 10].split()[0]} error {i}" for i in range(50)]
-    assert ">" not in detect(lines).format.name  # lower case in running text: a word of the message
+    assert ">" not in detect(lines).format.name  # a common one, but what a cut would leave holds no words
 
 
 def test_a_word_on_every_line_is_a_header_column_only_after_a_header_and_before_the_message():

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .formats import LEVEL, LineFormat, Parsed, is_value_word, level_name
+from .formats import COMMON_LEVEL_WORDS, LEVEL, LineFormat, Parsed, is_value_word, level_name
 
 # Header tokens a detected format can leave at the start of the message: a level word, a lone separator, a date,
 # a time or a zone, a bracketed number, a bracketed word, a value word (a host, a pid, a logger). Single letters count
@@ -141,8 +141,11 @@ def _token_kind(token: str) -> str | None:
             return "bracket"
         return "id" if is_value_word(token) else None
     word = token.strip("[]()<>:")
-    if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:), not as a message uses one (cache error)
-        return "level" if word.isupper() or token[:1] in "[<" or token.endswith(":") else None
+    if len(word) > 1:  # as headers write levels (INFO, [info], <info>, Info:, a common level word in any case: Prosody's
+        # `startup<TAB>info<TAB>...`), not as a message uses a rarer one (a log, a config); detection cuts only where
+        # one stands at one place on most lines, after header tokens
+        return ("level" if word.isupper() or token[:1] in "[<" or token.endswith(":") or word.upper() in COMMON_LEVEL_WORDS
+                else None)
     return _BY_PLACE
 
 
