@@ -562,6 +562,9 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     (["2026-03-03T04:02:11.123456Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections.",
       "2026-03-03T04:02:12.123456Z 8 [ERROR] [MY-010584] [Repl] Replica SQL for channel '': Error on query."],
      "generic", "[Server] /usr/sbin/mysqld: ready for connections.", "info"),  # MySQL 8: [System], error codes
+    (["2026-12-07 11:55:07.548 UTC [18686] LOG C-0x55ee43ca79a0: test/app@127.0.0.1:57232 login attempt: db=test",
+      "2026-12-07 11:55:07.551 UTC [18686] WARNING C-0x55ee43ca79a0: nodb/app@127.0.0.1:57232 pooler error: no db"],
+     "generic", "test/app@127.0.0.1:57232 login attempt: db=test", "info"),  # PgBouncer: LOG without a colon
 ])
 def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, content, level):
     found = detect(lines * 20).format

@@ -451,8 +451,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _MON = "(?:" + "|".join(_MONTHS) + ")"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
+# LOG is a level with a colon after it (PostgreSQL's `LOG:  `) or in upper case before a space (PgBouncer's `LOG C-0x...`)
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
-              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|LOG(?=:)|SYSTEM(?=\]))"
+              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|LOG(?=:)|(?-i:LOG)(?= )" \
+              r"|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
 # "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
