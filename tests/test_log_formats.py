@@ -13,7 +13,7 @@ from devstack.procs import Process, free_port, require_binary
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
 from exporter.logs.detection import DETECT_LINES, detect, format_from_state
-from exporter.logs.formats import compile_pattern, resolve
+from exporter.logs.formats import LevelColumnFormat, compile_pattern, resolve
 from exporter.logs.header_tokens import split_header_tokens
 from exporter.logs.masking import BuiltinMasking, mask_names
 from exporter.logs.mining import RecordAssembler, make_miner
@@ -1463,6 +1463,15 @@ def test_a_bracketed_group_is_one_header_token_with_its_spaces_and_nested_bracke
     assert split_header_tokens("[Peer[myid=1]/0.0.0.0:2181] - up", 1) == ["[Peer[myid=1]/0.0.0.0:2181]", "- up"]
     assert split_header_tokens("[never closed a b", 2) == "[never closed a b".split(None, 2)  # plain tokens then
     assert split_header_tokens("  a  b  ", 5) == ["a", "b"]
+
+
+def test_a_number_at_one_place_on_many_lines_is_no_level_column():
+    lines = [f"CONNECT   Dec 07 11:58:{i % 60:02d}.351 [19183]: {('Connect', 'Request')[i % 2]} (file descriptor 4): "
+             f"{('127.0.0.1', 'GET http://shop/a HTTP/1.1')[i % 2]}" for i in range(60)]  # Tinyproxy's connection lines
+    found = detect(lines).format
+    assert not found.name.startswith("level-column")  # `4):` is no syslog severity (warning) there
+    assert found.parse(lines[0]).content == "Connect (file descriptor 4): 127.0.0.1"
+    assert LevelColumnFormat(8).parse(lines[0]) is None
 
 
 def test_a_number_inside_messages_is_not_cut_as_a_header_column():

@@ -40,6 +40,7 @@ from .formats import (
     level_name,
     message_word_component,
     resolve,
+    word_level,
 )
 from .header_tokens import (
     MAX_HEADER_REST,
@@ -399,7 +400,7 @@ def _level_column(sample: Sequence[str]) -> LevelColumnFormat | None:
     positions: Counter[int] = Counter()
     for line in sample:
         for i, token in enumerate(line.split(None, MAX_LEVEL_COLUMN + 1)[:MAX_LEVEL_COLUMN + 1]):
-            if len(token) > 1 and level_name(token) is not None and not token.isdigit():
+            if word_level(token) is not None:
                 positions[i] += 1
                 break
     if not positions:

@@ -75,6 +75,12 @@ def level_name(word: str | None) -> str | None:
     return None
 
 
+def word_level(token: str) -> str | None:
+    """level_name of a token that is a word (two characters or more, a letter among them), as a level column holds
+    one; None for a number, which there is a value of the message (`(file descriptor 4):`), not a syslog severity."""
+    return level_name(token) if len(token) > 1 and any(char.isalpha() for char in token) else None
+
+
 def keyed_level_name(word: str | None) -> str | None:
     """level_name of a value under a level key (JSON, logfmt), where winston's `http` level (between info and verbose)
     is a level too: a word too common in messages to be one elsewhere."""
@@ -320,7 +326,7 @@ class LevelColumnFormat(LineFormat):
         parts = line.split(None, self.index + 1)
         if len(parts) <= self.index:
             return None
-        level = level_name(parts[self.index]) if len(parts[self.index]) > 1 else None
+        level = word_level(parts[self.index])
         if level is None:
             return None
         return Parsed(parts[self.index + 1] if len(parts) > self.index + 1 else "", level,
