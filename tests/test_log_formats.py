@@ -573,6 +573,21 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
     assert second.level in ("error", "warning")
 
 
+def test_four_letter_levels_are_read_and_a_component_with_a_slash_after_them_is_cut():
+    icecast = ["DBUG fserve/fserve_add_client Adding client to file serving engine",
+               "INFO fserve/fserve_client_create checking for file /stream1 (/usr/share/icecast2/web/stream1)",
+               "WARN fserve/fserve_client_create req for file \"/usr/share/icecast2/web/stream1\" No such file",
+               "DBUG admin/admin_handle_request Got command (stats)",
+               "INFO admin/admin_handle_request Bad or missing password on admin command request (command: stats)",
+               "EROR connection/connection_setup_sockets Could not create listener socket on port 8000"]
+    lines = [f"[2026-12-07  12:03:{i % 60:02d}] {icecast[i % 6]}" for i in range(60)]
+    found = detect(lines).format
+    parsed = [found.parse(line) for line in lines[:6]]
+    assert found.name == "generic>id:1"
+    assert [p.level for p in parsed] == ["debug", "info", "warning", "debug", "info", "error"]
+    assert parsed[0].content == "Adding client to file serving engine"
+
+
 @pytest.mark.parametrize("line, content, level", [
     ("2026-03-03 04:02:11 [info     ] order paid                     order_id=881",  # structlog's console
      "order paid                     order_id=881", "info"),

@@ -29,7 +29,8 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "VERBOSE": "debug", "TRC": "debug", "DBG": "debug", "VRB": "debug", "TRCE": "debug", "DBUG": "debug",
                "INFO": "info", "INF": "info", "INFORMATION": "info", "NOTICE": "info", "NOTE": "info", "LOG": "info",
                "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "WRN": "warning", "ERROR": "error",
-               "ERR": "error", "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
+               "ERR": "error", "EROR": "error",  # EROR, DBUG, TRCE: Go's log15 (ngrok's lvl=eror), Icecast's DBUG
+               "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
                "EMERGENCY": "critical", "SYSTEM": "info",  # SYSTEM: MySQL 8's [System] (start, stop, ready)
                "SILLY": "debug"}  # below debug in Node's npmlog and winston
@@ -459,8 +460,8 @@ _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 # LOG is a level with a colon after it (PostgreSQL's `LOG:  `) or in upper case before a space (PgBouncer's `LOG C-0x...`)
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
-              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|LOG(?=:)|(?-i:LOG)(?= )" \
-              r"|SYSTEM(?=\]))"
+              r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|DBUG|EROR|TRCE" \
+              r"|LOG(?=:)|(?-i:LOG)(?= )|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
 # "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
