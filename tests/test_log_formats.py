@@ -1385,6 +1385,18 @@ def test_a_line_the_container_runtime_split_is_one_record_mined_by_its_first_pie
     assert assembler.flush(final=False) == split  # the line is whole
 
 
+def test_a_blank_line_that_begins_no_record_is_not_a_record_of_its_own():
+    assembler = RecordAssembler(DEFAULT_CONTINUATION)  # Elixir's Logger writes a blank line before each record
+    records = []
+    for line in ["", "12:07:50.492 [info] GET /api/orders/1", "", "12:07:50.494 [info] Sent 200 in 1ms"]:
+        records += [record] if (record := assembler.feed(line)) else []
+        if line:
+            records.append(assembler.flush())  # a quiet source: each record is mined before the next blank line
+    assert records == [["12:07:50.492 [info] GET /api/orders/1"], ["12:07:50.494 [info] Sent 200 in 1ms"]]
+    assembler.feed("12:07:51.000 [error] failed")
+    assert assembler.feed("") is None and assembler.flush() == ["12:07:51.000 [error] failed", ""]  # after one: its
+
+
 def test_a_wrapper_whose_lines_have_no_header_of_their_own_stays_the_wrapper():
     lines = [f'{{"msg": "retry {i} of 5", "level": "warn"}}' for i in range(5)]
     assert detect(lines).format.name == "json"

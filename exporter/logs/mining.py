@@ -202,6 +202,8 @@ class RecordAssembler:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
         inside a container runtime's wrapper: a stack frame in a pod's log is indented after CRI's prefix)."""
         text = runtime_payload(line)
+        if not self.pending and not text.strip():
+            return None  # a blank line that begins no record (Elixir's Logger writes one before each): nothing in it
         continues = (self.split or (self.continuation is not None and self.continuation.match(text) is not None
                                     and _INDENTED_HEADER.match(text) is None)
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
