@@ -128,6 +128,12 @@ SAMPLES = {
         "ERROR 2026-03-03 04:02:13,789 [http-nio-8080-exec-1] c.e.shop.OrderController - order 881 failed",
         "DEBUG 2026-03-03 04:02:14,001 cache warmed in 12 ms",
     ], "Hostname: node1", "info"),
+    "jetty": ([
+        "2026-12-07 12:08:30.627:INFO:oejs.Server:main: jetty-9.4.57.v20241219; built: unknown; git: unknown",
+        "2026-12-07 12:08:31.003:DBUG:oeji.ManagedSelector:qtp1663-15-acceptor-0@5c-ServerConnector@7a{HTTP/1.1, "
+        "(http/1.1)}{127.0.0.1:8089}: Queued change lazy=false",  # a thread name with spaces and a colon
+        "2026-12-07 12:08:32.120:WARN:oejs.HttpChannel:qtp1663-17: /api/orders",
+    ], "jetty-9.4.57.v20241219; built: unknown; git: unknown", "info"),
     "golog": ([
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",

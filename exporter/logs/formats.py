@@ -510,6 +510,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # writes it), and "asctime - name - level - message"
     "python": r"^(?:(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}):)?"
               r"(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<Component>[^:\s]*):(?P<Content>.*)$",
+    # Jetty 9's own logger (StdErrLog, its default without SLF4J): time:LEVEL:abbreviated.logger:thread: message, the
+    # levels DBUG, INFO, WARN (and IGNORED for an exception it ignores)
+    "jetty": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}):(?P<Level>[A-Z]{4,7}):(?P<Component>[^:\s]*)"
+             r":(?P<Thread>.*?): (?P<Content>.*)$",  # a thread name may hold spaces and colons, not ': '
     "python_asctime": r"^(?P<Timestamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - (?P<Component>\S+) - "
                       r"(?P<Level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - (?P<Content>.*)$",
     # Tomcat catalina.out / java.util.logging OneLineFormatter: dd-MMM-yyyy HH:mm:ss.SSS LEVEL [thread] class msg
@@ -605,8 +609,8 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "dotnet", "logcat", "python",
-                   "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "csv",
+                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "dotnet", "logcat", "jetty",
+                   "python", "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "csv",
                    "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
