@@ -467,6 +467,17 @@ def test_a_message_that_starts_with_its_level_word_and_a_colon_gets_that_level(l
     assert {lvl for (_, lvl) in result.counts} == {level}
 
 
+def test_a_warning_pythons_warnings_module_wrote_is_a_warning_with_its_source_line():
+    lines = []
+    for i in range(30):
+        lines.append(f"2026-12-07 12:14:{i:02d},726 INFO shop.orders: order {i} paid")
+        if i % 3 == 0:
+            lines += [f"/srv/shop/orders.py:10: DeprecationWarning: old_api() is deprecated (call {i})", "  old_api(i)"]
+    result = mine_lines(lines, None, None)
+    assert counts_by_text_and_level(result) == {("order <NUM> paid", "info"): 30, (
+        "<PATH>:<NUM>: DeprecationWarning: old_api() is deprecated (call <NUM>)", "warning"): 10}
+
+
 def test_a_php_fatal_errors_stack_trace_is_part_of_its_record_not_records_of_their_own():
     fatal = ["[07-Dec-2026 11:40:34 UTC] PHP Fatal error:  Uncaught RuntimeException: inventory unavailable in "
              "/srv/app/stock.php:20", "Stack trace:", "#0 /srv/app/index.php(21): reserve()", "#1 {main}",

@@ -110,11 +110,18 @@ def headline(record: Sequence[str]) -> str:
     return record[0].lstrip()
 
 
+# Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`
+_PYTHON_WARNING = re.compile(r"(?:[A-Za-z]:)?[^\s:]+\.py:\d+: [A-Z]\w*Warning: ")
+
+
 def crash_level(line: str) -> str | None:
-    """critical for a Go or Rust panic or a fatal error, error for a traceback or a bare exception line, else None."""
+    """critical for a Go or Rust panic or a fatal error, error for a traceback or a bare exception line, warning for
+    a warning Python's warnings module wrote, else None."""
     if _FATAL.match(line):
         return "critical"
-    return "error" if _CRASH.match(line) else None
+    if _CRASH.match(line):
+        return "error"
+    return "warning" if _PYTHON_WARNING.match(line) else None
 
 
 def level_of(line: str, pattern: re.Pattern) -> str:
