@@ -1606,6 +1606,9 @@ def test_log4j_with_a_component_word_on_only_some_messages_keeps_it_in_them():
     ("2026-03-03 04:02:12 info: cache warmed", "cache warmed", "info"),  # winston's `level: message`
     ("2026-03-03T04:02:12.003Z\tinfo\tmain.go:42\tstarted", "started", "info"),  # zap's console encoder
     ("2026-03-03 04:02:12 [ warn] slow flush", "slow flush", "warning"),  # Fluent Bit
+    ("2026-03-03 04:02:12 [config] loaded /etc/app.yaml", "[config] loaded /etc/app.yaml", None),  # a module's tag
+    ("2026-12-07 12:25:49 us=720630   config = '[UNDEF]'", "us=720630   config = '[UNDEF]'", None),  # OpenVPN
+    ("2026-03-03 04:02:12 CONFIG  loaded /etc/app.yaml", "loaded /etc/app.yaml", "info"),  # java.util.logging's
 ])
 def test_a_lower_case_level_word_in_running_text_starts_the_message(line, content, level):
     parsed = resolve("generic").parse(line)

@@ -458,8 +458,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _MON = "(?:" + "|".join(_MONTHS) + ")"
 _DOW = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
-# LOG is a level with a colon after it (PostgreSQL's `LOG:  `) or in upper case before a space (PgBouncer's `LOG C-0x...`)
-_LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|CONFIG|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
+# LOG is a level with a colon after it (PostgreSQL's `LOG:  `) or in upper case before a space (PgBouncer's `LOG C-0x...`);
+# CONFIG (java.util.logging's) in upper case only: `[config]` is a module's tag, OpenVPN's `  config = ...` a setting
+_LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|(?-i:CONFIG)|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
               r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|DBUG|EROR|TRCE" \
               r"|LOG(?=:)|(?-i:LOG)(?= )|SYSTEM(?=\]))"
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
