@@ -478,6 +478,29 @@ def test_a_warning_pythons_warnings_module_wrote_is_a_warning_with_its_source_li
         "<PATH>:<NUM>: DeprecationWarning: old_api() is deprecated (call <NUM>)", "warning"): 10}
 
 
+def test_a_message_passed_on_by_another_program_takes_the_more_severe_level_it_states():
+    fpm = ["[07-Dec-2026 12:33:33] NOTICE: fpm is running, pid 29813",  # PHP-FPM, decorate_workers_output = no
+           "[07-Dec-2026 12:33:33] NOTICE: ready to handle connections"]
+    workers = []
+    for i in range(10):
+        workers += [f"NOTICE: PHP message: order {i} done",
+                    f"NOTICE: PHP message: PHP Warning:  Undefined array key {i} in /var/www/app.php on line 4"]
+        if i % 3 == 0:
+            workers += [f"[07-Dec-2026 12:33:3{i}] WARNING: [pool www] child 29815, script '/var/www/app.php' executing "
+                        "too slow", "NOTICE: PHP message: PHP Fatal error:  Uncaught RuntimeException: unavailable in "
+                        "/var/www/app.php:6", "Stack trace:", "#0 {main}", "  thrown in /var/www/app.php on line 6"]
+    formats = set()
+    for share in (1, 8):  # fpm's own lines few (its workers' `NOTICE:` a level column) or many (whole lines mined)
+        result = mine_lines(fpm * share + workers, None, None)
+        formats.add(result.format)
+        levels = {text: level for (text, level) in counts_by_text_and_level(result)}
+        level_of_text = {part: {level for text, level in levels.items() if part in text}
+                         for part in ("PHP Warning:", "PHP Fatal error:", "order <NUM> done")}
+        assert level_of_text == {"PHP Warning:": {"warning"}, "PHP Fatal error:": {"critical"},  # not fpm's NOTICE
+                                 "order <NUM> done": {"info"}}, result.format
+    assert formats == {"level-column:0", "none"}
+
+
 def test_a_php_fatal_errors_stack_trace_is_part_of_its_record_not_records_of_their_own():
     fatal = ["[07-Dec-2026 11:40:34 UTC] PHP Fatal error:  Uncaught RuntimeException: inventory unavailable in "
              "/srv/app/stock.php:20", "Stack trace:", "#0 /srv/app/index.php(21): reserve()", "#1 {main}",

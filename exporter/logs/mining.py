@@ -34,6 +34,7 @@ from .detection import FormatWatch, reads_no_header
 from .formats import (
     COMMON_LEVEL_WORDS,
     ERROR_LEVELS,
+    LEVEL,
     LEVEL_WORDS,
     LineFormat,
     begins_with_stamp,
@@ -133,15 +134,18 @@ def level_of(line: str, pattern: re.Pattern) -> str:
     return level_name(word) or word.lower()
 
 
-# A message that starts with its level word and a colon, in any case: Postfix's "warning: ...", Dovecot's
-# "Info: ...", "[Error]: ..."; read when the format and the level pattern found no level.
+# A message that starts with its level word and a colon, in any case: java.util.logging's second line, `SEVERE: ...`,
+# split into its level and message (split_leading_level)
 _LEADING_LEVEL = re.compile(r"\s*\[?([A-Za-z]{3,11})\]?:\s")
 
 
-# A level word and a colon after up to three words that name what it is about: PHP's "PHP Warning:  ...",
-# "PHP Fatal error:  Uncaught ...", a library's "Connection error: ...". Only COMMON_LEVEL_WORDS count here
-# (not "log:", "config:", "Stack trace:"), and where a word before it is one too the more severe is read ("Fatal error").
-_PREFIXED_LEVEL = re.compile(r"\s*((?:[A-Za-z]{2,15} ){1,3})([A-Za-z]{4,8}):\s")
+# A statement at the start of a message: up to four words and a colon. Its level is a level word alone (Postfix's
+# "warning: ...", Dovecot's "Info: ...", "[Error]: ...") or a common level word after up to three words that name what
+# it is about (PHP's "PHP Warning:  ...", "PHP Fatal error:  Uncaught ...", a library's "Connection error: ..."; only
+# COMMON_LEVEL_WORDS there, not "Reading config:" or "Stack trace:"). Statements can follow each other, as where a
+# program passes on another's message: PHP-FPM's "NOTICE: PHP message: PHP Warning:  ..."; the most severe is read.
+_STATEMENT = re.compile(r"\s*\[?((?:[A-Za-z]{2,15} ){0,3}[A-Za-z]{2,15})\]?:\s")
+MAX_STATEMENTS = 4  # leading statements a message's level is read from
 _SEVERITY = ("debug", "info", "warning", "error", "critical")
 
 
@@ -152,16 +156,36 @@ def split_leading_level(message: str) -> tuple[str | None, str]:
     return (level, message[match.end():]) if match and level is not None else (None, message)
 
 
-def leading_level(message: str) -> str | None:
-    """The level a message states at its start: its first word and a colon (split_leading_level), or a common
-    level word and a colon after up to three words (_PREFIXED_LEVEL); None when it states none."""
-    level = split_leading_level(message)[0]
-    if level is not None or (match := _PREFIXED_LEVEL.match(message)) is None:
-        return level
-    words = [word.upper() for word in (*match.group(1).split(), match.group(2))]
-    if words[-1] not in COMMON_LEVEL_WORDS:
+def _statement_level(words: list[str]) -> str | None:
+    if len(words) == 1:
+        return level_name(words[0])
+    upper = [word.upper() for word in words]
+    if upper[-1] not in COMMON_LEVEL_WORDS:
         return None
-    return max((LEVEL_WORDS[word] for word in words if word in COMMON_LEVEL_WORDS), key=_SEVERITY.index)
+    return max((LEVEL_WORDS[word] for word in upper if word in COMMON_LEVEL_WORDS), key=_SEVERITY.index)
+
+
+def leading_level(message: str) -> str | None:
+    """The most severe level that the statements at the start of a message give (_STATEMENT); None when they give
+    none."""
+    levels, position = [], 0
+    for _ in range(MAX_STATEMENTS):
+        match = _STATEMENT.match(message, position)
+        if match is None:
+            break
+        level = _statement_level(match.group(1).split())
+        if level is not None:
+            levels.append(level)
+        position = match.end()
+    return max(levels, key=_SEVERITY.index) if levels else None
+
+
+def more_severe(level: str, stated: str | None) -> str:
+    """`stated` where it is a more severe level than `level` (one the level pattern found first on the line: PHP-FPM's
+    `NOTICE:` before the `PHP Warning:` it passes on), else `level`."""
+    if stated is None or level not in _SEVERITY or _SEVERITY.index(stated) <= _SEVERITY.index(level):
+        return level
+    return stated
 
 
 # Terminal control sequences (ECMA-48): colours and cursor moves (CSI), window titles and links (OSC), and the
@@ -420,6 +444,18 @@ class SourceMiner:
             reading.open_record, reading.open_lines = template_id, reading.open_lines + len(record)
         return template_id
 
+    def _record_level(self, level: str | None, fields: dict[str, str], first: str, content: str) -> str:
+        """The format's level, or failing that the line's first level word (level_pattern), the statements its message
+        starts with (leading_level) or a crash's. A level written as a statement (a level column's `NOTICE:`) or
+        found by the pattern gives way to a more severe statement after it: PHP-FPM's `NOTICE: PHP message: PHP
+        Warning:  ...` is a warning."""
+        if level is not None:
+            return more_severe(level, leading_level(content)) if fields.get(LEVEL, "").endswith(":") else level
+        level, stated = level_of(first, self.level_pattern), leading_level(content)
+        if level == "unknown":
+            return stated or crash_level(runtime_payload(first)) or level
+        return more_severe(level, stated)
+
     def _mine_record(self, record: list[str], now: float, reading: OriginFormat,
                      origin: str) -> tuple[str, str, bool]:
         """Mine and count one record: its template_id, its level and whether its format parsed its first line."""
@@ -441,10 +477,7 @@ class SourceMiner:
             content = headline([line for line in content.split("\n") if line.strip()] or [""])
         if not reading.fields_checked:
             self._check_fields(origin, reading)
-        if level is None:
-            level = level_of(first, self.level_pattern)
-            if level == "unknown":
-                level = leading_level(content) or crash_level(runtime_payload(first)) or level
+        level = self._record_level(level, fields, first, content)
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
