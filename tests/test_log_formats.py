@@ -501,6 +501,19 @@ def test_a_message_passed_on_by_another_program_takes_the_more_severe_level_it_s
     assert formats == {"level-column:0", "none"}
 
 
+def test_a_dump_that_a_message_ending_in_a_colon_announces_is_part_of_its_record():
+    lines = []
+    for i in range(20):
+        lines.append(f"2026-12-07 12:30:{i:02d} [scrapy.core.engine] DEBUG: Crawled (200) <GET http://shop/p{i}.html>")
+        if i % 5 == 0:  # Scrapy's settings, printed by pprint after the line that names them
+            lines += ["2026-12-07 12:30:47 [scrapy.crawler] INFO: Overridden settings:",
+                      "{'LOG_LEVEL': 'DEBUG',", " 'RETRY_TIMES': 1,", " 'SPIDER_LOADER_WARN_ONLY': True}"]
+    result = mine_lines(lines, None, None)
+    assert counts_by_text_and_level(result) == {("Crawled (<NUM>) <GET <URL>>", "debug"): 20,
+                                                ("Overridden settings:", "info"): 4}
+    assert result.format == "generic"
+
+
 def test_a_php_fatal_errors_stack_trace_is_part_of_its_record_not_records_of_their_own():
     fatal = ["[07-Dec-2026 11:40:34 UTC] PHP Fatal error:  Uncaught RuntimeException: inventory unavailable in "
              "/srv/app/stock.php:20", "Stack trace:", "#0 /srv/app/index.php(21): reserve()", "#1 {main}",

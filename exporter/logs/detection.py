@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from .formats import (
     DETECTION_ORDER,
-    ERROR_LEVELS,
     PLAIN_VARIANTS,
     PRESETS,
     WRAPPERS,
@@ -40,6 +39,7 @@ from .formats import (
     level_name,
     message_word_component,
     resolve,
+    takes_more,
     word_level,
 )
 from .header_tokens import (
@@ -119,7 +119,7 @@ def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
     for line in sample:
         found = candidate.parse(line)
         if found is not None:
-            parsed, after_error = parsed + 1, found.level in ERROR_LEVELS
+            parsed, after_error = parsed + 1, takes_more(found.level, found.content)
         elif after_error and not begins_with_stamp(line):
             left_out += 1
         else:

@@ -97,6 +97,13 @@ STAMP_WITHIN = 40
 ERROR_LEVELS = ("error", "critical")
 
 
+def takes_more(level: str | None, content: str) -> bool:
+    """Whether the lines after a record that its format does not parse (and that carry no date or time) are more of
+    its message: an error's (a query, a source excerpt, a report) or the dump a message ending in a colon announces
+    (`Overridden settings:` and the dict printed after it)."""
+    return level in ERROR_LEVELS or content.rstrip().endswith(":")
+
+
 def begins_with_stamp(line: str) -> bool:
     return _STAMP.search(line, 0, STAMP_WITHIN) is not None
 

@@ -42,6 +42,7 @@ from .formats import (
     level_name,
     resolve,
     runtime_payload,
+    takes_more,
 )
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
@@ -406,20 +407,21 @@ class SourceMiner:
             return rest_of
         if reading.error_record is not None and (rest_of := self._rest_of_error(record, reading)) is not None:
             return rest_of
-        template_id, level, parsed = self._mine_record(record, now, reading, origin)
+        template_id, takes_rest = self._mine_record(record, now, reading, origin)
         if reading.format.leaves_open(record, False):
             reading.open_record, reading.open_lines = template_id, len(record)
-        if parsed and level in ERROR_LEVELS and not reads_no_header(reading.format):
+        if takes_rest and not reads_no_header(reading.format):
             reading.error_record, reading.error_lines = template_id, len(record)
         return template_id
 
     def _rest_of_error(self, record: list[str], reading: OriginFormat) -> str | None:
-        """The template_id of the error record this record continues: right after a record of level error or
-        critical that its format parsed, a record whose first line the format does not parse, that has no date or
-        time near its start (formats.begins_with_stamp) and is no crash (a traceback, a panic), is more of that
-        error's message (a query, a source excerpt, a report written without indentation), for up to
-        MAX_ERROR_LINES lines; not counted again, and not shown to the format watch (detection does not hold such
-        lines against a format either). None when it is a record of its own."""
+        """The template_id of the record this record continues: right after a record of level error or critical, or
+        one whose message ends with a colon (formats.takes_more), that its format parsed, a record whose first line
+        the format does not parse, that has no date or time near its start (formats.begins_with_stamp) and is no
+        crash (a traceback, a panic), is more of that message (a query, a source excerpt, a report written without
+        indentation, a dump the message announced), for up to MAX_ERROR_LINES lines; not counted again, and not
+        shown to the format watch (detection does not hold such lines against a format either). None when it is a
+        record of its own."""
         assert reading.format is not None and reading.error_record is not None
         template_id, reading.error_record = reading.error_record, None
         first = headline(record)
@@ -457,8 +459,9 @@ class SourceMiner:
         return more_severe(level, stated)
 
     def _mine_record(self, record: list[str], now: float, reading: OriginFormat,
-                     origin: str) -> tuple[str, str, bool]:
-        """Mine and count one record: its template_id, its level and whether its format parsed its first line."""
+                     origin: str) -> tuple[str, bool]:
+        """Mine and count one record: its template_id, and whether its format parsed its first line and the lines
+        after it that the format does not parse are more of its message (formats.takes_more)."""
         assert reading.format is not None
         first = headline(record)
         parsed = reading.format.parse(first)
@@ -487,8 +490,8 @@ class SourceMiner:
             with self.drain_lock:
                 cluster = self._joined_before(masked) or self._add_to_drain(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
-        return self._count(template_id, _shorten(text, self.template_max_length), level, fields, now), level, \
-            parsed is not None
+        return (self._count(template_id, _shorten(text, self.template_max_length), level, fields, now),
+                parsed is not None and takes_more(level, content))
 
     def _check_format(self, origin: str, reading: OriginFormat, first: str, parsed: bool) -> None:
         """Replace an origin's detected format when it no longer fits its lines (FormatWatch); said in the log."""
