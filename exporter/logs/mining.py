@@ -135,11 +135,6 @@ def level_of(line: str, pattern: re.Pattern) -> str:
     return level_name(word) or word.lower()
 
 
-# A message that starts with its level word and a colon, in any case: java.util.logging's second line, `SEVERE: ...`,
-# split into its level and message (split_leading_level)
-_LEADING_LEVEL = re.compile(r"\s*\[?([A-Za-z]{3,11})\]?:\s")
-
-
 # A statement at the start of a message: up to four words and a colon. Its level is a level word alone (Postfix's
 # "warning: ...", Dovecot's "Info: ...", "[Error]: ...") or a common level word after up to three words that name what
 # it is about (PHP's "PHP Warning:  ...", "PHP Fatal error:  Uncaught ...", a library's "Connection error: ..."; only
@@ -151,10 +146,12 @@ _SEVERITY = ("debug", "info", "warning", "error", "critical")
 
 
 def split_leading_level(message: str) -> tuple[str | None, str]:
-    """A message's leading level word and colon, as a level (None when there is none), and the rest of it."""
-    match = _LEADING_LEVEL.match(message)
-    level = level_name(match.group(1)) if match else None
-    return (level, message[match.end():]) if match and level is not None else (None, message)
+    """A message's leading level word and colon (a statement of one word: java.util.logging's second line,
+    `SEVERE: ...`), as a level (None when there is none), and the rest of it."""
+    match = _STATEMENT.match(message)
+    words = match.group(1).split() if match is not None else []
+    level = level_name(words[0]) if len(words) == 1 else None
+    return (level, message[match.end():]) if match is not None and level is not None else (None, message)
 
 
 def _statement_level(words: list[str]) -> str | None:
