@@ -641,6 +641,37 @@ def test_four_letter_levels_are_read_and_a_component_with_a_slash_after_them_is_
     assert parsed[0].content == "Adding client to file serving engine"
 
 
+def test_a_process_tag_closed_by_a_pipe_after_the_time_is_part_of_the_header():
+    # Squid's cache.log: each process writes its name and a pipe (`kid1|`); a helper writes the pipe after the time
+    squid = ["2026/12/07 13:48:49 kid1| Set Current Directory to /var/spool/squid",
+             "2026/12/07 13:48:49 kid1| Accepting HTTP Socket connections at conn3 local=[::]:3128 remote=[::] FD 12",
+             "2026/12/07 13:48:49| pinger: ICMP socket opened.",
+             "2026/12/07 13:48:53 kid2| Processing Configuration File: /etc/squid/squid.conf (depth 0)"]
+    found = detect(squid * 10).format
+    parsed = [found.parse(line) for line in squid]
+    assert found.name.startswith("generic")
+    assert [p.content for p in parsed] == ["Set Current Directory to /var/spool/squid",
+                                           "Accepting HTTP Socket connections at conn3 local=[::]:3128 remote=[::] FD 12",
+                                           "pinger: ICMP socket opened.",
+                                           "Processing Configuration File: /etc/squid/squid.conf (depth 0)"]
+    assert [p.fields.get("Process") for p in parsed] == ["kid1", "kid1", None, "kid2"]
+
+
+@pytest.mark.parametrize("name", ["generic", "generic_plain"])
+def test_a_component_naming_a_level_and_a_facility_gives_the_level(name):
+    # Icinga 2's `severity/facility:` after the time; a component with a slash that is no level stays the component
+    line_format = resolve(name)
+    warning = line_format.parse("[2026-12-07 13:52:41 +0000] warning/PluginCheckTask: Check command for object "
+                                "'vm' (PID: 11589) terminated with exit code 128")
+    information = line_format.parse("[2026-12-07 13:52:40 +0000] information/cli: Loading configuration file(s).")
+    plain = line_format.parse("2026-12-07 13:52:40 api/v1: request served")
+    assert (warning.level, warning.fields["Facility"]) == ("warning", "PluginCheckTask")
+    assert warning.content.startswith("Check command for object")
+    assert (information.level, information.content) == ("info", "Loading configuration file(s).")
+    assert plain.level is None and "Facility" not in plain.fields
+    assert plain.content in ("request served", "api/v1: request served")
+
+
 @pytest.mark.parametrize("line, content, level", [
     ("2026-03-03 04:02:11 [info     ] order paid                     order_id=881",  # structlog's console
      "order paid                     order_id=881", "info"),

@@ -595,6 +595,7 @@ PRESET_PATTERNS: dict[str, str] = {
     # "component:" before the message, or a caller's file:line and a tab (zap's console encoder); a bracketed level may
     # be padded on either side ([info     ], Fluent Bit's [ warn])
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?(?:,|[|:](?= ))?(?:[ \t]+|(?=\[))"
+               r"(?:(?P<Process>[\w.-]+)\|[ \t]+)?"  # Squid's `kid1| `
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
@@ -646,6 +647,8 @@ class _GenericFormat(RegexFormat):
 
     def parse(self, line: str) -> Parsed | None:
         parsed = super().parse(line)
+        if parsed is not None and LEVEL not in parsed.fields and "Component" in parsed.fields:
+            return _level_in_component(parsed)
         if parsed is None or LEVEL not in parsed.fields or not parsed.fields[LEVEL].islower():
             return parsed
         match = self.regex.match(line)
@@ -657,6 +660,21 @@ class _GenericFormat(RegexFormat):
         fields = {k: v for k, v in parsed.fields.items() if k not in (LEVEL, "Logger", "Component", "Caller")}
         content = structured_message(line[start:])
         return Parsed(content, None, {**fields, CONTENT: content})
+
+
+# A component that is a level and a facility, `level/facility` (Icinga 2's `information/cli:`, `warning/ApiListener:`),
+# as Celery's `INFO/MainProcess` and logcat's `W/Tag` write them inside their own headers
+_LEVEL_FACILITY = re.compile(r"(?P<Level>" + _LEVEL_WORD + r")/(?P<Facility>[\w$.@#\-]+)")
+
+
+def _level_in_component(parsed: Parsed) -> Parsed:
+    """`parsed` with the level and facility of a `level/facility` component read apart; as it was otherwise."""
+    match = _LEVEL_FACILITY.fullmatch(parsed.fields["Component"])
+    if match is None:
+        return parsed
+    fields = {name: value for name, value in parsed.fields.items() if name != "Component"}
+    level = match.group(LEVEL)  # the facility is no Component: generic_plain keeps none of it in the message
+    return Parsed(parsed.content, level_name(level), {**fields, LEVEL: level, "Facility": match.group("Facility")})
 
 
 class _Log4jFormat(RegexFormat):
