@@ -134,6 +134,18 @@ SAMPLES = {
         "(http/1.1)}{127.0.0.1:8089}: Queued change lazy=false",  # a thread name with spaces and a colon
         "2026-12-07 12:08:32.120:WARN:oejs.HttpChannel:qtp1663-17: /api/orders",
     ], "jetty-9.4.57.v20241219; built: unknown; git: unknown", "info"),
+    "gluster": ([  # GlusterFS 10's glusterd.log: the MSGID is optional, a debug record may name its callers
+        "[2026-12-07 13:51:17.091052 +0000] E [MSGID: 106053] [glusterd.c:1467:init] 0-management: Failed to set "
+        "extended attribute [{Failed to set 'ulimit -n 65536'}, {errno=1}, {error=Operation not permitted}]",
+        "[2026-12-07 13:51:17.053804 +0000] I [glusterfsd.c:2447:daemonize] 0-glusterfs: Pid of current running "
+        "process is 11198",
+        "[2026-12-07 13:51:23.253006 +0000] D [rpc-clnt-ping.c:93:rpc_clnt_remove_ping_timer_locked] (--> "
+        "/lib/x86_64-linux-gnu/libglusterfs.so.0(_gf_log_callingfn+0x195)[0x7fb484f2be35] (--> "
+        "/lib/x86_64-linux-gnu/libgfrpc.so.0(+0x7005)[0x7fb484ec6005] ))))) 0-: 127.0.0.1:24007: ping timer event "
+        "already removed",
+        "[2017-03-03 04:02:11.003401] W [socket.c:593:__socket_rwv] 0-glusterfs: readv on 127.0.0.1:24007 failed",
+    ], "Failed to set extended attribute [{Failed to set 'ulimit -n 65536'}, {errno=1}, {error=Operation not permitted}]",
+        "error"),
     "golog": ([
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",

@@ -582,6 +582,12 @@ PRESET_PATTERNS: dict[str, str] = {
     # next line is the message); with `debug prefix timestamp` the message follows the bracket on the same line
     "samba": r"^\[(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?), *(?P<Level>\d+)(?:,[^\]]*)?\] "
              r"(?:(?P<Source>[^\s(]+:\d+)\((?P<Function>[^)\s]*)\)$)?(?P<Content>.*)$",
+    # GlusterFS (glusterd.log, the bricks' and clients' logs): "[yyyy-MM-dd HH:mm:ss.micro +0000] L [MSGID: n]
+    # [file.c:line:function] 0-xlator: message", the level a letter (T, D, I, N, W, E, C, A), the MSGID optional, and a
+    # debug record's callers in brackets before the translator ("(--> lib.so(fn+0x1)[0x7f..] (--> ...)) 0-dict: ...")
+    "gluster": r"^\[(?P<Timestamp>\d{4}-\d{2}-\d{2} " + _HMS + r"(?: [+-]\d{4})?)\] (?P<Level>[TDINWECA]) "
+               r"(?:\[MSGID: (?P<MsgId>\d+)\] )?\[(?P<Source>[^\]\s]+:\d+:[^\]\s]*)\] (?:\((?P<Callers>-->.*?)\) )?"
+               r"(?P<Component>\d+-[^\s:]*): (?P<Content>.*)$",
     # ClickHouse: yyyy.MM.dd HH:mm:ss.micro [ thread ] {query id} <Level> Logger: message
     "clickhouse": r"^(?P<Timestamp>\d{4}\.\d{2}\.\d{2} " + _HMS + r") \[ *(?P<Tid>\d+) *\] \{(?P<QueryId>[^}]*)\} "
                   r"<(?P<Level>\w+)> (?P<Component>.+?): (?P<Content>.*)$",
@@ -618,9 +624,9 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "dotnet", "logcat", "jetty",
-                   "python", "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed", "bracket_fields", "csv",
-                   "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
+                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "gluster", "dotnet",
+                   "logcat", "jetty", "python", "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed",
+                   "bracket_fields", "csv", "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
 # (java.util.logging's two-line default): the record assembler joins that line to the header.
