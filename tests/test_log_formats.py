@@ -653,6 +653,20 @@ def test_four_letter_levels_are_read_and_a_component_with_a_slash_after_them_is_
     assert parsed[0].content == "Adding client to file serving engine"
 
 
+@pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
+def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
+    # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all
+    lines = [f"{day} 16:01:{i % 60:02d} host-{i % 3} sshd[{5100 + i}]: {message} from 10.0.0.{i % 250}"
+             for i, message in enumerate(["Invalid user admin", "Connection closed by", "Failed password for root",
+                                          "Accepted publickey for deploy", "Disconnected from user"] * 12)]
+    parsed = resolve("syslog").parse(lines[0])
+    assert detect(lines).format.name == "syslog"
+    assert (parsed.fields["Timestamp"], parsed.fields["Host"], parsed.content) == (
+        f"{day} 16:01:00", "host-0", "Invalid user admin from 10.0.0.0")
+    assert [t.text for t in mine_lines([f"seen {day} 16:01:07 on host-1"]).templates.values()] == [
+        "seen <TS> on host-<NUM>"]
+
+
 def test_a_process_tag_closed_by_a_pipe_after_the_time_is_part_of_the_header():
     # Squid's cache.log: each process writes its name and a pipe (`kid1|`); a helper writes the pipe after the time
     squid = ["2026/12/07 13:48:49 kid1| Set Current Directory to /var/spool/squid",

@@ -479,8 +479,8 @@ _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
               r"|\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS +
               r"|\d{4}\.\d{2}\.\d{2} " + _HMS +
-              r"|" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r" \d{4}"
-              r"|" + _MON + r" [ \d]\d " + _HMS + ")")
+              r"|" + _DOW + " " + _MON + r" (?:[ \d]\d|\d) " + _HMS + r" \d{4}"
+              r"|" + _MON + r" (?:[ \d]\d|\d) " + _HMS + ")")
 _GENERIC_COMPONENT = r"(?:(?P<Component>[\w$.@/#\-]+(?:::[\w$.@/#\-]+)*(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)"
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
 _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
@@ -488,7 +488,7 @@ _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
 PRESET_PATTERNS: dict[str, str] = {
     # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message; BSD syslog (macOS)
     # writes some tags without the colon after the pid (`com.apple.xpc.launchd[1] (service): message`)
-    "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" [ \d]\d " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
+    "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" (?:[ \d]\d|\d) " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
               r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+(?<!:)) "
               r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]:))(?:\[(?P<Pid>\d+)\]:?|:)"
               r" ?(?P<Content>.*)$",

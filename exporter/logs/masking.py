@@ -28,12 +28,12 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"\b\d{4}-\d{2}-\d{2}(?:T| {1,2})\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z\b|[+-]\d{2}:?\d{2}\b| (?:UTC|GMT)\b)?", "TS",
      ":"),  # the hour may be space-padded (MariaDB)
     (r"\b\d{4}/\d{2}/\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "TS", ":"),  # the same with slashes (Go's log, nginx, Squid)
-    (r"\b" + _DOW + " " + _MON + r" [ \d]\d " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
+    (r"\b" + _DOW + " " + _MON + r" (?:[ \d]\d|\d) " + _HMS + r"(?: \d{4})?\b", "TS", ":"),
     (r"\b\d{2}-" + _MON + r"-\d{4} " + _HMS + r"\b", "TS", ":"),
     (r"\b(?:" + _DOW + r", )?\d{1,2} " + _MON + r" \d{4} " + _HMS + r"(?: [+-]\d{4}\b| (?:UTC|GMT)\b)?", "TS", ":"),
     (r"\[\d{2}/" + _MON + r"/\d{4}:\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [+-]\d{4})?\]", "TS", "["),  # (HAProxy: ms, no zone)
     (r"\b\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS + r"(?: [+-]\d{4}\b)?", "TS", ":"),  # the same unbracketed (Django)
-    (r"\b" + _MON + r" [ \d]\d " + _HMS + r"\b", "TS", ":"),
+    (r"\b" + _MON + r" (?:[ \d]\d|\d) " + _HMS + r"\b", "TS", ":"),
     # things with punctuation inside
     # (a scheme and an address start where their characters start, not inside a dotted word: each start tried inside
     # one would scan to its end again, quadratic on a long token)
