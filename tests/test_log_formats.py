@@ -1658,6 +1658,32 @@ def test_a_line_without_the_header_token_keeps_the_message_the_format_parsed():
     assert parsed is not None and parsed.content == "node-1 started without a level word"
 
 
+def _vsftpd_lines(user_share: float) -> list[str]:
+    """vsftpd's own log (vsftpd_log_file, log_ftp_protocol): the user in brackets once one has logged in."""
+    messages = ['CONNECT: Client "127.0.0.1"', 'FTP command: Client "127.0.0.1", "USER anonymous"',
+                'OK LOGIN: Client "127.0.0.1", anon password "x@y"', 'FTP response: Client "127.0.0.1", "226 Done."',
+                'FAIL DOWNLOAD: Client "127.0.0.1", "/nosuch.txt", 0.00Kbyte/sec', 'FAIL LOGIN: Client "10.0.0.7"']
+    return [f"Mon Dec  7 14:03:{i % 60:02d} 2026 [pid {15844 + i // 7}] "
+            + (f"[{('ftp', 'root', 'deploy')[i % 3]}] " if (i * 37 % 100) < user_share * 100 else "")
+            + messages[i % len(messages)] for i in range(120)]
+
+
+def test_a_bracketed_field_that_most_lines_have_after_the_header_is_cut_where_it_stands():
+    lines = _vsftpd_lines(0.75)
+    found = detect(lines).format
+    contents = {found.parse(line).content for line in lines}
+    assert found.name == "generic>bracket:1>bracket:1"
+    assert format_from_state(found.name).name == found.name  # kept across restarts
+    assert not any(content.startswith("[") for content in contents)
+    assert len(set(mine_lines(lines).template_ids)) <= len(set(line.split("] ")[-1] for line in lines))
+
+
+def test_a_bracketed_group_that_begins_fewer_than_half_of_the_messages_stays_in_them():
+    found = detect(_vsftpd_lines(0.3)).format
+    assert found.name == "generic>bracket:1"
+    assert found.parse('Mon Dec  7 14:03:16 2026 [pid 15844] [ftp] OK LOGIN: Client "127.0.0.1"').content.startswith("[ftp] ")
+
+
 def test_a_number_after_a_leading_date_and_time_stays_in_the_message():
     lines = [f"20260303 04:02:{i % 60:02d}.{i:03d} {i * 7} floating point alignment exceptions" for i in range(40)]
     found = detect(lines).format

@@ -237,7 +237,28 @@ def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
                          f"lines (fields, not messages)")
     reason = (f"{found.reason}; its messages still begin with header tokens ({kind} at token {index + 1} on at "
               f"least {share:.0%}): cut")
-    return Detection(cut, found.share, reason)
+    return _optional_bracket(Detection(cut, found.share, reason), sample)
+
+
+# A bracketed group that begins this share of the messages (but fewer than HEADER_REST_SHARE) right after the header
+# cut is a header field that some lines leave out, as vsftpd writes the user (`[pid 12] [ftp] OK LOGIN: ...`) only once
+# one has logged in: cut where it stands
+OPTIONAL_BRACKET_SHARE = 0.5
+
+
+def _optional_bracket(found: Detection, sample: Sequence[str]) -> Detection:
+    """`found`, or `found` with a bracketed group that begins OPTIONAL_BRACKET_SHARE of its messages (after its cut)
+    cut too where it stands: `found`'s format wrapped in HeaderRestFormat(1, "bracket")."""
+    parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    if not parsed_lines:
+        return found
+    cut = HeaderRestFormat(found.format, 1, "bracket")
+    with_bracket = sum(cut.cut_tokens(parsed) is not None for parsed in parsed_lines)
+    if (with_bracket < OPTIONAL_BRACKET_SHARE * len(parsed_lines)
+            or _word_share_after_cut(cut, parsed_lines) < MIN_WORD_SHARE_AFTER_CUT):
+        return found
+    return Detection(cut, found.share, f"{found.reason}; a bracketed group begins {with_bracket / len(parsed_lines):.0%} "
+                                       f"of the messages after it: cut where it stands")
 
 
 def _word_share_after_cut(cut: HeaderRestFormat, parsed_lines: Sequence[Parsed]) -> float:
