@@ -146,6 +146,12 @@ SAMPLES = {
         "[2017-03-03 04:02:11.003401] W [socket.c:593:__socket_rwv] 0-glusterfs: readv on 127.0.0.1:24007 failed",
     ], "Failed to set extended attribute [{Failed to set 'ulimit -n 65536'}, {errno=1}, {error=Operation not permitted}]",
         "error"),
+    "frr": ([  # FRRouting 8.4's zebra and bgpd (--log file:...): the message's unique id, an error's code
+        "2026/12/07 14:14:42 ZEBRA: [NNACN-54BDA][EC 4043309110] Disabling MPLS support (no kernel support)",
+        "2026/12/07 14:14:44 ZEBRA: [V98V0-MTWPF] client 28 says hello and bids fair to announce only bgp routes vrf=0",
+        "2026/12/07 14:14:44 BGP: [T83RR-8SM5G] bgpd 8.4.4 starting: vty@2605, bgp@<all>:1179",
+        "2026/12/07 14:14:52.123456 OSPF6: [ZW1GY-R46JE] Terminating on signal",
+    ], "Disabling MPLS support (no kernel support)", "unknown"),
     "golog": ([
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",

@@ -538,6 +538,11 @@ PRESET_PATTERNS: dict[str, str] = {
     # Go's standard log package: yyyy/MM/dd HH:mm:ss[.micro] [file.go:line: ]message
     "golog": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:(?P<Source>[\w./-]+\.go:\d+): )?"
              r"(?P<Content>.*)$",
+    # FRRouting 7.6 and later (zebra, bgpd, ospfd...: its file log and stdout): "yyyy/MM/dd HH:mm:ss DAEMON: [XXXXX-XXXXX]
+    # message", the message's unique id in brackets, then an error code where the message is an error or a warning
+    # ("[EC 4043309110]"); no level is written
+    "frr": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<Component>[A-Z][A-Z0-9_]*): "
+           r"\[(?P<MsgId>[0-9A-Z]{5}-[0-9A-Z]{5})\](?:\[EC (?P<ErrorCode>\d+)\])? ?(?P<Content>.*)$",
     # .NET's console logger (Microsoft.Extensions.Logging): "info: Category[EventId]", the message on the next,
     # indented line (or after it, with SingleLine), an optional timestamp first
     "dotnet": r"^(?:\[?(?P<Timestamp>" + _TIMESTAMP + r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]? +)?"
@@ -625,7 +630,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
                    "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "gluster", "dotnet",
-                   "logcat", "jetty", "python", "python_asctime", "golog", "log4j", "level_first", "tornado", "bracketed",
+                   "logcat", "jetty", "python", "python_asctime", "frr", "golog", "log4j", "level_first", "tornado", "bracketed",
                    "bracket_fields", "csv", "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
 # Headers that a layout writes alone on their line, the message on the next line even when that is not indented
