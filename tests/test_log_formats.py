@@ -673,6 +673,72 @@ def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
         "seen <TS> on host-<NUM>"]
 
 
+# A real Prometheus 2.42's own lines (logfmt), as a journald-fed syslog writes them after its header
+PROMETHEUS_LINES = [
+    'ts=2026-12-07T14:16:03.872Z caller=main.go:513 level=info msg="No time or size retention was set so using the '
+    'default time retention" duration=15d',
+    'ts=2026-12-07T14:16:03.872Z caller=main.go:551 level=info msg="Starting Prometheus Server" mode=server '
+    'version="(version=2.42.0+ds, branch=debian/sid, revision=2.42.0+ds-5+deb12u1)"',
+    'ts=2026-12-07T14:16:03.874Z caller=web.go:503 level=info component=web msg="Start listening for connections" '
+    'address=127.0.0.1:19090',
+    'ts=2026-12-07T14:16:11.809Z caller=main.go:823 level=warn msg="Received SIGTERM, exiting gracefully..."',
+    'ts=2026-12-07T14:16:11.810Z caller=main.go:848 level=info msg="Stopping scrape discovery manager..."',
+]
+
+
+def test_logfmt_records_in_syslog_lines_are_read_as_records_with_their_messages_and_levels():
+    lines = [f"Dec  7 14:16:{i % 60:02d} vm prometheus[4242]: {line}" for i, line in enumerate(PROMETHEUS_LINES * 8)]
+    found = detect(lines).format
+    parsed = [found.parse(line) for line in lines[:5]]
+    assert found.name == "syslog+logfmt"
+    assert [p.level for p in parsed] == ["info", "info", "info", "warning", "info"]
+    assert (parsed[1].content, parsed[1].fields["Host"], parsed[1].fields["caller"]) == (
+        "Starting Prometheus Server", "vm", "main.go:551")
+    assert format_from_state(found.name).name == found.name == resolve("syslog+logfmt").name  # kept, and declarable
+    assert len(set(mine_lines(lines).template_ids)) == 5  # before: `level=info msg=<STR>`, one template for four
+
+
+def test_logfmt_records_among_other_programs_lines_in_syslog_are_read_where_they_stand():
+    plain = ["sshd[{pid}]: Accepted publickey for deploy from 10.0.0.{n} port 50122 ssh2",
+             "CRON[{pid}]: (root) CMD (run-parts /etc/cron.hourly)",
+             "systemd[1]: Started Session {n} of user deploy.",
+             "kernel: [12345.678] eth0: link up",
+             "sshd[{pid}]: Disconnected from user deploy 10.0.0.{n} port 50122"]
+    lines = [f"Dec  7 14:16:{i % 60:02d} vm " + (f"prometheus[4242]: {PROMETHEUS_LINES[i % 5]}" if i % 10 < 3
+                                                else plain[i % 5].format(pid=3000 + i, n=i % 200))
+             for i in range(100)]
+    found = detect(lines).format
+    record, text = found.parse(lines[1]), found.parse(lines[4])
+    assert found.name == "syslog+logfmt"
+    assert (record.content, record.level) == ("Starting Prometheus Server", "info")
+    assert text == resolve("syslog").parse(lines[4])  # a line of text is read as syslog alone reads it
+
+
+@pytest.mark.parametrize("record", [
+    'ts=2026-12-07T14:16:{s:02d}Z caller=main.go:{s} level={level} msg="{message}"',  # logfmt
+    '{{"level":"{level}","ts":1796652938.1,"caller":"etcdserver/server.go:{s}","msg":"{message}"}}',  # JSON (zap)
+])
+def test_structured_records_after_a_bare_time_are_read_as_records(record):
+    # `kubectl logs --timestamps` and `docker logs -t` write the time before each of the program's lines
+    messages = ["starting server", "slow fdatasync", "added member", "ready to serve", "applied snapshot"]
+    lines = [f"2026-12-07T14:16:{i % 60:02d}.123456789Z "
+             + record.format(s=i % 60, level=("info", "warn")[i % 2], message=messages[i % 5]) for i in range(40)]
+    found = detect(lines).format
+    parsed = found.parse(lines[1])
+    assert found.name.endswith(("+logfmt", "+json"))
+    assert (parsed.content, parsed.level) == ("slow fdatasync", "warning")
+
+
+def test_a_level_word_under_one_level_key_wins_over_a_number_under_another():
+    # PowerDNS Recursor 4.8's structured log: `level` is a verbosity, `prio` the severity
+    line = ('Dec 07 14:15:38 msg="Failed to update . records" subsystem="housekeeping" level="0" prio="Warning" '
+            'tid="0" ts="1796652939.434" rcode="3"')
+    assert resolve("generic+logfmt").parse(line).level == "warning"
+    assert resolve("json").parse('{"level":0,"prio":"Error","msg":"x"}').level == "error"
+    assert resolve("json").parse('{"level":30,"msg":"x"}').level == "info"  # pino's tens, alone, as before
+    assert resolve("logfmt").parse('level=error msg="x" prio=Notice').level == "error"  # two words: the first key
+
+
 def test_a_process_tag_closed_by_a_pipe_after_the_time_is_part_of_the_header():
     # Squid's cache.log: each process writes its name and a pipe (`kid1|`); a helper writes the pipe after the time
     squid = ["2026/12/07 13:48:49 kid1| Set Current Directory to /var/spool/squid",
@@ -1527,7 +1593,7 @@ def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_heade
     assert source.snapshot()[0][ids[0]].text == "order <NUM> paid"
     assert miner(state=source.state()).format_name == "cri+log4j"
     with pytest.raises(ValueError, match="not a wrapper"):
-        resolve("log4j+json")
+        resolve("log4j+syslog")  # only logfmt and JSON records nest inside any format
 
 
 MESSAGES = ["order 1001 paid by card", "cache warmed in 120 ms", "user alice logged in from 10.0.0.7",

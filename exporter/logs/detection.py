@@ -22,6 +22,7 @@ from .formats import (
     DETECTION_ORDER,
     PLAIN_VARIANTS,
     PRESETS,
+    STRUCTURED,
     WRAPPERS,
     ColonColumnFormat,
     CsvFormat,
@@ -83,12 +84,16 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
     if best is not None and best[1].name in WRAPPERS:
         return _nested(best[1], best[0], _preset_reason(*best), sample)
     if best is not None:
-        found = _header_rest(_without_stray_component(Detection(best[1], best[0], _preset_reason(*best)), sample),
-                             sample)
+        chosen = Detection(best[1], best[0], _preset_reason(*best))
+        structured = _structured_inside(chosen, sample, MIN_SHARE)  # mostly records: only the header around them
+        if structured is not None:
+            return structured
+        found = _header_rest(_without_stray_component(chosen, sample), sample)
         if not second_layout:
-            return found
+            return _with_some_structured(found, sample)
         both = _with_second_layout(found, sample)
-        return both if both is not found else _narrower_pair(shares, best, sample) or found
+        return _with_some_structured(both if both is not found else _narrower_pair(shares, best, sample) or found,
+                                     sample)
     top = max(shares, key=lambda pair: pair[0])  # the narrowest of those that parse the most
     if second_layout and top[0] >= MIN_FIRST_LAYOUT_SHARE and top[1].name not in WRAPPERS:
         first = _header_rest(_without_stray_component(Detection(top[1], top[0], _preset_reason(*top)), sample), sample)
@@ -106,9 +111,52 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
         share = sum(shape.parse(line) is not None for line in sample) / len(sample)
         if share >= MIN_SHARE:
             reason = why.format(n=getattr(shape, "index", 0) + 1)
-            return _header_rest(Detection(shape, share, f"{reason} on {share:.0%} of the lines looked at"), sample)
+            shaped = Detection(shape, share, f"{reason} on {share:.0%} of the lines looked at")
+            return _structured_inside(shaped, sample, MIN_SHARE) or _with_some_structured(_header_rest(shaped, sample),
+                                                                                            sample)
     return _header_rest(Detection(WholeLine(), 1.0, "no preset or header shape fits the lines looked at: whole lines "
                                                     "are mined"), sample)
+
+
+# Records on this share of the sample lines (fewer than MIN_SHARE) are read as records where they stand: a syslog file
+# where a few programs (Prometheus, Grafana, an exporter) write logfmt among others that write text. A line whose
+# message is no record is read by the format alone, as it was
+MIN_STRUCTURED_SHARE = 0.1
+
+
+def _with_some_structured(found: Detection, sample: Sequence[str]) -> Detection:
+    """`found`, with logfmt or JSON records inside it where MIN_STRUCTURED_SHARE of the lines hold them."""
+    if isinstance(found.format, WholeLine):
+        return found
+    return _structured_inside(found, sample, MIN_STRUCTURED_SHARE, bare_time=False) or found
+
+
+def _structured_inside(found: Detection, sample: Sequence[str], min_share: float,
+                       bare_time: bool = True) -> Detection | None:
+    """`found`'s format with logfmt or JSON records inside it (NestedFormat) when at least `min_share` of the lines
+    hold such records as their message, as a logfmt or JSON program's lines are in syslog (`... prometheus[4242]:
+    ts=... level=info msg="..."`) or after `kubectl logs --timestamps`' time; None otherwise. Mined as the header's
+    own messages, they would all be one template (`level=info msg=<STR>`) with an unknown level. With `bare_time`,
+    what follows a leading date and time is looked at too, where the format read a record's pairs as its header."""
+    bare = bare_time and not isinstance(found.format, StampPrefixFormat)
+    outers = [found.format, StampPrefixFormat()] if bare else [found.format]
+    for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
+        contents = [parsed.content for parsed in map(outer.parse, sample)
+                    if parsed is not None and not parsed.from_fields and parsed.content[:1] in _STRUCTURED_STARTS]
+        for name in STRUCTURED:
+            inner = PRESETS[name]()
+            share = sum(inner.parse(content) is not None for content in contents) / len(sample)
+            if share >= min_share:
+                outer_share = found.share if outer is found.format else sum(
+                    outer.parse(line) is not None for line in sample) / len(sample)
+                reason = found.reason if outer is found.format else f"a leading date/time on {outer_share:.0%} of the lines"
+                return Detection(NestedFormat(outer, inner), outer_share,
+                                 f"{reason}; {share:.0%} of its messages are {name} records: read as such")
+    return None
+
+
+# what a logfmt pair (a key) or a JSON object starts with: other messages are not parsed as records
+_STRUCTURED_STARTS = frozenset("{_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ@")
 
 
 def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
@@ -556,6 +604,10 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if plus and outer in WRAPPERS:
         inner_format = format_from_state(inner)
         return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
+    outer, plus, inner = name.rpartition("+")
+    if plus and inner in STRUCTURED:
+        outer_format = format_from_state(outer)
+        return NestedFormat(outer_format, PRESETS[inner]()) if outer_format is not None else None
     first, bar, second = name.partition("|")
     if bar:
         first_format, second_format = format_from_state(first), format_from_state(second)

@@ -200,6 +200,17 @@ class RegexFormat(LineFormat):
         return Parsed(structured_message(fields.get(CONTENT, "")), level, fields)
 
 
+def level_key_of(record: dict) -> str | None:
+    """The key of a record's level (JsonFormat.LEVEL_KEYS, the first present), but the first whose value is a level
+    word where another's is a number: PowerDNS writes its verbosity as `level="0"` and its severity as `prio="Notice"`,
+    and a number's meaning depends on the logger (a syslog severity, pino's tens, a verbosity)."""
+    present = [key for key in JsonFormat.LEVEL_KEYS if record.get(key) is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+    return next((key for key in present if isinstance(record[key], str) and not record[key].strip().isdigit()
+                 and keyed_level_name(record[key]) is not None), present[0])
+
+
 class JsonFormat(LineFormat):
     """JSON lines: the message and level under the keys structured loggers and journald use; a record without a
     message key (a JSON access log) is mined as its pairs less the time and level ones."""
@@ -208,10 +219,12 @@ class JsonFormat(LineFormat):
     # is mined as it is written; Message / LogLevel: .NET's JSON console formatter (Microsoft.Extensions.Logging)
     MESSAGE_KEYS = ("message", "msg", "MESSAGE", "Message", "log", "text", "@message", "event", "short_message", "@mt",
                     "@m")
-    # error_severity: PostgreSQL's jsonlog (15 and later: "error_severity":"ERROR", "message":...); s: MongoDB's
-    # structured log (4.4 and later: "s":"I", "c":"NETWORK", "msg":...), read last of all
+    # error_severity: PostgreSQL's jsonlog (15 and later: "error_severity":"ERROR", "message":...); prio: PowerDNS's
+    # structured log (`level="0" prio="Notice"`: its level is a verbosity); s: MongoDB's structured log (4.4 and later:
+    # "s":"I", "c":"NETWORK", "msg":...), read last of all. A key whose value is a level word wins over one whose value
+    # is a number (level_key)
     LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "PRIORITY", "loglevel", "LogLevel", "@level",
-                  "@l", "error_severity", "s")
+                  "@l", "error_severity", "prio", "s")
     # objects that hold the message when the record has none at its top: Rust's tracing ("fields": {"message": ...}),
     # Google Cloud Logging's export ("jsonPayload": {"message": ...})
     MESSAGE_HOLDERS = ("fields", "jsonPayload")
@@ -229,7 +242,7 @@ class JsonFormat(LineFormat):
         if not isinstance(record, dict):
             return None
         message = self._message(record)
-        level_key = next((k for k in self.LEVEL_KEYS if record.get(k) is not None), None)
+        level_key = level_key_of(record)
         level = str(record[level_key]) if level_key is not None else None
         if level is None and ("@mt" in record or "@m" in record):
             level = "info"  # CLEF: a record without @l is Information
@@ -307,7 +320,7 @@ class LogfmtFormat(LineFormat):
             end = match.end()
         if len(fields) < 2:
             return None
-        level_key = next((k for k in JsonFormat.LEVEL_KEYS if fields.get(k)), None)
+        level_key = level_key_of({k: _unquote(v) for k, v in fields.items() if v})
         message_key = next((k for k in JsonFormat.MESSAGE_KEYS if k in fields), None)
         if message_key is not None and fields[message_key].endswith(":") and not fields[message_key].startswith('"'):
             content = f"{fields[message_key]} {stripped[ends[message_key]:]}"
@@ -802,6 +815,9 @@ def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
 
 # Layouts that wrap another program's line: their message may carry that program's own header.
 WRAPPERS = ("cri", "json")
+# Structured records a header format can hold (`Dec  7 14:00:00 vm prometheus[4242]: ts=... level=info msg="..."`,
+# a logfmt or JSON program's lines as syslog or `kubectl logs --timestamps` writes them): nested inside any format
+STRUCTURED = ("logfmt", "json")
 
 
 class NestedFormat(LineFormat):
@@ -847,8 +863,9 @@ class EitherFormat(LineFormat):
 
 
 def resolve(spec: str) -> LineFormat:
-    """A preset name, `wrapper+format` (e.g. `cri+log4j`), `csv:M:L`, two of them as `first|second` (two layouts
-    in one file) or a logparser-style pattern -> format.
+    """A preset name, `wrapper+format` (e.g. `cri+log4j`), `format+logfmt` or `format+json` (structured records
+    after a header: `syslog+logfmt`), `csv:M:L`, two of them as `first|second` (two layouts in one file) or a
+    logparser-style pattern -> format.
 
     Raises ValueError naming the problem.
     """
@@ -858,9 +875,13 @@ def resolve(spec: str) -> LineFormat:
         return declared_csv
     outer, plus, inner = spec.partition("+")
     if plus and "<" not in outer:
-        if outer not in WRAPPERS:
-            raise ValueError(f"{outer!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)})")
-        return NestedFormat(PRESETS[outer](), resolve(inner))
+        if outer in WRAPPERS:
+            return NestedFormat(PRESETS[outer](), resolve(inner))
+        outer, _, inner = spec.rpartition("+")  # any format around structured records: syslog+logfmt
+        if inner not in STRUCTURED:
+            raise ValueError(f"{spec.partition('+')[0]!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)}; "
+                             f"any format may hold {' or '.join(STRUCTURED)} records: syslog+logfmt)")
+        return NestedFormat(resolve(outer), PRESETS[inner]())
     first, bar, second = spec.partition("|")
     if bar and "<" not in spec:
         return EitherFormat(resolve(first), resolve(second))
