@@ -16,7 +16,7 @@ from exporter.logs.detection import DETECT_LINES, detect, format_from_state
 from exporter.logs.formats import LevelColumnFormat, compile_pattern, resolve
 from exporter.logs.header_tokens import split_header_tokens
 from exporter.logs.masking import BuiltinMasking, mask_names
-from exporter.logs.mining import RecordAssembler, make_miner
+from exporter.logs.mining import RecordAssembler, level_of, make_miner
 from exporter.logs.offline import mine_lines
 from exporter.logs.service import LogCollector, LogFollower
 from exporter.logs.short import MAX_VALUES, ShortMessages
@@ -737,6 +737,20 @@ def test_a_level_word_under_one_level_key_wins_over_a_number_under_another():
     assert resolve("json").parse('{"level":0,"prio":"Error","msg":"x"}').level == "error"
     assert resolve("json").parse('{"level":30,"msg":"x"}').level == "info"  # pino's tens, alone, as before
     assert resolve("logfmt").parse('level=error msg="x" prio=Notice').level == "error"  # two words: the first key
+
+
+def test_logrus_four_letter_levels_before_a_bracket_are_read_and_elsewhere_are_words():
+    # logrus's text formatter on a terminal (k3s, dockerd in the foreground): `ERRO[0001] message  key=value`
+    levels = {"TRAC": "debug", "DEBU": "debug", "INFO": "info", "WARN": "warning", "ERRO": "error", "FATA": "critical",
+              "PANI": "critical"}
+    lines = [f"{word}[{i:04d}] {message}" for i, (word, message) in enumerate(zip(
+        levels, ["loading plugin  id=io.containerd.snapshotter.v1.native", "serving...  address=/run/k3s/containerd.sock",
+                 "Starting k3s v1.28.4+k3s2", "Unable to read /etc/rancher/k3s/k3s.yaml", "could not get container  "
+                 "error=\"not found\" id=abc123", "starting kubernetes: preparing server: bootstrap data already found",
+                 "runtime error: invalid memory address"]))]
+    result = mine_lines(lines * 8)
+    assert sorted({level for _, level in result.counts}) == sorted(set(levels.values()))
+    assert level_of("a TRAC and an ERRO in a sentence", re.compile(DEFAULT_LEVEL)) == "unknown"
 
 
 def test_a_process_tag_closed_by_a_pipe_after_the_time_is_part_of_the_header():

@@ -27,7 +27,10 @@ DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitt
                         r"|stack backtrace:$|note: .*RUST_BACKTRACE"
                         r"|[a-zA-Z_$][\w$]*(\.[\w$]+)*(Exception|Error|Interrupt|Exit)\b"
                         r"|[\w/.-]*\.[\w.*()]+\(.*\)$)")
-DEFAULT_LEVEL = r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL)\b"
+# (logrus's text formatter on a terminal, as k3s and dockerd run in the foreground write it, cuts its levels to four
+# letters before a bracket: `ERRO[0001] message`; only there are ERRO, DEBU, FATA, PANI and TRAC levels)
+DEFAULT_LEVEL = (r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL"
+                 r"|(?:ERRO|DEBU|FATA|PANI|TRAC)(?=\[))\b")
 
 
 def _regex(value: str | None, what: str) -> str | None:

@@ -30,6 +30,7 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "INFO": "info", "INF": "info", "INFORMATION": "info", "NOTICE": "info", "NOTE": "info", "LOG": "info",
                "CONFIG": "info", "WARN": "warning", "WARNING": "warning", "WRN": "warning", "ERROR": "error",
                "ERR": "error", "EROR": "error",  # EROR, DBUG, TRCE: Go's log15 (ngrok's lvl=eror), Icecast's DBUG
+               "ERRO": "error", "DEBU": "debug", "FATA": "critical", "PANI": "critical", "TRAC": "debug",  # logrus's
                "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
                "EMERGENCY": "critical", "SYSTEM": "info",  # SYSTEM: MySQL 8's [System] (start, stop, ready)
