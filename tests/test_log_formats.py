@@ -698,6 +698,27 @@ def test_logfmt_records_in_syslog_lines_are_read_as_records_with_their_messages_
     assert len(set(mine_lines(lines).template_ids)) == 5  # before: `level=info msg=<STR>`, one template for four
 
 
+@pytest.mark.parametrize("program, inner, name", [
+    ("kubelet[1234]", '{letter}1207 14:16:{s:02d}.{us:06d}    1234 kubelet.go:{line}] "{message}" node="node-1"',
+     "syslog+klog"),  # kubelet under systemd
+    ("java[880]", "2026-12-07 14:16:{s:02d},{ms:03d} {word} [main] com.shop.Orders - {message}",
+     "syslog+log4j"),  # a Java service's stdout
+    ("backup.py[77]", "{word}:backup:{message}", "syslog+python"),  # Python's logging default, no time
+])
+def test_another_programs_line_format_inside_syslog_lines_is_read_with_its_level(program, inner, name):
+    messages = ["Attempting to register node", "Successfully registered node", "Failed to get container stats",
+                "Sync loop iteration done", "Error syncing pod, skipping"]
+    letters, words = "IIEIE", ["INFO", "INFO", "ERROR", "INFO", "ERROR"]
+    lines = [f"Dec  7 14:16:{i % 60:02d} node-1 {program}: " + inner.format(
+        letter=letters[i % 5], word=words[i % 5], s=i % 60, us=i * 7919 % 10 ** 6, ms=i % 1000, line=60 + i % 5,
+        message=messages[i % 5]) for i in range(60)]
+    found = detect(lines).format
+    parsed = found.parse(lines[2])
+    assert found.name == name and format_from_state(name).name == name == resolve(name).name
+    assert parsed.level == "error" and parsed.content.startswith("Failed to get container stats")
+    assert len(set(mine_lines(lines).template_ids)) == 5
+
+
 def test_logfmt_records_among_other_programs_lines_in_syslog_are_read_where_they_stand():
     plain = ["sshd[{pid}]: Accepted publickey for deploy from 10.0.0.{n} port 50122 ssh2",
              "CRON[{pid}]: (root) CMD (run-parts /etc/cron.hourly)",
@@ -1606,8 +1627,8 @@ def test_a_nested_format_is_restored_from_the_state_and_templates_carry_no_heade
     assert ids[0] == ids[2] != ids[1] and source.format_name == "cri+log4j"
     assert source.snapshot()[0][ids[0]].text == "order <NUM> paid"
     assert miner(state=source.state()).format_name == "cri+log4j"
-    with pytest.raises(ValueError, match="not a wrapper"):
-        resolve("log4j+syslog")  # only logfmt and JSON records nest inside any format
+    with pytest.raises(ValueError, match="unknown format preset 'nosuch'"):
+        resolve("nosuch+log4j")
 
 
 MESSAGES = ["order 1001 paid by card", "cache warmed in 120 ms", "user alice logged in from 10.0.0.7",

@@ -85,9 +85,9 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
         return _nested(best[1], best[0], _preset_reason(*best), sample)
     if best is not None:
         chosen = Detection(best[1], best[0], _preset_reason(*best))
-        structured = _structured_inside(chosen, sample, MIN_SHARE)  # mostly records: only the header around them
-        if structured is not None:
-            return structured
+        inside = _structured_inside(chosen, sample, MIN_SHARE) or _header_format_inside(chosen, sample)
+        if inside is not None:  # mostly records or another program's lines: only the header around them
+            return inside
         found = _header_rest(_without_stray_component(chosen, sample), sample)
         if not second_layout:
             return _with_some_structured(found, sample)
@@ -153,6 +153,30 @@ def _structured_inside(found: Detection, sample: Sequence[str], min_share: float
                 return Detection(NestedFormat(outer, inner), outer_share,
                                  f"{reason}; {share:.0%} of its messages are {name} records: read as such")
     return None
+
+
+# Formats that carry other programs' lines as their messages: syslog's, which journald and rsyslog write for every
+# service, whatever that service writes to its standard output
+RELAYS = ("syslog", "syslog5424")
+
+
+def _header_format_inside(found: Detection, sample: Sequence[str]) -> Detection | None:
+    """A relay's format with another program's line format inside it (NestedFormat), where a preset (with the header
+    tokens it leaves cut) parses MIN_SHARE of the sample's messages: a program that writes its own header to standard
+    output under systemd reaches syslog so, as kubelet's klog lines do (`Dec  7 14:00:00 node-1 kubelet[1234]: I1207
+    14:00:00.123456 1234 kubelet.go:70] "Attempting to register node" node="n1"`) or a Java service's Log4j lines.
+    Mined as the outer format's messages, their header would stay in every template and their level be lost."""
+    if found.format.name not in RELAYS:  # elsewhere a message that begins with brackets would pass for a header
+        return None
+    contents = [parsed.content for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    if len(contents) < MIN_SHARE * len(sample):
+        return None
+    inner = detect(contents, second_layout=False)
+    base = inner.format.name.partition(">")[0].partition("+")[0]
+    share = inner.share * len(contents) / len(sample)
+    if base not in PRESETS or base == WholeLine.name or share < MIN_SHARE:
+        return None
+    return Detection(NestedFormat(found.format, inner.format), found.share, f"{found.reason}; inside: {inner.reason}")
 
 
 # what a logfmt pair (a key) or a JSON object starts with: other messages are not parsed as records
@@ -601,13 +625,10 @@ def format_from_state(name: str | None) -> LineFormat | None:
     if not name:
         return None
     outer, plus, inner = name.partition("+")
-    if plus and outer in WRAPPERS:
+    if plus:  # a wrapper's line (cri+log4j), or one format's message in another's layout (syslog+klog, syslog+logfmt)
+        outer_format = resolve(outer) if outer in WRAPPERS else format_from_state(outer)
         inner_format = format_from_state(inner)
-        return NestedFormat(resolve(outer), inner_format) if inner_format is not None else None
-    outer, plus, inner = name.rpartition("+")
-    if plus and inner in STRUCTURED:
-        outer_format = format_from_state(outer)
-        return NestedFormat(outer_format, PRESETS[inner]()) if outer_format is not None else None
+        return NestedFormat(outer_format, inner_format) if outer_format is not None and inner_format is not None else None
     first, bar, second = name.partition("|")
     if bar:
         first_format, second_format = format_from_state(first), format_from_state(second)

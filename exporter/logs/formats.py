@@ -864,8 +864,8 @@ class EitherFormat(LineFormat):
 
 
 def resolve(spec: str) -> LineFormat:
-    """A preset name, `wrapper+format` (e.g. `cri+log4j`), `format+logfmt` or `format+json` (structured records
-    after a header: `syslog+logfmt`), `csv:M:L`, two of them as `first|second` (two layouts in one file) or a
+    """A preset name, `outer+inner` (a wrapper's line, `cri+log4j`, or one program's lines in another's layout,
+    `syslog+klog`, `syslog+logfmt`), `csv:M:L`, two of them as `first|second` (two layouts in one file) or a
     logparser-style pattern -> format.
 
     Raises ValueError naming the problem.
@@ -875,14 +875,8 @@ def resolve(spec: str) -> LineFormat:
     if (declared_csv := csv_spec(spec)) is not None:
         return declared_csv
     outer, plus, inner = spec.partition("+")
-    if plus and "<" not in outer:
-        if outer in WRAPPERS:
-            return NestedFormat(PRESETS[outer](), resolve(inner))
-        outer, _, inner = spec.rpartition("+")  # any format around structured records: syslog+logfmt
-        if inner not in STRUCTURED:
-            raise ValueError(f"{spec.partition('+')[0]!r} is not a wrapper format (wrappers: {', '.join(WRAPPERS)}; "
-                             f"any format may hold {' or '.join(STRUCTURED)} records: syslog+logfmt)")
-        return NestedFormat(resolve(outer), PRESETS[inner]())
+    if plus and "<" not in outer:  # a wrapper's line (cri+log4j), or a program's lines in another layout (syslog+klog)
+        return NestedFormat(PRESETS[outer]() if outer in WRAPPERS else resolve(outer), resolve(inner))
     first, bar, second = spec.partition("|")
     if bar and "<" not in spec:
         return EitherFormat(resolve(first), resolve(second))
