@@ -119,13 +119,14 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
 
 
 # Records on this share of the sample lines (fewer than MIN_SHARE) are read as records where they stand: a syslog file
-# where a few programs (Prometheus, Grafana, an exporter) write logfmt among others that write text. A line whose
-# message is no record is read by the format alone, as it was
+# where a few programs (Prometheus, Grafana, an exporter) write logfmt among others that write text, or kubelet's klog
+# and containerd's logfmt on a node (the two kinds that hold the most lines are read). A line whose message is no
+# record is read by the format alone, as it was
 MIN_STRUCTURED_SHARE = 0.1
 
 
 def _with_some_structured(found: Detection, sample: Sequence[str]) -> Detection:
-    """`found`, with logfmt or JSON records inside it where MIN_STRUCTURED_SHARE of the lines hold them."""
+    """`found`, with STRUCTURED records inside it where MIN_STRUCTURED_SHARE of the lines hold them."""
     if isinstance(found.format, WholeLine):
         return found
     return _structured_inside(found, sample, MIN_STRUCTURED_SHARE, bare_time=False) or found
@@ -138,20 +139,24 @@ def _structured_inside(found: Detection, sample: Sequence[str], min_share: float
     ts=... level=info msg="..."`) or after `kubectl logs --timestamps`' time; None otherwise. Mined as the header's
     own messages, they would all be one template (`level=info msg=<STR>`) with an unknown level. With `bare_time`,
     what follows a leading date and time is looked at too, where the format read a record's pairs as its header."""
-    bare = bare_time and not isinstance(found.format, StampPrefixFormat)
+    if sum(_could_hold_a_record(line) for line in sample) < min_share * len(sample):
+        return None  # too few lines could (a cheap test: the format does not parse them for this)
+    bare = bare_time and not isinstance(found.format, StampPrefixFormat)  # pairs or an object read as a header
     outers = [found.format, StampPrefixFormat()] if bare else [found.format]
     for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
-        contents = [parsed.content for parsed in map(outer.parse, sample)
-                    if parsed is not None and not parsed.from_fields and parsed.content[:1] in _STRUCTURED_STARTS]
-        for name in STRUCTURED:
-            inner = PRESETS[name]()
-            share = sum(inner.parse(content) is not None for content in contents) / len(sample)
-            if share >= min_share:
-                outer_share = found.share if outer is found.format else sum(
-                    outer.parse(line) is not None for line in sample) / len(sample)
-                reason = found.reason if outer is found.format else f"a leading date/time on {outer_share:.0%} of the lines"
-                return Detection(NestedFormat(outer, inner), outer_share,
-                                 f"{reason}; {share:.0%} of its messages are {name} records: read as such")
+        contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
+        held = sorted(((sum(inner.parse(content) is not None for content in contents if _could_be[name](content))
+                        / len(sample), inner) for name, inner in ((name, PRESETS[name]()) for name in STRUCTURED)),
+                      key=lambda pair: -pair[0])
+        held = [(share, inner) for share, inner in held[:2] if share >= min_share]
+        if held:
+            inner = held[0][1] if len(held) == 1 else EitherFormat(held[0][1], held[1][1])
+            outer_share = found.share if outer is found.format else sum(
+                outer.parse(line) is not None for line in sample) / len(sample)
+            reason = found.reason if outer is found.format else f"a leading date/time on {outer_share:.0%} of the lines"
+            kinds = " and ".join(f"{share:.0%} {each.name}" for share, each in held)
+            return Detection(NestedFormat(outer, inner), outer_share,
+                             f"{reason}; of its messages {kinds} records: read as such")
     return None
 
 
@@ -169,18 +174,39 @@ def _header_format_inside(found: Detection, sample: Sequence[str]) -> Detection 
     if found.format.name not in RELAYS:  # elsewhere a message that begins with brackets would pass for a header
         return None
     contents = [parsed.content for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
-    if len(contents) < MIN_SHARE * len(sample):
+    if sum(map(_could_begin_a_header, contents)) < MIN_SHARE * len(sample):
+        return None  # most are plain messages (a cheap test: the presets are not tried on them)
+    best: tuple[float, LineFormat] | None = None  # the presets alone, as detect() chooses among them
+    for candidate in (PRESETS[name]() for name in DETECTION_ORDER if name != "csv" and name not in WRAPPERS):
+        share = parse_share(candidate, contents)
+        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
+            best = (share, candidate)
+    if best is None or best[0] * len(contents) < MIN_SHARE * len(sample):
         return None
-    inner = detect(contents, second_layout=False)
-    base = inner.format.name.partition(">")[0].partition("+")[0]
-    share = inner.share * len(contents) / len(sample)
-    if base not in PRESETS or base == WholeLine.name or share < MIN_SHARE:
-        return None
+    inner = _header_rest(_without_stray_component(Detection(best[1], best[0], _preset_reason(*best)), contents),
+                         contents)
     return Detection(NestedFormat(found.format, inner.format), found.share, f"{found.reason}; inside: {inner.reason}")
 
 
-# what a logfmt pair (a key) or a JSON object starts with: other messages are not parsed as records
-_STRUCTURED_STARTS = frozenset("{_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ@")
+def _could_begin_a_header(content: str) -> bool:
+    """Whether a message's first word could begin a line format's header: a date, a time or a number in it, a bracket
+    or brace first, a colon in it (`WARNING:root:`), or a word in capitals (`INFO`); not a plain word."""
+    first = content.split(None, 1)[0] if content.strip() else ""
+    return (any(char.isdigit() for char in first) or first[:1] in "[{<(" or ":" in first
+            or (first.isupper() and len(first) > 1))
+
+
+_KLOG_START = re.compile(r"\b[IWEF]\d{4} \d")
+
+
+def _could_hold_a_record(line: str) -> bool:
+    """Whether a line could hold one of the STRUCTURED records: a pair, an object or klog's letter and date."""
+    return "=" in line or "{" in line or ("] " in line and _KLOG_START.search(line) is not None)
+
+
+# what a message must hold to be one of the STRUCTURED records (a cheap test: the others are not parsed)
+_could_be = {"logfmt": lambda content: "=" in content, "json": lambda content: content[:1] == "{",
+             "klog": lambda content: content[:1] in "IWEF" and content[1:5].isdigit()}
 
 
 def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:

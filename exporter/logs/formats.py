@@ -816,9 +816,10 @@ def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
 
 # Layouts that wrap another program's line: their message may carry that program's own header.
 WRAPPERS = ("cri", "json")
-# Structured records a header format can hold (`Dec  7 14:00:00 vm prometheus[4242]: ts=... level=info msg="..."`,
-# a logfmt or JSON program's lines as syslog or `kubectl logs --timestamps` writes them): nested inside any format
-STRUCTURED = ("logfmt", "json")
+# Records a header format can hold that no message is by chance (`Dec  7 14:00:00 vm prometheus[4242]: ts=...
+# level=info msg="..."`, a logfmt, JSON or klog program's lines as syslog or `kubectl logs --timestamps` writes them):
+# looked for inside any format
+STRUCTURED = ("logfmt", "json", "klog")
 
 
 class NestedFormat(LineFormat):
