@@ -5,9 +5,10 @@ most of the sample lines, else a *level column* (the token position where a leve
 most lines), a *colon column*, a delimited header or a leading date/time, else none (the whole line
 is mined). The messages the chosen format leaves are then read for header tokens it did not cut
 (header_tokens.py), which are cut too; the lines it does not parse, for a second layout (two programs, or a
-program's stdout and stderr, in one file: `access|nginx_error`). The chosen format's name says all of this
-(`generic>level:3`, `cri+log4j`, `level-column:8`), so that `format_from_state` can restore it
-after a restart without looking at lines again.
+program's stdout and stderr, in one file: `access|nginx_error`). Its messages are read for records that carry a
+header of their own (logfmt, JSON, klog: `syslog+logfmt`), and syslog's for any program's line format
+(`syslog+log4j`). The chosen format's name says all of this (`generic>level:3`, `cri+log4j`, `level-column:8`,
+`syslog+klog|logfmt`), so that `format_from_state` can restore it after a restart without looking at lines again.
 """
 
 from __future__ import annotations
@@ -134,21 +135,19 @@ def _with_some_structured(found: Detection, sample: Sequence[str]) -> Detection:
 
 def _structured_inside(found: Detection, sample: Sequence[str], min_share: float,
                        bare_time: bool = True) -> Detection | None:
-    """`found`'s format with logfmt or JSON records inside it (NestedFormat) when at least `min_share` of the lines
-    hold such records as their message, as a logfmt or JSON program's lines are in syslog (`... prometheus[4242]:
-    ts=... level=info msg="..."`) or after `kubectl logs --timestamps`' time; None otherwise. Mined as the header's
-    own messages, they would all be one template (`level=info msg=<STR>`) with an unknown level. With `bare_time`,
-    what follows a leading date and time is looked at too, where the format read a record's pairs as its header."""
+    """`found`'s format with STRUCTURED records (logfmt, JSON, klog) inside it (NestedFormat; the two kinds that hold
+    the most lines, as EitherFormat) when at least `min_share` of the lines hold such records as their message, as a
+    logfmt program's lines are in syslog (`... prometheus[4242]: ts=... level=info msg="..."`) or after `kubectl logs
+    --timestamps`' time; None otherwise. Mined as the header's own messages, they would all be one template
+    (`level=info msg=<STR>`) with an unknown level. With `bare_time`, what follows a leading date and time is looked
+    at too, where the format read a record's pairs as its header."""
     if sum(_could_hold_a_record(line) for line in sample) < min_share * len(sample):
         return None  # too few lines could (a cheap test: the format does not parse them for this)
     bare = bare_time and not isinstance(found.format, StampPrefixFormat)  # pairs or an object read as a header
     outers = [found.format, StampPrefixFormat()] if bare else [found.format]
     for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
         contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
-        held = sorted(((sum(inner.parse(content) is not None for content in contents if _could_be[name](content))
-                        / len(sample), inner) for name, inner in ((name, PRESETS[name]()) for name in STRUCTURED)),
-                      key=lambda pair: -pair[0])
-        held = [(share, inner) for share, inner in held[:2] if share >= min_share]
+        held = [(share, inner) for share, inner in _record_shares(contents, len(sample))[:2] if share >= min_share]
         if held:
             inner = held[0][1] if len(held) == 1 else EitherFormat(held[0][1], held[1][1])
             outer_share = found.share if outer is found.format else sum(
@@ -158,6 +157,16 @@ def _structured_inside(found: Detection, sample: Sequence[str], min_share: float
             return Detection(NestedFormat(outer, inner), outer_share,
                              f"{reason}; of its messages {kinds} records: read as such")
     return None
+
+
+def _record_shares(contents: Sequence[str], lines: int) -> list[tuple[float, LineFormat]]:
+    """Each STRUCTURED format with the share of `lines` whose message (of `contents`) it parses, the most first."""
+    shares = []
+    for name in STRUCTURED:
+        inner = PRESETS[name]()
+        shares.append((sum(inner.parse(content) is not None for content in contents if _could_be[name](content)) / lines,
+                       inner))
+    return sorted(shares, key=lambda pair: -pair[0])
 
 
 # Formats that carry other programs' lines as their messages: syslog's, which journald and rsyslog write for every
