@@ -735,22 +735,24 @@ def test_logfmt_records_among_other_programs_lines_in_syslog_are_read_where_they
     assert text == resolve("syslog").parse(lines[4])  # a line of text is read as syslog alone reads it
 
 
-def test_a_nodes_syslog_with_kubelets_klog_and_containerds_logfmt_reads_both_where_they_stand():
+@pytest.mark.parametrize("kubelet_lines", [4, 7])  # of every 10: below and above the share that reads one kind alone
+def test_a_nodes_syslog_with_kubelets_klog_and_containerds_logfmt_reads_both_where_they_stand(kubelet_lines):
     def line(i: int) -> str:
-        if i % 10 < 4:
+        if i % 10 < kubelet_lines:
             return (f'kubelet[1234]: {"IE"[i % 2]}1207 14:16:{i % 60:02d}.{i:06d}    1234 kubelet.go:{2000 + i % 2}] '
                     f'"{("SyncLoop UPDATE", "Error syncing pod, skipping")[i % 2]}" pod="default/web-{i % 3}"')
-        if i % 10 < 7:
+        if i % 10 < kubelet_lines + 2:
             return (f'containerd[880]: time="2026-12-07T14:16:{i % 60:02d}Z" level={("info", "error")[i % 2]} '
                     f'msg="{("StartContainer returns successfully", "failed to pull image")[i % 2]}" id={i:08x}')
         return f"systemd[1]: Started Session {i} of user deploy."
     lines = [f"Dec  7 14:16:{i % 60:02d} node-1 {line(i)}" for i in range(100)]
     found = detect(lines).format
-    parsed = {i: found.parse(lines[i]) for i in (0, 1, 4, 5, 7)}
+    containerd = next(i for i in range(1, 100, 2) if "containerd" in lines[i])
+    kubelet_error, containerd_error, systemd = (found.parse(lines[i]) for i in (1, containerd, 9))
     assert found.name == "syslog+klog|logfmt" and format_from_state(found.name).name == found.name
-    assert [(parsed[i].content, parsed[i].level) for i in (1, 5)] == [
+    assert [(p.content, p.level) for p in (kubelet_error, containerd_error)] == [
         ('Error syncing pod, skipping pod="default/web-1"', "error"), ("failed to pull image", "error")]
-    assert parsed[7] == resolve("syslog").parse(lines[7])
+    assert systemd == resolve("syslog").parse(lines[9])
 
 
 @pytest.mark.parametrize("record", [

@@ -135,20 +135,21 @@ def _with_some_structured(found: Detection, sample: Sequence[str]) -> Detection:
 
 def _structured_inside(found: Detection, sample: Sequence[str], min_share: float,
                        bare_time: bool = True) -> Detection | None:
-    """`found`'s format with STRUCTURED records (logfmt, JSON, klog) inside it (NestedFormat; the two kinds that hold
-    the most lines, as EitherFormat) when at least `min_share` of the lines hold such records as their message, as a
-    logfmt program's lines are in syslog (`... prometheus[4242]: ts=... level=info msg="..."`) or after `kubectl logs
-    --timestamps`' time; None otherwise. Mined as the header's own messages, they would all be one template
-    (`level=info msg=<STR>`) with an unknown level. With `bare_time`, what follows a leading date and time is looked
-    at too, where the format read a record's pairs as its header."""
+    """`found`'s format with STRUCTURED records (logfmt, JSON, klog) inside it (NestedFormat; with a second kind that
+    holds MIN_STRUCTURED_SHARE of the lines, as EitherFormat) when at least `min_share` of the lines hold records of one
+    kind as their message, as a logfmt program's lines are in syslog (`... prometheus[4242]: ts=... level=info
+    msg="..."`) or after `kubectl logs --timestamps`' time; None otherwise. Mined as the header's own messages, they
+    would all be one template (`level=info msg=<STR>`) with an unknown level. With `bare_time`, what follows a leading
+    date and time is looked at too, where the format read a record's pairs as its header."""
     if sum(_could_hold_a_record(line) for line in sample) < min_share * len(sample):
         return None  # too few lines could (a cheap test: the format does not parse them for this)
     bare = bare_time and not isinstance(found.format, StampPrefixFormat)  # pairs or an object read as a header
     outers = [found.format, StampPrefixFormat()] if bare else [found.format]
     for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
         contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
-        held = [(share, inner) for share, inner in _record_shares(contents, len(sample))[:2] if share >= min_share]
-        if held:
+        shares = _record_shares(contents, len(sample))
+        held = shares[:1] + [pair for pair in shares[1:2] if pair[0] >= MIN_STRUCTURED_SHARE]  # a second kind, if any
+        if shares[0][0] >= min_share:
             inner = held[0][1] if len(held) == 1 else EitherFormat(held[0][1], held[1][1])
             outer_share = found.share if outer is found.format else sum(
                 outer.parse(line) is not None for line in sample) / len(sample)
