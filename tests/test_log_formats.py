@@ -960,6 +960,20 @@ def test_paths_urls_emails_macs_durations_sizes_and_quoted_strings_are_masked():
         assert mask in text, (mask, text)
 
 
+@pytest.mark.parametrize("message, masked", [
+    ("Relay listener (dynamic+https://relays.syncthing.net/endpoint) starting", "Relay listener (<URL>) starting"),
+    ("blocked using rbl.example.com; https://www.spamhaus.org/query/ip/1.2.3.4; from=<x@example.org>",
+     "blocked using rbl.example.com; <URL>; from=<<EMAIL>>"),
+    ("see https://example.com/docs/x.", "see <URL>."),
+    ("listenerSupervisor@dynamic+https://relays.syncthing.net/endpoint: service failed",
+     "listenerSupervisor@<URL>: service failed"),
+    ("fetched http://evil.example/x.txt? and https://en.wikipedia.org/wiki/Foo_(bar) from http://[::1]:9090/metrics",
+     "fetched <URL> and <URL> from <URL>"),  # an empty query, brackets the URL opens: its own
+])
+def test_a_url_leaves_the_bracket_or_punctuation_that_closes_the_text_around_it(message, masked):
+    assert BuiltinMasking().mask(message, "<", ">") == masked
+
+
 def test_a_quoted_http_request_line_keeps_its_method_so_requests_by_method_are_templates_of_their_own():
     source = miner(line_format="none")
     lines = [f'10.0.0.{i}:5123{i} - "{method} /api/orders/{i} HTTP/1.1" 200 OK took "{i} ms"'

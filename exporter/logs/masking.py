@@ -37,7 +37,10 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     # things with punctuation inside
     # (a scheme and an address start where their characters start, not inside a dotted word: each start tried inside
     # one would scan to its end again, quadratic on a long token)
-    (r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+", "URL", ":"),
+    # (a bracket that the URL does not open closes the text around it, as a full stop or comma after it ends a sentence:
+    # `(dynamic+https://relays.example.net/endpoint) starting`, `see https://example.com/x.`)
+    (r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^\s\"'<>()\[\]]|\([^\s\"'<>()]*\)|\[[^\s\"'<>\[\]]*\])+"
+     r"(?<![.,;:])", "URL", ":"),
     (r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
     (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     # a relative path of three parts or more, the first not a number (docs/content/npm.md; not 2026/12/06; two parts
