@@ -29,8 +29,10 @@ DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitt
                         r"|[\w/.-]*\.[\w.*()]+\(.*\)$)")
 # (logrus's text formatter on a terminal, as k3s and dockerd run in the foreground write it, cuts its levels to four
 # letters before a bracket: `ERRO[0001] message`; only there are ERRO, DEBU, FATA, PANI and TRAC levels)
-DEFAULT_LEVEL = (r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|LOG|TRC|DBG|INF|WRN|ERR|FTL"
-                 r"|(?:ERRO|DEBU|FATA|PANI|TRAC)(?=\[))\b")
+# (each of those folded into its full word's alternative: the search runs over every line without a level field, and
+# five more alternatives tried at every word cost a sixth of it)
+DEFAULT_LEVEL = (r"\b(TRAC(?:E|(?=\[))|DEBU(?:G|(?=\[))|INFO|NOTICE|WARN|WARNING|ERRO(?:R|(?=\[))|SEVERE|FATA(?:L|(?=\[))"
+                 r"|CRITICAL|CRIT|PANI(?:C|(?=\[))|LOG|TRC|DBG|INF|WRN|ERR|FTL)\b")
 
 
 def _regex(value: str | None, what: str) -> str | None:
