@@ -23,7 +23,6 @@ from .formats import (
     DETECTION_ORDER,
     PLAIN_VARIANTS,
     PRESETS,
-    STRUCTURED,
     WRAPPERS,
     ColonColumnFormat,
     CsvFormat,
@@ -78,10 +77,7 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
     shares = [(parse_share(candidate, sample), candidate)
               for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER)
               if candidate is not None]
-    best: tuple[float, LineFormat] | None = None
-    for share, candidate in shares:
-        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
-            best = (share, candidate)
+    best = _best(shares)
     if best is not None and best[1].name in WRAPPERS:
         return _nested(best[1], best[0], _preset_reason(*best), sample)
     if best is not None:
@@ -119,6 +115,10 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
                                                     "are mined"), sample)
 
 
+# Records a header format can hold that no message is by chance (`Dec  7 14:00:00 vm prometheus[4242]: ts=...
+# level=info msg="..."`, a logfmt, JSON or klog program's lines as syslog or `kubectl logs --timestamps` writes them):
+# looked for inside any format
+STRUCTURED = ("logfmt", "json", "klog")
 # Records on this share of the sample lines (fewer than MIN_SHARE) are read as records where they stand: a syslog file
 # where a few programs (Prometheus, Grafana, an exporter) write logfmt among others that write text, or kubelet's klog
 # and containerd's logfmt on a node (the two kinds that hold the most lines are read). A line whose message is no
@@ -148,8 +148,8 @@ def _structured_inside(found: Detection, sample: Sequence[str], min_share: float
     for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
         contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
         shares = _record_shares(contents, len(sample))
-        held = shares[:1] + [pair for pair in shares[1:2] if pair[0] >= MIN_STRUCTURED_SHARE]  # a second kind, if any
         if shares[0][0] >= min_share:
+            held = shares[:1] + [pair for pair in shares[1:2] if pair[0] >= MIN_STRUCTURED_SHARE]  # a second kind, if any
             inner = held[0][1] if len(held) == 1 else EitherFormat(held[0][1], held[1][1])
             outer_share = found.share if outer is found.format else sum(
                 outer.parse(line) is not None for line in sample) / len(sample)
@@ -186,11 +186,8 @@ def _header_format_inside(found: Detection, sample: Sequence[str]) -> Detection 
     contents = [parsed.content for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
     if sum(map(_could_begin_a_header, contents)) < MIN_SHARE * len(sample):
         return None  # most are plain messages (a cheap test: the presets are not tried on them)
-    best: tuple[float, LineFormat] | None = None  # the presets alone, as detect() chooses among them
-    for candidate in (PRESETS[name]() for name in DETECTION_ORDER if name != "csv" and name not in WRAPPERS):
-        share = parse_share(candidate, contents)
-        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
-            best = (share, candidate)
+    best = _best([(parse_share(candidate, contents), candidate)  # the presets alone
+                  for candidate in (PRESETS[name]() for name in DETECTION_ORDER if name != "csv" and name not in WRAPPERS)])
     if best is None or best[0] * len(contents) < MIN_SHARE * len(sample):
         return None
     inner = _header_rest(_without_stray_component(Detection(best[1], best[0], _preset_reason(*best)), contents),
@@ -217,6 +214,16 @@ def _could_hold_a_record(line: str) -> bool:
 # what a message must hold to be one of the STRUCTURED records (a cheap test: the others are not parsed)
 _could_be = {"logfmt": lambda content: "=" in content, "json": lambda content: content[:1] == "{",
              "klog": lambda content: content[:1] in "IWEF" and content[1:5].isdigit()}
+
+
+def _best(shares: Sequence[tuple[float, LineFormat]]) -> tuple[float, LineFormat] | None:
+    """Of (share, format) pairs in DETECTION_ORDER, the first that parses MIN_SHARE of the sample, or a later one that
+    parses clearly more (5 points); None when none does."""
+    best: tuple[float, LineFormat] | None = None
+    for share, candidate in shares:
+        if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
+            best = (share, candidate)
+    return best
 
 
 def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
@@ -662,8 +669,7 @@ def format_from_state(name: str | None) -> LineFormat | None:
         return None
     outer, plus, inner = name.partition("+")
     if plus:  # a wrapper's line (cri+log4j), or one format's message in another's layout (syslog+klog, syslog+logfmt)
-        outer_format = resolve(outer) if outer in WRAPPERS else format_from_state(outer)
-        inner_format = format_from_state(inner)
+        outer_format, inner_format = format_from_state(outer), format_from_state(inner)
         return NestedFormat(outer_format, inner_format) if outer_format is not None and inner_format is not None else None
     first, bar, second = name.partition("|")
     if bar:

@@ -816,10 +816,6 @@ def compile_pattern(pattern: str, name: str | None = None) -> RegexFormat:
 
 # Layouts that wrap another program's line: their message may carry that program's own header.
 WRAPPERS = ("cri", "json")
-# Records a header format can hold that no message is by chance (`Dec  7 14:00:00 vm prometheus[4242]: ts=...
-# level=info msg="..."`, a logfmt, JSON or klog program's lines as syslog or `kubectl logs --timestamps` writes them):
-# looked for inside any format
-STRUCTURED = ("logfmt", "json", "klog")
 
 
 class NestedFormat(LineFormat):
@@ -877,7 +873,7 @@ def resolve(spec: str) -> LineFormat:
         return declared_csv
     outer, plus, inner = spec.partition("+")
     if plus and "<" not in outer:  # a wrapper's line (cri+log4j), or a program's lines in another layout (syslog+klog)
-        return NestedFormat(PRESETS[outer]() if outer in WRAPPERS else resolve(outer), resolve(inner))
+        return NestedFormat(resolve(outer), resolve(inner))
     first, bar, second = spec.partition("|")
     if bar and "<" not in spec:
         return EitherFormat(resolve(first), resolve(second))
