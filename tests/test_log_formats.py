@@ -659,6 +659,23 @@ def test_four_letter_levels_are_read_and_a_component_with_a_slash_after_them_is_
     assert parsed[0].content == "Adding client to file serving engine"
 
 
+def test_supervisords_four_letter_levels_are_read_and_cut():
+    # a real supervisord 4.2's lines at loglevel=debug (its levels: CRIT, ERRO, WARN, INFO, DEBG, TRAC, BLAT)
+    supervisord = ["CRIT Supervisor is running as root.  Privileges were not dropped",
+                   "INFO spawned: 'worker' with pid 10113",
+                   "DEBG 'worker' stdout output:",
+                   "DEBG received SIGCHLD indicating a child quit",
+                   "WARN exited: worker (exit status 1; not expected)",
+                   "ERRO pool www event buffer overflowed, discarding event 3",
+                   "TRAC poll: tick",
+                   "BLAT read event caused by <POutputDispatcher at 140 for <Subprocess at 139 with name worker>>"]
+    lines = [f"2026-12-07 16:03:{i % 60:02d},{i:03d} {supervisord[i % 8]}" for i in range(64)]
+    found = detect(lines).format
+    parsed = [found.parse(line) for line in lines[:8]]
+    assert [p.level for p in parsed] == ["critical", "info", "debug", "debug", "warning", "error", "debug", "debug"]
+    assert [p.content for p in parsed] == [line.split(" ", 1)[1] for line in supervisord]
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all

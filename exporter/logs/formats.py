@@ -34,7 +34,8 @@ LEVEL_WORDS = {"TRACE": "debug", "DEBUG": "debug", "FINE": "debug", "FINER": "de
                "FAIL": "error", "SEVERE": "error", "FATAL": "critical", "FTL": "critical",
                "CRITICAL": "critical", "CRIT": "critical", "PANIC": "critical", "ALERT": "critical", "EMERG": "critical",
                "EMERGENCY": "critical", "SYSTEM": "info",  # SYSTEM: MySQL 8's [System] (start, stop, ready)
-               "SILLY": "debug"}  # below debug in Node's npmlog and winston
+               "SILLY": "debug",  # below debug in Node's npmlog and winston
+               "DEBG": "debug", "BLAT": "debug"}  # supervisord's debug and blather (with its CRIT, ERRO, WARN, INFO, TRAC)
 # The level words that are levels in any case and wherever a header puts them: not words a message or a component
 # name often is (log, config, system, note, fail, alert) nor one that ends a phrase (`Stack trace:`)
 COMMON_LEVEL_WORDS = frozenset({"DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "SEVERE", "FATAL", "CRITICAL",
@@ -483,7 +484,7 @@ _HMS = r"\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?"
 # CONFIG (java.util.logging's) in upper case only: `[config]` is a module's tag, OpenVPN's `  config = ...` a setting
 _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|(?-i:CONFIG)|INFORMATION|INFO|NOTICE|NOTE|WARNING|WARN|ERROR|ERR|SEVERE" \
               r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|DBUG|EROR|TRCE" \
-              r"|LOG(?=:)|(?-i:LOG)(?= )|SYSTEM(?=\]))"
+              r"|LOG(?=:)|(?-i:LOG)(?= )|SYSTEM(?=\])|(?-i:ERRO|DEBG|TRAC|BLAT))"  # the last: supervisord's, upper case
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
 # yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
 # "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
