@@ -676,6 +676,54 @@ def test_supervisords_four_letter_levels_are_read_and_cut():
     assert [p.content for p in parsed] == [line.split(" ", 1)[1] for line in supervisord]
 
 
+# Records as zap writes them (a real Caddy 2.6's, an OpenTelemetry Collector's, a Kubernetes operator's in
+# controller-runtime's development mode): level, logger, caller, message, fields
+ZAP_RECORDS = [
+    ("info", "admin", None, "admin endpoint started", {"address": "localhost:2020", "enforce_origin": False}),
+    ("debug", "http.handlers.reverse_proxy", None, "selected upstream", {"dial": "127.0.0.1:9", "total_upstreams": 1}),
+    ("error", "http.log.error.log0", None, "dial tcp 127.0.0.1:9: connect: connection refused",
+     {"request": {"remote_ip": "127.0.0.1", "method": "GET"}, "duration": 0.000593, "status": 502}),
+    ("info", None, "service@v0.88.0/telemetry.go:84", "Setting up own telemetry...", None),
+    ("info", None, "exporterhelper/queue_sender.go:131", "Exporting failed. Will retry the request after interval.",
+     {"kind": "exporter", "data_type": "metrics", "name": "otlp", "interval": "5.52s"}),
+    ("info", "setup", None, "starting manager", None),
+    ("error", "setup", "cmd/main.go:123", "problem running manager", {"error": "no matches for kind \"Widget\""}),
+    ("warn", "controller-runtime.metrics", None, "Serving metrics without authentication", {"bindAddress": ":8080"}),
+]
+
+
+def zap_console_line(i: int, level: str, logger: str | None, caller: str | None, message: str, fields) -> str:
+    columns = [f"2026-12-07T16:05:{i % 60:02d}.{i:03d}Z", level.upper() if i % 2 else level, logger, caller, message,
+               json.dumps(fields, separators=(", ", ": ")) if fields else None]
+    return "\t".join(column for column in columns if column is not None)
+
+
+def test_zaps_console_columns_are_read_apart_and_give_the_templates_of_its_json_encoder():
+    records = [ZAP_RECORDS[i % len(ZAP_RECORDS)] for i in range(64)]
+    console = [zap_console_line(i, *record) for i, record in enumerate(records)]
+    found = detect(console).format
+    parsed = [found.parse(line) for line in console[:len(ZAP_RECORDS)]]
+    assert [p.content for p in parsed] == [message for _, _, _, message, _ in ZAP_RECORDS]
+    assert [p.fields.get("Logger") for p in parsed] == [logger for _, logger, _, _, _ in ZAP_RECORDS]
+    assert [p.fields.get("Caller") for p in parsed] == [caller for _, _, caller, _, _ in ZAP_RECORDS]
+    assert [json.loads(p.fields["Fields"]) if "Fields" in p.fields else None for p in parsed] == [
+        fields for *_, fields in ZAP_RECORDS]
+    assert [p.level for p in parsed] == ["info", "debug", "error", "info", "info", "info", "error", "warning"]
+    as_json = [json.dumps({"level": level, "ts": 1796659529.1 + i, "logger": logger, "caller": caller, "msg": message,
+                           **(fields or {})}) for i, (level, logger, caller, message, fields) in enumerate(records)]
+    templates = {t.text for t in mine_lines(console).templates.values()}
+    assert templates == {t.text for t in mine_lines(as_json).templates.values()} and len(templates) == 8
+
+
+@pytest.mark.parametrize("line, content", [
+    ("2026-12-07 16:05:52 INFO\tcolumn one\tcolumn two", "column one\tcolumn two"),  # no one-word logger first
+    ("2026-12-07 16:05:52 INFO started\t{\"x\": 1}", "started\t{\"x\": 1}"),  # the level not followed by a tab
+    ("2026-12-07T16:05:52Z\tINFO\tstarted\t{\"x\": 1}", "started"),  # a message alone is no logger
+])
+def test_tabs_elsewhere_leave_the_message_as_it_is(line, content):
+    assert resolve("generic").parse(line).content == content
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all
@@ -858,7 +906,7 @@ def test_a_component_naming_a_level_and_a_facility_gives_the_level(name):
     ("[2026-03-03T04:02:11.789+0000] {taskinstance.py:1937} ERROR - Task failed with exception",
      "Task failed with exception", "error"),  # Airflow: a braced source before the level, " - " after it
     ('2026-03-03T04:02:11.123Z\tERROR\tstore/db.go:88\tquery failed\t{"table": "orders"}',
-     'query failed\t{"table": "orders"}', "error"),  # zap's console encoder: the caller and a tab
+     "query failed", "error"),  # zap's console encoder: the caller and a tab, the fields after another
     ("[2026-03-03 04:02:11.123][12][warning][config] [source/common/config/grpc_stream.h:201] config stream closed",
      "[source/common/config/grpc_stream.h:201] config stream closed", "warning"),  # Envoy: brackets without spaces
     ("2026-03-03T04:02:11.123Z pid=4410 tid=ov3abc class=HardJob jid=b4a577edbccf1d805744efa9 elapsed=0.4 INFO: done",

@@ -669,9 +669,20 @@ def is_header_alone(line: str) -> bool:
 class _GenericFormat(RegexFormat):
     """`generic`, whose level word is optional and matched in any case: a lower-case one written as a word of
     running text (`[main] error count 3`: no bracket, pipe or padding around it, no `:`, tab or ` - ` after it)
-    is the message's first word, not a level, so the message starts there."""
+    is the message's first word, not a level, so the message starts there. Columns after a level and a tab are
+    zap's console encoder's (_tab_columns)."""
+
+    def field_names(self) -> frozenset[str] | None:
+        names = super().field_names()
+        return None if names is None else names | {"Fields"}
 
     def parse(self, line: str) -> Parsed | None:
+        parsed = self._parse_level(line)
+        if parsed is not None and "\t" in parsed.content and LEVEL in parsed.fields:
+            return _tab_columns(line, parsed)
+        return parsed
+
+    def _parse_level(self, line: str) -> Parsed | None:
         parsed = super().parse(line)
         if parsed is not None and LEVEL not in parsed.fields and "Component" in parsed.fields:
             return _level_in_component(parsed)
@@ -686,6 +697,30 @@ class _GenericFormat(RegexFormat):
         fields = {k: v for k, v in parsed.fields.items() if k not in (LEVEL, "Logger", "Component", "Caller")}
         content = structured_message(line[start:])
         return Parsed(content, None, {**fields, CONTENT: content})
+
+
+# zap's console encoder (Caddy, the OpenTelemetry Collector, Kubernetes operators in controller-runtime's development
+# mode) writes `time<TAB>LEVEL<TAB>logger<TAB>caller<TAB>message<TAB>{"key": value, ...}`, the logger, the caller and
+# the fields optional; its JSON encoder writes the same record as keys, the message under one of them
+_TAB_NAME = re.compile(r"[\w$.@/#\-]+")
+_TAB_CALLER = re.compile(r"[\w$.@/#\-]+:\d+")
+
+
+def _tab_columns(line: str, parsed: Parsed) -> Parsed:
+    """`parsed` with the columns zap's console encoder writes after its level and a tab read apart: a logger (one
+    word before a further column), a caller (`file.go:42`) and a trailing JSON object of fields, so that its message
+    is what the JSON encoder would write under `msg`; as it was where the level is not followed by a tab."""
+    if parsed.fields[LEVEL] + "\t" not in line:
+        return parsed
+    columns, fields = parsed.content.split("\t"), dict(parsed.fields)
+    if len(columns) > 1 and columns[-1].startswith("{") and columns[-1].rstrip().endswith("}"):
+        fields["Fields"] = columns.pop()
+    if "Caller" not in fields and len(columns) > 1 and _TAB_NAME.fullmatch(columns[0]):
+        fields["Logger"] = columns.pop(0)
+        if len(columns) > 1 and _TAB_CALLER.fullmatch(columns[0]):
+            fields["Caller"] = columns.pop(0)
+    content = "\t".join(columns)
+    return Parsed(content, parsed.level, {**fields, CONTENT: content})
 
 
 # A component that is a level and a facility, `level/facility` (Icinga 2's `information/cli:`, `warning/ApiListener:`),
