@@ -724,6 +724,17 @@ def test_tabs_elsewhere_leave_the_message_as_it_is(line, content):
     assert resolve("generic").parse(line).content == content
 
 
+def test_a_syslog_header_after_a_date_and_a_time_with_a_space_is_read_where_a_program_and_pid_follow():
+    # ProFTPD's own SystemLog: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (localhost[127.0.0.1]): message`
+    lines = [f"2026-12-07 16:19:{i % 60:02d},{i:03d} vm proftpd[{19100 + i}] localhost: {MESSAGES[i % 10]}"
+             for i in range(60)]
+    found = detect(lines).format
+    parsed = found.parse(lines[0])
+    assert found.name.startswith("syslog") and (parsed.fields["Host"], parsed.fields["Component"]) == ("vm", "proftpd")
+    assert resolve("syslog").parse("2026-12-07 16:19:25 INFO worker: started") is None  # no program[pid]: not syslog
+    assert resolve("syslog").parse("2026-12-07 16:19:25.123 7f10 Info: Privoxy version 3.0.34") is None
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all

@@ -502,9 +502,12 @@ _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
 
 PRESET_PATTERNS: dict[str, str] = {
     # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message; BSD syslog (macOS)
-    # writes some tags without the colon after the pid (`com.apple.xpc.launchd[1] (service): message`)
+    # writes some tags without the colon after the pid (`com.apple.xpc.launchd[1] (service): message`); the time may be
+    # RFC 3339's (rsyslog's high-precision files), or a date and a time with a space between them before a host and a
+    # `program[pid]` (ProFTPD's own log: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (client[ip]): message`)
     "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" (?:[ \d]\d|\d) " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
-              r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<Host>\S+(?<!:)) "
+              r"(?:Z|[+-]\d{2}:?\d{2})?|\d{4}-\d{2}-\d{2} " + _HMS + r"(?= \S+ [^\s\[:]+\[\d+\]))"
+              r" (?P<Host>\S+(?<!:)) "
               r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]:))(?:\[(?P<Pid>\d+)\]:?|:)"
               r" ?(?P<Content>.*)$",
     # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
