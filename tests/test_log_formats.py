@@ -735,6 +735,25 @@ def test_a_syslog_header_after_a_date_and_a_time_with_a_space_is_read_where_a_pr
     assert resolve("syslog").parse("2026-12-07 16:19:25.123 7f10 Info: Privoxy version 3.0.34") is None
 
 
+def test_a_prefix_ending_in_a_number_and_a_colon_before_the_level_is_cut():
+    # pgpool-II's default log_line_prefix `%m: %a pid %p: ` (a real pgpool-II 4.3), then PostgreSQL's `LEVEL:  `
+    apps = ["main", "child", "sr_check_worker", "health_check0", "psql", "pcp_main"]
+    messages = ["LOG:  process started", "DEBUG:  authenticate kind = 5", "LOG:  health check failed on node 1",
+                "DEBUG:  creating new connection to backend", "ERROR:  unable to forward message to frontend",
+                "DEBUG:  reading startup packet", "LOG:  failover: set new primary node: 0"]
+    lines = [f"2026-12-07 16:22:{i % 60:02d}.{i:03d}: {apps[i % 6]} pid {19700 + i}: {messages[i % 7]}"
+             for i in range(84)]
+    assert {t.text for t in mine_lines(lines).templates.values()} == {
+        message.split(":  ", 1)[1].replace("5", "<NUM>").replace("1", "<NUM>").replace("0", "<NUM>")
+        for message in messages}
+    assert [detect(lines).format.parse(line).level for line in lines[:5]] == ["info", "debug", "info", "debug", "error"]
+    # BIND's file channel with print-category and print-severity at debug level: `category: debug 3: message`
+    functions = ["zone_settimer", "zone_timer", "zone_maintenance", "dns_zone_maintenance", "dns_zone_verifydb"]
+    bind = [f"07-Dec-2026 16:02:{i % 60:02d}.{i:03d} general: debug {1 + i % 3}: {functions[i % 5]}: zone z{i}.test/IN: enter"
+            for i in range(50)]
+    assert {t.text for t in mine_lines(bind).templates.values()} == {f"{f}: zone <*> enter" for f in functions}
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all

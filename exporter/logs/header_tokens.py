@@ -29,8 +29,9 @@ _TIME_TOKEN = re.compile(r"^[\[(]?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,9})?[\])]?,?$"
 _CLF_STAMP = re.compile(r"^\[?\d{1,2}/[A-Z][a-z]{2}/\d{4}[: ]\d{2}:\d{2}:\d{2}")
 _ZONE_TOKEN = re.compile(r"^[\[(]?(?:[+-]\d{2}:?\d{2}|UTC|GMT|Z)[\])]?,?$")
 # A number in brackets or after '#': the kernel's uptime stamp ([12.345678], padded to its width as [    0.004242]), a
-# worker or connection id (#0, <12>)
-_NUMBER_TOKEN = re.compile(r"^(?:\[ *\d+(?:\.\d+)?\]|\( *\d+(?:\.\d+)?\)|< *\d+(?:\.\d+)?>|#\d+):?,?$")
+# worker or connection id (#0, <12>); or a bare number closed by a colon, as a prefix ends with a pid (pgpool-II's
+# `main pid 19705: LOG:  ...`) or a level with its verbosity (BIND's `debug 3: ...`)
+_NUMBER_TOKEN = re.compile(r"^(?:(?:\[ *\d+(?:\.\d+)?\]|\( *\d+(?:\.\d+)?\)|< *\d+(?:\.\d+)?>|#\d+):?,?|\d+:)$")
 # A bracketed word or group: a thread, a logger or a context ([main], [pool-1-thread-3], {req=12}, [pool www],
 # (1234 on node-1):); split_header_tokens keeps a group with spaces inside as one token
 _BRACKET_TOKEN = re.compile(r"^(?:\[.+\]|\{.+\}|\(.+\)):?$", re.DOTALL)
