@@ -724,15 +724,24 @@ def test_tabs_elsewhere_leave_the_message_as_it_is(line, content):
     assert resolve("generic").parse(line).content == content
 
 
-def test_a_syslog_header_after_a_date_and_a_time_with_a_space_is_read_where_a_program_and_pid_follow():
-    # ProFTPD's own SystemLog: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (localhost[127.0.0.1]): message`
-    lines = [f"2026-12-07 16:19:{i % 60:02d},{i:03d} vm proftpd[{19100 + i}] localhost: {MESSAGES[i % 10]}"
-             for i in range(60)]
+def test_postgresql_session_lines_lose_their_user_and_database_with_debians_default_prefix():
+    # Debian's log_line_prefix `%m [%p] %q%u@%d `: the user and database on a session's lines only (a real PostgreSQL 15)
+    server = ["LOG:  checkpoint starting: time", "LOG:  database system is ready to accept connections",
+              "LOG:  listening on IPv4 address \"127.0.0.1\", port 5432"]
+    session = [("nosuch@nodb", 'FATAL:  role "nosuch" does not exist'), ("app@shop", 'FATAL:  role "bob" does not exist'),
+               ("app@shop", 'ERROR:  relation "items" does not exist at character 15'),
+               ("[unknown]@[unknown]", "LOG:  connection received: host=127.0.0.1 port=40312")]
+    lines = [f"2026-12-07 16:22:{i % 60:02d}.{i:03d} UTC [{19700 + i}] " + (
+        server[i % 3] if i % 2 else "{} {}".format(*session[i // 2 % 4])) for i in range(80)]
     found = detect(lines).format
     parsed = found.parse(lines[0])
-    assert found.name.startswith("syslog") and (parsed.fields["Host"], parsed.fields["Component"]) == ("vm", "proftpd")
-    assert resolve("syslog").parse("2026-12-07 16:19:25 INFO worker: started") is None  # no program[pid]: not syslog
-    assert resolve("syslog").parse("2026-12-07 16:19:25.123 7f10 Info: Privoxy version 3.0.34") is None
+    assert (parsed.content, parsed.level, parsed.fields["User"], parsed.fields["Database"]) == (
+        'role "nosuch" does not exist', "critical", "nosuch", "nodb")
+    templates = {t.text for t in mine_lines(lines).templates.values()}
+    assert templates == {"checkpoint starting: time", "database system is ready to accept connections",
+                         "listening on IPv4 address <STR>, port <NUM>", "role <STR> does not exist",
+                         "relation <STR> does not exist at character <NUM>",
+                         "connection received: host=<IP> port=<NUM>"}
 
 
 def test_a_prefix_ending_in_a_number_and_a_colon_before_the_level_is_cut():
@@ -752,6 +761,17 @@ def test_a_prefix_ending_in_a_number_and_a_colon_before_the_level_is_cut():
     bind = [f"07-Dec-2026 16:02:{i % 60:02d}.{i:03d} general: debug {1 + i % 3}: {functions[i % 5]}: zone z{i}.test/IN: enter"
             for i in range(50)]
     assert {t.text for t in mine_lines(bind).templates.values()} == {f"{f}: zone <*> enter" for f in functions}
+
+
+def test_a_syslog_header_after_a_date_and_a_time_with_a_space_is_read_where_a_program_and_pid_follow():
+    # ProFTPD's own SystemLog: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (localhost[127.0.0.1]): message`
+    lines = [f"2026-12-07 16:19:{i % 60:02d},{i:03d} vm proftpd[{19100 + i}] localhost: {MESSAGES[i % 10]}"
+             for i in range(60)]
+    found = detect(lines).format
+    parsed = found.parse(lines[0])
+    assert found.name.startswith("syslog") and (parsed.fields["Host"], parsed.fields["Component"]) == ("vm", "proftpd")
+    assert resolve("syslog").parse("2026-12-07 16:19:25 INFO worker: started") is None  # no program[pid]: not syslog
+    assert resolve("syslog").parse("2026-12-07 16:19:25.123 7f10 Info: Privoxy version 3.0.34") is None
 
 
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])

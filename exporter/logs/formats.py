@@ -625,7 +625,9 @@ PRESET_PATTERNS: dict[str, str] = {
     # be padded on either side ([info     ], Fluent Bit's [ warn])
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?(?:,|[|:](?= ))?(?:[ \t]+|(?=\[))"
                r"(?:(?P<Process>[\w.-]+)\|[ \t]+)?"  # Squid's `kid1| `
-               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
+               r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?"
+               r"(?:(?P<User>[^\s@]*)@(?P<Database>\S*) +)?"  # PostgreSQL's session lines: Debian's `%m [%p] %q%u@%d `
+               r"(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
                r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
                + _GENERIC_COMPONENT + r"?(?P<Content>.*)$",
