@@ -774,6 +774,19 @@ def test_a_syslog_header_after_a_date_and_a_time_with_a_space_is_read_where_a_pr
     assert resolve("syslog").parse("2026-12-07 16:19:25.123 7f10 Info: Privoxy version 3.0.34") is None
 
 
+def test_apaches_vhost_combined_lines_are_access_lines_with_their_virtual_host():
+    # a real Apache 2.4's other_vhosts_access.log (Debian's default for virtual hosts: `%v:%p %h %l %u %t "%r" ...`)
+    lines = [f'{("shop.test", "api.test")[i % 2]}:80 127.0.0.1 - - [07/Dec/2026:16:37:{i % 60:02d} +0000] '
+             f'"GET {("/", "/api/items/")[i % 2]}{i if i % 2 else ""} HTTP/1.1" {(200, 404)[i % 2]} 471 "-" "curl/7.88.1"'
+             for i in range(40)]
+    found = detect(lines).format
+    parsed = found.parse(lines[1])
+    assert found.name == "access"
+    assert (parsed.content, parsed.fields["VHost"], parsed.fields["Status"]) == ("GET /api/items/1 HTTP/1.1", "api.test:80",
+                                                                                "404")
+    assert {t.text for t in mine_lines(lines).templates.values()} == {"GET / HTTP/<NUM>", "GET <PATH> HTTP/<NUM>"}
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all

@@ -519,8 +519,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # nginx error log: yyyy/MM/dd HH:mm:ss [level] pid#tid: *conn message
     "nginx_error": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<Level>\w+)\] (?P<Pid>\d+)#(?P<Tid>\d+):"
                    r" (?:\*\d+ )?(?P<Content>.*)$",
-    # Common / combined access log (Apache, nginx): the request line is the message
-    "access": r"^(?P<Client>\S+) \S+ (?P<User>\S+) \[(?P<Timestamp>[^\]]+)\] \"(?P<Content>[^\"]*)\" "
+    # Common / combined access log (Apache, nginx): the request line is the message; Apache's vhost_combined (Debian's
+    # other_vhosts_access.log) writes the virtual host and port first
+    "access": r"^(?:(?P<VHost>[^\s\[]+:\d+) (?=\S+ \S+ \S+ \[))?"
+              r"(?P<Client>\S+) \S+ (?P<User>\S+) \[(?P<Timestamp>[^\]]+)\] \"(?P<Content>[^\"]*)\" "
               r"(?P<Status>\d{3}) (?P<Size>\S+)(?: \"(?P<Referer>[^\"]*)\" \"(?P<UserAgent>[^\"]*)\")?.*$",
     # Log4j / Logback / Log4j2 layouts: timestamp, optional pid, optional "-", level and thread in
     # either order, logger, then ":" or " - " before the message
