@@ -787,6 +787,26 @@ def test_apaches_vhost_combined_lines_are_access_lines_with_their_virtual_host()
     assert {t.text for t in mine_lines(lines).templates.values()} == {"GET / HTTP/<NUM>", "GET <PATH> HTTP/<NUM>"}
 
 
+def test_a_component_padded_before_its_pid_is_cut_and_the_level_after_it_read():
+    # a real fail2ban 1.0's own log: Python's `%(asctime)s %(name)-24s[%(process)d]: %(levelname)-7s %(message)s`, the
+    # name padded to 24 characters and glued to the pid where it is longer
+    records = [("fail2ban.server", "INFO", "Starting Fail2ban v1.0.2"),
+               ("fail2ban.filterpyinotify", "DEBUG", "Event queue size: 1"),
+               ("fail2ban.filter", "INFO", "[sshd] Found 10.0.0.1 - 2026-12-07 16:40:46"),
+               ("fail2ban.database", "WARNING", "New database created. Version '4'"),
+               ("fail2ban.filterpyinotify", "DEBUG", "Watch WD=1 (None) removed"),
+               ("fail2ban.actions", "NOTICE", "[sshd] Ban 10.0.0.9")]
+    lines = [f"2026-12-07 16:40:{i % 60:02d},{i:03d} {name:<24}[{24013 + i % 2}]: {level:<7} {message}"
+             for i, (name, level, message) in enumerate(records * 10)]
+    found = detect(lines).format
+    parsed = [found.parse(line) for line in lines[:6]]
+    assert [p.content for p in parsed] == [message for *_, message in records]
+    assert [p.level for p in parsed] == ["info", "debug", "info", "warning", "debug", "info"]
+    assert [(p.fields["Component"], p.fields.get("Pid")) for p in parsed] == [
+        (f"{name}[{24013 + i % 2}]", None) if len(name) >= 24 else (name, str(24013 + i % 2))
+        for i, (name, *_) in enumerate(records)]
+
+
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])
 def test_a_syslog_day_is_read_padded_with_a_space_or_a_zero_or_not_padded(day):
     # RFC 3164 pads the day with a space, journalctl with a zero; some writers do not pad it at all

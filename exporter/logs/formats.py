@@ -189,7 +189,7 @@ class RegexFormat(LineFormat):
         self.has_level = LEVEL in self.regex.groupindex or "Priority" in self.regex.groupindex
 
     def field_names(self) -> frozenset[str] | None:
-        return frozenset(self.regex.groupindex) - {"Level2", "Thread2"}  # log4j's alternation, merged when parsed
+        return frozenset(self.regex.groupindex) - {"Level2", "Thread2", "Pid2"}  # merged when parsed
 
     def parse(self, line: str) -> Parsed | None:
         match = self.regex.match(line)
@@ -496,7 +496,10 @@ _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{
               r"|\d{4}\.\d{2}\.\d{2} " + _HMS +
               r"|" + _DOW + " " + _MON + r" (?:[ \d]\d|\d) " + _HMS + r" \d{4}"
               r"|" + _MON + r" (?:[ \d]\d|\d) " + _HMS + ")")
-_GENERIC_COMPONENT = r"(?:(?P<Component>[\w$.@/#\-]+(?:::[\w$.@/#\-]+)*(?:\[\d+\])?): +|(?P<Caller>[\w$.@/#\-]+:\d+)\t)"
+# a component with its pid may be padded before the pid, as Python's `%(name)-24s[%(process)d]:` pads it (fail2ban):
+# the pid is then read apart (Pid2, merged into Pid)
+_GENERIC_COMPONENT = (r"(?:(?P<Component>[\w$.@/#\-]+(?:::[\w$.@/#\-]+)*(?:\[\d+\])?)(?: +\[(?P<Pid2>\d+)\])?: +"
+                      r"|(?P<Caller>[\w$.@/#\-]+:\d+)\t)")
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
 _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
 
@@ -691,6 +694,9 @@ class _GenericFormat(RegexFormat):
 
     def _parse_level(self, line: str) -> Parsed | None:
         parsed = super().parse(line)
+        if parsed is not None and "Pid2" in parsed.fields:  # a padded component's pid
+            fields = {name: value for name, value in parsed.fields.items() if name != "Pid2"}
+            parsed = Parsed(parsed.content, parsed.level, {"Pid": parsed.fields["Pid2"], **fields})
         if parsed is not None and LEVEL not in parsed.fields and "Component" in parsed.fields:
             return _level_in_component(parsed)
         if parsed is None or LEVEL not in parsed.fields or not parsed.fields[LEVEL].islower():
