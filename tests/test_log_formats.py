@@ -423,8 +423,12 @@ def test_logfmt_values_are_unquoted_and_a_line_without_a_message_key_is_mined_wi
     assert bare.content == 'caller=main.go:590 build_context="(go=go1.22.4)"' and bare.level == "info"
     audit = logfmt.parse("type=SYSCALL msg=audit(1700000000.123:456): arch=c000003e syscall=59 success=yes "
                          'comm="bash" msg=\'op=login res=success\'')
-    assert audit.content == "audit(1700000000.123:456): arch=c000003e syscall=59 success=yes comm=\"bash\" " \
-                            "msg='op=login res=success'"  # a bare message ending in ':' introduces the rest
+    assert audit.content == "type=SYSCALL audit(1700000000.123:456): arch=c000003e syscall=59 success=yes " \
+                            "comm=\"bash\" msg='op=login res=success'"  # a bare message ending in ':' introduces the rest
+    events = [f"type={kind} msg=audit(17000000{i:02d}.123:{456 + i}): pid={3000 + i} uid=0 auid=4294967295 ses=4294967295 "
+              f"msg='op=login acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=10.0.0.{i} terminal=ssh res=failed'"
+              for i, kind in enumerate(["USER_LOGIN", "USER_AUTH", "USER_ACCT", "CRED_DISP"] * 15)]
+    assert len(mine_lines(events).templates) == 4  # one per kind of event, as auditd's `type` says
     for not_logfmt in ("panic: runtime error: index out of range [3] with length 3", "goroutine 1 [running]:",
                        'level=info msg="unterminated', "a=1"):
         assert logfmt.parse(not_logfmt) is None

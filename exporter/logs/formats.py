@@ -302,8 +302,9 @@ class LogfmtFormat(LineFormat):
     The message is the value of the first message key JSON lines use (`msg`, `message`, ...); the
     other pairs are fields, not mined (logfmt puts a record's variable details there). A line
     without a message key is mined as its pairs less the time and level ones; a bare message that
-    ends with ':' only introduces the pairs after it (auditd's `msg=audit(...):`), so they are mined
-    with it.
+    ends with ':' only introduces the pairs after it (auditd's `msg=audit(...):`), so the record's pairs
+    are mined with it, those before it too (auditd's `type=USER_LOGIN`: the kind of event), less the time
+    and level ones.
     """
 
     def __init__(self, name: str = "logfmt"):
@@ -325,7 +326,9 @@ class LogfmtFormat(LineFormat):
         level_key = level_key_of({k: _unquote(v) for k, v in fields.items() if v})
         message_key = next((k for k in JsonFormat.MESSAGE_KEYS if k in fields), None)
         if message_key is not None and fields[message_key].endswith(":") and not fields[message_key].startswith('"'):
-            content = f"{fields[message_key]} {stripped[ends[message_key]:]}"
+            before = {key: value for key, value in fields.items() if ends[key] < ends[message_key]}
+            content = " ".join(part for part in (_as_message(before, level_key), fields[message_key],
+                                                 stripped[ends[message_key]:].strip()) if part)
         elif message_key is not None:
             content = _unquote(fields[message_key])
         else:
