@@ -648,36 +648,35 @@ def test_database_and_broker_headers_are_cut_and_their_levels_read(lines, name, 
     assert second.level in ("error", "warning")
 
 
-def test_four_letter_levels_are_read_and_a_component_with_a_slash_after_them_is_cut():
-    icecast = ["DBUG fserve/fserve_add_client Adding client to file serving engine",
-               "INFO fserve/fserve_client_create checking for file /stream1 (/usr/share/icecast2/web/stream1)",
-               "WARN fserve/fserve_client_create req for file \"/usr/share/icecast2/web/stream1\" No such file",
-               "DBUG admin/admin_handle_request Got command (stats)",
-               "INFO admin/admin_handle_request Bad or missing password on admin command request (command: stats)",
-               "EROR connection/connection_setup_sockets Could not create listener socket on port 8000"]
-    lines = [f"[2026-12-07  12:03:{i % 60:02d}] {icecast[i % 6]}" for i in range(60)]
-    found = detect(lines).format
-    parsed = [found.parse(line) for line in lines[:6]]
-    assert found.name == "generic>id:1"
-    assert [p.level for p in parsed] == ["debug", "info", "warning", "debug", "info", "error"]
-    assert parsed[0].content == "Adding client to file serving engine"
+# A real Icecast 2.4's lines (a `module/function` after the level) and a real supervisord 4.2's at loglevel=debug (its
+# levels: CRIT, ERRO, WARN, INFO, DEBG, TRAC, BLAT)
+ICECAST = ["DBUG fserve/fserve_add_client Adding client to file serving engine",
+           "INFO fserve/fserve_client_create checking for file /stream1 (/usr/share/icecast2/web/stream1)",
+           "WARN fserve/fserve_client_create req for file \"/usr/share/icecast2/web/stream1\" No such file",
+           "DBUG admin/admin_handle_request Got command (stats)",
+           "INFO admin/admin_handle_request Bad or missing password on admin command request (command: stats)",
+           "EROR connection/connection_setup_sockets Could not create listener socket on port 8000"]
+SUPERVISORD = ["CRIT Supervisor is running as root.  Privileges were not dropped",
+               "INFO spawned: 'worker' with pid 10113",
+               "DEBG 'worker' stdout output:",
+               "DEBG received SIGCHLD indicating a child quit",
+               "WARN exited: worker (exit status 1; not expected)",
+               "ERRO pool www event buffer overflowed, discarding event 3",
+               "TRAC poll: tick",
+               "BLAT read event caused by <POutputDispatcher at 140 for <Subprocess at 139 with name worker>>"]
 
 
-def test_supervisords_four_letter_levels_are_read_and_cut():
-    # a real supervisord 4.2's lines at loglevel=debug (its levels: CRIT, ERRO, WARN, INFO, DEBG, TRAC, BLAT)
-    supervisord = ["CRIT Supervisor is running as root.  Privileges were not dropped",
-                   "INFO spawned: 'worker' with pid 10113",
-                   "DEBG 'worker' stdout output:",
-                   "DEBG received SIGCHLD indicating a child quit",
-                   "WARN exited: worker (exit status 1; not expected)",
-                   "ERRO pool www event buffer overflowed, discarding event 3",
-                   "TRAC poll: tick",
-                   "BLAT read event caused by <POutputDispatcher at 140 for <Subprocess at 139 with name worker>>"]
-    lines = [f"2026-12-07 16:03:{i % 60:02d},{i:03d} {supervisord[i % 8]}" for i in range(64)]
+@pytest.mark.parametrize("header, records, levels, cut", [
+    ("[2026-12-07  12:03:{s:02d}] ", ICECAST, ["debug", "info", "warning", "debug", "info", "error"], 2),
+    ("2026-12-07 16:03:{s:02d},{i:03d} ", SUPERVISORD,
+     ["critical", "info", "debug", "debug", "warning", "error", "debug", "debug"], 1),
+])
+def test_four_letter_levels_are_read_and_cut_with_a_component_with_a_slash_after_them(header, records, levels, cut):
+    lines = [header.format(s=i % 60, i=i) + records[i % len(records)] for i in range(8 * len(records))]
     found = detect(lines).format
-    parsed = [found.parse(line) for line in lines[:8]]
-    assert [p.level for p in parsed] == ["critical", "info", "debug", "debug", "warning", "error", "debug", "debug"]
-    assert [p.content for p in parsed] == [line.split(" ", 1)[1] for line in supervisord]
+    parsed = [found.parse(line) for line in lines[:len(records)]]
+    assert [p.level for p in parsed] == levels
+    assert [p.content for p in parsed] == [record.split(" ", cut)[cut] for record in records]
 
 
 # Records as zap writes them (a real Caddy 2.6's, an OpenTelemetry Collector's, a Kubernetes operator's in
