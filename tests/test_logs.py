@@ -80,6 +80,15 @@ GO_PANIC = [
     "\t/usr/local/go/src/net/http/server.go:1995 +0x612",
     "created by net/http.(*Server).Serve",
 ]
+GO_NIL_PANIC = [  # a nil pointer's panic: the runtime's signal line comes second, a header's bracket at its start
+    "panic: runtime error: invalid memory address or nil pointer dereference",
+    "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]",
+    "",
+    "goroutine 42 [running]:",
+    "main.(*collector).Collect(0x0, 0xc000123456)",
+    "\t/src/collector.go:57 +0x2c",
+    "created by github.com/prometheus/client_golang/prometheus.(*Registry).Gather in goroutine 40",
+]
 
 
 def test_an_uncaught_python_traceback_is_an_error_record_named_by_its_exception_not_by_the_line_before_it():
@@ -113,9 +122,10 @@ def test_a_traceback_after_a_line_that_is_not_an_error_is_an_uncaught_crash_of_i
     assert (ids[1], "error") in counts and ids[-1] == ids[1], "after 'detail line' the traceback is no longer the error's"
 
 
-def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record():
+@pytest.mark.parametrize("panic", [GO_PANIC, GO_NIL_PANIC])
+def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record(panic):
     source = miner()
-    ids = feed(source, ["routine line 1 of the server", *GO_PANIC, "routine line 2 of the server"])
+    ids = feed(source, ["routine line 1 of the server", *panic, "routine line 2 of the server"])
     templates, counts, _ = source.snapshot()
     assert len(set(ids[1:-1])) == 1 and ids[1] != ids[0]
     assert templates[ids[1]].text.startswith("panic: runtime error") and (ids[1], "critical") in counts

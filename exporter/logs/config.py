@@ -23,7 +23,7 @@ RESERVED = {"source", "template_id", "template", "level"}
 # one-line error record: logger.exception()'s output, see mining.RecordAssembler).
 DEFAULT_CONTINUATION = (r"^(\s|$|Caused by:|\.\.\. \d+ (more|common frames omitted)|--- End of "
                         r"|During handling of the above exception"
-                        r"|The above exception was the direct cause|goroutine \d+ \[|created by "
+                        r"|The above exception was the direct cause|goroutine \d+ \[|created by |\[signal SIG"
                         r"|stack backtrace:$|note: .*RUST_BACKTRACE"
                         r"|[a-zA-Z_$][\w$]*(\.[\w$]+)*(Exception|Error|Interrupt|Exit)\b"
                         r"|[\w/.-]*\.[\w.*()]+\(.*\)$)")
