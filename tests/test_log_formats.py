@@ -167,6 +167,13 @@ SAMPLES = {
         "[2026/03/03 04:02:13.207001,  1, pid=4411, class=winbind] ../../source3/winbindd/winbindd.c:1530(main)",
         "[2026/03/03 04:02:14.001002,  5] smbd version 4.17.12 started.",  # debug prefix timestamp: one line
     ], "", "error"),
+    "sssd": ([  # a real SSSD 2.8's lines (sssd_nss.log, sssd_files.log, sssd.log at debug_level 6)
+        "(2026-12-07 16:21:21:552513): [nss] [sss_nss_protocol_fill_initgr] (0x0080): [CID#2] Unable to find primary "
+        "gid [2]: No such file or directory",
+        "(2026-12-07 16:21:18:793250): [nss] [become_user] (0x0200): Trying to become user [0][0].",
+        "(2026-12-07 16:21:18:744471): [be[files]] [server_setup] (0x3f7c0): Starting with debug level = 0x07f0",
+        "(Mon Dec  7 16:21:18 2026) [sssd[pam]] [pam_reply] (0x0040): pam_reply called with result [4]",
+    ], "[CID#2] Unable to find primary gid [2]: No such file or directory", "warning"),
     "logcat": ([
         "03-03 04:02:11.003  1702  2395 D WindowManager: focus changed to window 42",
         "03-03 04:02:11.019  1702  8671 E PowerManagerService: wake lock 233 leaked",
@@ -808,6 +815,13 @@ def test_a_component_padded_before_its_pid_is_cut_and_the_level_after_it_read():
     assert [(p.fields["Component"], p.fields.get("Pid")) for p in parsed] == [
         (f"{name}[{24013 + i % 2}]", None) if len(name) >= 24 else (name, str(24013 + i % 2))
         for i, (name, *_) in enumerate(records)]
+
+
+def test_sssd_levels_are_read_from_its_debug_mask_bits():
+    lines = SAMPLES["sssd"][0]
+    parsed = [resolve("sssd").parse(line) for line in lines]
+    assert [p.level for p in parsed] == ["warning", "debug", "info", "error"]  # 0x3f7c0: several bits, important info
+    assert [p.fields["Component"] for p in parsed] == ["nss", "nss", "be[files]", "sssd[pam]"]
 
 
 @pytest.mark.parametrize("day", ["Feb  7", "Feb 07", "Feb 7", "Feb 17"])

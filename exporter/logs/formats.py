@@ -613,6 +613,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # next line is the message); with `debug prefix timestamp` the message follows the bracket on the same line
     "samba": r"^\[(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?), *(?P<Level>\d+)(?:,[^\]]*)?\] "
              r"(?:(?P<Source>[^\s(]+:\d+)\((?P<Function>[^)\s]*)\)$)?(?P<Content>.*)$",
+    # SSSD (sssd.log, sssd_nss.log, sssd_<domain>.log): "(yyyy-MM-dd HH:mm:ss:micro): [component] [function] (0x0400):
+    # message", the level a bit of SSSD's debug mask (older releases write a ctime, no colon after it)
+    "sssd": r"^\((?P<Timestamp>[^()]+)\):? \[(?P<Component>[^\]]*\]?)\] \[(?P<Function>[^\]\s]*)\] "
+            r"\((?P<Level>0x[0-9a-fA-F]+)\): (?P<Content>.*)$",
     # GlusterFS (glusterd.log, the bricks' and clients' logs): "[yyyy-MM-dd HH:mm:ss.micro +0000] L [MSGID: n]
     # [file.c:line:function] 0-xlator: message", the level a letter (T, D, I, N, W, E, C, A), the MSGID optional, and a
     # debug record's callers in brackets before the translator ("(--> lib.so(fn+0x1)[0x7f..] (--> ...)) 0-dict: ...")
@@ -647,8 +651,8 @@ PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": Lo
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
-    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat, "samba": _SambaFormat}.get(
-        name, RegexFormat)(name, pattern)
+    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat, "samba": _SambaFormat,
+                    "sssd": _SssdFormat}.get(name, RegexFormat)(name, pattern)
 
 
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
@@ -657,7 +661,7 @@ PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERN
 # Auto-detection tries the narrowest layouts first (a catalina line also parses as log4j, any
 # line with a leading timestamp as generic); a later preset wins only by parsing clearly more.
 DETECTION_ORDER = ["json", "logfmt", "cri", "syslog5424", "syslog", "apache_error", "nginx_error", "access", "envoy",
-                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "gluster", "dotnet",
+                   "jul", "catalina", "springboot", "klog", "redis", "ruby", "clickhouse", "samba", "sssd", "gluster", "dotnet",
                    "logcat", "jetty", "python", "python_asctime", "frr", "golog", "log4j", "level_first", "tornado", "bracketed",
                    "bracket_fields", "csv", "generic"]  # csv: CSV rows, their columns read from the lines (detection.py)
 
@@ -784,6 +788,24 @@ class _SambaFormat(RegexFormat):
             return None
         number = int(parsed.fields[LEVEL])
         return Parsed(parsed.content, SAMBA_LEVELS[number] if number < len(SAMBA_LEVELS) else "debug", parsed.fields)
+
+
+# SSSD's debug mask bits as its documentation names them (sssd.conf(5), debug_level): 0x0010 fatal and 0x0020
+# critical failures, 0x0040 serious failures, 0x0080 minor failures, 0x0100 configuration settings, 0x0200 and above
+# function data and tracing; a message logged under several bits at once (SSSD's "important info", 0x3f7c0) is info
+SSSD_LEVELS = {0x10: "critical", 0x20: "critical", 0x40: "error", 0x80: "warning", 0x100: "info"}
+
+
+class _SssdFormat(RegexFormat):
+    """SSSD's header gives its level as a bit of its debug mask (SSSD_LEVELS)."""
+
+    def parse(self, line: str) -> Parsed | None:
+        parsed = super().parse(line)
+        if parsed is None:
+            return None
+        mask = int(parsed.fields[LEVEL], 16)
+        level = "info" if mask & (mask - 1) else SSSD_LEVELS.get(mask, "debug")
+        return Parsed(parsed.content, level, parsed.fields)
 
 
 class _LogcatFormat(RegexFormat):
