@@ -132,6 +132,35 @@ def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record(panic):
     assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
 
 
+# A real OpenJDK 17's crash banner on stdout (java -XX:+CrashOnOutOfMemoryError), after the application's last line
+JVM_CRASH = [
+    "Aborting due to java.lang.OutOfMemoryError: Java heap space",
+    "#",
+    "# A fatal error has been detected by the Java Runtime Environment:",
+    "#",
+    "#  Internal Error (debug.cpp:362), pid=31838, tid=31839",
+    "#  fatal error: OutOfMemory encountered: Java heap space",
+    "#",
+    "# JRE version: OpenJDK Runtime Environment (17.0.15+6) (build 17.0.15+6-Debian-1deb12u1)",
+    "# Java VM: OpenJDK 64-Bit Server VM (17.0.15+6-Debian-1deb12u1, mixed mode, sharing, tiered, compressed oops, "
+    "compressed class ptrs, g1 gc, linux-amd64)",
+    '# No core dump will be written. Core dumps have been disabled. To enable core dumping, try "ulimit -c unlimited" '
+    "before starting Java again",
+    "#",
+    "# An error report file with more information is saved as:",
+    "# /tmp/jv/hs_err.log",
+]
+
+
+def test_the_jvms_crash_banner_is_one_critical_record_named_by_its_first_sentence():
+    source = miner()
+    ids = feed(source, ["routine line 1 of the service", *JVM_CRASH, "routine line 2 of the service"])
+    templates, counts, _ = source.snapshot()
+    assert len(ids) == 4 and len({ids[0], ids[1], ids[2]}) == 3 and ids[-1] == ids[0]
+    assert templates[ids[2]].text == "# A fatal error has been detected by the Java Runtime Environment:"
+    assert (ids[2], "critical") in counts
+
+
 RUST_PANICS = [
     "thread 'main' panicked at src/main.rs:2:5:",  # Rust 1.73 and later: the message on the next line
     "called `Option::unwrap()` on a `None` value",

@@ -65,7 +65,11 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 # A record that is a crash report has no level word of its own; it is an error (a panic, critical).
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b")  # Node.js's, see _JS_CRASH_LOCATION
-_FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at ")
+_FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
+                    r"Runtime Environment")  # the JVM's crash banner (hs_err's summary on stdout)
+# A comment line: `#` alone or before a space. A block of them is one record (the JVM's crash banner: `#`, `# A fatal
+# error has been detected ...:`, `#  SIGSEGV (0xb) at pc=...`, ...), mined by its first line with text
+_COMMENT_LINE = re.compile(r"#(?:[ \t]|$)")
 # Node.js reports an uncaught exception as where it was thrown (`/app/server.js:10`, `node:internal/...:288`), that
 # source line (not indented), a caret under it, a blank line, the error (`TypeError: ...`, `Error: ...`,
 # `[UnhandledPromiseRejection: ...]`), its indented frames, a blank line and `Node.js v20.11.1`: one record, mined by
@@ -98,7 +102,8 @@ _LABELS_OVER_CAP = ("logs: source %s has max_templates (%d) combinations of labe
 def headline(record: Sequence[str]) -> str:
     """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
     one that is not indented), or for Node.js's report of an uncaught exception its error line (the first that
-    names one), which say what went wrong where the first says only that something did, or where. Lines
+    names one), which say what went wrong where the first says only that something did, or where; for a block of
+    comment lines its first with text (the JVM's crash banner begins with a bare `#`). Lines
     are judged by their text inside a container runtime's wrapper, and returned as they are, but for the whitespace
     that a padded first column leaves before a header (Log4j's `%5p`)."""
     first = runtime_payload(record[0])
@@ -109,6 +114,8 @@ def headline(record: Sequence[str]) -> str:
                 return line
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
         return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
+    if len(record) > 1 and _COMMENT_LINE.match(first) is not None and not first.lstrip("#").strip():
+        return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
 
 
@@ -215,7 +222,7 @@ class RecordAssembler:
     it), except right after a one-line record of level error or critical: that is `logger.exception()`'s
     output, the logged message and its traceback, one record (found by `level_pattern`; None: never). A header
     that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
-    it holds."""
+    it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record."""
 
     def __init__(self, continuation: str | None, level_pattern: str | None = None, name: str = ""):
         self.continuation = re.compile(continuation) if continuation else None
@@ -226,6 +233,7 @@ class RecordAssembler:
         self.split = False  # the last line was a piece of a longer one: the next line continues it
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
         self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
+        self.comments = False  # the pending record is a block of comment lines (_COMMENT_LINE): the next one continues it
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
@@ -237,7 +245,8 @@ class RecordAssembler:
                                     and _INDENTED_HEADER.match(text) is None)
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
-                     or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None)))
+                     or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
+                     or (self.comments and _COMMENT_LINE.match(text) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
@@ -247,6 +256,7 @@ class RecordAssembler:
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
+        self.comments = _COMMENT_LINE.match(text) is not None
         return done or None
 
     def _say_cut(self) -> None:
