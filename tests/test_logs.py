@@ -35,6 +35,15 @@ def feed(source, lines, now=1000.0):
     return ids
 
 
+def mined_between_routine_lines(crash):
+    """The template ids of a routine line, of `crash`'s records and of a routine line after them, with the templates and
+    the counts by level: how a crash written between a program's ordinary lines is mined."""
+    source = miner()
+    ids = feed(source, ["routine line 1 of the program", *crash, "routine line 2 of the program"])
+    templates, counts, _ = source.snapshot()
+    return ids, templates, counts
+
+
 def tomcat_text(n=600, trace_every=0, seed=1):
     rng = random.Random(seed)
     lines = []
@@ -92,9 +101,7 @@ GO_NIL_PANIC = [  # a nil pointer's panic: the runtime's signal line comes secon
 
 
 def test_an_uncaught_python_traceback_is_an_error_record_named_by_its_exception_not_by_the_line_before_it():
-    source = miner()
-    ids = feed(source, ["routine line 1 of the worker", *PYTHON_CRASH, "routine line 2 of the worker"])
-    templates, counts, _ = source.snapshot()
+    ids, templates, counts = mined_between_routine_lines(PYTHON_CRASH)
     assert ids[0] == ids[-1] != ids[1]
     crash_ids = ids[1:-1]  # the chained traceback: two records, each named by its exception, both errors
     assert set(crash_ids) == {crash_ids[0], crash_ids[-1]} and crash_ids[0] != crash_ids[-1]
@@ -124,9 +131,7 @@ def test_a_traceback_after_a_line_that_is_not_an_error_is_an_uncaught_crash_of_i
 
 @pytest.mark.parametrize("panic", [GO_PANIC, GO_NIL_PANIC])
 def test_a_go_panic_with_its_goroutine_dump_is_one_critical_record(panic):
-    source = miner()
-    ids = feed(source, ["routine line 1 of the server", *panic, "routine line 2 of the server"])
-    templates, counts, _ = source.snapshot()
+    ids, templates, counts = mined_between_routine_lines(panic)
     assert len(set(ids[1:-1])) == 1 and ids[1] != ids[0]
     assert templates[ids[1]].text.startswith("panic: runtime error") and (ids[1], "critical") in counts
     assert not any(text.strip() == "" for text in (t.text for t in templates.values())), "a blank line is no record"
@@ -153,9 +158,7 @@ JVM_CRASH = [
 
 
 def test_the_jvms_crash_banner_is_one_critical_record_named_by_its_first_sentence():
-    source = miner()
-    ids = feed(source, ["routine line 1 of the service", *JVM_CRASH, "routine line 2 of the service"])
-    templates, counts, _ = source.snapshot()
+    ids, templates, counts = mined_between_routine_lines(JVM_CRASH)
     assert len(ids) == 4 and len({ids[0], ids[1], ids[2]}) == 3 and ids[-1] == ids[0]
     assert templates[ids[2]].text == "# A fatal error has been detected by the Java Runtime Environment:"
     assert (ids[2], "critical") in counts
@@ -174,9 +177,7 @@ RUST_PANICS = [
 
 
 def test_a_rust_panic_with_its_message_backtrace_and_note_is_one_critical_record():
-    source = miner()
-    ids = feed(source, ["routine line 1 of the server", *RUST_PANICS, "routine line 2 of the server"])
-    templates, counts, _ = source.snapshot()
+    ids, templates, counts = mined_between_routine_lines(RUST_PANICS)
     assert len(ids) == 4  # before: the message, "stack backtrace:" and each note began records of their own
     assert templates[ids[1]].text.startswith("thread <STR> panicked at") and (ids[1], "critical") in counts
     assert (ids[2], "critical") in counts and ids[0] == ids[3]
