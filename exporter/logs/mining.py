@@ -256,7 +256,7 @@ class RecordAssembler:
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
-        self.comments = _COMMENT_LINE.match(text) is not None
+        self.comments = text[:1] == "#" and _COMMENT_LINE.match(text) is not None
         return done or None
 
     def _say_cut(self) -> None:
