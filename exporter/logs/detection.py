@@ -146,7 +146,7 @@ def _structured_inside(found: Detection, sample: Sequence[str], min_share: float
     bare = bare_time and not isinstance(found.format, StampPrefixFormat)  # pairs or an object read as a header
     outers = [found.format, StampPrefixFormat()] if bare else [found.format]
     for outer in outers:  # the time alone, where the format read a record's pairs as its header (syslog: ts=... as a host)
-        contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
+        contents = [parsed.content for parsed in _messages(outer, sample)]
         shares = _record_shares(contents, len(sample))
         if shares[0][0] >= min_share:
             held = shares[:1] + [pair for pair in shares[1:2] if pair[0] >= MIN_STRUCTURED_SHARE]  # a second kind, if any
@@ -183,7 +183,7 @@ def _header_format_inside(found: Detection, sample: Sequence[str]) -> Detection 
     Mined as the outer format's messages, their header would stay in every template and their level be lost."""
     if found.format.name not in RELAYS:  # elsewhere a message that begins with brackets would pass for a header
         return None
-    contents = [parsed.content for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    contents = [parsed.content for parsed in _messages(found.format, sample)]
     if sum(map(_could_begin_a_header, contents)) < MIN_SHARE * len(sample):
         return None  # most are plain messages (a cheap test: the presets are not tried on them)
     best = _best([(parse_share(candidate, contents), candidate)  # the presets alone
@@ -224,6 +224,11 @@ def _best(shares: Sequence[tuple[float, LineFormat]]) -> tuple[float, LineFormat
         if share >= MIN_SHARE and (best is None or share > best[0] + 0.05):
             best = (share, candidate)
     return best
+
+
+def _messages(line_format: LineFormat, lines: Sequence[str]) -> list[Parsed]:
+    """The lines `line_format` parses into a message of their own (not a record mined from its fields), parsed."""
+    return [parsed for parsed in map(line_format.parse, lines) if parsed is not None and not parsed.from_fields]
 
 
 def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
@@ -327,7 +332,7 @@ _MESSAGE_WORD = re.compile(r"[\"'(\[{]*[A-Za-z][A-Za-z'-]*[A-Za-z][\"')\]}.,:;!?
 def _header_rest(found: Detection, sample: Sequence[str]) -> Detection:
     """`found`, or `found` with the header tokens its messages still begin with cut off (HeaderRestFormat): the
     last of the first MAX_HEADER_REST tokens that is the same kind of header token on most messages."""
-    parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    parsed_lines = _messages(found.format, sample)
     contents = [parsed.content for parsed in parsed_lines]
     if len({digit_shape(content) for content in contents}) < HEADER_REST_MIN_MESSAGES:
         return found  # one message over and over (its numbers aside): no telling header from message
@@ -364,7 +369,7 @@ OPTIONAL_BRACKET_SHARE = 0.5
 def _optional_bracket(found: Detection, sample: Sequence[str]) -> Detection:
     """`found`, or `found` with a bracketed group that begins OPTIONAL_BRACKET_SHARE of its messages (after its cut)
     cut too where it stands: `found`'s format wrapped in HeaderRestFormat(1, "bracket")."""
-    parsed_lines = [parsed for parsed in map(found.format.parse, sample) if parsed is not None and not parsed.from_fields]
+    parsed_lines = _messages(found.format, sample)
     if not parsed_lines:
         return found
     cut = HeaderRestFormat(found.format, 1, "bracket")
@@ -459,7 +464,7 @@ def _common_header_kinds(kinds: Counter[tuple[int, str, str]], before_message: C
 
 def _nested(outer: LineFormat, share: float, reason: str, sample: Sequence[str]) -> Detection:
     """A wrapper's detection, with the format of the lines it wraps detected too (when they have one)."""
-    contents = [parsed.content for parsed in map(outer.parse, sample) if parsed is not None and not parsed.from_fields]
+    contents = [parsed.content for parsed in _messages(outer, sample)]
     inner = detect(contents)
     if isinstance(inner.format, WholeLine):
         return Detection(outer, share, reason)
@@ -633,7 +638,7 @@ class FormatWatch:
         self.second_skipped = 0
         lines = [text for text, _ in self.recent]
         if outer is not None:  # the lines inside the wrapper
-            lines = [wrapped.content for wrapped in map(outer.parse, lines) if wrapped and not wrapped.from_fields]
+            lines = [wrapped.content for wrapped in _messages(outer, lines)]
         share = sum(inner.parse(line) is not None for line in lines) / max(len(lines), 1)
         both = _with_second_layout(Detection(inner, share, f"{inner.name} parses {share:.0%} of the last "
                                                            f"{len(lines)} records"), lines)

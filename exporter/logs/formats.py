@@ -501,8 +501,9 @@ _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{
               r"|" + _MON + r" (?:[ \d]\d|\d) " + _HMS + ")")
 # a component with its pid may be padded before the pid, as Python's `%(name)-24s[%(process)d]:` pads it (fail2ban):
 # the pid is then read apart (Pid2, merged into Pid)
-_GENERIC_COMPONENT = (r"(?:(?P<Component>[\w$.@/#\-]+(?:::[\w$.@/#\-]+)*(?:\[\d+\])?)(?: +\[(?P<Pid2>\d+)\])?: +"
-                      r"|(?P<Caller>[\w$.@/#\-]+:\d+)\t)")
+_NAME = r"[\w$.@/#\-]+"  # a component's, logger's or source file's name
+_GENERIC_COMPONENT = (r"(?:(?P<Component>" + _NAME + r"(?:::" + _NAME + r")*(?:\[\d+\])?)(?: +\[(?P<Pid2>\d+)\])?: +"
+                      r"|(?P<Caller>" + _NAME + r":\d+)\t)")
 _THREAD = r"\[(?P<Thread>[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]"  # one level of nested brackets
 _COMPONENT = r"(?P<Component>[\w$.@/\-]+(?:::[\w$.@/\-]+)*(?:\([^)\s]*\))?)"
 
@@ -651,8 +652,15 @@ PRESETS: dict[str, Callable[[], LineFormat]] = {"json": JsonFormat, "logfmt": Lo
 
 
 def _preset(name: str, pattern: str) -> Callable[[], LineFormat]:
-    return lambda: {"log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat, "samba": _SambaFormat,
-                    "sssd": _SssdFormat}.get(name, RegexFormat)(name, pattern)
+    return lambda: _preset_kind(name)(name, pattern)
+
+
+def _preset_kind(name: str) -> Callable[[str, str], RegexFormat]:
+    """The class a preset's pattern is read with (looked up when a preset is made: the classes are defined below)."""
+    kinds: dict[str, Callable[[str, str], RegexFormat]] = {
+        "log4j": _Log4jFormat, "generic": _GenericFormat, "logcat": _LogcatFormat,
+        "samba": partial(_OwnScaleFormat, scale=samba_level), "sssd": partial(_OwnScaleFormat, scale=sssd_level)}
+    return kinds.get(name, RegexFormat)
 
 
 PRESETS.update({name: _preset(name, pattern) for name, pattern in PRESET_PATTERNS.items()})
@@ -722,8 +730,8 @@ class _GenericFormat(RegexFormat):
 # zap's console encoder (Caddy, the OpenTelemetry Collector, Kubernetes operators in controller-runtime's development
 # mode) writes `time<TAB>LEVEL<TAB>logger<TAB>caller<TAB>message<TAB>{"key": value, ...}`, the logger, the caller and
 # the fields optional; its JSON encoder writes the same record as keys, the message under one of them
-_TAB_NAME = re.compile(r"[\w$.@/#\-]+")
-_TAB_CALLER = re.compile(r"[\w$.@/#\-]+:\d+")
+_TAB_NAME = re.compile(_NAME)
+_TAB_CALLER = re.compile(_NAME + r":\d+")
 
 
 def _tab_columns(line: str, parsed: Parsed) -> Parsed:
@@ -779,15 +787,10 @@ class _Log4jFormat(RegexFormat):
 SAMBA_LEVELS = ["error", "warning", "info", "info", "info", "info", "info", "info", "info", "info"]
 
 
-class _SambaFormat(RegexFormat):
-    """Samba's header gives its debug level as a number of Samba's own scale (SAMBA_LEVELS)."""
-
-    def parse(self, line: str) -> Parsed | None:
-        parsed = super().parse(line)
-        if parsed is None:
-            return None
-        number = int(parsed.fields[LEVEL])
-        return Parsed(parsed.content, SAMBA_LEVELS[number] if number < len(SAMBA_LEVELS) else "debug", parsed.fields)
+def samba_level(value: str) -> str:
+    """Samba's debug level (a number of Samba's own scale, SAMBA_LEVELS) as a level name."""
+    number = int(value)
+    return SAMBA_LEVELS[number] if number < len(SAMBA_LEVELS) else "debug"
 
 
 # SSSD's debug mask bits as its documentation names them (sssd.conf(5), debug_level): 0x0010 fatal and 0x0020
@@ -796,16 +799,23 @@ class _SambaFormat(RegexFormat):
 SSSD_LEVELS = {0x10: "critical", 0x20: "critical", 0x40: "error", 0x80: "warning", 0x100: "info"}
 
 
-class _SssdFormat(RegexFormat):
-    """SSSD's header gives its level as a bit of its debug mask (SSSD_LEVELS)."""
+def sssd_level(value: str) -> str:
+    """SSSD's level (a bit of its debug mask, SSSD_LEVELS) as a level name."""
+    mask = int(value, 16)
+    return "info" if mask & (mask - 1) else SSSD_LEVELS.get(mask, "debug")
+
+
+class _OwnScaleFormat(RegexFormat):
+    """A header whose level field is on the program's own scale (Samba's debug levels, SSSD's mask): `scale` names
+    it."""
+
+    def __init__(self, name: str, regex: str, scale: Callable[[str], str]):
+        super().__init__(name, regex)
+        self.scale = scale
 
     def parse(self, line: str) -> Parsed | None:
         parsed = super().parse(line)
-        if parsed is None:
-            return None
-        mask = int(parsed.fields[LEVEL], 16)
-        level = "info" if mask & (mask - 1) else SSSD_LEVELS.get(mask, "debug")
-        return Parsed(parsed.content, level, parsed.fields)
+        return None if parsed is None else Parsed(parsed.content, self.scale(parsed.fields[LEVEL]), parsed.fields)
 
 
 class _LogcatFormat(RegexFormat):

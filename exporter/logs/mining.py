@@ -114,7 +114,7 @@ def headline(record: Sequence[str]) -> str:
                 return line
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
         return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
-    if len(record) > 1 and _COMMENT_LINE.match(first) is not None and not first.lstrip("#").strip():
+    if len(record) > 1 and first.rstrip() == "#":  # a bare `#` begins a block of comment lines
         return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
 
