@@ -1021,6 +1021,8 @@ def test_a_component_naming_a_level_and_a_facility_gives_the_level(name):
      "(server.c.1704) server started (lighttpd/1.4.69)", None),  # lighttpd's error log: a colon after the time
     ("2026-03-03T04:02:11.258Z silly: cache probe for order 8553", "cache probe for order 8553", "debug"),  # winston
     ("2026-03-03T04:02:11.259Z verbose: order 7 state machine step 2", "order 7 state machine step 2", "debug"),
+    ("2026-03-03 04:02:11.342 <TRACE> peer1: Connect delayed by 5 seconds", "Connect delayed by 5 seconds",
+     "debug"),  # BIRD's own log file: the level in angle brackets, the protocol's name as the component
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     parsed = resolve("generic").parse(line)

@@ -635,14 +635,14 @@ PRESET_PATTERNS: dict[str, str] = {
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
     # "component:" before the message, or a caller's file:line and a tab (zap's console encoder); a bracketed level may
-    # be padded on either side ([info     ], Fluent Bit's [ warn])
+    # be padded on either side ([info     ], Fluent Bit's [ warn]) or stand in angle brackets (BIRD's <TRACE>)
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?(?:,|[|:](?= ))?(?:[ \t]+|(?=\[))"
                r"(?:(?P<Process>[\w.-]+)\|[ \t]+)?"  # Squid's `kid1| `
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?"
                r"(?:(?P<User>[^\s@]*)@(?P<Database>\S*) +)?"  # PostgreSQL's session lines: Debian's `%m [%p] %q%u@%d `
-               r"(?:[\w.-]+=\S* +)*(?:\[ *|\| *)?"
+               r"(?:[\w.-]+=\S* +)*(?:\[ *|\| *|<(?=\w+>))?"
                r"(?P<Level>" + _LEVEL_WORD + r")"
-               r"(?: *[\]|])?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
+               r"(?: *[\]|]|>)?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
                + _GENERIC_COMPONENT + r"?(?P<Content>.*)$",
 }
 
