@@ -263,12 +263,19 @@ LOG4J_5P = [  # Log4j 1.x's own example layout, "%5p [%t] (%F:%L) - %m%n": INFO 
 ZABBIX = [f"{pid:>6}:20261011:22141{i}.003 {message}" for i, (pid, message) in enumerate(
     [(4242, "cannot connect to database"), (88, "sender #1 started"), (4242, "cannot connect to database")])]
 PADDED_PID = [f"{pid:>7} 2026-10-11 22:14:1{i} INFO job {i} done" for i, pid in enumerate([9, 4242, 123456])]
+KAMAILIO = [  # Kamailio on stderr (-E): the process's rank padded to two digits, its pid, the level
+    " 0(11656) INFO: <core> [main.c:2222]: main(): shared memory: 67108864 bytes",
+    " 1(11565) ERROR: <core> [core/receive.c:376]: receive_msg(): core parsing of SIP message failed (127.0.0.1:5999/1)",
+    "10(11574) INFO: <core> [main.c:854]: sig_usr(): signal 15 received",
+    " 9(11573) INFO: <core> [main.c:854]: sig_usr(): signal 15 received",
+]
 
 
 @pytest.mark.parametrize("lines, levels, same", [
     (LOG4J_5P, ["error", "info", "warning", "info"], (1, 3)),
     (ZABBIX, ["unknown"] * 3, (0, 2)),
     (PADDED_PID, ["info"] * 3, (0, 2)),
+    (KAMAILIO, ["info", "error", "info", "info"], (2, 3)),
 ])
 def test_a_line_padded_before_its_header_starts_a_record_of_its_own_while_stack_frames_still_join_theirs(
         lines, levels, same):

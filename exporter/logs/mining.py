@@ -78,10 +78,12 @@ _JS_CRASH_LOCATION = re.compile(r"(?:node:[\w/.-]+|(?:file://)?(?:[A-Za-z]:)?[^\
 _JS_ERROR_LINE = re.compile(r"\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b")
 _JS_CRASH_PART = re.compile(r"\s|$|\}$|Node\.js v\d|" + _JS_ERROR_LINE.pattern)
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
-# padded to its column (Log4j's `%5p`: " INFO [main] ..."), a number padded to its width before a date (a pid: "  4242
+# padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
+# rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
 # 2026-10-11 ...", Zabbix's "  4242:20261011:221415.003 ..."), or a date and time. It starts a record of its own
 # whatever the continuation pattern says (its leading whitespace would make it a continuation line).
-_INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE) "
+_INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:\d+(?:\(\d+\))? +)?"
+                              r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)[ :]"
                               r"|(?:\d+[ :]+)?\d{4}-?\d{2}-?\d{2}[ :T]\d{2}:?\d{2}:?\d{2})")
 # PostgreSQL writes a message's secondary fields on lines of their own, after the same prefix as the message and, as
 # after its level, two spaces: `... [6651] STATEMENT:  select ...` (DETAIL, HINT, CONTEXT, QUERY, LOCATION too).
