@@ -1023,6 +1023,12 @@ def test_a_component_naming_a_level_and_a_facility_gives_the_level(name):
     ("2026-03-03T04:02:11.259Z verbose: order 7 state machine step 2", "order 7 state machine step 2", "debug"),
     ("2026-03-03 04:02:11.342 <TRACE> peer1: Connect delayed by 5 seconds", "Connect delayed by 5 seconds",
      "debug"),  # BIRD's own log file: the level in angle brackets, the protocol's name as the component
+    ("2026-03-03T04:02:11Z E! [inputs.nginx] Error in plugin: dial tcp 127.0.0.1:80: connect: connection refused",
+     "Error in plugin: dial tcp 127.0.0.1:80: connect: connection refused", "error"),  # Telegraf: wlog's level letters
+    ("2026-03-03T04:02:11Z D! [outputs.influxdb] Wrote batch of 55 metrics in 7.32ms", "Wrote batch of 55 metrics in 7.32ms",
+     "debug"),
+    ("2026-03-03T04:02:11Z I! Loading config: /etc/telegraf/telegraf.conf", "Loading config: /etc/telegraf/telegraf.conf",
+     "info"),
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     parsed = resolve("generic").parse(line)

@@ -75,6 +75,8 @@ def level_name(word: str | None) -> str | None:
         return SYSLOG_SEVERITIES[number] if number < len(SYSLOG_SEVERITIES) else TENS_LEVELS.get(number)
     if len(word) == 1:
         return LEVEL_LETTERS.get(word) or LEVEL_MARKS.get(word)
+    if len(word) == 2 and word[1] == "!":  # InfluxData's wlog (Telegraf, Kapacitor): T!, D!, I!, W!, E!
+        return LEVEL_LETTERS.get(word[0]) if word[0] in "TDIWE" else None
     return None
 
 
@@ -635,13 +637,14 @@ PRESET_PATTERNS: dict[str, str] = {
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
     # followed by space, tab, " - " or a bracketed logger (Elasticsearch: [TS][INFO ][o.e.n.Node  ]), and a
     # "component:" before the message, or a caller's file:line and a tab (zap's console encoder); a bracketed level may
-    # be padded on either side ([info     ], Fluent Bit's [ warn]) or stand in angle brackets (BIRD's <TRACE>)
+    # be padded on either side ([info     ], Fluent Bit's [ warn]) or stand in angle brackets (BIRD's <TRACE>); the
+    # level may be a letter and `!`, as InfluxData's wlog writes it (Telegraf: `2026-12-07T10:00:00Z E! [inputs.cpu] ...`)
     "generic": r"^\[?(?P<Timestamp>" + _TIMESTAMP + r"(?: (?:UTC|GMT))?)\]?(?:,|[|:](?= ))?(?:[ \t]+|(?=\[))"
                r"(?:(?P<Process>[\w.-]+)\|[ \t]+)?"  # Squid's `kid1| `
                r"(?:(?:[\[{][^\]}\s]+[\]}][ \t]+)?(?:\[?(?P<Pid>\d+)\]?(?: +|(?=\[)))?"
                r"(?:(?P<User>[^\s@]*)@(?P<Database>\S*) +)?"  # PostgreSQL's session lines: Debian's `%m [%p] %q%u@%d `
                r"(?:[\w.-]+=\S* +)*(?:\[ *|\| *|<(?=\w+>))?"
-               r"(?P<Level>" + _LEVEL_WORD + r")"
+               r"(?P<Level>" + _LEVEL_WORD + r"|(?-i:[TDIWE])!)"
                r"(?: *[\]|]|>)?:?(?:[ \t]+-[ \t]+|[ \t]+|(?=\[))(?:\[(?P<Logger>[\w$.@/#\-]+) *\][ \t]+)?)?"
                + _GENERIC_COMPONENT + r"?(?P<Content>.*)$",
 }
