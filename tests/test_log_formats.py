@@ -127,6 +127,9 @@ SAMPLES = {
         "WARN  [ScheduledTasks:1] 2026-03-03 04:02:12,456 NoSpamLogger.java:94 - Some operations were slow",
         "ERROR 2026-03-03 04:02:13,789 [http-nio-8080-exec-1] c.e.shop.OrderController - order 881 failed",
         "DEBUG 2026-03-03 04:02:14,001 cache warmed in 12 ms",
+        # grpc-go's default logger, in any Go program that uses gRPC: the level with a colon, Go's date, the component
+        "WARNING: 2026/03/03 04:02:15 [core] [Channel #1 SubChannel #2] grpc: addrConn.createTransport failed to "
+        "connect to {Addr: \"127.0.0.1:2379\"}. Err: connection error",
     ], "Hostname: node1", "info"),
     "jetty": ([
         "2026-12-07 12:08:30.627:INFO:oejs.Server:main: jetty-9.4.57.v20241219; built: unknown; git: unknown",
@@ -155,6 +158,9 @@ SAMPLES = {
     "golog": ([
         "2026/03/03 04:02:11 server.go:88: listening on :8080",
         "2026/03/03 04:02:12 shutting down",
+        "raft2026/03/03 04:02:13 INFO: 8e9e05c52164694d became leader at term 2",  # log.SetPrefix("raft"): etcd 3.4
+        "[shop] 2026/03/03 04:02:14 order 881 paid",  # log.New(os.Stderr, "[shop] ", log.LstdFlags)
+        "shop: 2026/03/03 04:02:15 order 882 paid",
     ], "listening on :8080", "unknown"),
     "dotnet": ([
         "info: Shop.Orders.OrderService[0] Order 881 paid by customer 42",  # SingleLine = true
@@ -205,6 +211,23 @@ def test_each_preset_parses_lines_of_its_layout_into_message_and_level(preset):
 def test_auto_detection_picks_the_preset_of_the_lines(preset):
     lines = SAMPLES[preset][0] * 20
     assert detect(lines).format.name == preset
+
+
+def test_go_log_prefixes_and_the_grpc_logger_header_are_read_apart_from_the_message():
+    golog, level_first = resolve("golog"), resolve("level_first")
+    for line, prefix, content in (
+            ("raft2026/03/03 04:02:13 INFO: 8e9e05c5 became leader at term 2", "raft",
+             "8e9e05c5 became leader at term 2"),
+            ("[shop] 2026/03/03 04:02:14 order 881 paid", "[shop]", "order 881 paid"),
+            ("shop: 2026/03/03 04:02:15 order 882 paid", "shop:", "order 882 paid")):
+        parsed = golog.parse(line)
+        assert (parsed.fields["Prefix"], parsed.content) == (prefix, content)
+    assert golog.parse("INFO 2026/03/03 04:02:13 cache warmed") is None  # a level first is level_first's
+    assert golog.parse("raft2026/03/03 04:02:13 INFO: 8e9e05c5 became leader at term 2").level == "info"
+    nats = golog.parse("[2980] 2026/03/03 04:02:12.077537 [WRN] Slow consumer detected")
+    assert (nats.level, nats.content, nats.fields["Level"]) == ("warning", "Slow consumer detected", "WRN")
+    grpc = level_first.parse("ERROR: 2026/03/03 04:02:13 [transport] http2Client.notifyError got notified")
+    assert (grpc.level, grpc.content) == ("error", "http2Client.notifyError got notified")
 
 
 def test_logcat_reads_the_brief_and_time_layouts_with_their_padded_pid_as_well_as_threadtime():
@@ -640,7 +663,8 @@ def test_header_shapes_without_a_preset_are_found_from_the_lines():
     # id; a plugin's `InnoDB:` begins some of its messages, so it stays in them
     (["[2980] 2026/03/03 04:02:11.077469 [INF] Starting nats-server",
       "[2980] 2026/03/03 04:02:12.077537 [WRN] Slow consumer detected"],
-     "level-column:3", "Starting nats-server", "info"),  # three-letter levels (NATS, Serilog, zerolog)
+     "golog", "Starting nats-server", "info"),  # three-letter levels (NATS, Serilog, zerolog); NATS'
+    # pid before Go's date is read as the prefix of Go's log (before 2026-12-07, seventeenth session: level-column:3)
     (["2026-03-03T04:02:11.123456Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections.",
       "2026-03-03T04:02:12.123456Z 8 [ERROR] [MY-010584] [Repl] Replica SQL for channel '': Error on query."],
      "generic", "[Server] /usr/sbin/mysqld: ready for connections.", "info"),  # MySQL 8: [System], error codes

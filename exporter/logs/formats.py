@@ -198,6 +198,8 @@ class RegexFormat(LineFormat):
         if match is None:
             return None
         fields = {k: v for k, v in match.groupdict().items() if v is not None}
+        if "Level2" in fields:  # a level in a second place of the pattern (golog's `[INF]` or `INFO:`)
+            fields[LEVEL] = fields.pop("Level2")
         level = level_name(fields.get(LEVEL))
         if level is None and fields.get("Priority", "").isdigit():  # syslog's PRI = facility * 8 + severity
             level = SYSLOG_SEVERITIES[int(fields["Priority"]) % 8]
@@ -564,9 +566,14 @@ PRESET_PATTERNS: dict[str, str] = {
     # Kubernetes klog: Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg
     "klog": r"^(?P<Level>[IWEF])(?P<Timestamp>\d{4} \d{2}:\d{2}:\d{2}\.\d{6}) +(?P<Pid>\d+) (?P<Source>[^\]\s]+)\] "
             r"(?P<Content>.*)$",
-    # Go's standard log package: yyyy/MM/dd HH:mm:ss[.micro] [file.go:line: ]message
-    "golog": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:(?P<Source>[\w./-]+\.go:\d+): )?"
-             r"(?P<Content>.*)$",
+    # Go's standard log package: [prefix]yyyy/MM/dd HH:mm:ss[.micro] [file.go:line: ]message; the prefix that
+    # log.SetPrefix or log.New gives (glued to the date as etcd's raft writes `raft2026/...`, or `[shop] `, `shop: `)
+    # is not a level word (`INFO 2026/...` is level_first's); a level the program writes after the time, in brackets or
+    # before a colon (NATS: `[2980] 2026/03/03 04:02:11.077469 [INF] ...`; hashicorp's logutils `[INFO]`; `INFO:`)
+    "golog": r"^(?:(?P<Prefix>\[[^\]\s]+\]|(?!(?:" + _LEVEL_WORD + r")\b)[A-Za-z_][\w.-]*:?) ?)?"
+             r"(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) "
+             r"(?:(?P<Source>[\w./-]+\.go:\d+): )?(?:(?:\[(?P<Level>" + _LEVEL_WORD + r")\]|(?P<Level2>" + _LEVEL_WORD
+             + r"):) +)?(?P<Content>.*)$",
     # FRRouting 7.6 and later (zebra, bgpd, ospfd...: its file log and stdout): "yyyy/MM/dd HH:mm:ss DAEMON: [XXXXX-XXXXX]
     # message", the message's unique id in brackets, then an error code where the message is an error or a warning
     # ("[EC 4043309110]"); no level is written
@@ -630,8 +637,10 @@ PRESET_PATTERNS: dict[str, str] = {
     "clickhouse": r"^(?P<Timestamp>\d{4}\.\d{2}\.\d{2} " + _HMS + r") \[ *(?P<Tid>\d+) *\] \{(?P<QueryId>[^}]*)\} "
                   r"<(?P<Level>\w+)> (?P<Component>.+?): (?P<Content>.*)$",
     # The level first, then the timestamp (Log4j's "%-5level [%thread] %date %file:%line - %msg", as Cassandra
-    # writes it, or "%-5p %d [%t] %c - %m"): thread before or after the time, an optional "source - "
-    "level_first": r"^(?P<Level>" + _LEVEL_WORD + r") +(?:" + _THREAD + r" +)?(?P<Timestamp>" + _TIMESTAMP
+    # writes it, or "%-5p %d [%t] %c - %m"): thread before or after the time, an optional "source - "; a colon may
+    # follow the level, as grpc-go's default logger writes it in any Go program using gRPC (`WARNING: 2026/10/11
+    # 22:14:15 [core] ...`, its component in brackets after the time)
+    "level_first": r"^(?P<Level>" + _LEVEL_WORD + r"):? +(?:" + _THREAD + r" +)?(?P<Timestamp>" + _TIMESTAMP
                    + r"),? +(?:\[[^\]]*\] +)?(?:(?P<Source>[\w$.@/\-]+(?::\d+)?) +- +)?(?P<Content>.*)$",
     # The generic shape: a leading timestamp (and zone), then optionally a level (after a pid or thread number, as
     # PostgreSQL and MariaDB write it, or a bracketed context: Jenkins' [id=12], Airflow's {file.py:42}), the level
