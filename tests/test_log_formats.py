@@ -1382,6 +1382,22 @@ def nginx_error(i: int) -> str:
             "keepalive connection"][i % 2]
 
 
+def test_a_second_layout_is_read_though_a_few_lines_of_neither_layout_stand_among_its_lines():
+    # etcd 3.4 at startup (a real run's shape): capnslog's lines, raft's Go log lines, and two flag warnings of neither
+    capnslog_messages = ("embed: data dir = /tmp/etcd", "etcdserver: starting member 8e9e05c5 in cluster cdf81819",
+                         "etcdmain: Go Version: go1.19.8", "pkg/fileutil: started to purge file, max: 5",
+                         "embed: listening for peers on 127.0.0.1:2380", "auth: simple token is not signed")
+    capnslog = [f"2026-12-07 19:01:27.9{i:05d} I | {capnslog_messages[i % 6]}" for i in range(29)]
+    raft_messages = ("became follower at term", "switched to configuration voters=(1027)",
+                     "received MsgVoteResp from 8e9e05c5 at term", "is starting a new election at term")
+    raft = [f"raft2026/12/07 19:01:27 INFO: 8e9e05c5 {raft_messages[i % 4]} {i}" for i in range(11)]
+    warnings = ["[WARNING] Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead"] * 2
+    found = detect(warnings + capnslog[:8] + raft[:6] + capnslog[8:] + raft[6:]).format
+    assert found.name == "generic>separator:2|golog"  # 85% of the lines the first does not parse: read
+    assert found.parse(raft[0]).content == "8e9e05c5 became follower at term 0"
+    assert found.parse(warnings[0]) is None  # mined whole, as any line no layout of the file parses
+
+
 def test_two_layouts_interleaved_in_one_file_are_each_read_by_their_own_format():
     # a container's stdout and stderr in one stream: nginx's access lines and its error log's
     lines = [nginx_error(i) if i % 5 < 2 else nginx_access(i) for i in range(300)]
