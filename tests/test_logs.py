@@ -183,6 +183,39 @@ def test_a_rust_panic_with_its_message_backtrace_and_note_is_one_critical_record
     assert (ids[2], "critical") in counts and ids[0] == ids[3]
 
 
+RUBY_LOGGED_THEN_UNCAUGHT = [  # a real Ruby 3.1's Logger lines (a logged exception's backtrace unindented after it),
+    # then the uncaught exception that ended the program, as its stdout and stderr reach one log
+    "I, [2026-12-07T19:30:57.523855 #23927]  INFO -- : order 9 paid",
+    "E, [2026-12-07T19:30:57.523880 #23927] ERROR -- : bad amount 3 (ArgumentError)",
+    "/tmp/crash.rb:6:in `pay'",
+    "/tmp/crash.rb:7:in `<main>'",
+    "/tmp/crash.rb:6:in `pay': bad amount 5 (ArgumentError)",
+    "\tfrom /tmp/crash.rb:8:in `<main>'",
+]
+DOTNET_CRASH = [  # the .NET runtime's report of an unhandled exception on standard error
+    "Unhandled exception. System.InvalidOperationException: order 42 has no items",
+    "   at Shop.Orders.Pay(Int32 id) in /src/Orders.cs:line 18",
+    "   at Program.<Main>$(String[] args) in /src/Program.cs:line 3",
+]
+
+
+def test_an_uncaught_ruby_exception_after_a_logged_error_is_an_error_record_of_its_own():
+    source = miner()
+    ids = feed(source, [*RUBY_LOGGED_THEN_UNCAUGHT, "I, [2026-12-07T19:30:58.000001 #23927]  INFO -- : order 10 paid"])
+    templates, counts, _ = source.snapshot()
+    logged, crash = ids[1], ids[4]
+    assert ids[0] == ids[5] and ids[1:4] == [logged] * 3  # the logged error's backtrace lines are more of its message
+    assert crash not in (logged, ids[0])  # before: the crash was more of the logged error's message too, uncounted
+    assert templates[logged].text == "bad amount <NUM> (ArgumentError)" and counts[(logged, "error")] == 1
+    assert templates[crash].text.endswith(":in `pay': bad amount <NUM> (ArgumentError)") and (crash, "error") in counts
+
+
+def test_a_dotnet_unhandled_exception_with_its_frames_is_one_error_record():
+    ids, templates, counts = mined_between_routine_lines(DOTNET_CRASH)
+    assert len(ids) == 3 and ids[0] == ids[2] != ids[1]
+    assert (ids[1], "error") in counts  # before: unknown
+
+
 NODE_CRASHES = [[  # Node.js 20's reports of uncaught exceptions, as a container's log has them after the app's lines
     "/app/server.js:5",
     "function handle(order) { if (!order.items) { throw new TypeError(`order ${order.id} has no items`); } }",

@@ -62,9 +62,13 @@ MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024
 
 TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
-# A record that is a crash report has no level word of its own; it is an error (a panic, critical).
+# A record that is a crash report has no level word of its own; it is an error (a panic, critical). Besides Python's
+# traceback, Java's uncaught exception, a bare exception line and Node.js's rejection: .NET's report of an unhandled
+# exception (`Unhandled exception. System.InvalidOperationException: ...`, `Unhandled Exception:` before .NET Core 3),
+# and Ruby's (`/app/pay.rb:6:in 'pay': bad amount 5 (ArgumentError)`, its frames after it as `\tfrom ...`)
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
-                    r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b")  # Node.js's, see _JS_CRASH_LOCATION
+                    r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
+                    r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$")
 _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
                     r"Runtime Environment")  # the JVM's crash banner (hs_err's summary on stdout)
 # A comment line: `#` alone or before a space. A block of them is one record (the JVM's crash banner: `#`, `# A fatal
