@@ -210,6 +210,18 @@ def test_an_uncaught_ruby_exception_after_a_logged_error_is_an_error_record_of_i
     assert templates[crash].text.endswith(":in `pay': bad amount <NUM> (ArgumentError)") and (crash, "error") in counts
 
 
+@pytest.mark.parametrize("crash", [
+    ["terminate called after throwing an instance of 'std::runtime_error'", "  what():  payment 13 failed"],  # libstdc++
+    ["free(): double free detected in tcache 2"],  # glibc's heap checks, as a real g++ 12 program's double free wrote
+    ["double free or corruption (out)"],
+    ["*** stack smashing detected ***: terminated"],
+])
+def test_what_the_cpp_runtime_and_glibc_write_before_aborting_a_program_is_one_critical_record(crash):
+    ids, templates, counts = mined_between_routine_lines(crash)
+    assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]
+    assert (ids[1], "critical") in counts  # before: unknown
+
+
 def test_a_dotnet_unhandled_exception_with_its_frames_is_one_error_record():
     ids, templates, counts = mined_between_routine_lines(DOTNET_CRASH)
     assert len(ids) == 3 and ids[0] == ids[2] != ids[1]

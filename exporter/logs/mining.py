@@ -69,8 +69,14 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
                     r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$")
+# Critical: a Go or Rust panic, the JVM's crash banner (hs_err's summary on stdout), and what the C++ runtime and
+# glibc write before they abort a program: an uncaught C++ exception (`terminate called after throwing an instance of
+# 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free detected in tcache 2`,
+# `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack
 _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
-                    r"Runtime Environment")  # the JVM's crash banner (hs_err's summary on stdout)
+                    r"Runtime Environment|terminate called (?:after throwing an instance of |without an active exception)"
+                    r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
+                    r"|\*\*\* stack smashing detected \*\*\*")
 # A comment line: `#` alone or before a space. A block of them is one record (the JVM's crash banner: `#`, `# A fatal
 # error has been detected ...:`, `#  SIGSEGV (0xb) at pc=...`, ...), mined by its first line with text
 _COMMENT_LINE = re.compile(r"#(?:[ \t]|$)")
