@@ -1398,6 +1398,23 @@ def test_a_second_layout_is_read_though_a_few_lines_of_neither_layout_stand_amon
     assert found.parse(warnings[0]) is None  # mined whole, as any line no layout of the file parses
 
 
+def test_influxdbs_http_service_lines_among_its_logfmt_lines_are_read_as_access_lines():
+    # a real InfluxDB 1.6's standard error: logfmt records, and its HTTP service's access lines after `[httpd] `
+    logfmt = [f'ts=2026-12-07T19:00:24.8{i:05d}Z lvl=info msg="{message}" log_id=170TuGPl000 service={service}'
+              for i, (message, service) in enumerate([("Opened service", "subscriber"), ("Starting monitor service",
+                                                      "monitor"), ("Registered diagnostics client", "monitor"),
+                                                     ("Listening on HTTP", "httpd"), ("Storing statistics", "monitor")]
+                                                    * 5)]
+    access = [f'[httpd] 127.0.0.1 - - [07/Dec/2026:19:00:29 +0000] "{request} HTTP/1.1" 200 174 "-" "curl/7.88.1" '
+              f'788edcbf-f270-11f1-800{i}-000000000000 5537' for i, request in enumerate(
+                  ["GET /query?q=SHOW+DATABASES", "POST /write?db=shop", "GET /ping", "POST /write?db=shop",
+                   "GET /query?q=SHOW+DATABASES", "GET /ping"])]
+    found = detect(logfmt[:12] + access[:3] + logfmt[12:] + access[3:]).format
+    assert found.name == "logfmt|access"  # before: the access lines were mined whole, a template per request
+    parsed = found.parse(access[1])
+    assert (parsed.content, parsed.fields["Service"]) == ("POST /write?db=shop HTTP/1.1", "httpd")
+
+
 def test_two_layouts_interleaved_in_one_file_are_each_read_by_their_own_format():
     # a container's stdout and stderr in one stream: nginx's access lines and its error log's
     lines = [nginx_error(i) if i % 5 < 2 else nginx_access(i) for i in range(300)]

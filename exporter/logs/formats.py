@@ -531,8 +531,9 @@ PRESET_PATTERNS: dict[str, str] = {
     "nginx_error": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<Level>\w+)\] (?P<Pid>\d+)#(?P<Tid>\d+):"
                    r" (?:\*\d+ )?(?P<Content>.*)$",
     # Common / combined access log (Apache, nginx): the request line is the message; Apache's vhost_combined (Debian's
-    # other_vhosts_access.log) writes the virtual host and port first
-    "access": r"^(?:(?P<VHost>[^\s\[]+:\d+) (?=\S+ \S+ \S+ \[))?"
+    # other_vhosts_access.log) writes the virtual host and port first; InfluxDB 1.x and Kapacitor write their HTTP
+    # service's name in brackets first, among their logfmt lines (`[httpd] 127.0.0.1 - - [...] "GET /query ..." ...`)
+    "access": r"^(?:\[(?P<Service>[\w.-]+)\] (?=\S+ \S+ \S+ \[))?(?:(?P<VHost>[^\s\[]+:\d+) (?=\S+ \S+ \S+ \[))?"
               r"(?P<Client>\S+) \S+ (?P<User>\S+) \[(?P<Timestamp>[^\]]+)\] \"(?P<Content>[^\"]*)\" "
               r"(?P<Status>\d{3}) (?P<Size>\S+)(?: \"(?P<Referer>[^\"]*)\" \"(?P<UserAgent>[^\"]*)\")?.*$",
     # Log4j / Logback / Log4j2 layouts: timestamp, optional pid, optional "-", level and thread in
