@@ -1171,6 +1171,28 @@ def test_a_url_leaves_the_bracket_or_punctuation_that_closes_the_text_around_it(
     assert BuiltinMasking().mask(message, "<", ">") == masked
 
 
+@pytest.mark.parametrize("message, masked", [
+    ("GET /search?q=shoes&page=2 HTTP/1.1", "GET /search?q=<VALUE>&page=<VALUE> HTTP/<NUM>"),
+    ("POST /write?db=shop HTTP/1.1", "POST /write?db=<VALUE> HTTP/<NUM>"),
+    ("GET /api/v1/items?sort=name;order=asc&empty= HTTP/2.0", "GET <PATH>?sort=<VALUE>;order=<VALUE>&empty= HTTP/<NUM>"),
+    ("GET /list?tag[]=red&tag[]=blue HTTP/1.1", "GET /list?tag[]=<VALUE>&tag[]=<VALUE> HTTP/<NUM>"),
+    ("login failed (POST /?_task=login&_action=login)", "login failed (POST /?_task=<VALUE>&_action=<VALUE>)"),
+    ("see /docs?topic=masks.", "see /docs?topic=<VALUE>."),  # a bracket or a full stop at its end: the text's
+    ("is that so? yes=1", "is that so? yes=<NUM>"),  # a question's mark, no query
+])
+def test_a_query_strings_values_are_masked_and_its_keys_kept(message, masked):
+    assert BuiltinMasking().mask(message, "<", ">") == masked
+
+
+def test_access_lines_whose_query_strings_differ_in_words_are_one_template_per_path_and_keys():
+    source = miner()
+    lines = [f'10.0.0.{i} - - [07/Dec/2026:19:00:{i:02d} +0000] "GET /search?q={word} HTTP/1.1" 200 {100 + i}'
+             for i, word in enumerate(["shoes", "hats", "socks", "gloves", "scarves", "boots"] * 5)]
+    ids = mine(source, lines)
+    assert len(set(ids)) == 1  # before: a template per word, for ever (a plain word is never taken for a value)
+    assert source.snapshot()[0][ids[0]].text == "GET /search?q=<VALUE> HTTP/<NUM>"
+
+
 def test_a_quoted_http_request_line_keeps_its_method_so_requests_by_method_are_templates_of_their_own():
     source = miner(line_format="none")
     lines = [f'10.0.0.{i}:5123{i} - "{method} /api/orders/{i} HTTP/1.1" 200 OK took "{i} ms"'

@@ -42,6 +42,11 @@ BUILTIN_MASKS: list[tuple[str, str, str | tuple[str, ...]]] = [
     (r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^\s\"'<>()\[\]]|\([^\s\"'<>()]*\)|\[[^\s\"'<>\[\]]*\])+"
      r"(?<![.,;:])", "URL", ":"),
     (r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b", "EMAIL", "@"),
+    # a query string's values after a path (`/search?q=shoes&page=2` -> `/search?q=<VALUE>&page=<VALUE>`): they vary
+    # from request to request as an id in a path does, and a word there would keep a template per request; its keys
+    # stay, they say what is asked (the group `query` is the whole string, whose values alone are masked); a bracket, or
+    # a full stop, comma or colon at its end, is the text's around it (`(POST /?_task=login)`, `see /a?b=c.`)
+    (r"(?<=[\w/.\-])(?P<query>\?[\w.\-~%\[\]]+=[^\s#\"'<>()]*)(?<![.,:\]])", "VALUE", "?"),
     (r"(?<![\w.:/])(?:~|\.{1,2})?(?:/[\w.@%+=~-]+){2,}/?", "PATH", "/"),
     # a relative path of three parts or more, the first not a number (docs/content/npm.md; not 2026/12/06; two parts
     # are often words: I/O, TCP/IP, and/or)
@@ -109,8 +114,29 @@ class BuiltinMasking(AbstractMaskingInstruction):
             if (not needs or (not needs.isdisjoint(present) if isinstance(needs, frozenset)
                               else any(part in content for part in needs))):
                 masked = mask_prefix + name + mask_suffix
-                content = regex.sub(_keeping(masked) if "keep" in regex.groupindex else masked, content)
+                content = regex.sub(_replacement(regex, masked), content)
         return content
+
+
+def _replacement(regex: re.Pattern, masked: str):
+    """What a match of `regex` becomes: `masked`, or for a mask with the group `keep` or `query` a function of the match
+    (cached per mask text)."""
+    if "keep" in regex.groupindex:
+        return _keeping(masked)
+    if "query" in regex.groupindex:
+        return _query_values(masked)
+    return masked
+
+
+_QUERY_VALUE = re.compile(r"=[^&;]+")
+
+
+@lru_cache(maxsize=64)
+def _query_values(masked: str):
+    """A replacement that masks each value of a query string (`?q=shoes&page=2` -> `?q=<VALUE>&page=<VALUE>`); an empty
+    value stays empty."""
+    value = "=" + masked
+    return lambda match: _QUERY_VALUE.sub(value, match.group("query"))
 
 
 @lru_cache(maxsize=64)
