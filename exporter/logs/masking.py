@@ -105,27 +105,26 @@ class BuiltinMasking(AbstractMaskingInstruction):
 
     def __init__(self, masks: list[tuple[str, str, str | tuple[str, ...]]] = BUILTIN_MASKS):
         super().__init__("MASK")
-        self.masks = [(re.compile(pattern), name, frozenset(needs) if isinstance(needs, str) else needs)
-                      for pattern, name, needs in _merged(masks)]
+        self.masks = [(regex, name, frozenset(needs) if isinstance(needs, str) else needs, _replacer(regex))
+                      for regex, name, needs in ((re.compile(pattern), name, needs)
+                                                 for pattern, name, needs in _merged(masks))]
 
     def mask(self, content: str, mask_prefix: str, mask_suffix: str) -> str:
         present = frozenset(content)
-        for regex, name, needs in self.masks:
+        for regex, name, needs, replacer in self.masks:
             if (not needs or (not needs.isdisjoint(present) if isinstance(needs, frozenset)
                               else any(part in content for part in needs))):
                 masked = mask_prefix + name + mask_suffix
-                content = regex.sub(_replacement(regex, masked), content)
+                content = regex.sub(masked if replacer is None else replacer(masked), content)
         return content
 
 
-def _replacement(regex: re.Pattern, masked: str):
-    """What a match of `regex` becomes: `masked`, or for a mask with the group `keep` or `query` a function of the match
-    (cached per mask text)."""
+def _replacer(regex: re.Pattern):
+    """For a mask with the group `keep` or `query`, the function of the mask text that gives what a match becomes
+    (_keeping, _query_values); None where a match becomes the mask text."""
     if "keep" in regex.groupindex:
-        return _keeping(masked)
-    if "query" in regex.groupindex:
-        return _query_values(masked)
-    return masked
+        return _keeping
+    return _query_values if "query" in regex.groupindex else None
 
 
 _QUERY_VALUE = re.compile(r"=[^&;]+")
