@@ -222,6 +222,24 @@ def test_what_the_cpp_runtime_and_glibc_write_before_aborting_a_program_is_one_c
     assert (ids[1], "critical") in counts  # before: unknown
 
 
+def test_a_shells_report_that_a_program_was_killed_by_a_signal_is_a_critical_record_and_a_stop_is_not():
+    # what a real bash 5.2 and dash 0.5 wrote into an entrypoint script's output, the program's lines around them
+    source = miner()
+    ids = feed(source, [
+        "2026-12-07 10:00:00 INFO starting",
+        "/entrypoint.sh: line 3:  6560 Killed                  java -Xmx64m -jar app.jar",
+        "/entrypoint.sh: line 4:  6561 Segmentation fault      python3 worker.py",
+        "/entrypoint.sh: line 5:  6602 Aborted                 (core dumped) ./pricing",
+        "Killed",  # dash
+        "Segmentation fault (core dumped)",
+        "Terminated",
+        "2026-12-07 10:00:05 INFO done",
+    ])
+    _, counts, _ = source.snapshot()
+    levels = [next(level for (tid, level) in counts if tid == template_id) for template_id in ids]
+    assert levels == ["info", "critical", "critical", "critical", "critical", "critical", "unknown", "info"]
+
+
 def test_a_dotnet_unhandled_exception_with_its_frames_is_one_error_record():
     ids, templates, counts = mined_between_routine_lines(DOTNET_CRASH)
     assert len(ids) == 3 and ids[0] == ids[2] != ids[1]

@@ -72,11 +72,16 @@ _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |
 # Critical: a Go or Rust panic, the JVM's crash banner (hs_err's summary on stdout), and what the C++ runtime and
 # glibc write before they abort a program: an uncaught C++ exception (`terminate called after throwing an instance of
 # 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free detected in tcache 2`,
-# `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack
+# `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack; and a shell's report that a
+# program it ran was killed by a signal, as an entrypoint script's shell writes it into a container's log (bash:
+# `/entrypoint.sh: line 3:  6560 Killed                  java -jar app.jar`, as after the OOM killer's SIGKILL; dash and an
+# interactive bash: `Killed`, `Segmentation fault (core dumped)` alone on the line); a stop (`Terminated`) is not one
+_KILLED = "(?:Killed|Segmentation fault|Aborted|Bus error|Illegal instruction|Floating point exception)"
 _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
                     r"Runtime Environment|terminate called (?:after throwing an instance of |without an active exception)"
                     r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
-                    r"|\*\*\* stack smashing detected \*\*\*")
+                    r"|\*\*\* stack smashing detected \*\*\*|\S+: line \d+: +\d+ " + _KILLED + r"(?: +\(core dumped\))? +\S"
+                    r"|" + _KILLED + r"(?: \(core dumped\))?$")
 # A comment line: `#` alone or before a space. A block of them is one record (the JVM's crash banner: `#`, `# A fatal
 # error has been detected ...:`, `#  SIGSEGV (0xb) at pc=...`, ...), mined by its first line with text
 _COMMENT_LINE = re.compile(r"#(?:[ \t]|$)")
