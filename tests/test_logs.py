@@ -222,6 +222,46 @@ def test_what_the_cpp_runtime_and_glibc_write_before_aborting_a_program_is_one_c
     assert (ids[1], "critical") in counts  # before: unknown
 
 
+V8_OUT_OF_MEMORY = [  # a real Node.js 20's report when its heap ran out (trimmed frames), then bash's report
+    "<--- Last few GCs --->",
+    "",
+    "[7794:0x24455e20]       69 ms: Mark-Compact 16.3 (32.8) -> 16.3 (32.8) MB, 6.17 / 0.00 ms  (average mu = 0.292, "
+    "current mu = 0.136) allocation failure; scavenge might not succeed",
+    "",
+    "",
+    "<--- JS stacktrace --->",
+    "",
+    "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+    "----- Native stack trace -----",
+    "",
+    " 1: 0xb78db3 node::OOMErrorHandler(char const*, v8::OOMDetails const&) [node]",
+    " 2: 0xee8300 v8::Utils::ReportOOMFailure(v8::internal::Isolate*, char const*, v8::OOMDetails const&) [node]",
+    "10: 0x10b7fb4 v8::internal::FactoryBase<v8::internal::Factory>::NewFixedArrayWithFiller(...) [node]",
+    "11: 0x1297c5f  [node]",
+    "16: 0x195e476  [node]",
+]
+V8_OUT_OF_MEMORY_OLDER = [  # Node.js 12's: a JS stack trace with its security context before the FATAL ERROR
+    "<--- Last few GCs --->",
+    "[1:0x55f0b5e0]    12345 ms: Mark-sweep 2046.9 (2050.0) -> 2046.3 (2050.5) MB, 1632.3 / 0.0 ms  allocation failure",
+    "<--- JS stacktrace --->",
+    "==== JS stack trace =========================================",
+    "    0: ExitFrame [pc: 0x13cb2d9]",
+    "Security context: 0x1f0f3dc408d1 <JSObject>",
+    "    1: parse [0x1f0f3dc1c0e1] [native json.js:1]",
+    "FATAL ERROR: Ineffective mark-compacts near heap limit Allocation failed - JavaScript heap out of memory",
+    " 1: 0x9dab70 node::Abort() [node]",
+    "12: 0x13cb2d9  [node]",
+]
+
+
+@pytest.mark.parametrize("report", [V8_OUT_OF_MEMORY, V8_OUT_OF_MEMORY_OLDER])
+def test_node_running_out_of_heap_is_one_critical_record_named_by_its_fatal_error(report):
+    ids, templates, counts = mined_between_routine_lines(report)
+    assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]  # before: a record per part and per frame
+    assert templates[ids[1]].text.startswith("FATAL ERROR:") and templates[ids[1]].text.endswith("heap out of memory")
+    assert (ids[1], "critical") in counts
+
+
 def test_a_shells_report_that_a_program_was_killed_by_a_signal_is_a_critical_record_and_a_stop_is_not():
     # what a real bash 5.2 and dash 0.5 wrote into an entrypoint script's output, the program's lines around them
     source = miner()

@@ -92,6 +92,14 @@ _COMMENT_LINE = re.compile(r"#(?:[ \t]|$)")
 _JS_CRASH_LOCATION = re.compile(r"(?:node:[\w/.-]+|(?:file://)?(?:[A-Za-z]:)?[^\s:]+\.(?:[cm]?js|[cm]?ts|jsx|tsx)):\d+$")
 _JS_ERROR_LINE = re.compile(r"\[?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception|Rejection)\b")
 _JS_CRASH_PART = re.compile(r"\s|$|\}$|Node\.js v\d|" + _JS_ERROR_LINE.pattern)
+# V8's report of a fatal error, as Node.js writes it when its heap runs out: `<--- Last few GCs --->`, the last
+# collections (`[7794:0x24455e20]  69 ms: Mark-Compact ...`), `<--- JS stacktrace --->`, `FATAL ERROR: Reached heap
+# limit Allocation failed - JavaScript heap out of memory`, `----- Native stack trace -----` and its numbered frames
+# (` 1: 0xb78db3 node::OOMErrorHandler(...) [node]`, `10: 0x...`; older releases: `==== JS stack trace ====`,
+# `Security context: ...`, `    0: ExitFrame [pc: ...]`): one record from its first line, mined by its FATAL ERROR line
+_V8_REPORT_START = re.compile(r"<--- Last few GCs --->|FATAL ERROR: ")
+_V8_REPORT_PART = re.compile(r"\s*$|\s*\d+: |\[\d+:0x[0-9a-fA-F]+\] |<--- .* --->|={3,} .* ={3,}|-{3,} .* -{3,}|FATAL ERROR: "
+                             r"|Security context: ")
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -131,6 +139,8 @@ def headline(record: Sequence[str]) -> str:
                 return line
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
         return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
+    if len(record) > 1 and first.startswith("<--- Last few GCs"):
+        return next((line for line in record[1:] if runtime_payload(line).startswith("FATAL ERROR: ")), record[0])
     if len(record) > 1 and first.rstrip() == "#":  # a bare `#` begins a block of comment lines
         return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
@@ -239,7 +249,8 @@ class RecordAssembler:
     it), except right after a one-line record of level error or critical: that is `logger.exception()`'s
     output, the logged message and its traceback, one record (found by `level_pattern`; None: never). A header
     that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
-    it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record."""
+    it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record, and so is V8's report of a
+    fatal error (Node.js out of heap memory)."""
 
     def __init__(self, continuation: str | None, level_pattern: str | None = None, name: str = ""):
         self.continuation = re.compile(continuation) if continuation else None
@@ -250,6 +261,7 @@ class RecordAssembler:
         self.split = False  # the last line was a piece of a longer one: the next line continues it
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
         self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
+        self.v8_report = False  # the pending record is V8's report of a fatal error (_V8_REPORT_START)
         self.comments = False  # the pending record is a block of comment lines (_COMMENT_LINE): the next one continues it
 
     def feed(self, line: str) -> list[str] | None:
@@ -263,6 +275,7 @@ class RecordAssembler:
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
                      or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
+                     or (self.v8_report and _V8_REPORT_PART.match(text) is not None)
                      or (self.comments and _COMMENT_LINE.match(text) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
@@ -273,6 +286,7 @@ class RecordAssembler:
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
+        self.v8_report = text[:1] in "<F" and _V8_REPORT_START.match(text) is not None
         self.comments = text[:1] == "#" and _COMMENT_LINE.match(text) is not None
         return done or None
 
