@@ -212,11 +212,13 @@ def test_an_uncaught_ruby_exception_after_a_logged_error_is_an_error_record_of_i
 
 @pytest.mark.parametrize("crash", [
     ["terminate called after throwing an instance of 'std::runtime_error'", "  what():  payment 13 failed"],  # libstdc++
+    ["Terminating due to java.lang.OutOfMemoryError: Java heap space"],  # a real OpenJDK 17, -XX:+ExitOnOutOfMemoryError
+    ["Aborting due to java.lang.OutOfMemoryError: Java heap space"],  # -XX:+CrashOnOutOfMemoryError, before its banner
     ["free(): double free detected in tcache 2"],  # glibc's heap checks, as a real g++ 12 program's double free wrote
     ["double free or corruption (out)"],
     ["*** stack smashing detected ***: terminated"],
 ])
-def test_what_the_cpp_runtime_and_glibc_write_before_aborting_a_program_is_one_critical_record(crash):
+def test_what_the_jvm_the_cpp_runtime_and_glibc_write_before_ending_a_program_is_one_critical_record(crash):
     ids, templates, counts = mined_between_routine_lines(crash)
     assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]
     assert (ids[1], "critical") in counts  # before: unknown

@@ -69,7 +69,9 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
                     r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$")
-# Critical: a Go or Rust panic, the JVM's crash banner (hs_err's summary on stdout), and what the C++ runtime and
+# Critical: a Go or Rust panic, the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap
+# under -XX:+ExitOnOutOfMemoryError or -XX:+CrashOnOutOfMemoryError (`Terminating due to java.lang.OutOfMemoryError: Java
+# heap space`, `Aborting due to ...`), and what the C++ runtime and
 # glibc write before they abort a program: an uncaught C++ exception (`terminate called after throwing an instance of
 # 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free detected in tcache 2`,
 # `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack; and a shell's report that a
@@ -78,7 +80,8 @@ _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |
 # interactive bash: `Killed`, `Segmentation fault (core dumped)` alone on the line); a stop (`Terminated`) is not one
 _KILLED = "(?:Killed|Segmentation fault|Aborted|Bus error|Illegal instruction|Floating point exception)"
 _FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
-                    r"Runtime Environment|terminate called (?:after throwing an instance of |without an active exception)"
+                    r"Runtime Environment|(?:Terminating|Aborting) due to java\.lang\.OutOfMemoryError"  # -XX:+Exit/Crash..
+                    r"|terminate called (?:after throwing an instance of |without an active exception)"
                     r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
                     r"|\*\*\* stack smashing detected \*\*\*|\S+: line \d+: +\d+ " + _KILLED + r"(?: +\(core dumped\))? +\S"
                     r"|" + _KILLED + r"(?: \(core dumped\))?$")
