@@ -69,22 +69,25 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
                     r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$")
-# Critical: a Go or Rust panic, the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap
-# under -XX:+ExitOnOutOfMemoryError or -XX:+CrashOnOutOfMemoryError (`Terminating due to java.lang.OutOfMemoryError: Java
-# heap space`, `Aborting due to ...`), and what the C++ runtime and
-# glibc write before they abort a program: an uncaught C++ exception (`terminate called after throwing an instance of
-# 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free detected in tcache 2`,
-# `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack; and a shell's report that a
-# program it ran was killed by a signal, as an entrypoint script's shell writes it into a container's log (bash:
-# `/entrypoint.sh: line 3:  6560 Killed                  java -jar app.jar`, as after the OOM killer's SIGKILL; dash and an
-# interactive bash: `Killed`, `Segmentation fault (core dumped)` alone on the line); a stop (`Terminated`) is not one
+# Critical (the program ends): a Go or Rust panic, Go's fatal error
+_PANIC = r"panic: |fatal error: |thread '[^']*' panicked at "
+# the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap under -XX:+ExitOnOutOfMemoryError
+# or -XX:+CrashOnOutOfMemoryError (`Terminating due to java.lang.OutOfMemoryError: Java heap space`, `Aborting due to ...`)
+_JVM_FATAL = (r"#\s*A fatal error has been detected by the Java Runtime Environment"
+              r"|(?:Terminating|Aborting) due to java\.lang\.OutOfMemoryError")
+# what the C++ runtime and glibc write before they abort a program: an uncaught C++ exception (`terminate called after
+# throwing an instance of 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free
+# detected in tcache 2`, `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack
+_NATIVE_ABORT = (r"terminate called (?:after throwing an instance of |without an active exception)"
+                 r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
+                 r"|\*\*\* stack smashing detected \*\*\*")
+# a shell's report that a program it ran was killed by a signal, as an entrypoint script's shell writes it into a
+# container's log (bash: `/entrypoint.sh: line 3:  6560 Killed                  java -jar app.jar`, as after the OOM
+# killer's SIGKILL; dash and an interactive bash: `Killed`, `Segmentation fault (core dumped)` alone on the line); a stop
+# (`Terminated`) is not one
 _KILLED = "(?:Killed|Segmentation fault|Aborted|Bus error|Illegal instruction|Floating point exception)"
-_FATAL = re.compile(r"panic: |fatal error: |thread '[^']*' panicked at |#\s*A fatal error has been detected by the Java "
-                    r"Runtime Environment|(?:Terminating|Aborting) due to java\.lang\.OutOfMemoryError"  # -XX:+Exit/Crash..
-                    r"|terminate called (?:after throwing an instance of |without an active exception)"
-                    r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
-                    r"|\*\*\* stack smashing detected \*\*\*|\S+: line \d+: +\d+ " + _KILLED + r"(?: +\(core dumped\))? +\S"
-                    r"|" + _KILLED + r"(?: \(core dumped\))?$")
+_SHELL_KILLED = r"\S+: line \d+: +\d+ " + _KILLED + r"(?: +\(core dumped\))? +\S|" + _KILLED + r"(?: \(core dumped\))?$"
+_FATAL = re.compile("|".join((_PANIC, _JVM_FATAL, _NATIVE_ABORT, _SHELL_KILLED)))
 # A comment line: `#` alone or before a space. A block of them is one record (the JVM's crash banner: `#`, `# A fatal
 # error has been detected ...:`, `#  SIGSEGV (0xb) at pc=...`, ...), mined by its first line with text
 _COMMENT_LINE = re.compile(r"#(?:[ \t]|$)")
