@@ -264,6 +264,27 @@ def test_node_running_out_of_heap_is_one_critical_record_named_by_its_fatal_erro
     assert (ids[1], "critical") in counts
 
 
+PYTHON_FAULTHANDLER = [  # a real Python 3.11's report of a segmentation fault under -X faulthandler, two threads
+    "Fatal Python error: Segmentation fault",
+    "",
+    "Thread 0x00007f49c65fe6c0 (most recent call first):",
+    '  File "/usr/lib/python3.11/threading.py", line 982 in run',
+    '  File "/usr/lib/python3.11/threading.py", line 1002 in _bootstrap',
+    "",
+    "Current thread 0x00007f49cec17b80 (most recent call first):",
+    '  File "/usr/lib/python3.11/ctypes/__init__.py", line 519 in string_at',
+    '  File "/app/worker.py", line 4 in <module>',
+    "",
+    "Extension modules: numpy._core._multiarray_umath, numpy.linalg._umath_linalg (total: 2)",
+]
+
+
+def test_pythons_report_of_a_fatal_error_with_its_threads_is_one_critical_record():
+    ids, templates, counts = mined_between_routine_lines(PYTHON_FAULTHANDLER)
+    assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]  # before: a record per thread, `unknown`
+    assert templates[ids[1]].text == "Fatal Python error: Segmentation fault" and (ids[1], "critical") in counts
+
+
 def test_a_shells_report_that_a_program_was_killed_by_a_signal_is_a_critical_record_and_a_stop_is_not():
     # what a real bash 5.2 and dash 0.5 wrote into an entrypoint script's output, the program's lines around them
     source = miner()

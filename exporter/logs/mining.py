@@ -106,6 +106,13 @@ _JS_CRASH_PART = re.compile(r"\s|$|\}$|Node\.js v\d|" + _JS_ERROR_LINE.pattern)
 _V8_REPORT_START = re.compile(r"<--- Last few GCs --->|FATAL ERROR: ")
 _V8_REPORT_PART = re.compile(r"\s*$|\s*\d+: |\[\d+:0x[0-9a-fA-F]+\] |<--- .* --->|={3,} .* ={3,}|-{3,} .* -{3,}|FATAL ERROR: "
                              r"|Security context: ")
+# Python's report of a fatal error (a crash in C code, with faulthandler on: `Fatal Python error: Segmentation fault`,
+# then, after blank lines, each thread's `Thread 0x... (most recent call first):` or `Current thread 0x... ...:` with its
+# indented frames, `Extension modules: ... (total: 2)`, `Python runtime state: ...`): one record, mined by its first line
+_PYTHON_FATAL_START = re.compile(r"Fatal Python error: ")
+_PYTHON_FATAL_PART = re.compile(r"\s|$|(?:Current thread|Thread) 0x[0-9a-fA-F]+ |Extension modules: |Python runtime state: ")
+# Reports whose lines, up to the first that is none of their parts, are one record: (first line, part)
+_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART))
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -255,8 +262,8 @@ class RecordAssembler:
     it), except right after a one-line record of level error or critical: that is `logger.exception()`'s
     output, the logged message and its traceback, one record (found by `level_pattern`; None: never). A header
     that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
-    it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record, and so is V8's report of a
-    fatal error (Node.js out of heap memory)."""
+    it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record, and so is V8's or Python's
+    report of a fatal error (Node.js out of heap memory, a segmentation fault under faulthandler)."""
 
     def __init__(self, continuation: str | None, level_pattern: str | None = None, name: str = ""):
         self.continuation = re.compile(continuation) if continuation else None
@@ -267,7 +274,7 @@ class RecordAssembler:
         self.split = False  # the last line was a piece of a longer one: the next line continues it
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
         self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
-        self.v8_report = False  # the pending record is V8's report of a fatal error (_V8_REPORT_START)
+        self.report: re.Pattern | None = None  # the part pattern of the report (_REPORTS) the pending record begins
         self.comments = False  # the pending record is a block of comment lines (_COMMENT_LINE): the next one continues it
 
     def feed(self, line: str) -> list[str] | None:
@@ -281,7 +288,7 @@ class RecordAssembler:
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
                      or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
-                     or (self.v8_report and _V8_REPORT_PART.match(text) is not None)
+                     or (self.report is not None and self.report.match(text) is not None)
                      or (self.comments and _COMMENT_LINE.match(text) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
@@ -292,7 +299,8 @@ class RecordAssembler:
         done, self.pending = self.pending, [line]
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
-        self.v8_report = text[:1] in "<F" and _V8_REPORT_START.match(text) is not None
+        self.report = (next((part for start, part in _REPORTS if start.match(text) is not None), None)
+                       if text[:1] in "<F" else None)
         self.comments = text[:1] == "#" and _COMMENT_LINE.match(text) is not None
         return done or None
 
