@@ -111,8 +111,10 @@ _V8_REPORT_PART = re.compile(r"\s*$|\s*\d+: |\[\d+:0x[0-9a-fA-F]+\] |<--- .* ---
 # indented frames, `Extension modules: ... (total: 2)`, `Python runtime state: ...`): one record, mined by its first line
 _PYTHON_FATAL_START = re.compile(r"Fatal Python error: ")
 _PYTHON_FATAL_PART = re.compile(r"\s|$|(?:Current thread|Thread) 0x[0-9a-fA-F]+ |Extension modules: |Python runtime state: ")
-# Reports whose lines, up to the first that is none of their parts, are one record: (first line, part)
-_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART))
+# Reports whose lines, up to the first that is none of their parts, are one record: (first line, part); a block of
+# comment lines is one too
+_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART), (_COMMENT_LINE, _COMMENT_LINE))
+_REPORT_FIRST_CHARACTERS = "<F#"  # a cheap test: only lines beginning with one of these can begin a report
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -275,7 +277,6 @@ class RecordAssembler:
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
         self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
         self.report: re.Pattern | None = None  # the part pattern of the report (_REPORTS) the pending record begins
-        self.comments = False  # the pending record is a block of comment lines (_COMMENT_LINE): the next one continues it
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
@@ -288,8 +289,7 @@ class RecordAssembler:
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
                      or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
-                     or (self.report is not None and self.report.match(text) is not None)
-                     or (self.comments and _COMMENT_LINE.match(text) is not None))
+                     or (self.report is not None and self.report.match(text) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
@@ -300,8 +300,7 @@ class RecordAssembler:
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
         self.report = (next((part for start, part in _REPORTS if start.match(text) is not None), None)
-                       if text[:1] in "<F" else None)
-        self.comments = text[:1] == "#" and _COMMENT_LINE.match(text) is not None
+                       if text[:1] in _REPORT_FIRST_CHARACTERS else None)
         return done or None
 
     def _say_cut(self) -> None:
