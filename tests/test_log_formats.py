@@ -388,6 +388,50 @@ def test_lines_that_the_format_does_not_parse_right_after_an_error_are_more_of_i
     assert sum(dump.counts.values()) == 60 + 1 + 51  # an error's record holds 200 lines at most: its own, 199 more
 
 
+REDIS_CRASH = [  # a real Redis 7.0's report of a crash (DEBUG SEGFAULT), trimmed: its sections' lines are written
+    # without Redis's header, some look like dates to a header test (gcc_version:12.2.0), registers after an empty message
+    "=== REDIS BUG REPORT START: Cut & paste starting from here ===",
+    "9073:M 07 Dec 2026 21:50:52.409 # Redis 7.0.15 crashed by signal: 11, si_code: 2",
+    "9073:M 07 Dec 2026 21:50:52.409 # Crashed running the instruction at: 0x55efc511075f",
+    "", "------ STACK TRACE ------", "EIP:", "redis-server *:16399(debugCommand+0x26f)[0x55efc511075f]", "",
+    "Backtrace:", "/lib/x86_64-linux-gnu/libc.so.6(+0x3c050)[0x7f7bb545a050]",
+    "redis-server *:16399(debugCommand+0x26f)[0x55efc511075f]", "redis-server *:16399(call+0xdb)[0x55efc50ab6fb]", "",
+    "------ REGISTERS ------", "9073:M 07 Dec 2026 21:50:52.410 # ",
+    "RAX:00007f7bb61c2000 RBX:00007f7bb4c9d200", "RCX:00007f7bb551f9b3 RDX:0000000000000001",
+    "9073:M 07 Dec 2026 21:50:52.410 # (00007ffd4ab9f5ef) -> 0000003300000035", "",
+    "------ INFO OUTPUT ------", "# Server", "redis_version:7.0.15", "redis_mode:standalone", "gcc_version:12.2.0",
+    "process_id:9073", "", "# Clients", "connected_clients:1", "", "------ CLIENT LIST OUTPUT ------",
+    "id=4 addr=127.0.0.1:46478 laddr=127.0.0.1:16399 fd=8 name= age=0 idle=0 flags=N db=0", "",
+    "------ FAST MEMORY TEST ------", "9073:M 07 Dec 2026 21:50:52.411 # Bio thread for job type #0 terminated",
+    "*** Preparing to test memory region 55efc5285000 (126976 bytes)", ".O.O.O.O.O.O.O.O.O.O.O.O.O.O",
+    "Fast memory test PASSED, however your memory can still be broken.", "",
+    "=== REDIS BUG REPORT END. Make sure to include from START to END. ===", "",
+    "       Please report the crash by opening an issue on github:",
+]
+
+
+def redis_lines(n: int, start: int = 0) -> list[str]:
+    return [f"9073:M 07 Dec 2026 21:50:{(start + i) % 60:02d}.{i:03d} - Accepted 127.0.0.1:{53220 + i}" for i in range(n)]
+
+
+def test_the_sections_of_a_crash_report_are_one_record_each_under_the_programs_format():
+    result = mine_lines(redis_lines(100) + REDIS_CRASH + redis_lines(20, 1), None, None)
+    texts = {result.templates[tid].text: level for (tid, level) in result.counts}
+    assert result.format == "redis"
+    assert {"------ STACK TRACE ------", "------ REGISTERS ------", "------ INFO OUTPUT ------",
+            "------ CLIENT LIST OUTPUT ------", "------ FAST MEMORY TEST ------"} <= set(texts)
+    assert texts["------ STACK TRACE ------"] == texts["------ INFO OUTPUT ------"] == "unknown"  # no level: a title
+    assert not [text for text in texts if "redis_version" in text or text.startswith(("RAX", "EIP", "Backtrace", "gcc"))]
+    assert texts["Redis <NUM> crashed by signal: <NUM>, si_code: <NUM>"] == "warning"
+    assert result.counts[(next(tid for tid, t in result.templates.items() if t.text == "Accepted <IP>"), "debug")] == 120
+    assert len(result.templates) == 16  # before: 31, a template of each line of the sections (278 on the whole report)
+
+
+def test_a_program_that_crashes_soon_after_it_starts_is_still_read_by_its_format():
+    crash_loop = (redis_lines(3) + REDIS_CRASH) * 4  # each start's few lines, then its crash report
+    assert mine_lines(crash_loop, None, None).format == "redis"  # before: none, its sections' lines outnumbered Redis's
+
+
 def pg_csvlog(i: int) -> list[str]:
     """One record of PostgreSQL's csvlog (26 columns, as PostgreSQL 15 writes them): the message is the 14th, the
     severity the 12th; a message or a query may hold newlines inside its quotes."""
@@ -1053,6 +1097,9 @@ def test_a_component_naming_a_level_and_a_facility_gives_the_level(name):
      "debug"),
     ("2026-03-03T04:02:11Z I! Loading config: /etc/telegraf/telegraf.conf", "Loading config: /etc/telegraf/telegraf.conf",
      "info"),
+    ("130324  8:24:09 [Warning] Access denied for user 'root'@'220.95.238.171' (using password: NO)",  # MySQL 5's
+     "Access denied for user 'root'@'220.95.238.171' (using password: NO)", "warning"),  # yyMMdd H:mm:ss
+    ("261207 21:49:15 [ERROR] mariadbd got signal 11 ;", "mariadbd got signal 11 ;", "error"),  # MariaDB 10.11's crash
 ])
 def test_the_generic_shape_takes_padded_piped_and_numbered_level_words(line, content, level):
     parsed = resolve("generic").parse(line)

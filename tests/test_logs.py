@@ -224,6 +224,29 @@ def test_what_the_jvm_the_cpp_runtime_and_glibc_write_before_ending_a_program_is
     assert (ids[1], "critical") in counts  # before: unknown
 
 
+NATIVE_BACKTRACES = [  # frames as glibc's backtrace_symbols() writes them, from real programs that print their own
+    ["!!! uWSGI process 7678 got Segmentation Fault !!!", "*** backtrace of 7678 ***",  # uWSGI 2.0
+     "uwsgi(uwsgi_backtrace+0x2f) [0x56539bab44df]", "/lib/x86_64-linux-gnu/libc.so.6(+0x3c050) [0x7f5afdeae050]",
+     "/usr/lib/uwsgi/plugins/python3_plugin.so(python_call+0xf) [0x7f5afdc56b1f]", "uwsgi(_start+0x21) [0x56539ba63641]"],
+    ["Printing to addr2line failed", "mariadbd(my_print_stacktrace+0x2e)[0x559fb26cc87e]",  # MariaDB 10.11, addr2line
+     "libc_sigaction.c:0(__restore_rt)[0x7f130fa5a050]", "mariadbd(_Z11mysqld_mainiPPc+0x1108)[0x559fb1f0ed98]",
+     "x86/libc-start.c:74(__libc_start_call_main)[0x7f130fa4524a]"],
+    ["-- C level backtrace information -------------------------------------------",  # Ruby 3.1's [BUG] report
+     "/lib/x86_64-linux-gnu/libruby-3.1.so.3.1(0x7f0072464998) [0x7f0072464998]",
+     "/lib/x86_64-linux-gnu/libc.so.6(kill+0x7) [0x7f0071ef9267]", "ruby(_start+0x21) [0x55dadbd08151]"],
+    ["backtrace:", "/tmp/bt(+0x1178)[0x5641176ee178]", "/tmp/bt(outer+0x9)[0x5641176ee1c3]"],  # backtrace_symbols_fd()
+]
+
+
+@pytest.mark.parametrize("backtrace", NATIVE_BACKTRACES)
+def test_a_native_backtrace_a_program_prints_is_part_of_the_record_before_it(backtrace):
+    ids, templates, _ = mined_between_routine_lines(backtrace)
+    first_frame = backtrace.index(next(line for line in backtrace if line.endswith("]") and "(" in line))
+    assert len(set(ids[first_frame:-1])) == 1  # the line before the frames and they (ids[0]: the routine line before)
+    # before: a record, and a template, a frame
+    assert ids[0] == ids[-1] and not [t for t in templates.values() if "<HEX>]" in t.text]
+
+
 V8_OUT_OF_MEMORY = [  # a real Node.js 20's report when its heap ran out (trimmed frames), then bash's report
     "<--- Last few GCs --->",
     "",

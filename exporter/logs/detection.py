@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -36,6 +36,7 @@ from .formats import (
     WholeLine,
     begins_with_stamp,
     csv_row,
+    is_section_heading,
     is_value_word,
     level_name,
     message_word_component,
@@ -231,20 +232,35 @@ def _messages(line_format: LineFormat, lines: Sequence[str]) -> list[Parsed]:
     return [parsed for parsed in map(line_format.parse, lines) if parsed is not None and not parsed.from_fields]
 
 
-def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
-    """The share of the sample lines that `candidate` parses; lines it does not parse right after a line it reads as
-    an error, and before the next it parses, are left out: they are more of that error's message (a query, a source
-    excerpt), which the miner joins to its record, not lines the format failed on."""
-    parsed = after_error = left_out = 0
+PARSED, MORE, UNPARSED = "parsed", "more", "unparsed"
+
+
+def _readings(candidate: LineFormat, sample: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Each sample line with how `candidate` reads it: PARSED, MORE (a line it does not parse right after a line it
+    reads as an error, before the next it parses: more of that error's message, a query, a source excerpt, which the
+    miner joins to its record; or a section's heading and its lines, formats.is_section_heading: a crash report's
+    sections) or UNPARSED (a line the format failed on)."""
+    after_error = in_section = False
     for line in sample:
         found = candidate.parse(line)
         if found is not None:
-            parsed, after_error = parsed + 1, takes_more(found.level, found.content)
-        elif after_error and not begins_with_stamp(line):
-            left_out += 1
+            after_error, in_section = takes_more(found.level, found.content), False
+            yield line, PARSED
+        elif is_section_heading(line):
+            in_section = True
+            yield line, MORE
+        elif in_section or (after_error and not begins_with_stamp(line)):
+            yield line, MORE
         else:
             after_error = False
-    return parsed / max(len(sample) - left_out, 1)
+            yield line, UNPARSED
+
+
+def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
+    """The share of the sample lines that `candidate` parses, of those that are not more of a record it parsed (the
+    lines of an error's message, a report's sections: _readings)."""
+    counts = Counter(reading for _, reading in _readings(candidate, sample))
+    return counts[PARSED] / max(len(sample) - counts[MORE], 1)
 
 
 def _preset_reason(share: float, found: LineFormat) -> str:
@@ -286,7 +302,7 @@ def _with_second_layout(found: Detection, sample: Sequence[str]) -> Detection:
     if (reads_no_header(found.format) or isinstance(found.format, NestedFormat)
             or (1 - found.share) * len(sample) < SECOND_LAYOUT_MIN_LINES - 0.5):  # its share says how many are left
         return found
-    rest = [line for line in sample if found.format.parse(line) is None]
+    rest = [line for line, reading in _readings(found.format, sample) if reading == UNPARSED]
     if len(rest) < SECOND_LAYOUT_MIN_LINES:
         return found
     second = detect(rest, second_layout=False)

@@ -103,9 +103,23 @@ ERROR_LEVELS = ("error", "critical")
 
 def takes_more(level: str | None, content: str) -> bool:
     """Whether the lines after a record that its format does not parse (and that carry no date or time) are more of
-    its message: an error's (a query, a source excerpt, a report) or the dump a message ending in a colon announces
-    (`Overridden settings:` and the dict printed after it)."""
-    return level in ERROR_LEVELS or content.rstrip().endswith(":")
+    its message: an error's (a query, a source excerpt, a report), the dump a message ending in a colon announces
+    (`Overridden settings:` and the dict printed after it), or the lines of a message written after an empty one (Redis
+    logs a crash's registers so: `# ` and its text on the lines after it)."""
+    text = content.rstrip()
+    return level in ERROR_LEVELS or text.endswith(":") or not text
+
+
+# A section's heading: a title between runs of dashes or equals signs, as programs' crash reports write them (Redis:
+# `------ STACK TRACE ------`, `------ INFO OUTPUT ------`, `=== REDIS BUG REPORT START: ... ===`; Ruby's `-- C level
+# backtrace information -----...`). Where the line format does not parse it, the lines after it that the format does not
+# parse and that carry no date or time are its section, one record with it, as an error's are (mining.py); detection
+# does not hold them against the format either
+_SECTION_HEADING = re.compile(r"([-=])\1+ +\S.*? +\1{3,}$")
+
+
+def is_section_heading(line: str) -> bool:
+    return line[:1] in "-=" and _SECTION_HEADING.match(line) is not None
 
 
 def begins_with_stamp(line: str) -> bool:
@@ -493,11 +507,12 @@ _LEVEL_WORD = r"(?i:TRACE|DEBUG[1-5]?|FINEST|FINER|FINE|(?-i:CONFIG)|INFORMATION
               r"|FATAL|CRITICAL|CRIT|PANIC|ALERT|EMERG|TRC|DBG|VRB|VERBOSE|SILLY|INF|WRN|FTL|DBUG|EROR|TRCE" \
               r"|LOG(?=:)|(?-i:LOG)(?= )|SYSTEM(?=\])|(?-i:ERRO|DEBG|TRAC|BLAT))"  # the last: supervisord's, upper case
 # A leading timestamp in the shapes loggers write: ISO 8601 (T or space, fractions, zone), yy/MM/dd,
-# yyyy/MM/dd, yyMMdd HHmmss, dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's
-# "MMM d HH:mm:ss", ctime's "EEE MMM d HH:mm:ss yyyy".
+# yyyy/MM/dd, yyMMdd HHmmss, yyMMdd H:mm:ss (MySQL 5's error log, MariaDB's crash report, the hour padded with a
+# space), dd-MMM-yyyy, dd/MMM/yyyy (space or colon before the time), yyyy.MM.dd, syslog's "MMM d HH:mm:ss", ctime's
+# "EEE MMM d HH:mm:ss yyyy".
 _TIMESTAMP = (r"(?:\d{4}-\d{2}-\d{2}(?:T| {1,2})" + _HMS + r"(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{2}:?\d{2})?"
               r"|\d{2,4}/\d{2}/\d{2}[ T]" + _HMS +
-              r"|\d{6} \d{6}"
+              r"|\d{6} \d{6}|\d{6} {1,2}" + _HMS +
               r"|\d{2}-" + _MON + r"-\d{4} " + _HMS +
               r"|\d{2}/" + _MON + r"/\d{4}[: ]" + _HMS +
               r"|\d{4}\.\d{2}\.\d{2} " + _HMS +

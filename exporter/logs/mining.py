@@ -39,6 +39,7 @@ from .formats import (
     LineFormat,
     begins_with_stamp,
     is_header_alone,
+    is_section_heading,
     level_name,
     resolve,
     runtime_payload,
@@ -58,6 +59,7 @@ MAX_OPEN_LINES = 1000  # lines a quoted field (CSV) may run over before the next
 MAX_ERROR_LINES = 200  # lines an error's record may hold with those without a header it takes (a layout that changed after an
 # error has its first lines taken for the error's message at most this long)
 MASKED_CACHE_MAX_LENGTH = 512  # longer messages are masked every time (bounds the cache at ~2 MB a source)
+MAX_SECTION_LINES = 1000  # lines a section of a report (formats.is_section_heading) may hold: Redis's INFO output is ~250
 MAX_RECORD_LINES = 10_000  # lines a record may hold (a JVM prints at most 1,024 frames a trace); the next starts one
 
 TRACEBACK = "Traceback (most recent call last):"
@@ -123,6 +125,13 @@ _REPORT_FIRST_CHARACTERS = "<F#"  # a cheap test: only lines beginning with one 
 _INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:\d+(?:\(\d+\))? +)?"
                               r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)[ :]"
                               r"|(?:\d+[ :]+)?\d{4}-?\d{2}-?\d{2}[ :T]\d{2}:?\d{2}:?\d{2})")
+# A stack frame as glibc's backtrace_symbols() writes it, which C programs that print their own backtrace call (uWSGI's
+# and Redis's crash reports, Ruby's C level backtrace, MariaDB's): the object, in parentheses the symbol and offset or
+# the address alone, the address in brackets (`/lib/x86_64-linux-gnu/libc.so.6(__libc_start_main+0x85) [0x7f5a...]`,
+# `redis-server *:6379(debugCommand+0x26f)[0x55ef...]` as backtrace_symbols_fd() writes it, `ruby(0x55da...) [0x55da...]`;
+# MariaDB's, resolved by addr2line: `x86/libc-start.c:74(__libc_start_call_main)[0x7f13...]`).
+# It continues the record before it (mined as records of their own, the frames of each crash added a template each).
+_NATIVE_FRAME = re.compile(r"[^\s()][^()]*\([\w.$@]*(?:[+-]?0x[0-9a-fA-F]+)?\) ?\[0x[0-9a-fA-F]+\]$")
 # PostgreSQL writes a message's secondary fields on lines of their own, after the same prefix as the message and, as
 # after its level, two spaces: `... [6651] STATEMENT:  select ...` (DETAIL, HINT, CONTEXT, QUERY, LOCATION too).
 # They are that message's record, as its csvlog and jsonlog columns are (mined as records, every failing statement's
@@ -265,7 +274,8 @@ class RecordAssembler:
     output, the logged message and its traceback, one record (found by `level_pattern`; None: never). A header
     that a layout writes alone on its line (java.util.logging's two-line default) takes the next line, whatever
     it holds. A block of comment lines (`# ...`, the JVM's crash banner) is one record, and so is V8's or Python's
-    report of a fatal error (Node.js out of heap memory, a segmentation fault under faulthandler)."""
+    report of a fatal error (Node.js out of heap memory, a segmentation fault under faulthandler). A native stack
+    frame as glibc's backtrace_symbols() writes it continues the record before it, indented or not."""
 
     def __init__(self, continuation: str | None, level_pattern: str | None = None, name: str = ""):
         self.continuation = re.compile(continuation) if continuation else None
@@ -289,7 +299,8 @@ class RecordAssembler:
                      or self._logged_traceback(text) or (self.header_only and len(self.pending) == 1)
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
                      or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
-                     or (self.report is not None and self.report.match(text) is not None))
+                     or (self.report is not None and self.report.match(text) is not None)
+                     or (text[-1:] == "]" and _NATIVE_FRAME.match(text) is not None))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
@@ -458,27 +469,31 @@ class SourceMiner:
             return rest_of
         if reading.error_record is not None and (rest_of := self._rest_of_error(record, reading)) is not None:
             return rest_of
-        template_id, takes_rest = self._mine_record(record, now, reading, origin)
+        template_id, takes_rest, heading = self._mine_record(record, now, reading, origin)
         if reading.format.leaves_open(record, False):
             reading.open_record, reading.open_lines = template_id, len(record)
         if takes_rest and not reads_no_header(reading.format):
-            reading.error_record, reading.error_lines = template_id, len(record)
+            reading.error_record, reading.error_lines, reading.error_section = template_id, len(record), heading
         return template_id
 
     def _rest_of_error(self, record: list[str], reading: OriginFormat) -> str | None:
         """The template_id of the record this record continues: right after a record of level error or critical, or
-        one whose message ends with a colon (formats.takes_more), that its format parsed, a record whose first line
-        the format does not parse, that has no date or time near its start (formats.begins_with_stamp) and is no
-        crash (a traceback, a panic), is more of that message (a query, a source excerpt, a report written without
-        indentation, a dump the message announced), for up to MAX_ERROR_LINES lines; not counted again, and not
+        one whose message ends with a colon (formats.takes_more), that its format parsed, or after a section's heading
+        that it does not parse (formats.is_section_heading), a record whose first line the format does not parse, that
+        has no date or time near its start (formats.begins_with_stamp; in a section it may) and is no crash (a traceback,
+        a panic) or heading, is more of that message (a query, a source excerpt, a report written without indentation,
+        a dump the message announced, the section's lines), for up to MAX_ERROR_LINES (MAX_SECTION_LINES) lines; not
+        counted again, and not
         shown to the format watch (detection does not hold such lines against a format either). None when it is a
         record of its own."""
         assert reading.format is not None and reading.error_record is not None
         template_id, reading.error_record = reading.error_record, None
         first = headline(record)
-        if (begins_with_stamp(first) or reading.format.parse(first) is not None
+        if ((begins_with_stamp(first) and not reading.error_section)  # (a version number is a date to it: 12.2.0)
+                or reading.format.parse(first) is not None
                 or crash_level(runtime_payload(record[0])) is not None  # a crash is an event of its own
-                or reading.error_lines + len(record) > MAX_ERROR_LINES):
+                or is_section_heading(runtime_payload(first))  # and a section of a report begins one
+                or reading.error_lines + len(record) > (MAX_SECTION_LINES if reading.error_section else MAX_ERROR_LINES)):
             return None
         reading.error_record, reading.error_lines = template_id, reading.error_lines + len(record)
         return template_id
@@ -510,9 +525,10 @@ class SourceMiner:
         return more_severe(level, stated)
 
     def _mine_record(self, record: list[str], now: float, reading: OriginFormat,
-                     origin: str) -> tuple[str, bool]:
-        """Mine and count one record: its template_id, and whether its format parsed its first line and the lines
-        after it that the format does not parse are more of its message (formats.takes_more)."""
+                     origin: str) -> tuple[str, bool, bool]:
+        """Mine and count one record: its template_id, whether the lines after it that the format does not parse are
+        more of it (its format parsed its first line and they are more of its message, formats.takes_more, or it is a
+        section's heading the format does not parse, formats.is_section_heading), and whether it is such a heading."""
         assert reading.format is not None
         first = headline(record)
         parsed = reading.format.parse(first)
@@ -531,7 +547,8 @@ class SourceMiner:
             content = headline([line for line in content.split("\n") if line.strip()] or [""])
         if not reading.fields_checked:
             self._check_fields(origin, reading)
-        level = self._record_level(level, fields, first, content)
+        heading = parsed is None and is_section_heading(runtime_payload(first))  # its words are a title, no level
+        level = "unknown" if heading else self._record_level(level, fields, first, content)
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
@@ -542,7 +559,7 @@ class SourceMiner:
                 cluster = self._joined_before(masked) or self._add_to_drain(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         return (self._count(template_id, _shorten(text, self.template_max_length), level, fields, now),
-                parsed is not None and takes_more(level, content))
+                (parsed is not None and takes_more(level, content)) or heading, heading)
 
     def _check_format(self, origin: str, reading: OriginFormat, first: str, parsed: bool) -> None:
         """Replace an origin's detected format when it no longer fits its lines (FormatWatch); said in the log."""

@@ -34,6 +34,7 @@ class OriginFormat:
     open_lines: int = 0  # records are the rest of it, until the field closes (lines taken so far)
     error_record: str | None = None  # template_id of the last record when it was an error its format parsed: the
     error_lines: int = 0  # records after it that the format does not parse are more of its message (lines so far)
+    error_section: bool = False  # that record is a section's heading: a line with a date or time does not end it
 
     @property
     def name(self) -> str:
