@@ -1986,8 +1986,8 @@ def _with_header(header) -> list[str]:
      True),  # one-letter level, then a bracketed common-log time (CUPS' error_log)
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d}.{i:06d} {lvl[0]} | ", "generic>separator:2",
      True),  # one-letter level after the time, then a separator (etcd 3.4's capnslog)
-    (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 kernel: [{i}.{i * 7919 % 10 ** 6:06d}] ", "syslog>number:1",
-     False),  # the kernel's uptime stamp
+    (lambda i, lvl: f"Mar  3 04:02:{i % 60:02d} node-1 kernel: [{i}.{i * 7919 % 10 ** 6:06d}] ", "syslog",
+     False),  # the kernel's uptime stamp (the syslog preset's Uptime field; a header token cut before 2026-12-07)
     (lambda i, lvl: f"[{i * 7919:>5}.{i:06d}] ", "none>number:1", False),  # dmesg: the uptime, padded to 5 digits
     (lambda i, lvl: f"2026-03-03 04:02:{i % 60:02d} +0000 [{lvl.lower()}]: #{i % 4} ", "generic>number:1",
      True),  # Fluentd: a worker id after the level

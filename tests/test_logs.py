@@ -1,5 +1,6 @@
 """Log templates: records, masking, levels, the template cap, state, following files, ranking evidence."""
 
+import json
 import os
 import random
 import re
@@ -11,8 +12,10 @@ from devstack.tomcatlog import routine_lines, stack_trace
 from exporter.config import ConfigError
 from exporter.logs.config import DEFAULT_CONTINUATION, DEFAULT_LEVEL, parse_logs_config
 from exporter.logs.follow import FileFollower
+from exporter.logs.formats import resolve
 from exporter.logs.masking import mask_names
 from exporter.logs.mining import OTHER, RecordAssembler, level_of, make_miner
+from exporter.logs.offline import mine_lines
 from exporter.logs.similarity import MAX_STATES, is_masked_value, mask_token_pattern, other_state, other_value
 
 
@@ -245,6 +248,77 @@ def test_a_native_backtrace_a_program_prints_is_part_of_the_record_before_it(bac
     assert len(set(ids[first_frame:-1])) == 1  # the line before the frames and they (ids[0]: the routine line before)
     # before: a record, and a template, a frame
     assert ids[0] == ids[-1] and not [t for t in templates.values() if "<HEX>]" in t.text]
+
+
+def journal_entry(message: str, n: int, priority: str = "6") -> str:
+    """An entry of journald's JSON export (journalctl -o json) of a service that wrote `message` on its standard output."""
+    return json.dumps({"__CURSOR": f"s=5f1c;i={n:x};b=9a2e;m={n:x};t=6a1b;x=77",
+                       "__REALTIME_TIMESTAMP": str(1796680000000000 + n), "__MONOTONIC_TIMESTAMP": str(9000000 + n),
+                       "PRIORITY": priority, "_TRANSPORT": "stdout",
+                       "SYSLOG_IDENTIFIER": "java", "_PID": "812", "_SYSTEMD_UNIT": "shop.service", "MESSAGE": message})
+
+
+def test_a_stack_trace_that_journald_stored_a_line_an_entry_is_one_record_of_its_error():
+    entries = []
+    for i in range(12):
+        entries.append(journal_entry(f"2026-12-07 10:00:{i:02d},003 INFO [main] com.shop.Orders - order {i} paid", 10 * i))
+        if i % 4 == 0:
+            entries += [journal_entry(text, 10 * i + n) for n, text in enumerate([
+                f"2026-12-07 10:00:{i:02d},004 ERROR [main] com.shop.Orders - payment {i} failed",
+                "java.lang.IllegalStateException: card declined", "\tat com.shop.Pay.charge(Pay.java:42)",
+                f"\tat com.shop.Api{i}.handle(Api.java:9)", "Traceback (most recent call last):",
+                '  File "/app/worker.py", line 12, in run', f"KeyError: 'order {i}'"], 1)]
+    result = mine_lines(entries)
+    counts = {(result.templates[tid].text, level): n for (tid, level), n in result.counts.items()}
+    assert result.format == "json+log4j" and result.records == 12 + 3 * 2  # before: 12 + 3 * 7, a record an entry
+    assert counts == {("order <NUM> paid", "info"): 12, ("payment <NUM> failed", "error"): 3,
+                      ("KeyError: <STR>", "error"): 3}  # a traceback is mined by its exception, an error whatever PRIORITY
+
+
+SYSLOG_TRACES = [  # services' stack traces and a kernel's hung task report as rsyslog writes them (a tab as #011)
+    "Dec  7 10:00:02 web1 shop[812]: 2026-12-07 10:00:02,003 ERROR [main] com.shop.Orders - payment failed",
+    "Dec  7 10:00:02 web1 shop[812]: java.lang.IllegalStateException: card declined",
+    "Dec  7 10:00:02 web1 shop[812]: #011at com.shop.Pay.charge(Pay.java:42)",
+    "Dec  7 10:00:02 web1 shop[812]: #011at com.shop.Orders.pay(Orders.java:17)",
+    "Dec  7 10:00:03 web1 worker[900]: Traceback (most recent call last):",
+    'Dec  7 10:00:03 web1 worker[900]:   File "/app/worker.py", line 12, in run',
+    'Dec  7 10:00:03 web1 worker[900]:     raise ValueError(f"bad job {n}")',
+    "Dec  7 10:00:03 web1 worker[900]: ValueError: bad job 2",
+    "Dec  7 10:00:04 web1 kernel: [ 1234.567930] Call Trace:",
+    "Dec  7 10:00:04 web1 kernel: [ 1234.567935]  <TASK>",
+    "Dec  7 10:00:04 web1 kernel: [ 1234.567940]  __schedule+0x34d/0x9e0",
+    "Dec  7 10:00:04 web1 kernel: [ 1234.567960]  ? bit_wait+0x60/0x60",
+    "Dec  7 10:00:04 web1 kernel: [ 1234.567990]  </TASK>",
+]
+
+
+def test_stack_traces_that_rsyslog_wrote_a_line_an_entry_are_one_record_each():
+    routine = [f"Dec  7 10:01:{i:02d} web1 sshd[9{i}]: Accepted publickey for deploy from 10.0.0.{i} port 5{i} ssh2"
+               for i in range(30)]
+    ids = feed(source := miner(), routine[:20] + SYSLOG_TRACES + routine[20:])
+    templates, counts, _ = source.snapshot()
+    traces = ids[20:-10]
+    assert len(ids) == 34 and len(set(traces)) == 4  # before: a record a line, 13 of them, 11 templates
+    texts = {templates[tid].text: level for (tid, level, *_) in counts}
+    assert texts["<TS> ERROR [main] com.shop.Orders - payment failed"] == "error"  # the exception's line and frames:
+    assert texts["java.lang.IllegalStateException: card declined"] == "error"  # a record (a line not indented begins one)
+    assert texts["ValueError: bad job <NUM>"] == "error" and texts["Call Trace:"] == "unknown"
+
+
+def test_a_syslog_line_indented_by_its_program_or_from_another_sender_is_a_record_of_its_own():
+    lines = ["Dec  7 10:00:01 web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/ls",
+             "Dec  7 10:00:02 web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
+             "Dec  7 10:00:03 web1 kernel: BIOS-provided physical RAM map:",  # the kernel's boot-time list
+             "Dec  7 10:00:03 web1 kernel:  BIOS-e820: 0000000000000000 - 00000000000a0000 (usable)",
+             "Dec  7 10:00:04 web1 shop[812]: java.lang.IllegalStateException: card declined",
+             "Dec  7 10:00:04 web1 other[77]: #011at com.other.Main.run(Main.java:3)"]  # another program's frame
+    assert len(feed(miner(), lines)) == 6
+
+
+@pytest.mark.parametrize("uptime", ["[    1.234567]", "[ 1234.567890]", "[12345.678901]"])
+def test_the_kernels_uptime_in_a_syslog_line_is_part_of_its_header(uptime):
+    parsed = resolve("syslog").parse(f"Dec  7 10:00:04 web1 kernel: {uptime} e1000e: eth0 NIC Link is Up 1000 Mbps")
+    assert parsed.content == "e1000e: eth0 NIC Link is Up 1000 Mbps" and parsed.fields["Uptime"] == uptime.strip("[ ]")
 
 
 V8_OUT_OF_MEMORY = [  # a real Node.js 20's report when its heap ran out (trimmed frames), then bash's report
@@ -797,7 +871,6 @@ def test_templates_beyond_the_cap_are_counted_as_other_and_the_first_refused_is_
 
 
 def test_the_default_cap_keeps_six_hundred_kinds_of_message_apart_as_a_glob_over_several_programs_holds():
-    from exporter.logs.offline import mine_lines
 
     rng = random.Random(7)
     syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pu", "da", "fe"]

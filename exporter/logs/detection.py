@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -75,7 +75,8 @@ def detect(lines: Sequence[str], second_layout: bool = True) -> Detection:
     sample = [line for line in lines if line.strip()][:DETECT_LINES]
     if not sample:
         return Detection(WholeLine(), 0.0, "no lines to look at")
-    shares = [(parse_share(candidate, sample), candidate)
+    headings = has_headings(sample)
+    shares = [(parse_share(candidate, sample, headings=headings), candidate)
               for candidate in (_csv_columns(sample) if name == "csv" else PRESETS[name]() for name in DETECTION_ORDER)
               if candidate is not None]
     best = _best(shares)
@@ -187,7 +188,8 @@ def _header_format_inside(found: Detection, sample: Sequence[str]) -> Detection 
     contents = [parsed.content for parsed in _messages(found.format, sample)]
     if sum(map(_could_begin_a_header, contents)) < MIN_SHARE * len(sample):
         return None  # most are plain messages (a cheap test: the presets are not tried on them)
-    best = _best([(parse_share(candidate, contents), candidate)  # the presets alone
+    headings = has_headings(contents)
+    best = _best([(parse_share(candidate, contents, headings=headings), candidate)  # the presets alone
                   for candidate in (PRESETS[name]() for name in DETECTION_ORDER if name != "csv" and name not in WRAPPERS)])
     if best is None or best[0] * len(contents) < MIN_SHARE * len(sample):
         return None
@@ -232,35 +234,37 @@ def _messages(line_format: LineFormat, lines: Sequence[str]) -> list[Parsed]:
     return [parsed for parsed in map(line_format.parse, lines) if parsed is not None and not parsed.from_fields]
 
 
-PARSED, MORE, UNPARSED = "parsed", "more", "unparsed"
+_SECTION = "section"
 
 
-def _readings(candidate: LineFormat, sample: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """Each sample line with how `candidate` reads it: PARSED, MORE (a line it does not parse right after a line it
-    reads as an error, before the next it parses: more of that error's message, a query, a source excerpt, which the
-    miner joins to its record; or a section's heading and its lines, formats.is_section_heading: a crash report's
-    sections) or UNPARSED (a line the format failed on)."""
-    after_error = in_section = False
+def has_headings(sample: Sequence[str]) -> bool:
+    """Whether any sample line is a section's heading (parse_share looks for them only then: one look, not one a
+    candidate format)."""
+    return any(line[:1] in "-=" and is_section_heading(line) for line in sample)
+
+
+def parse_share(candidate: LineFormat, sample: Sequence[str], unparsed: list[str] | None = None,
+                headings: bool = True) -> float:
+    """The share of the sample lines that `candidate` parses, of those that are not more of a record it parsed: lines
+    it does not parse right after a line it reads as an error, before the next it parses, are more of that error's
+    message (a query, a source excerpt), which the miner joins to its record, and so are a section's heading and its
+    lines (formats.is_section_heading: a crash report's sections), not lines the format failed on. Those it failed on
+    are added to `unparsed` when one is given. `headings` False: the caller knows there are none (has_headings)."""
+    parsed = more = 0
+    after: bool | str = False  # True: after an error (takes_more), _SECTION: in a section, else False
     for line in sample:
         found = candidate.parse(line)
         if found is not None:
-            after_error, in_section = takes_more(found.level, found.content), False
-            yield line, PARSED
-        elif is_section_heading(line):
-            in_section = True
-            yield line, MORE
-        elif in_section or (after_error and not begins_with_stamp(line)):
-            yield line, MORE
+            parsed, after = parsed + 1, takes_more(found.level, found.content)
+        elif after and (after is _SECTION or not begins_with_stamp(line)):
+            more += 1
+        elif headings and line[:1] in "-=" and is_section_heading(line):
+            more, after = more + 1, _SECTION
         else:
-            after_error = False
-            yield line, UNPARSED
-
-
-def parse_share(candidate: LineFormat, sample: Sequence[str]) -> float:
-    """The share of the sample lines that `candidate` parses, of those that are not more of a record it parsed (the
-    lines of an error's message, a report's sections: _readings)."""
-    counts = Counter(reading for _, reading in _readings(candidate, sample))
-    return counts[PARSED] / max(len(sample) - counts[MORE], 1)
+            after = False
+            if unparsed is not None:
+                unparsed.append(line)
+    return parsed / max(len(sample) - more, 1)
 
 
 def _preset_reason(share: float, found: LineFormat) -> str:
@@ -302,7 +306,8 @@ def _with_second_layout(found: Detection, sample: Sequence[str]) -> Detection:
     if (reads_no_header(found.format) or isinstance(found.format, NestedFormat)
             or (1 - found.share) * len(sample) < SECOND_LAYOUT_MIN_LINES - 0.5):  # its share says how many are left
         return found
-    rest = [line for line, reading in _readings(found.format, sample) if reading == UNPARSED]
+    rest: list[str] = []
+    parse_share(found.format, sample, rest)
     if len(rest) < SECOND_LAYOUT_MIN_LINES:
         return found
     second = detect(rest, second_layout=False)

@@ -119,7 +119,7 @@ _SECTION_HEADING = re.compile(r"([-=])\1+ +\S.*? +\1{3,}$")
 
 
 def is_section_heading(line: str) -> bool:
-    return line[:1] in "-=" and _SECTION_HEADING.match(line) is not None
+    return line.startswith(("-", "=")) and _SECTION_HEADING.match(line) is not None
 
 
 def begins_with_stamp(line: str) -> bool:
@@ -167,20 +167,25 @@ _CRI_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}T\S+ (?:stdout|stderr) [FP] ")
 
 
 def runtime_payload(line: str) -> str:
-    """The application's own line inside a container runtime's: after CRI's `time stream tag `, or the `log`
-    value of Docker's json-file record; any other line as it is. Records are cut on this text (a stack frame
-    is indented inside the wrapper, not before it)."""
+    """The application's own line inside a container runtime's or journald's: after CRI's `time stream tag `, the
+    `log` value of Docker's json-file record, or the MESSAGE of an entry of journald's JSON export (journalctl -o
+    json), which stores each line a service writes as an entry of its own; any other line as it is. Records are cut
+    on this text (a stack frame is indented inside the wrapper, not before it)."""
+    if line[:1] == "{":
+        if line.startswith('{"log":'):
+            return _json_string(line, "log", line).rstrip("\r\n")
+        return _json_string(line, "MESSAGE", line) if '"__REALTIME_TIMESTAMP"' in line else line  # each entry has one
     match = _CRI_PREFIX.match(line)
-    if match:
-        return line[match.end():]
-    if line.startswith('{"log":'):
-        try:
-            value = json.loads(line).get("log")
-        except (ValueError, AttributeError):
-            return line
-        if isinstance(value, str):
-            return value.rstrip("\r\n")
-    return line
+    return line[match.end():] if match else line
+
+
+def _json_string(line: str, key: str, default: str) -> str:
+    """The string under `key` of the JSON object on `line`, `default` when there is none."""
+    try:
+        value = json.loads(line).get(key)
+    except (ValueError, AttributeError):
+        return default
+    return value if isinstance(value, str) else default
 
 
 # A structured message: a quoted message, then nothing or key=value pairs (klog's InfoS/ErrorS, as every
@@ -530,12 +535,14 @@ PRESET_PATTERNS: dict[str, str] = {
     # RFC 3164 syslog (and journalctl's default "short" output): host, program[pid]: message; BSD syslog (macOS)
     # writes some tags without the colon after the pid (`com.apple.xpc.launchd[1] (service): message`); the time may be
     # RFC 3339's (rsyslog's high-precision files), or a date and a time with a space between them before a host and a
-    # `program[pid]` (ProFTPD's own log: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (client[ip]): message`)
+    # `program[pid]` (ProFTPD's own log: `2026-12-07 16:19:25,975 vm proftpd[19103] localhost (client[ip]): message`);
+    # the kernel's own time since boot may begin its messages (`kernel: [ 1234.567890] message`, Ubuntu's kern.log and
+    # syslog): the Uptime field, padded to a width the uptime outgrows
     "syslog": r"^(?:<\d{1,3}>)?(?P<Timestamp>" + _MON + r" (?:[ \d]\d|\d) " + _HMS + r"|\d{4}-\d{2}-\d{2}T" + _HMS +
               r"(?:Z|[+-]\d{2}:?\d{2})?|\d{4}-\d{2}-\d{2} " + _HMS + r"(?= \S+ [^\s\[:]+\[\d+\]))"
               r" (?P<Host>\S+(?<!:)) "
               r"(?P<Component>[^\s\[:]+(?:\([^)]*\))?|[^\[:]+(?=\[\d+\]:))(?:\[(?P<Pid>\d+)\]:?|:)"
-              r" ?(?P<Content>.*)$",
+              r" ?(?:\[ *(?P<Uptime>\d+\.\d{6})\] )?(?P<Content>.*)$",
     # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
     "syslog5424": r"^<(?P<Priority>\d{1,3})>1 (?P<Timestamp>\S+) (?P<Host>\S+) (?P<Component>\S+) (?P<Pid>\S+) "
                   r"(?P<MsgId>\S+) (?P<StructuredData>-|(?:\[[^\]]*\])+) ?(?P<Content>.*)$",
@@ -717,6 +724,40 @@ def is_header_alone(line: str) -> bool:
     if line.startswith("thread '"):
         return _PANIC_LOCATION_ALONE.match(line) is not None
     return line[:3] in _HEADER_ONLY_STARTS and _HEADER_ONLY_LINES.match(line) is not None
+
+
+# A line of a syslog file: who sent it (host, program and pid) and its message. A service under systemd writes each line
+# of a stack trace as an entry of its own, which rsyslog writes as a line of its own with the tab that began it escaped
+# (`web1 shop[812]: #011at com.shop.Pay.charge(Pay.java:42)`) or the spaces kept (`web1 app[9]:   File "/app/w.py", ...`)
+MONTH_STARTS = frozenset(_MONTHS)
+_UPTIME = re.compile(r"\[ *\d+\.\d{6}\] ")
+
+
+def syslog_sender_end(line: str) -> tuple[str, int] | None:
+    """Who sent a line that begins as syslog's do (an RFC 3164 or RFC 3339 time, then ` host program[pid]: `), as
+    written, and where its message begins; None for a line that does not begin so. String searches, no pattern: the
+    record assembler asks it of every line that begins with such a time."""
+    if line[:3] not in MONTH_STARTS and (line[4:5] != "-" or line[10:11] != "T"):
+        return None
+    time_end = line.find(" ", 12)
+    colon = line.find(": ", time_end) if time_end > 0 else -1
+    if colon < 0 or (line.count(" ", time_end, colon) != 2 and line[colon - 1] != ")"):  # ` host program[pid]`
+        return None
+    return line[time_end:colon], colon + 2
+
+
+def syslog_message(line: str, start: int) -> str:
+    """A syslog line's message from `start`, without the kernel's uptime, with rsyslog's `#011` as the tab it stands for."""
+    if line[start:start + 1] == "[" and (uptime := _UPTIME.match(line, start)) is not None:
+        start = uptime.end()
+    message = line[start:]
+    return message.replace("#011", "\t") if "#011" in message else message
+
+
+def syslog_parts(line: str) -> tuple[str, str] | None:
+    """Who sent a syslog line and its message (syslog_sender_end, syslog_message); None for a line that is not one."""
+    found = syslog_sender_end(line)
+    return (found[0], syslog_message(line, found[1])) if found is not None else None
 
 
 class _GenericFormat(RegexFormat):

@@ -36,6 +36,7 @@ from .formats import (
     ERROR_LEVELS,
     LEVEL,
     LEVEL_WORDS,
+    MONTH_STARTS,
     LineFormat,
     begins_with_stamp,
     is_header_alone,
@@ -43,6 +44,8 @@ from .formats import (
     level_name,
     resolve,
     runtime_payload,
+    syslog_parts,
+    syslog_sender_end,
     takes_more,
 )
 from .masking import BuiltinMasking, mask_names
@@ -132,6 +135,9 @@ _INDENTED_HEADER = re.compile(r"[ \t]{1,8}(?:(?:\d+(?:\(\d+\))? +)?"
 # MariaDB's, resolved by addr2line: `x86/libc-start.c:74(__libc_start_call_main)[0x7f13...]`).
 # It continues the record before it (mined as records of their own, the frames of each crash added a template each).
 _NATIVE_FRAME = re.compile(r"[^\s()][^()]*\([\w.$@]*(?:[+-]?0x[0-9a-fA-F]+)?\) ?\[0x[0-9a-fA-F]+\]$")
+# A stack frame's line as a program writes it, inside a syslog line: Java's, .NET's and Node.js's `at`, Python's
+# `File "..."`, Ruby's `from`, the kernel's call trace (` __schedule+0x34d/0x9e0`, ` ? bit_wait+0x60/0x60`, ` <TASK>`)
+_SYSLOG_FRAME = re.compile(r"\s+(?:at |File \"|from |\? |</?TASK>|[\w.$]+\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)")
 # PostgreSQL writes a message's secondary fields on lines of their own, after the same prefix as the message and, as
 # after its level, two spaces: `... [6651] STATEMENT:  select ...` (DETAIL, HINT, CONTEXT, QUERY, LOCATION too).
 # They are that message's record, as its csvlog and jsonlog columns are (mined as records, every failing statement's
@@ -153,12 +159,16 @@ def headline(record: Sequence[str]) -> str:
     one that is not indented), or for Node.js's report of an uncaught exception its error line (the first that
     names one), which say what went wrong where the first says only that something did, or where; for a block of
     comment lines its first with text (the JVM's crash banner begins with a bare `#`). Lines
-    are judged by their text inside a container runtime's wrapper, and returned as they are, but for the whitespace
-    that a padded first column leaves before a header (Log4j's `%5p`)."""
-    first = runtime_payload(record[0])
+    are judged by their text inside a container runtime's wrapper or a journal entry (a traceback's inside syslog
+    lines by their messages), and returned as they are, but for the whitespace that a padded first column leaves
+    before a header (Log4j's `%5p`)."""
+    first, text_of = runtime_payload(record[0]), runtime_payload
+    if len(record) > 1 and TRACEBACK in first and not first.startswith(TRACEBACK):  # a traceback rsyslog wrote?
+        parts = syslog_parts(first)
+        first, text_of = (parts[1], _syslog_message) if parts is not None else (first, text_of)
     if first.startswith(TRACEBACK):
         for line in reversed(record[1:]):
-            text = runtime_payload(line)
+            text = text_of(line)
             if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
@@ -168,6 +178,11 @@ def headline(record: Sequence[str]) -> str:
     if len(record) > 1 and first.rstrip() == "#":  # a bare `#` begins a block of comment lines
         return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
+
+
+def _syslog_message(line: str) -> str:
+    parts = syslog_parts(line)
+    return parts[1] if parts is not None else line
 
 
 # Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`
@@ -287,6 +302,8 @@ class RecordAssembler:
         self.header_only = False  # the pending record is a header written alone on its line: the next line continues it
         self.js_crash = False  # the pending record is Node.js's report of an uncaught exception (_JS_CRASH_LOCATION)
         self.report: re.Pattern | None = None  # the part pattern of the report (_REPORTS) the pending record begins
+        self.sender: str | None = None  # who sent the pending record's first line if syslog did ("": not); None: unread
+        self.syslog_trace = False  # the last line joined the pending record as a syslog line's continuation
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
@@ -300,19 +317,40 @@ class RecordAssembler:
                      or (":  " in text and _SECONDARY_FIELD.search(text, 0, SECONDARY_FIELD_WITHIN) is not None)
                      or (self.js_crash and (len(self.pending) == 1 or _JS_CRASH_PART.match(text) is not None))
                      or (self.report is not None and self.report.match(text) is not None)
-                     or (text[-1:] == "]" and _NATIVE_FRAME.match(text) is not None))
+                     or (text[-1:] == "]" and _NATIVE_FRAME.match(text) is not None)
+                     or ((self.syslog_trace or ((line[:3] in MONTH_STARTS or line[10:11] == "T")
+                                                and ("#011" in line or ":  " in line or "]  " in line)))
+                         and self._continues_syslog_entry(line)))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
             return None
         if self.pending and continues:
             self._say_cut()
-        done, self.pending = self.pending, [line]
+        done, self.pending, self.sender, self.syslog_trace = self.pending, [line], None, False
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
         self.report = (next((part for start, part in _REPORTS if start.match(text) is not None), None)
                        if text[:1] in _REPORT_FIRST_CHARACTERS else None)
         return done or None
+
+    def _continues_syslog_entry(self, line: str) -> bool:
+        """Whether a syslog line's message continues the record that a line from the same sender began: a service's
+        stack trace, which journald and rsyslog write a line an entry. The message must be a continuation line; one
+        indented with spaces (sudo indents its messages; the kernel its boot-time lists) a stack frame's (_SYSLOG_FRAME)
+        or one after such a line. Only an indented message (an escaped tab, spaces) is looked at, or any while a trace
+        is being joined: the exception line after a Python traceback's frames."""
+        parts = syslog_parts(line)
+        if parts is None or not self.pending or self.continuation is None:
+            return False
+        if self.sender is None:
+            first = syslog_sender_end(self.pending[0])
+            self.sender = first[0] if first is not None else ""
+        sender, message = parts
+        self.syslog_trace = (sender == self.sender and self.continuation.match(message) is not None
+                             and _INDENTED_HEADER.match(message) is None
+                             and (message[:1] != " " or self.syslog_trace or _SYSLOG_FRAME.match(message) is not None))
+        return self.syslog_trace
 
     def _say_cut(self) -> None:
         if not self.cut:
@@ -328,7 +366,7 @@ class RecordAssembler:
         """The pending record (no line came after it for a while); not final: a split line waits for its rest."""
         if self.split and not final:
             return None
-        done, self.pending, self.split = self.pending, [], False
+        done, self.pending, self.split, self.sender, self.syslog_trace = self.pending, [], False, None, False
         return done or None
 
 
@@ -512,16 +550,22 @@ class SourceMiner:
             reading.open_record, reading.open_lines = template_id, reading.open_lines + len(record)
         return template_id
 
-    def _record_level(self, level: str | None, fields: dict[str, str], first: str, content: str) -> str:
+    def _record_level(self, level: str | None, fields: dict[str, str], first: str, content: str,
+                      several_lines: bool) -> str:
         """The format's level, or failing that the line's first level word (level_pattern), the statements its message
         starts with (leading_level) or a crash's. A level written as a statement (a level column's `NOTICE:`) or
         found by the pattern gives way to a more severe statement after it: PHP-FPM's `NOTICE: PHP message: PHP
-        Warning:  ...` is a warning."""
+        Warning:  ...` is a warning. A crash that journald carries is at least an error, whatever the PRIORITY of
+        the stream it was written to (a service's standard error is info unless its unit says otherwise)."""
+        if level is not None and first[:1] == "{":  # runtime_payload: the MESSAGE of a journal entry
+            level = more_severe(level, crash_level(runtime_payload(first)))
         if level is not None:
             return more_severe(level, leading_level(content)) if fields.get(LEVEL, "").endswith(":") else level
         level, stated = level_of(first, self.level_pattern), leading_level(content)
-        if level == "unknown":
-            return stated or crash_level(runtime_payload(first)) or level
+        if level == "unknown":  # a crash's line, or the message of a record of several lines that is one (a traceback
+            # rsyslog wrote)
+            return (stated or crash_level(runtime_payload(first))
+                    or (crash_level(content) if several_lines and content != first else None) or level)
         return more_severe(level, stated)
 
     def _mine_record(self, record: list[str], now: float, reading: OriginFormat,
@@ -548,7 +592,7 @@ class SourceMiner:
         if not reading.fields_checked:
             self._check_fields(origin, reading)
         heading = parsed is None and is_section_heading(runtime_payload(first))  # its words are a title, no level
-        level = "unknown" if heading else self._record_level(level, fields, first, content)
+        level = "unknown" if heading else self._record_level(level, fields, first, content, len(record) > 1)
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
