@@ -432,6 +432,40 @@ def test_a_program_that_crashes_soon_after_it_starts_is_still_read_by_its_format
     assert mine_lines(crash_loop, None, None).format == "redis"  # before: none, its sections' lines outnumbered Redis's
 
 
+def rabbitmq_lines(n: int) -> list[str]:
+    return [f"2026-12-07 21:42:03.{249531 + 97 * i:06d}+00:00 [info] <0.223.0> Running boot step step_{i % 7} defined by app "
+            f"rabbit" for i in range(n)]
+
+
+RABBITMQ_CRASH = [  # a real RabbitMQ 3.10's report of a crashed server process (trimmed): the header before every line
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0> ** Generic server rabbit_vhost_sup_sup terminating",
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0> ** When Server state == {state,",
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0>                          {local,rabbit_vhost_sup_sup},",
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0>                          simple_one_for_one,",
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0>                          0,5,[],0,rabbit_vhost_sup_sup,[]}",
+    "2026-12-07 22:42:26.754185+00:00 [error] <0.605.0> ",
+    "2026-12-07 22:42:26.755185+00:00 [error] <0.281.0>     supervisor: {local,rabbit_sup}",
+    "2026-12-07 22:42:26.755185+00:00 [error] <0.281.0>     errorContext: child_terminated",
+    "2026-12-07 22:42:26.755185+00:00 [error] <0.281.0>     reason: {function_clause,",
+    "2026-12-07 22:42:26.755185+00:00 [error] <0.281.0>                 [{supervisor2,handle_call,",
+]
+
+
+def test_lines_that_repeat_a_headers_microsecond_before_an_indented_message_are_one_record():
+    result = mine_lines(rabbitmq_lines(60) + RABBITMQ_CRASH + rabbitmq_lines(10), None, None)
+    texts = {result.templates[tid].text: (level, n) for (tid, level), n in result.counts.items()}
+    assert texts == {"Running boot step step_<NUM> defined by app rabbit": ("info", 70),  # before: 11 templates, the
+                     # crash's 10 lines 10 records
+                     "** Generic server rabbit_vhost_sup_sup terminating": ("error", 1),
+                     "** When Server state == {state,": ("error", 1), "supervisor: {local,rabbit_sup}": ("error", 1)}
+    same_microsecond = ["2013-12-31 17:39:54.767815 [WARNING] sofia_reg.c:1500 SIP auth challenge (INVITE) on 'ext'",
+                        "2013-12-31 17:39:54.767815 [WARNING] sofia_reg.c:1500 SIP auth failure (INVITE) on 'ext'"]
+    assert sum(mine_lines(same_microsecond * 20, None, None).counts.values()) == 40  # two events: not indented
+    same_millisecond = ["2026-12-07 22:42:26.754 [main] INFO com.shop.Orders - totals:",
+                        "2026-12-07 22:42:26.754 [main] INFO com.shop.Orders -     order 1: 3 items"]
+    assert sum(mine_lines(same_millisecond * 20, None, None).counts.values()) == 40  # a millisecond is no proof
+
+
 def pg_csvlog(i: int) -> list[str]:
     """One record of PostgreSQL's csvlog (26 columns, as PostgreSQL 15 writes them): the message is the 14th, the
     severity the 12th; a message or a query may hold newlines inside its quotes."""

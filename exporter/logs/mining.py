@@ -138,6 +138,9 @@ _NATIVE_FRAME = re.compile(r"[^\s()][^()]*\([\w.$@]*(?:[+-]?0x[0-9a-fA-F]+)?\) ?
 # A stack frame's line as a program writes it, inside a syslog line: Java's, .NET's and Node.js's `at`, Python's
 # `File "..."`, Ruby's `from`, the kernel's call trace (` __schedule+0x34d/0x9e0`, ` ? bit_wait+0x60/0x60`, ` <TASK>`)
 _SYSLOG_FRAME = re.compile(r"\s+(?:at |File \"|from |\? |</?TASK>|[\w.$]+\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)")
+# a time with a fraction of a second of six digits or more (microseconds): two events seldom share one
+_FINE_STAMP = re.compile(r"\d[.,]\d{6}")
+_INDENTED_GAP = re.compile(r"\s\s+")  # between a header and its message: the message is indented
 # PostgreSQL writes a message's secondary fields on lines of their own, after the same prefix as the message and, as
 # after its level, two spaces: `... [6651] STATEMENT:  select ...` (DETAIL, HINT, CONTEXT, QUERY, LOCATION too).
 # They are that message's record, as its csvlog and jsonlog columns are (mined as records, every failing statement's
@@ -578,6 +581,10 @@ class SourceMiner:
         parsed = reading.format.parse(first)
         if reading.watch is not None:
             self._check_format(origin, reading, first, parsed is not None)
+        if reading.fine_stamps is None and parsed is not None:
+            reading.fine_stamps = _FINE_STAMP.search(parsed.fields.get("Timestamp", "")) is not None
+        if reading.fine_stamps and parsed is not None and (same := self._same_event(first, parsed.content, reading)):
+            return same, False, False
         if parsed is None:
             self.unparsed += 1
             content, level, fields = first, None, {}
@@ -602,8 +609,23 @@ class SourceMiner:
             with self.drain_lock:
                 cluster = self._joined_before(masked) or self._add_to_drain(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
-        return (self._count(template_id, _shorten(text, self.template_max_length), level, fields, now),
-                (parsed is not None and takes_more(level, content)) or heading, heading)
+        reading.last_template = self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+        return reading.last_template, (parsed is not None and takes_more(level, content)) or heading, heading
+
+    @staticmethod
+    def _same_event(first: str, content: str, reading: OriginFormat) -> str | None:
+        """The template_id of the last record when this one's header is that record's, whose time has a fraction of a
+        second of six digits or more (OriginFormat.fine_stamps), and its message is indented or empty: a line of the
+        same message, where a program writes its header before each line of a message of several (RabbitMQ's and
+        Erlang's logger: a crash report's `** Generic server ... terminating` and its state on the lines after it);
+        None for a record of its own (remembered as the last). A message that is not indented begins a record: C
+        programs log two events within a microsecond (FreeSWITCH's `SIP auth challenge` and `SIP auth failure`)."""
+        last, suffix = reading.last_header, first.endswith(content)
+        if (last is not None and suffix and first.startswith(last)
+                and (not content.strip() or _INDENTED_GAP.fullmatch(first, len(last), len(first) - len(content)))):
+            return reading.last_template
+        reading.last_header = first[:len(first) - len(content)].rstrip() if suffix else None
+        return None
 
     def _check_format(self, origin: str, reading: OriginFormat, first: str, parsed: bool) -> None:
         """Replace an origin's detected format when it no longer fits its lines (FormatWatch); said in the log."""

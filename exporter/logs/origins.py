@@ -35,6 +35,9 @@ class OriginFormat:
     error_record: str | None = None  # template_id of the last record when it was an error its format parsed: the
     error_lines: int = 0  # records after it that the format does not parse are more of its message (lines so far)
     error_section: bool = False  # that record is a section's heading: a line with a date or time does not end it
+    fine_stamps: bool | None = None  # its format's first record had a time to the microsecond (None: none read yet)
+    last_header: str | None = None  # the header of the last record its format parsed (the line before its message)
+    last_template: str | None = None  # and the template_id it was counted under
 
     @property
     def name(self) -> str:
@@ -57,6 +60,7 @@ class OriginFormat:
 
     def replace(self, found: Detection) -> None:
         self.format, self.detection, self.fields_checked = found.format, found.reason, False
+        self.fine_stamps, self.last_header = None, None
 
     def state(self) -> dict:
         return {"format": self.format.name if self.format is not None else None, "detection": self.detection}
