@@ -321,6 +321,37 @@ def test_the_kernels_uptime_in_a_syslog_line_is_part_of_its_header(uptime):
     assert parsed.content == "e1000e: eth0 NIC Link is Up 1000 Mbps" and parsed.fields["Uptime"] == uptime.strip("[ ]")
 
 
+@pytest.mark.parametrize("line", [
+    "2026-12-07 22:54:56.051 UTC [22293] LOG:  server process (PID 22305) was terminated by signal 11: Segmentation "
+    "fault",  # a real PostgreSQL 15's, its backend sent SIGSEGV
+    "2026/12/07 22:54:56 [notice] 812#812: worker process 5678 exited on signal 11 (core dumped)",  # nginx
+    "[Mon Dec 07 22:54:56.051234 2026] [core:notice] [pid 812:tid 140] AH00052: child pid 5678 exit signal Segmentation "
+    "fault (11)",  # Apache httpd
+    "[07-Dec-2026 22:54:56] WARNING: [pool www] child 5678 exited on signal 11 (SIGSEGV - core dumped) after 1.20 "
+    "seconds from start",  # PHP-FPM
+    "DAMN ! worker 2 (pid: 7679) died, killed by signal 9 :( trying respawn ...",  # a real uWSGI 2.0's
+    "2026-12-07 22:54:56,051 INFO exited: web (terminated by SIGSEGV (core dumped); not expected)",  # supervisord
+    "Dec  7 22:54:56 web1 systemd[1]: shop.service: Main process exited, code=killed, status=11/SEGV",
+    "Dec  7 22:54:56 web1 kernel: [12345.678901] Out of memory: Killed process 5678 (java) total-vm:8123456kB, "
+    "anon-rss:4012345kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:9000kB oom_score_adj:0",  # the OOM killer
+])
+def test_a_process_killed_by_a_signal_that_ends_a_program_by_fault_is_an_error_whatever_its_level(line):
+    result = mine_lines([line] * 3)
+    assert [level for _, level in result.counts] == ["error"]  # before: info, warning or unknown
+
+
+@pytest.mark.parametrize("line", [
+    "2026-12-07 22:55:56.051 UTC [22293] LOG:  server process (PID 22405) was terminated by signal 15: Terminated",
+    "2026/12/07 22:54:56 [notice] 812#812: worker process 5678 exited on signal 15",
+    "2026-12-07 22:54:56,051 INFO exited: web (terminated by SIGTERM; not expected)",
+    "Dec  7 22:54:56 web1 systemd[1]: shop.service: Main process exited, code=exited, status=1/FAILURE",
+    "2026-12-07 22:54:59.149 UTC [22293] LOG:  background worker \"logical replication launcher\" (PID 22315) exited with "
+    "exit code 1",
+])
+def test_a_process_stopped_by_a_signal_or_exiting_keeps_its_level(line):
+    assert "error" not in [level for _, level in mine_lines([line] * 3).counts]
+
+
 V8_OUT_OF_MEMORY = [  # a real Node.js 20's report when its heap ran out (trimmed frames), then bash's report
     "<--- Last few GCs --->",
     "",

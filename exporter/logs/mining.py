@@ -188,6 +188,27 @@ def _syslog_message(line: str) -> str:
     return parts[1] if parts is not None else line
 
 
+# A program's report that a process it runs or watches was killed by a signal that ends a program by fault (SIGSEGV,
+# SIGABRT, SIGBUS, SIGFPE, SIGILL; SIGKILL, as the OOM killer sends): a crash, whatever level the program gave it
+# (PostgreSQL's `LOG:  server process (PID 22305) was terminated by signal 11: Segmentation fault`, nginx's `worker
+# process 5678 exited on signal 11`, Apache's `AH00052: child pid 5678 exit signal Segmentation fault (11)`, PHP-FPM's
+# `child 5678 exited on signal 11 (SIGSEGV ...)`, uWSGI's `died, killed by signal 9`, supervisord's `exited: web
+# (terminated by SIGSEGV (core dumped); not expected)`, systemd's `Main process exited, code=killed, status=11/SEGV`),
+# or the kernel's OOM killer's (`Out of memory: Killed process 1234 (java) ...`, `Memory cgroup out of memory: Killed
+# process ...`; before Linux 5.0 `Out of memory: Kill process 1234 (java) score 900 or sacrifice child`); a stop
+# (SIGTERM, SIGINT, SIGHUP) is none
+_FAULT_NAMES = r"(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b"
+_KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit)(?:,? (?:by|on|with))? (?:signal:? ?(?:4|6|7|8|9|11)\b"
+                               r"|signal (?:Segmentation|Aborted|Bus error|Floating|Illegal|Killed)|SIG" + _FAULT_NAMES
+                               + r")|code=(?:killed|dumped), status=\d+/" + _FAULT_NAMES + r"|of memory: Kill(?:ed)? process \d+")
+
+
+def killed_by_fault(message: str) -> bool:
+    """Whether a message reports a process killed by a signal that ends a program by fault (_KILLED_BY_SIGNAL). Cheap
+    for most messages that do not: they hold neither `ignal`, `ill` nor `SIG`."""
+    return ("ignal" in message or "ill" in message or "SIG" in message) and _KILLED_BY_SIGNAL.search(message) is not None
+
+
 # Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`
 _PYTHON_WARNING = re.compile(r"(?:[A-Za-z]:)?[^\s:]+\.py:\d+: [A-Z]\w*Warning: ")
 
@@ -559,7 +580,13 @@ class SourceMiner:
         starts with (leading_level) or a crash's. A level written as a statement (a level column's `NOTICE:`) or
         found by the pattern gives way to a more severe statement after it: PHP-FPM's `NOTICE: PHP message: PHP
         Warning:  ...` is a warning. A crash that journald carries is at least an error, whatever the PRIORITY of
-        the stream it was written to (a service's standard error is info unless its unit says otherwise)."""
+        the stream it was written to (a service's standard error is info unless its unit says otherwise), and so is a
+        report of a process killed by a signal that ends a program by fault (killed_by_fault)."""
+        found = self._stated_level(level, fields, first, content, several_lines)
+        return "error" if found not in ERROR_LEVELS and killed_by_fault(content) else found
+
+    def _stated_level(self, level: str | None, fields: dict[str, str], first: str, content: str,
+                      several_lines: bool) -> str:
         if level is not None and first[:1] == "{":  # runtime_payload: the MESSAGE of a journal entry
             level = more_severe(level, crash_level(runtime_payload(first)))
         if level is not None:
