@@ -332,6 +332,7 @@ def test_the_kernels_uptime_in_a_syslog_line_is_part_of_its_header(uptime):
     "DAMN ! worker 2 (pid: 7679) died, killed by signal 9 :( trying respawn ...",  # a real uWSGI 2.0's
     "2026-12-07 22:54:56,051 INFO exited: web (terminated by SIGSEGV (core dumped); not expected)",  # supervisord
     "Dec  7 22:54:56 web1 systemd[1]: shop.service: Main process exited, code=killed, status=11/SEGV",
+    "9073:M 07 Dec 2026 21:50:52.409 # Redis 7.0.15 crashed by signal: 11, si_code: 2",  # a real Redis 7.0's, `#`: warning
     "Dec  7 22:54:56 web1 kernel: [12345.678901] Out of memory: Killed process 5678 (java) total-vm:8123456kB, "
     "anon-rss:4012345kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:9000kB oom_score_adj:0",  # the OOM killer
 ])

@@ -193,12 +193,14 @@ def _syslog_message(line: str) -> str:
 # (PostgreSQL's `LOG:  server process (PID 22305) was terminated by signal 11: Segmentation fault`, nginx's `worker
 # process 5678 exited on signal 11`, Apache's `AH00052: child pid 5678 exit signal Segmentation fault (11)`, PHP-FPM's
 # `child 5678 exited on signal 11 (SIGSEGV ...)`, uWSGI's `died, killed by signal 9`, supervisord's `exited: web
-# (terminated by SIGSEGV (core dumped); not expected)`, systemd's `Main process exited, code=killed, status=11/SEGV`),
+# (terminated by SIGSEGV (core dumped); not expected)`, systemd's `Main process exited, code=killed, status=11/SEGV`,
+# Redis's own `Redis 7.0.15 crashed by signal: 11, si_code: 2`),
 # or the kernel's OOM killer's (`Out of memory: Killed process 1234 (java) ...`, `Memory cgroup out of memory: Killed
 # process ...`; before Linux 5.0 `Out of memory: Kill process 1234 (java) score 900 or sacrifice child`); a stop
 # (SIGTERM, SIGINT, SIGHUP) is none
 _FAULT_NAMES = r"(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b"
-_KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit)(?:,? (?:by|on|with))? (?:signal:? ?(?:4|6|7|8|9|11)\b"
+_KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit|crashed)(?:,? (?:by|on|with))? "
+                               r"(?:signal:? ?(?:4|6|7|8|9|11)\b"
                                r"|signal (?:Segmentation|Aborted|Bus error|Floating|Illegal|Killed)|SIG" + _FAULT_NAMES
                                + r")|code=(?:killed|dumped), status=\d+/" + _FAULT_NAMES + r"|of memory: Kill(?:ed)? process \d+")
 
