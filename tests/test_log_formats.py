@@ -432,6 +432,27 @@ def test_a_program_that_crashes_soon_after_it_starts_is_still_read_by_its_format
     assert mine_lines(crash_loop, None, None).format == "redis"  # before: none, its sections' lines outnumbered Redis's
 
 
+MARIADB_CRASH = [  # a real MariaDB 10.11's report of a segmentation fault (trimmed): none of its lines has a header
+    "261207 21:49:15 [ERROR] mariadbd got signal 11 ;",
+    "Sorry, we probably made a mistake, and this is a bug.", "",
+    "Server version: 10.11.19-MariaDB-0+deb12u1 source revision: 5843d8475120241667a7ce0f8a1abb6c9b43a273", "",
+    "Thread pointer: 0x0", "Attempting backtrace. Include this in the bug report.",
+    "mariadbd(my_print_stacktrace+0x2e)[0x559fb26cc87e]", "libc_sigaction.c:0(__restore_rt)[0x7f130fa5a050]",
+    "Writing a core file...", "Resource Limits (excludes unlimited resources):",
+    "Limit                     Soft Limit           Hard Limit           Units     ",
+    "Max stack size            8388608              unlimited            bytes     ",
+]
+
+
+def test_a_crash_report_without_headers_after_an_error_is_its_record_though_a_version_looks_like_a_date():
+    routine = [f"2026-12-07 21:49:{i % 60:02d} 0 [Note] InnoDB: Buffer pool(s) load completed at 261207 21:49:{i % 60:02d}"
+               for i in range(40)]
+    result = mine_lines(routine + MARIADB_CRASH + routine[:5], None, None)
+    texts = {result.templates[tid].text: (level, n) for (tid, level), n in result.counts.items()}
+    assert texts["mariadbd got signal <NUM> ;"] == ("error", 1)
+    assert len(texts) == 2  # before: 9, the report's lines from its `Server version: 10.11.19-...` on records of their own
+
+
 def rabbitmq_lines(n: int) -> list[str]:
     return [f"2026-12-07 21:42:03.{249531 + 97 * i:06d}+00:00 [info] <0.223.0> Running boot step step_{i % 7} defined by app "
             f"rabbit" for i in range(n)]

@@ -94,8 +94,10 @@ def keyed_level_name(word: str | None) -> str | None:
 
 # A date, a time or an epoch stamp among a line's first 40 characters (`2026-10-11`, `17/06/09`, `03-17 16:13:38`,
 # `081109 203615`, `Oct 11 22:14`, `- 1117838570 2005.06.03`): a header of some layout, so the line is never more of
-# the error message before it, whatever a format says of it (mining.py, detection.py)
-_STAMP = re.compile(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}:\d{2}|\b\d{6}[ T-]\d{6}\b|\b\d{10}(?:[.,]\d+)?\b"
+# the error message before it, whatever a format says of it (mining.py, detection.py). A version is no date: three
+# numbers before a letter's suffix (`Server version: 10.11.19-MariaDB` in MariaDB's crash report)
+_STAMP = re.compile(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}(?!\d|-[A-Za-z])|\d{1,2}:\d{2}:\d{2}|\b\d{6}[ T-]\d{6}\b"
+                    r"|\b\d{10}(?:[.,]\d+)?\b"
                     r"|\b[A-Z][a-z]{2} [ \d]?\d \d{2}:")
 STAMP_WITHIN = 40
 ERROR_LEVELS = ("error", "critical")
