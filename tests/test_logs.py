@@ -335,6 +335,10 @@ def test_the_kernels_uptime_in_a_syslog_line_is_part_of_its_header(uptime):
     "9073:M 07 Dec 2026 21:50:52.409 # Redis 7.0.15 crashed by signal: 11, si_code: 2",  # a real Redis 7.0's, `#`: warning
     "Dec  7 22:54:56 web1 kernel: [12345.678901] Out of memory: Killed process 5678 (java) total-vm:8123456kB, "
     "anon-rss:4012345kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:9000kB oom_score_adj:0",  # the OOM killer
+    "Dec  7 22:54:56 web1 kernel: [12345.678801] java invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), "
+    "order=0, oom_score_adj=0",  # the first line of its report
+    "Dec  7 22:54:56 web1 systemd[1]: shop.service: A process of this unit has been killed by the OOM killer.",
+    "Dec  7 22:54:56 web1 systemd[1]: shop.service: Failed with result 'oom-kill'.",
 ])
 def test_a_process_killed_by_a_signal_that_ends_a_program_by_fault_is_an_error_whatever_its_level(line):
     result = mine_lines([line] * 3)

@@ -196,13 +196,15 @@ def _syslog_message(line: str) -> str:
 # (terminated by SIGSEGV (core dumped); not expected)`, systemd's `Main process exited, code=killed, status=11/SEGV`,
 # Redis's own `Redis 7.0.15 crashed by signal: 11, si_code: 2`),
 # or the kernel's OOM killer's (`Out of memory: Killed process 1234 (java) ...`, `Memory cgroup out of memory: Killed
-# process ...`; before Linux 5.0 `Out of memory: Kill process 1234 (java) score 900 or sacrifice child`); a stop
-# (SIGTERM, SIGINT, SIGHUP) is none
+# process ...`; before Linux 5.0 `Out of memory: Kill process 1234 (java) score 900 or sacrifice child`; the report's
+# first line, `java invoked oom-killer: gfp_mask=...`) and systemd's of it (`A process of this unit has been killed by
+# the OOM killer.`, `Failed with result 'oom-kill'.`); a stop (SIGTERM, SIGINT, SIGHUP) is none
 _FAULT_NAMES = r"(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b"
 _KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit|crashed)(?:,? (?:by|on|with))? "
                                r"(?:signal:? ?(?:4|6|7|8|9|11)\b"
                                r"|signal (?:Segmentation|Aborted|Bus error|Floating|Illegal|Killed)|SIG" + _FAULT_NAMES
-                               + r")|code=(?:killed|dumped), status=\d+/" + _FAULT_NAMES + r"|of memory: Kill(?:ed)? process \d+")
+                               + r")|code=(?:killed|dumped), status=\d+/" + _FAULT_NAMES + r"|of memory: Kill(?:ed)? process \d+"
+                               r"| invoked oom-killer: |killed by the OOM killer|result 'oom-kill'")
 
 
 def killed_by_fault(message: str) -> bool:
