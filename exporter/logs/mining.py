@@ -184,6 +184,7 @@ def headline(record: Sequence[str]) -> str:
 
 
 def _syslog_message(line: str) -> str:
+    """A syslog line's message (formats.syslog_parts), any other line as it is."""
     parts = syslog_parts(line)
     return parts[1] if parts is not None else line
 
@@ -194,11 +195,11 @@ def _syslog_message(line: str) -> str:
 # process 5678 exited on signal 11`, Apache's `AH00052: child pid 5678 exit signal Segmentation fault (11)`, PHP-FPM's
 # `child 5678 exited on signal 11 (SIGSEGV ...)`, uWSGI's `died, killed by signal 9`, supervisord's `exited: web
 # (terminated by SIGSEGV (core dumped); not expected)`, systemd's `Main process exited, code=killed, status=11/SEGV`,
-# Redis's own `Redis 7.0.15 crashed by signal: 11, si_code: 2`),
-# or the kernel's OOM killer's (`Out of memory: Killed process 1234 (java) ...`, `Memory cgroup out of memory: Killed
-# process ...`; before Linux 5.0 `Out of memory: Kill process 1234 (java) score 900 or sacrifice child`; the report's
-# first line, `java invoked oom-killer: gfp_mask=...`) and systemd's of it (`A process of this unit has been killed by
-# the OOM killer.`, `Failed with result 'oom-kill'.`); a stop (SIGTERM, SIGINT, SIGHUP) is none
+# Redis's own `Redis 7.0.15 crashed by signal: 11, si_code: 2`), or the kernel's OOM killer's (`Out of memory: Killed
+# process 1234 (java) ...`, `Memory cgroup out of memory: Killed process ...`; before Linux 5.0 `Out of memory: Kill
+# process 1234 (java) score 900 or sacrifice child`; the report's first line, `java invoked oom-killer: gfp_mask=...`)
+# and systemd's of it (`A process of this unit has been killed by the OOM killer.`, `Failed with result 'oom-kill'.`);
+# a stop (SIGTERM, SIGINT, SIGHUP) is none
 _FAULT_NAMES = r"(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b"
 _KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit|crashed)(?:,? (?:by|on|with))? "
                                r"(?:signal:? ?(?:4|6|7|8|9|11)\b"
@@ -549,9 +550,8 @@ class SourceMiner:
         has no date or time near its start (formats.begins_with_stamp; in a section it may) and is no crash (a traceback,
         a panic) or heading, is more of that message (a query, a source excerpt, a report written without indentation,
         a dump the message announced, the section's lines), for up to MAX_ERROR_LINES (MAX_SECTION_LINES) lines; not
-        counted again, and not
-        shown to the format watch (detection does not hold such lines against a format either). None when it is a
-        record of its own."""
+        counted again, and not shown to the format watch (detection does not hold such lines against a format either).
+        None when it is a record of its own."""
         assert reading.format is not None and reading.error_record is not None
         template_id, reading.error_record = reading.error_record, None
         first = headline(record)
