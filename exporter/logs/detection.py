@@ -240,7 +240,7 @@ _SECTION = "section"
 def has_headings(sample: Sequence[str]) -> bool:
     """Whether any sample line is a section's heading (parse_share looks for them only then: one look, not one a
     candidate format)."""
-    return any(line[:1] in "-=" and is_section_heading(line) for line in sample)
+    return any(map(is_section_heading, sample))
 
 
 def parse_share(candidate: LineFormat, sample: Sequence[str], unparsed: list[str] | None = None,

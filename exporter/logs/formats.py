@@ -738,7 +738,7 @@ _UPTIME = re.compile(r"\[ *\d+\.\d{6}\] ")
 def syslog_sender_end(line: str) -> tuple[str, int] | None:
     """Who sent a line that begins as syslog's do (an RFC 3164 or RFC 3339 time, then ` host program[pid]: `), as
     written, and where its message begins; None for a line that does not begin so. String searches, no pattern: the
-    record assembler asks it of every line that begins with such a time."""
+    record assembler asks it of each indented syslog message and of the first line of a record it may continue."""
     if line[:3] not in MONTH_STARTS and (line[4:5] != "-" or line[10:11] != "T"):
         return None
     time_end = line.find(" ", 12)
