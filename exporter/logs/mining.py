@@ -48,6 +48,7 @@ from .formats import (
     syslog_sender_end,
     takes_more,
 )
+from .kernel import continues_kernel_report, kernel_fault
 from .masking import BuiltinMasking, mask_names
 from .origins import STDIN, OriginFormat, configured, describe, restored
 from .short import ShortMessages
@@ -534,6 +535,8 @@ class SourceMiner:
         assert reading.format is not None
         if reading.open_record is not None and (rest_of := self._rest_of_open_record(record, reading)) is not None:
             return rest_of
+        if reading.kernel_report is not None and (rest_of := self._rest_of_kernel_report(record, reading)) is not None:
+            return rest_of
         if reading.error_record is not None and (rest_of := self._rest_of_error(record, reading)) is not None:
             return rest_of
         template_id, takes_rest, heading = self._mine_record(record, now, reading, origin)
@@ -562,6 +565,21 @@ class SourceMiner:
                 or reading.error_lines + len(record) > (MAX_SECTION_LINES if reading.error_section else MAX_ERROR_LINES)):
             return None
         reading.error_record, reading.error_lines = template_id, reading.error_lines + len(record)
+        return template_id
+
+    @staticmethod
+    def _rest_of_kernel_report(record: list[str], reading: OriginFormat) -> str | None:
+        """The template_id of the kernel's report (kernel.py) that this record is a line of (its registers, call trace,
+        memory state: not counted again), for up to MAX_SECTION_LINES lines; None when it is a record of its own."""
+        assert reading.format is not None and reading.kernel_report is not None
+        template_id, reading.kernel_report = reading.kernel_report, None
+        parsed = reading.format.parse(record[0])
+        content, component = (parsed.content, parsed.fields.get("Component")) if parsed is not None else (record[0], None)
+        if (reading.kernel_report_lines + len(record) > MAX_SECTION_LINES
+                or not (continues_kernel_report(content)  # or with a word the format cut as a component (`RAX:`)
+                        or (component is not None and continues_kernel_report(f"{component}: {content}")))):
+            return None
+        reading.kernel_report, reading.kernel_report_lines = template_id, reading.kernel_report_lines + len(record)
         return template_id
 
     def _rest_of_open_record(self, record: list[str], reading: OriginFormat) -> str | None:
@@ -630,7 +648,10 @@ class SourceMiner:
         if not reading.fields_checked:
             self._check_fields(origin, reading)
         heading = parsed is None and is_section_heading(runtime_payload(first))  # its words are a title, no level
+        kernel_report = None if heading else kernel_fault(content)  # the first line of the kernel's report of a fault
         level = "unknown" if heading else self._record_level(level, fields, first, content, len(record) > 1)
+        if kernel_report is not None:  # the level the kernel means by it (syslog keeps none)
+            level = kernel_report if level == "unknown" else more_severe(level, kernel_report)
         masked = self._masked(content.strip())
         tokens = masked.split()
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
@@ -641,6 +662,8 @@ class SourceMiner:
                 cluster = self._joined_before(masked) or self._add_to_drain(masked)
                 template_id, text = str(cluster.cluster_id), cluster.get_template()
         reading.last_template = self._count(template_id, _shorten(text, self.template_max_length), level, fields, now)
+        if kernel_report is not None:  # the lines of its report are more of it (the next record ends the state)
+            reading.kernel_report, reading.kernel_report_lines = reading.last_template, len(record)
         return reading.last_template, (parsed is not None and takes_more(level, content)) or heading, heading
 
     @staticmethod

@@ -35,6 +35,8 @@ class OriginFormat:
     error_record: str | None = None  # template_id of the last record when it was an error its format parsed: the
     error_lines: int = 0  # records after it that the format does not parse are more of its message (lines so far)
     error_section: bool = False  # that record is a section's heading: a line with a date or time does not end it
+    kernel_report: str | None = None  # template_id of the last record when it began a report of the kernel's (kernel.py):
+    kernel_report_lines: int = 0  # the records after it that are lines of that report are more of it (lines so far)
     fine_stamps: bool | None = None  # its format's first record had a time to the microsecond (None: none read yet)
     last_header: str | None = None  # the header of the last record its format parsed (the line before its message)
     last_template: str | None = None  # and the template_id it was counted under
