@@ -4,6 +4,7 @@ import json
 import os
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -339,6 +340,9 @@ def test_the_kernels_uptime_in_a_syslog_line_is_part_of_its_header(uptime):
     "order=0, oom_score_adj=0",  # the first line of its report
     "Dec  7 22:54:56 web1 systemd[1]: shop.service: A process of this unit has been killed by the OOM killer.",
     "Dec  7 22:54:56 web1 systemd[1]: shop.service: Failed with result 'oom-kill'.",
+    "Dec  8 00:10:03 web1 systemd-coredump[812]: Process 4242 (python3) of user 0 dumped core.#012#012Stack trace of "
+    "thread 4242:#012#0  0x00007f3a1b2c3d4e __pthread_kill_implementation (libc.so.6 + 0x8aebc)",  # as rsyslog writes it
+    "Dec  8 00:10:03 web1 systemd[1]: shop.service: Failed with result 'core-dump'.",
 ])
 def test_a_process_killed_by_a_signal_that_ends_a_program_by_fault_is_an_error_whatever_its_level(line):
     result = mine_lines([line] * 3)
@@ -350,6 +354,7 @@ def test_a_process_killed_by_a_signal_that_ends_a_program_by_fault_is_an_error_w
     "2026/12/07 22:54:56 [notice] 812#812: worker process 5678 exited on signal 15",
     "2026-12-07 22:54:56,051 INFO exited: web (terminated by SIGTERM; not expected)",
     "Dec  7 22:54:56 web1 systemd[1]: shop.service: Main process exited, code=exited, status=1/FAILURE",
+    "Dec  7 22:54:56 web1 systemd[1]: shop.service: Failed with result 'exit-code'.",
     "2026-12-07 22:54:59.149 UTC [22293] LOG:  background worker \"logical replication launcher\" (PID 22315) exited with "
     "exit code 1",
 ])
@@ -1114,3 +1119,18 @@ def test_the_chat_message_and_the_summary_carry_the_top_log_evidence():
     message = incident_message(detail, summary, ChatOpsConfig(), 1060.0)
     evidence = [b for b in message["blocks"] if "Log evidence" in b.get("text", {}).get("text", "")]
     assert evidence and "threw exception" in evidence[0]["text"]["text"]
+
+
+def test_the_jvms_thread_dump_is_one_record_and_a_deadlock_it_found_an_error_record():
+    # Real: OpenJDK 17's output on SIGQUIT (kill -3) while two threads deadlocked, between java.util.logging's lines
+    lines = (Path(__file__).parent / "data" / "jvm-thread-dump-deadlock.log").read_text().splitlines()
+    result = mine_lines(lines)
+    dump = next(n for n, line in enumerate(lines) if line.startswith("Full thread dump "))
+    deadlock = next(n for n, line in enumerate(lines) if line.startswith("Found one Java-level deadlock:"))
+    after = next(n for n in range(deadlock, len(lines)) if lines[n][:1].isdigit())
+    ids = result.template_ids
+    assert len(set(ids[dump:deadlock])) == 1 and len(set(ids[deadlock:after])) == 1 and ids[dump] != ids[deadlock]
+    assert ids[after] == ids[dump - 2]  # the service's own lines after it, as before it
+    levels = {result.templates[template_id].text: level for template_id, level in result.counts}
+    assert levels["Found one Java-level deadlock:"] == "error"  # before: 17 templates for the dump, all unknown
+    assert result.format == "log4j"  # before: the dump's lines outnumbered the service's, and the file was mined whole

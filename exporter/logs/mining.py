@@ -74,7 +74,8 @@ _CHAINED = ("During handling of the above exception", "The above exception was t
 # and Ruby's (`/app/pay.rb:6:in 'pay': bad amount 5 (ArgumentError)`, its frames after it as `\tfrom ...`)
 _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |[a-zA-Z_$][\w$]*(\.[\w$]+)*"
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
-                    r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$")
+                    r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$"
+                    r"|Found (?:one|\d+) Java-level deadlocks?:")  # the JVM's thread dump found one (_DEADLOCK_START)
 # Critical (the program ends): a Go or Rust panic, Go's fatal error
 _PANIC = r"panic: |fatal error: |thread '[^']*' panicked at "
 # the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap under -XX:+ExitOnOutOfMemoryError
@@ -117,9 +118,20 @@ _V8_REPORT_PART = re.compile(r"\s*$|\s*\d+: |\[\d+:0x[0-9a-fA-F]+\] |<--- .* ---
 # indented frames, `Extension modules: ... (total: 2)`, `Python runtime state: ...`): one record, mined by its first line
 _PYTHON_FATAL_START = re.compile(r"Fatal Python error: ")
 _PYTHON_FATAL_PART = re.compile(r"\s|$|(?:Current thread|Thread) 0x[0-9a-fA-F]+ |Extension modules: |Python runtime state: ")
+# The JVM's thread dump (SIGQUIT, `kill -3`: on its standard output, a service's log such as catalina.out): `Full thread
+# dump OpenJDK 64-Bit Server VM (...):`, `Threads class SMR info:` and its list of addresses, each thread's `"main" #1
+# prio=5 ...` line with its indented state and frames, blank lines between them, `JNI global refs: ...`, `Heap` and its
+# indented lines: one record, mined by its first line. A deadlock it found (`Found one Java-level deadlock:`, a rule of
+# `=`, each thread's `"payments":` and what it waits for, `Java stack information for the threads listed above:`, their
+# frames, `Found 1 deadlock.`, then `Heap`) is a record of its own, an error (_CRASH)
+_THREAD_DUMP_START = re.compile(r"Full thread dump ")
+_THREAD_DUMP_PART = re.compile(r"\s|$|\"|Threads class SMR info:|_java_thread_list=|0x[0-9a-f]+|\}$|JNI global refs|Heap$")
+_DEADLOCK_START = re.compile(r"Found (?:one|\d+) Java-level deadlocks?:")
+_DEADLOCK_PART = re.compile(r"\s|$|\"|=+$|Java stack information for the threads listed above:|Found \d+ deadlocks?\.|Heap$")
 # Reports whose lines, up to the first that is none of their parts, are one record: (first line, part); a block of
 # comment lines is one too
-_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART), (_COMMENT_LINE, _COMMENT_LINE))
+_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART), (_COMMENT_LINE, _COMMENT_LINE),
+            (_THREAD_DUMP_START, _THREAD_DUMP_PART), (_DEADLOCK_START, _DEADLOCK_PART))
 _REPORT_FIRST_CHARACTERS = "<F#"  # a cheap test: only lines beginning with one of these can begin a report
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
@@ -199,20 +211,23 @@ def _syslog_message(line: str) -> str:
 # Redis's own `Redis 7.0.15 crashed by signal: 11, si_code: 2`), or the kernel's OOM killer's (`Out of memory: Killed
 # process 1234 (java) ...`, `Memory cgroup out of memory: Killed process ...`; before Linux 5.0 `Out of memory: Kill
 # process 1234 (java) score 900 or sacrifice child`; the report's first line, `java invoked oom-killer: gfp_mask=...`)
-# and systemd's of it (`A process of this unit has been killed by the OOM killer.`, `Failed with result 'oom-kill'.`);
-# a stop (SIGTERM, SIGINT, SIGHUP) is none
+# and systemd's of it (`A process of this unit has been killed by the OOM killer.`, `Failed with result 'oom-kill'.`),
+# or a core dump's (systemd-coredump's `Process 4242 (python3) of user 0 dumped core.`, systemd's `Failed with result
+# 'core-dump'.`: a program dumps core on a fault signal); a stop (SIGTERM, SIGINT, SIGHUP) is none
 _FAULT_NAMES = r"(?:SEGV|ABRT|BUS|FPE|ILL|KILL)\b"
 _KILLED_BY_SIGNAL = re.compile(r"(?:terminated|killed|exited|died|exit|crashed)(?:,? (?:by|on|with))? "
                                r"(?:signal:? ?(?:4|6|7|8|9|11)\b"
                                r"|signal (?:Segmentation|Aborted|Bus error|Floating|Illegal|Killed)|SIG" + _FAULT_NAMES
                                + r")|code=(?:killed|dumped), status=\d+/" + _FAULT_NAMES + r"|of memory: Kill(?:ed)? process \d+"
-                               r"| invoked oom-killer: |killed by the OOM killer|result 'oom-kill'")
+                               r"| invoked oom-killer: |killed by the OOM killer|result 'oom-kill'| dumped core\b"
+                               r"|result 'core-dump'")
 
 
 def killed_by_fault(message: str) -> bool:
     """Whether a message reports a process killed by a signal that ends a program by fault (_KILLED_BY_SIGNAL). Cheap
-    for most messages that do not: they hold neither `ignal`, `ill` nor `SIG`."""
-    return ("ignal" in message or "ill" in message or "SIG" in message) and _KILLED_BY_SIGNAL.search(message) is not None
+    for most messages that do not: they hold neither `ignal`, `ill`, `SIG` nor `ump`."""
+    return (("ignal" in message or "ill" in message or "SIG" in message or "ump" in message)
+            and _KILLED_BY_SIGNAL.search(message) is not None)
 
 
 # Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`
