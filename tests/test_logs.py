@@ -1134,3 +1134,21 @@ def test_the_jvms_thread_dump_is_one_record_and_a_deadlock_it_found_an_error_rec
     levels = {result.templates[template_id].text: level for template_id, level in result.counts}
     assert levels["Found one Java-level deadlock:"] == "error"  # before: 17 templates for the dump, all unknown
     assert result.format == "log4j"  # before: the dump's lines outnumbered the service's, and the file was mined whole
+
+
+def test_gos_report_of_a_signal_with_its_goroutines_and_registers_is_one_critical_record():
+    # Real: Prometheus 2.42 (Go 1.19) on standard error, sent SIGQUIT 4 s after it started: its logfmt lines, then
+    # `SIGQUIT: quit`, `PC=...`, 30 goroutines' stacks and the registers a line each
+    lines = (Path(__file__).parent / "data" / "prometheus-sigquit.log").read_text().splitlines()
+    result = mine_lines(lines)
+    start = lines.index("SIGQUIT: quit")
+    assert len(set(result.template_ids[start:])) == 1  # before: the registers a template each, `rax <HEX>`, ...
+    levels = {result.templates[template_id].text: level for template_id, level in result.counts}
+    assert levels["SIGQUIT: quit"] == "critical"
+    assert result.format == "logfmt"  # before: `none` (the dump outnumbered the server's lines), every level unknown
+    assert set(levels.values()) == {"info", "critical"}
+
+
+def test_a_program_that_names_a_signal_it_handled_is_no_crash():
+    lines = ["SIGHUP: reloading configuration", "SIGQUIT: quitting after the current job", "SIGQUIT: quit now"]
+    assert "critical" not in [level for _, level in mine_lines(lines).counts]

@@ -76,8 +76,10 @@ _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
                     r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$"
                     r"|Found (?:one|\d+) Java-level deadlocks?:")  # the JVM's thread dump found one (_DEADLOCK_START)
-# Critical (the program ends): a Go or Rust panic, Go's fatal error
-_PANIC = r"panic: |fatal error: |thread '[^']*' panicked at "
+# Critical (the program ends): a Go or Rust panic, Go's fatal error, Go's report of a signal (_GO_SIGNAL_START)
+_GO_SIGNAL = (r"SIG(?:QUIT: quit|ABRT: abort|SEGV: segmentation violation|BUS: bus error|FPE: floating-point exception"
+              r"|ILL: illegal instruction|TRAP: trace trap|SYS: bad system call|STKFLT: stack fault)$")  # runtime/sigtab
+_PANIC = r"panic: |fatal error: |thread '[^']*' panicked at |" + _GO_SIGNAL
 # the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap under -XX:+ExitOnOutOfMemoryError
 # or -XX:+CrashOnOutOfMemoryError (`Terminating due to java.lang.OutOfMemoryError: Java heap space`, `Aborting due to ...`)
 _JVM_FATAL = (r"#\s*A fatal error has been detected by the Java Runtime Environment"
@@ -128,11 +130,20 @@ _THREAD_DUMP_START = re.compile(r"Full thread dump ")
 _THREAD_DUMP_PART = re.compile(r"\s|$|\"|Threads class SMR info:|_java_thread_list=|0x[0-9a-f]+|\}$|JNI global refs|Heap$")
 _DEADLOCK_START = re.compile(r"Found (?:one|\d+) Java-level deadlocks?:")
 _DEADLOCK_PART = re.compile(r"\s|$|\"|=+$|Java stack information for the threads listed above:|Found \d+ deadlocks?\.|Heap$")
-# Reports whose lines, up to the first that is none of their parts, are one record: (first line, part); a block of
-# comment lines is one too
-_REPORTS = ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART), (_COMMENT_LINE, _COMMENT_LINE),
-            (_THREAD_DUMP_START, _THREAD_DUMP_PART), (_DEADLOCK_START, _DEADLOCK_PART))
-_REPORT_FIRST_CHARACTERS = "<F#"  # a cheap test: only lines beginning with one of these can begin a report
+# Go's runtime on a signal that ends the program (SIGQUIT, `kill -QUIT`; SIGABRT; SIGSEGV in C code): `SIGQUIT: quit`,
+# `PC=0x472441 m=0 sigcode=0`, every goroutine's stack (`goroutine 1 [select]:` or Go 1.23's `goroutine 1 gp=0x... m=nil
+# [select]:`, each call and its tab-indented file line, `created by ...`), then the registers a line each (`rax    0x0`,
+# `rflags 0x286`; arm64's `r0      0x0`, `lr`, `pc`, `fault`): one critical record, mined by its first line
+_GO_SIGNAL_START = re.compile(_GO_SIGNAL)
+_GO_SIGNAL_PART = re.compile(r"\s|$|PC=0x[0-9a-f]+ m=\d+ sigcode=|signal arrived during |goroutine \d+ |created by "
+                             r"|[\w/.*()\[\]{}-]+\(.*\)$|[a-z][a-z0-9]{0,6} +0x[0-9a-f]+$|\.\.\.additional frames elided")
+# Reports whose lines, up to the first that is none of their parts, are one record: (first line, part), by the first
+# character a first line can have (a cheap test); a block of comment lines is one too
+_REPORTS = {"<": ((_V8_REPORT_START, _V8_REPORT_PART),),
+            "F": ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART),
+                  (_THREAD_DUMP_START, _THREAD_DUMP_PART), (_DEADLOCK_START, _DEADLOCK_PART)),
+            "#": ((_COMMENT_LINE, _COMMENT_LINE),),
+            "S": ((_GO_SIGNAL_START, _GO_SIGNAL_PART),)}
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -375,8 +386,8 @@ class RecordAssembler:
         done, self.pending, self.sender, self.syslog_trace = self.pending, [line], None, False
         self.header_only = is_header_alone(text)
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
-        self.report = (next((part for start, part in _REPORTS if start.match(text) is not None), None)
-                       if text[:1] in _REPORT_FIRST_CHARACTERS else None)
+        self.report = (next((part for start, part in _REPORTS[text[:1]] if start.match(text) is not None), None)
+                       if text[:1] in _REPORTS else None)
         return done or None
 
     def _continues_syslog_entry(self, line: str) -> bool:
