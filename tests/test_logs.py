@@ -221,6 +221,8 @@ def test_an_uncaught_ruby_exception_after_a_logged_error_is_an_error_record_of_i
     ["free(): double free detected in tcache 2"],  # glibc's heap checks, as a real g++ 12 program's double free wrote
     ["double free or corruption (out)"],
     ["*** stack smashing detected ***: terminated"],
+    ["*** buffer overflow detected ***: terminated"],  # a real gcc 12 program's, -D_FORTIFY_SOURCE=2, glibc 2.36
+    ["af: af.c:2: main: Assertion `x == 1' failed."],  # the same's failed assert()
 ])
 def test_what_the_jvm_the_cpp_runtime_and_glibc_write_before_ending_a_program_is_one_critical_record(crash):
     ids, templates, counts = mined_between_routine_lines(crash)

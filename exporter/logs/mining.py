@@ -86,10 +86,13 @@ _JVM_FATAL = (r"#\s*A fatal error has been detected by the Java Runtime Environm
               r"|(?:Terminating|Aborting) due to java\.lang\.OutOfMemoryError")
 # what the C++ runtime and glibc write before they abort a program: an uncaught C++ exception (`terminate called after
 # throwing an instance of 'std::runtime_error'`, its `  what():  ...` after it), heap corruption (`free(): double free
-# detected in tcache 2`, `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack
+# detected in tcache 2`, `double free or corruption (out)`, `munmap_chunk(): invalid pointer`), a smashed stack or
+# another of its fortify checks (`*** stack smashing detected ***: terminated`, `*** buffer overflow detected ***:
+# terminated`), a failed assert() (`worker: src/queue.c:42: pop: Assertion `n > 0' failed.`)
 _NATIVE_ABORT = (r"terminate called (?:after throwing an instance of |without an active exception)"
                  r"|(?:free|malloc|realloc|calloc|munmap_chunk|malloc_consolidate)\(\): \w|double free or corruption"
-                 r"|\*\*\* stack smashing detected \*\*\*")
+                 r"|\*\*\* stack smashing detected \*\*\*|\*\*\* [\w ]+ detected \*\*\*: terminated$"
+                 r"|[^\s:]+: [^\s:]+:\d+: [^:]+: Assertion `.*' failed\.$")
 # a shell's report that a program it ran was killed by a signal, as an entrypoint script's shell writes it into a
 # container's log (bash: `/entrypoint.sh: line 3:  6560 Killed                  java -jar app.jar`, as after the OOM
 # killer's SIGKILL; dash and an interactive bash: `Killed`, `Segmentation fault (core dumped)` alone on the line); a stop
