@@ -223,6 +223,7 @@ def test_an_uncaught_ruby_exception_after_a_logged_error_is_an_error_record_of_i
     ["*** stack smashing detected ***: terminated"],
     ["*** buffer overflow detected ***: terminated"],  # a real gcc 12 program's, -D_FORTIFY_SOURCE=2, glibc 2.36
     ["af: af.c:2: main: Assertion `x == 1' failed."],  # the same's failed assert()
+    ["app.rb:5: [BUG] Segmentation fault at 0x0000000000004499"],  # a real Ruby 3.1 sent SIGSEGV
 ])
 def test_what_the_jvm_the_cpp_runtime_and_glibc_write_before_ending_a_program_is_one_critical_record(crash):
     ids, templates, counts = mined_between_routine_lines(crash)

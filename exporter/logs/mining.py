@@ -76,10 +76,11 @@ _CRASH = re.compile(r"Traceback \(most recent call last\):|Exception in thread |
                     r"(Exception|Error)\b|\[?[A-Za-z_$]\w*PromiseRejection\b"  # Node.js's, see _JS_CRASH_LOCATION
                     r"|Unhandled [Ee]xception[.:] |[^\s:]+:\d+:in [`'][^`']*': .* \([A-Z][\w:]*\)$"
                     r"|Found (?:one|\d+) Java-level deadlocks?:")  # the JVM's thread dump found one (_DEADLOCK_START)
-# Critical (the program ends): a Go or Rust panic, Go's fatal error, Go's report of a signal (_GO_SIGNAL_START)
+# Critical (the program ends): a Go or Rust panic, Go's fatal error, Go's report of a signal (_GO_SIGNAL_START), Ruby's
+# report of a bug in the interpreter, its crash (`app.rb:5: [BUG] Segmentation fault at 0x0000000000004499`)
 _GO_SIGNAL = (r"SIG(?:QUIT: quit|ABRT: abort|SEGV: segmentation violation|BUS: bus error|FPE: floating-point exception"
               r"|ILL: illegal instruction|TRAP: trace trap|SYS: bad system call|STKFLT: stack fault)$")  # runtime/sigtab
-_PANIC = r"panic: |fatal error: |thread '[^']*' panicked at |" + _GO_SIGNAL
+_PANIC = r"panic: |fatal error: |thread '[^']*' panicked at |[^\s:]+:\d+: \[BUG\] |" + _GO_SIGNAL
 # the JVM's crash banner (hs_err's summary on stdout) and its exit on running out of heap under -XX:+ExitOnOutOfMemoryError
 # or -XX:+CrashOnOutOfMemoryError (`Terminating due to java.lang.OutOfMemoryError: Java heap space`, `Aborting due to ...`)
 _JVM_FATAL = (r"#\s*A fatal error has been detected by the Java Runtime Environment"
