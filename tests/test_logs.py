@@ -1155,3 +1155,18 @@ def test_gos_report_of_a_signal_with_its_goroutines_and_registers_is_one_critica
 def test_a_program_that_names_a_signal_it_handled_is_no_crash():
     lines = ["SIGHUP: reloading configuration", "SIGQUIT: quitting after the current job", "SIGQUIT: quit now"]
     assert "critical" not in [level for _, level in mine_lines(lines).counts]
+
+
+def test_a_traceback_that_apache_writes_a_header_a_line_is_one_error_record_named_by_its_exception():
+    # Real: Apache 2.4.71's error log at LogLevel info, mod_wsgi 4.9 running a script that raised (a plain exception,
+    # a chained one) on two requests each: every line of each traceback is a message after its own header
+    lines = (Path(__file__).parent / "data" / "apache-mod-wsgi-error.log").read_text().splitlines()
+    result = mine_lines(lines)
+    starts = [n for n, line in enumerate(lines) if line.endswith("Traceback (most recent call last):")]
+    assert len(starts) == 6  # the chained ones have two
+    levels = {result.templates[template_id].text: level for template_id, level in result.counts}
+    assert levels["ValueError: bad order <NUM>"] == levels["RuntimeError: lookup failed for order <NUM>"] == "error"
+    for start in starts:
+        end = next(n for n in range(start, len(lines)) if "Error: " in lines[n] and "KeyError" not in lines[n])
+        assert len(set(result.template_ids[start:end + 1])) == 1  # before: a record a line, 4 to 5 templates
+    assert not any("[remote" in text or "File <STR>" in text for text in levels)  # Apache's [remote a:p] is its header's

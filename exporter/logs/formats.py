@@ -548,9 +548,10 @@ PRESET_PATTERNS: dict[str, str] = {
     # RFC 5424 syslog: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG
     "syslog5424": r"^<(?P<Priority>\d{1,3})>1 (?P<Timestamp>\S+) (?P<Host>\S+) (?P<Component>\S+) (?P<Pid>\S+) "
                   r"(?P<MsgId>\S+) (?P<StructuredData>-|(?:\[[^\]]*\])+) ?(?P<Content>.*)$",
-    # Apache httpd error log (2.2 and 2.4): [time] [module:level] [pid N:tid M] [client a:p] message
+    # Apache httpd error log (2.2 and 2.4): [time] [module:level] [pid N:tid M] [client a:p] message; a message about a
+    # connection rather than a request has [remote a:p] there (mod_wsgi's lines of a script's standard error)
     "apache_error": r"^\[(?P<Timestamp>[^\]]+)\] \[(?:(?P<Module>[\w-]+):)?(?P<Level>[a-z]+\d?)\]"
-                    r"(?: \[pid (?P<Pid>\d+)(?::tid \d+)?\])?(?: \[client (?P<Client>[^\]]+)\])? (?P<Content>.*)$",
+                    r"(?: \[pid (?P<Pid>\d+)(?::tid \d+)?\])?(?: \[(?:client|remote) (?P<Client>[^\]]+)\])? (?P<Content>.*)$",
     # nginx error log: yyyy/MM/dd HH:mm:ss [level] pid#tid: *conn message
     "nginx_error": r"^(?P<Timestamp>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<Level>\w+)\] (?P<Pid>\d+)#(?P<Tid>\d+):"
                    r" (?:\*\d+ )?(?P<Content>.*)$",

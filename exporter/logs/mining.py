@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -166,6 +166,11 @@ _NATIVE_FRAME = re.compile(r"[^\s()][^()]*\([\w.$@]*(?:[+-]?0x[0-9a-fA-F]+)?\) ?
 # A stack frame's line as a program writes it, inside a syslog line: Java's, .NET's and Node.js's `at`, Python's
 # `File "..."`, Ruby's `from`, the kernel's call trace (` __schedule+0x34d/0x9e0`, ` ? bit_wait+0x60/0x60`, ` <TASK>`)
 _SYSLOG_FRAME = re.compile(r"\s+(?:at |File \"|from |\? |</?TASK>|[\w.$]+\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)")
+# A Python traceback that a server writes a line a message, each line after the same header (Apache's mod_wsgi: `[Tue
+# Dec 08 00:56:33.731595 2026] [wsgi:error] [pid 19894:tid 19900] [remote 127.0.0.1:48808]   File "/app/app.wsgi", line
+# 5, in application`, uWSGI's `--log-date`): a line whose header differs from its first line's only in digits (the
+# time) continues it where its message does (a frame, the exception line); mined by its exception (headline)
+_DIGIT = re.compile(r"\d")
 # a time with a fraction of a second of six digits or more (microseconds): two events seldom share one
 _FINE_STAMP = re.compile(r"\d[.,]\d{6}")
 _INDENTED_GAP = re.compile(r"\s\s+")  # between a header and its message: the message is indented
@@ -193,10 +198,11 @@ def headline(record: Sequence[str]) -> str:
     are judged by their text inside a container runtime's wrapper or a journal entry (a traceback's inside syslog
     lines by their messages), and returned as they are, but for the whitespace that a padded first column leaves
     before a header (Log4j's `%5p`)."""
-    first, text_of = runtime_payload(record[0]), runtime_payload
-    if len(record) > 1 and TRACEBACK in first and not first.startswith(TRACEBACK):  # a traceback rsyslog wrote?
+    first, text_of = runtime_payload(record[0]), _payload
+    if len(record) > 1 and TRACEBACK in first and not first.startswith(TRACEBACK):  # rsyslog's, a header a line
         parts = syslog_parts(first)
-        first, text_of = (parts[1], _syslog_message) if parts is not None else (first, text_of)
+        first, text_of = ((parts[1], _syslog_message) if parts is not None
+                          else (first[first.index(TRACEBACK):], _after(first.index(TRACEBACK))))
     if first.startswith(TRACEBACK):
         for line in reversed(record[1:]):
             text = text_of(line)
@@ -209,6 +215,14 @@ def headline(record: Sequence[str]) -> str:
     if len(record) > 1 and first.rstrip() == "#":  # a bare `#` begins a block of comment lines
         return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
+
+
+_payload: Callable[[str], str] = runtime_payload  # a line's text (headline's, unless told otherwise)
+
+
+def _after(header: int) -> Callable[[str], str]:
+    """The text of a line after a header of `header` characters (a traceback written a header a line)."""
+    return lambda line: runtime_payload(line)[header:]
 
 
 def _syslog_message(line: str) -> str:
@@ -364,6 +378,8 @@ class RecordAssembler:
         self.report: re.Pattern | None = None  # the part pattern of the report (_REPORTS) the pending record begins
         self.sender: str | None = None  # who sent the pending record's first line if syslog did ("": not); None: unread
         self.syslog_trace = False  # the last line joined the pending record as a syslog line's continuation
+        self.headed_trace: tuple[int, str] | None = None  # the pending record is a traceback written a header a line:
+        # the length of its first line's header and that header with its digits as 0 (_DIGIT)
 
     def feed(self, line: str) -> list[str] | None:
         """Add a line; returns the previous record when this line starts a new one (judged by the line's text
@@ -380,7 +396,8 @@ class RecordAssembler:
                      or (text[-1:] == "]" and _NATIVE_FRAME.match(text) is not None)
                      or ((self.syslog_trace or ((line[:3] in MONTH_STARTS or line[10:11] == "T")
                                                 and ("#011" in line or ":  " in line or "]  " in line)))
-                         and self._continues_syslog_entry(line)))
+                         and self._continues_syslog_entry(line))
+                     or (self.headed_trace is not None and self._continues_headed_trace(text)))
         self.split = _CRI_PARTIAL.match(line) is not None
         if self.pending and continues and len(self.pending) < MAX_RECORD_LINES:
             self.pending.append(line)
@@ -392,7 +409,22 @@ class RecordAssembler:
         self.js_crash = (text[:1] in "/.nf" or text[1:2] == ":") and _JS_CRASH_LOCATION.match(text) is not None
         self.report = (next((part for start, part in _REPORTS[text[:1]] if start.match(text) is not None), None)
                        if text[:1] in _REPORTS else None)
+        at = len(text) - len(TRACEBACK)  # the message is the traceback's first line alone, after a header
+        self.headed_trace = (at, _DIGIT.sub("0", text[:at])) if at > 0 and text.endswith(TRACEBACK) else None
         return done or None
+
+    def _continues_headed_trace(self, text: str) -> bool:
+        """Whether a line continues the traceback written a header a line that the pending record holds: its header is
+        the first line's but for digits, and what follows it is a continuation line (a frame, the exception, the
+        sentence that chains another) or, after a blank one, the traceback of a chained exception."""
+        assert self.headed_trace is not None
+        at, header = self.headed_trace
+        message = text[at:]
+        if _DIGIT.sub("0", text[:at]) != header:
+            return False
+        if message.startswith(TRACEBACK):  # a chained exception's, after a blank line
+            return not runtime_payload(self.pending[-1])[at:].strip()
+        return self.continuation is not None and self.continuation.match(message) is not None
 
     def _continues_syslog_entry(self, line: str) -> bool:
         """Whether a syslog line's message continues the record that a line from the same sender began: a service's
@@ -427,6 +459,7 @@ class RecordAssembler:
         if self.split and not final:
             return None
         done, self.pending, self.split, self.sender, self.syslog_trace = self.pending, [], False, None, False
+        self.headed_trace = None
         return done or None
 
 
