@@ -46,11 +46,17 @@ _PART = re.compile(r"\s|<TASK>|</TASK>|<IRQ>|</IRQ>|\? |[\w.]+\+0x[0-9a-fA-F]+/0
                    r"|Free swap|Total swap|Swap cache stats|Mem abort info:|Data abort info:|user pgtable: |\[[0-9a-f]{16}\] ")
 
 
-def kernel_fault(message: str) -> str | None:
-    """The level of a kernel report that `message` begins ("critical", "error", "warning"), None when it begins none.
-    Cheap for most messages: they hold none of the words every first line has."""
-    if not ("BUG" in message or "ops" in message or "fault" in message or "panic" in message or "INFO: " in message
-            or "oom-killer" in message or "WARNING: CPU" in message or "Unable" in message or "traps: " in message):
+# The words a report's first line begins with (its first or second word, masked): a cheap test before the patterns
+_FIRST_WORDS = frozenset(("BUG:", "Oops:", "Internal", "general", "Kernel", "kernel", "Unable", "INFO:", "rcu:", "traps:",
+                          "WARNING:", "watchdog:"))
+_SECOND_WORDS = frozenset(("BUG:", "INFO:", "segfault", "invoked"))
+
+
+def kernel_fault(message: str, words: list[str]) -> str | None:
+    """The level of a kernel report that `message` begins ("critical", "error", "warning"), None when it begins none;
+    `words` are the message's words once masked (it begins none unless the first or second is one a report's first
+    line begins with: cheap for most messages)."""
+    if not words or not (words[0] in _FIRST_WORDS or (len(words) > 1 and words[1] in _SECOND_WORDS)):
         return None
     if _CRITICAL.match(message) is not None:
         return "critical"

@@ -711,12 +711,12 @@ class SourceMiner:
         if not reading.fields_checked:
             self._check_fields(origin, reading)
         heading = parsed is None and is_section_heading(runtime_payload(first))  # its words are a title, no level
-        kernel_report = None if heading else kernel_fault(content)  # the first line of the kernel's report of a fault
         level = "unknown" if heading else self._record_level(level, fields, first, content, len(record) > 1)
-        if kernel_report is not None:  # the level the kernel means by it (syslog keeps none)
-            level = kernel_report if level == "unknown" else more_severe(level, kernel_report)
         masked = self._masked(content.strip())
         tokens = masked.split()
+        kernel_report = None if heading else kernel_fault(content, tokens)  # the first line of a kernel's report
+        if kernel_report is not None:  # the level the kernel means by it (syslog keeps none)
+            level = kernel_report if level == "unknown" else more_severe(level, kernel_report)
         if len(tokens) < self.depth:  # too short for Drain's tree: grouped by text, and by value where a word varies
             found, text = self.short.template(tokens, room=len(self.short) < self.max_templates)
             template_id = found if found is not None else OTHER  # all taken: remembering more only grows memory, state
