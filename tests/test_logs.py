@@ -1170,3 +1170,18 @@ def test_a_traceback_that_apache_writes_a_header_a_line_is_one_error_record_name
         end = next(n for n in range(start, len(lines)) if "Error: " in lines[n] and "KeyError" not in lines[n])
         assert len(set(result.template_ids[start:end + 1])) == 1  # before: a record a line, 4 to 5 templates
     assert not any("[remote" in text or "File <STR>" in text for text in levels)  # Apache's [remote a:p] is its header's
+
+
+@pytest.mark.parametrize("wrap", [lambda line: line, lambda line: f"2026-12-08T01:25:35.036000000Z stderr F {line}"])
+def test_pythons_report_of_a_log_record_it_could_not_write_is_one_error_record_named_by_its_exception(wrap):
+    # Real: Python 3.11's logging module on two calls whose arguments do not fit their format strings (as a file, and
+    # as a pod's log through the container runtime)
+    lines = [wrap(line) for line in
+             (Path(__file__).parent / "data" / "python-logging-error.log").read_text().splitlines()]
+    result = mine_lines(lines)
+    levels = {result.templates[template_id].text: level for template_id, level in result.counts}
+    assert levels["TypeError: not enough arguments for format string"] == "error"
+    assert not any(text.startswith(("---", "Call stack", "Message:", "Arguments:")) for text in levels)  # were records
+    start = next(n for n, line in enumerate(lines) if line.endswith("--- Logging error ---"))
+    end = next(n for n, line in enumerate(lines) if line.endswith("Arguments: (7,)"))
+    assert len(set(result.template_ids[start:end + 1])) == 1 and result.template_ids[end + 1] != result.template_ids[end]

@@ -141,13 +141,21 @@ _DEADLOCK_PART = re.compile(r"\s|$|\"|=+$|Java stack information for the threads
 _GO_SIGNAL_START = re.compile(_GO_SIGNAL)
 _GO_SIGNAL_PART = re.compile(r"\s|$|PC=0x[0-9a-f]+ m=\d+ sigcode=|signal arrived during |goroutine \d+ |created by "
                              r"|[\w/.*()\[\]{}-]+\(.*\)$|[a-z][a-z0-9]{0,6} +0x[0-9a-f]+$|\.\.\.additional frames elided")
+# Python's logging module on a record it could not write (Handler.handleError, on standard error: a log call whose
+# arguments do not fit its format string): `--- Logging error ---`, the traceback, `Call stack:` and the frames of the
+# log call, `Message: 'order %s paid by %s'`, `Arguments: (7,)`: one error record, mined by its exception (headline)
+_LOGGING_ERROR = "--- Logging error ---"
+_LOGGING_ERROR_PART = re.compile(r"\s|$|Traceback \(most recent call last\):|Call stack:$|Message: |Arguments: "
+                                 r"|During handling of the above exception|The above exception was the direct cause"
+                                 r"|[a-zA-Z_$][\w$]*(?:\.[\w$]+)*(?:Exception|Error|Warning|Interrupt|Exit)\b")
 # Reports whose lines, up to the first that is none of their parts, are one record: (first line, part), by the first
 # character a first line can have (a cheap test); a block of comment lines is one too
 _REPORTS = {"<": ((_V8_REPORT_START, _V8_REPORT_PART),),
             "F": ((_V8_REPORT_START, _V8_REPORT_PART), (_PYTHON_FATAL_START, _PYTHON_FATAL_PART),
                   (_THREAD_DUMP_START, _THREAD_DUMP_PART), (_DEADLOCK_START, _DEADLOCK_PART)),
             "#": ((_COMMENT_LINE, _COMMENT_LINE),),
-            "S": ((_GO_SIGNAL_START, _GO_SIGNAL_PART),)}
+            "S": ((_GO_SIGNAL_START, _GO_SIGNAL_PART),),
+            "-": ((re.compile(re.escape(_LOGGING_ERROR) + "$"), _LOGGING_ERROR_PART),)}
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -192,7 +200,8 @@ _LABELS_OVER_CAP = ("logs: source %s has max_templates (%d) combinations of labe
 
 def headline(record: Sequence[str]) -> str:
     """The line a record is mined by: its first, or for a bare Python traceback its exception line (the last
-    one that is not indented), or for Node.js's report of an uncaught exception its error line (the first that
+    one that is not indented; for the logging module's report of a record it could not write, the last before its
+    `Call stack:`), or for Node.js's report of an uncaught exception its error line (the first that
     names one), which say what went wrong where the first says only that something did, or where; for a block of
     comment lines its first with text (the JVM's crash banner begins with a bare `#`). Lines
     are judged by their text inside a container runtime's wrapper or a journal entry (a traceback's inside syslog
@@ -208,6 +217,8 @@ def headline(record: Sequence[str]) -> str:
             text = text_of(line)
             if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
+    if len(record) > 1 and first.startswith(_LOGGING_ERROR):
+        return _logged_error_exception(record)
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
         return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
     if len(record) > 1 and first.startswith("<--- Last few GCs"):
@@ -215,6 +226,16 @@ def headline(record: Sequence[str]) -> str:
     if len(record) > 1 and first.rstrip() == "#":  # a bare `#` begins a block of comment lines
         return next((line for line in record[1:] if runtime_payload(line).lstrip("#").strip()), record[0])
     return record[0].lstrip()
+
+
+def _logged_error_exception(record: Sequence[str]) -> str:
+    """The exception line of the logging module's report of a record it could not write: the last line before its
+    `Call stack:` that is not indented, nor a traceback's first line or the sentence that chains one."""
+    texts = [runtime_payload(line) for line in record]
+    end = texts.index("Call stack:") if "Call stack:" in texts else len(texts)
+    return next((record[n] for n in range(end - 1, 0, -1)
+                 if texts[n].strip() and not texts[n][0].isspace() and not texts[n].startswith((TRACEBACK, *_CHAINED))),
+                record[0])
 
 
 _payload: Callable[[str], str] = runtime_payload  # a line's text (headline's, unless told otherwise)
