@@ -629,6 +629,19 @@ def test_a_warning_pythons_warnings_module_wrote_is_a_warning_with_its_source_li
         "<PATH>:<NUM>: DeprecationWarning: old_api() is deprecated (call <NUM>)", "warning"): 10}
 
 
+@pytest.mark.parametrize("warning", [  # a real Node.js 20's, on its standard error
+    "(node:28418) [DEP0005] DeprecationWarning: Buffer() is deprecated due to security and usability issues. Please use "
+    "the Buffer.alloc(), Buffer.allocUnsafe(), or Buffer.from() methods instead.",
+    "(node:28418) Warning: pool is almost full",
+    "(node:28418) MaxListenersExceededWarning: Possible EventEmitter memory leak detected. 11 x listeners added to "
+    "[EventEmitter]. MaxListeners is 10. Use emitter.setMaxListeners() to increase limit",
+])
+def test_a_process_warning_nodejs_wrote_is_a_warning(warning):
+    lines = [f"2026-12-08T01:20:{i:02d}.000Z INFO request {i} served" for i in range(30)] + [warning]
+    levels = {level for (text, level) in counts_by_text_and_level(mine_lines(lines, None, None)) if "(node:" in text}
+    assert levels == {"warning"}  # before: unknown
+
+
 def test_a_message_passed_on_by_another_program_takes_the_more_severe_level_it_states():
     fpm = ["[07-Dec-2026 12:33:33] NOTICE: fpm is running, pid 29813",  # PHP-FPM, decorate_workers_output = no
            "[07-Dec-2026 12:33:33] NOTICE: ready to handle connections"]

@@ -280,13 +280,15 @@ def killed_by_fault(message: str) -> bool:
             and _KILLED_BY_SIGNAL.search(message) is not None)
 
 
-# Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`
-_PYTHON_WARNING = re.compile(r"(?:[A-Za-z]:)?[^\s:]+\.py:\d+: [A-Z]\w*Warning: ")
+# Python's warnings module on stderr: `/app/shop/api.py:10: DeprecationWarning: old_api() is deprecated`; Node.js's
+# process warnings (`(node:28418) [DEP0005] DeprecationWarning: Buffer() is deprecated ...`, `(node:28418)
+# MaxListenersExceededWarning: Possible EventEmitter memory leak detected. ...`, process.emitWarning()'s `Warning: ...`)
+_PYTHON_WARNING = re.compile(r"(?:[A-Za-z]:)?[^\s:]+\.py:\d+: [A-Z]\w*Warning: |\(node:\d+\) (?:\[\w+\] )?\w*Warning: ")
 
 
 def crash_level(line: str) -> str | None:
     """critical for a Go or Rust panic or a fatal error, error for a traceback or a bare exception line, warning for
-    a warning Python's warnings module wrote, else None."""
+    a warning Python's warnings module or Node.js wrote, else None."""
     if _FATAL.match(line):
         return "critical"
     if _CRASH.match(line):
