@@ -116,3 +116,26 @@ def test_the_first_line_of_a_kernel_report_has_the_level_the_kernel_means(messag
 def test_an_applications_own_lines_that_share_words_with_kernel_reports_keep_their_level(line):
     levels = [level for _, level in mine_lines([line] * 3).counts]
     assert "error" not in levels and "critical" not in levels
+
+
+WARN_REPORT = [  # written after the kernel's WARN() layout (include/asm-generic/bug.h's `cut here`, __warn())
+    "Dec  8 03:20:05 db1 kernel: [12349.000001] ------------[ cut here ]------------",
+    "Dec  8 03:20:05 db1 kernel: [12349.000002] WARNING: CPU: 1 PID: 812 at net/core/dev.c:4321 netif_rx+0x1a/0x30",
+    "Dec  8 03:20:05 db1 kernel: [12349.000003] Modules linked in: nvme nvme_core ext4",
+    "Dec  8 03:20:05 db1 kernel: [12349.000004] CPU: 1 PID: 812 Comm: kworker/1:2 Not tainted 6.1.0-18-amd64 #1 Debian",
+    "Dec  8 03:20:05 db1 kernel: [12349.000005] RIP: 0010:netif_rx+0x1a/0x30",
+    "Dec  8 03:20:05 db1 kernel: [12349.000006] Call Trace:",
+    "Dec  8 03:20:05 db1 kernel: [12349.000007]  <TASK>",
+    "Dec  8 03:20:05 db1 kernel: [12349.000008]  process_one_work+0x1c7/0x380",
+    "Dec  8 03:20:05 db1 kernel: [12349.000009]  </TASK>",
+    "Dec  8 03:20:05 db1 kernel: [12349.000010] ---[ end trace 0000000000000000 ]---",
+]
+
+
+def test_a_kernel_warning_after_its_cut_here_line_is_one_warning_record_named_by_its_warning_line():
+    link = "Dec  8 03:30:01 db1 kernel: [12400.000001] e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex"
+    result = mine_lines([link, *WARN_REPORT, link])
+    ids = result.template_ids
+    assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]  # before: the cut here line a record of its own
+    assert levels_by_template(result)[result.templates[ids[1]].text] == "warning"
+    assert result.templates[ids[1]].text.startswith("WARNING: CPU:")

@@ -721,11 +721,17 @@ _HEADER_ONLY_STARTS = frozenset(_MONTHS)
 _PANIC_LOCATION_ALONE = re.compile(r"thread '[^']*' panicked at \S+:\d+:\d+:$")
 
 
+CUT_HERE = "------------[ cut here ]------------"  # the kernel's line before a WARN() or BUG() report (asm-generic/bug.h)
+
+
 def is_header_alone(line: str) -> bool:
     """Whether a layout writes this line alone, its message on the next line (java.util.logging's header, a Rust
-    panic's location). Cheap for the lines that are not: they are ruled out by their first characters."""
+    panic's location, the kernel's `cut here` line before a report's first line). Cheap for the lines that are not:
+    they are ruled out by their first and last characters."""
     if line.startswith("thread '"):
         return _PANIC_LOCATION_ALONE.match(line) is not None
+    if line.endswith(CUT_HERE):  # the kernel's line before a WARNING or BUG report's first line
+        return True
     return line[:3] in _HEADER_ONLY_STARTS and _HEADER_ONLY_LINES.match(line) is not None
 
 

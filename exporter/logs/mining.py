@@ -33,6 +33,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 from .detection import FormatWatch, reads_no_header
 from .formats import (
     COMMON_LEVEL_WORDS,
+    CUT_HERE,
     ERROR_LEVELS,
     LEVEL,
     LEVEL_WORDS,
@@ -217,6 +218,8 @@ def headline(record: Sequence[str]) -> str:
             text = text_of(line)
             if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
                 return line
+    if len(record) > 1 and first.endswith(CUT_HERE):  # the kernel's report: its next line is its first
+        return record[1]
     if len(record) > 1 and first.startswith(_LOGGING_ERROR):
         return _logged_error_exception(record)
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
