@@ -139,3 +139,14 @@ def test_a_kernel_warning_after_its_cut_here_line_is_one_warning_record_named_by
     assert len(set(ids[1:-1])) == 1 and ids[0] == ids[-1] != ids[1]  # before: the cut here line a record of its own
     assert levels_by_template(result)[result.templates[ids[1]].text] == "warning"
     assert result.templates[ids[1]].text.startswith("WARNING: CPU:")
+
+
+def test_a_hung_task_in_dmesg_t_output_whose_info_the_format_reads_as_a_level_is_an_error_record_with_its_report():
+    lines = ["[Tue Dec  8 00:10:01 2026] e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None",
+             "[Tue Dec  8 00:10:02 2026] e1000e: eth0 NIC Link is Down",
+             *[f"[Tue Dec  8 03:10:04 2026] {line.split('] ', 1)[1]}" for line in HUNG_TASK],
+             "[Tue Dec  8 03:10:07 2026] e1000e: eth0 NIC Link is Down"]
+    result = mine_lines(lines)
+    ids = result.template_ids
+    assert len(set(ids[2:-1])) == 1 and ids[-1] == ids[1]
+    assert levels_by_template(result)[result.templates[ids[2]].text] == "error"  # before: info, its lines records

@@ -26,8 +26,8 @@ import re
 # mining.killed_by_fault)
 _CRITICAL = re.compile(r"(?:\S+: )?BUG: |Oops: |Internal error: Oops|general protection fault, |Kernel panic - not "
                        r"syncing|kernel BUG at |Unable to handle kernel ")
-_ERROR = re.compile(r"INFO: task \S+ blocked for more than \d+ seconds|(?:rcu: )?INFO: \S+ (?:self-)?detected stalls? "
-                    r"on CPU|\S+\[\d+\]: segfault at [0-9a-f]+ ip |traps: \S+\[\d+\] (?:general protection|trap )")
+_ERROR = re.compile(r"(?:INFO: )?task \S+:\d+ blocked for more than \d+ seconds\.$|(?:rcu: )?(?:INFO: )?\S+ (?:self-)?detected "
+                    r"stalls? on CPU|\S+\[\d+\]: segfault at [0-9a-f]+ ip |traps: \S+\[\d+\] (?:general protection|trap )")
 _REPORT_ONLY = re.compile(r"WARNING: CPU: \d+ PID: \d+ at |\S+ invoked oom-killer: ")
 
 # A line of such a report after its first: indented (frames, `<TASK>`, `Not tainted ...`), the task and machine,
@@ -47,9 +47,10 @@ _PART = re.compile(r"\s|<TASK>|</TASK>|<IRQ>|</IRQ>|\? |[\w.]+\+0x[0-9a-fA-F]+/0
 
 
 # The words a report's first line begins with (its first or second word, masked): a cheap test before the patterns
+# (a format that reads `INFO:` as the line's level leaves `task ... blocked ...` and `rcu_sched detected stalls ...`)
 _FIRST_WORDS = frozenset(("BUG:", "Oops:", "Internal", "general", "Kernel", "kernel", "Unable", "INFO:", "rcu:", "traps:",
-                          "WARNING:", "watchdog:"))
-_SECOND_WORDS = frozenset(("BUG:", "INFO:", "segfault", "invoked"))
+                          "WARNING:", "watchdog:", "task"))
+_SECOND_WORDS = frozenset(("BUG:", "INFO:", "segfault", "invoked", "detected", "self-detected"))
 
 
 def kernel_fault(message: str, words: list[str]) -> str | None:
