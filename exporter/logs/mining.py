@@ -146,6 +146,7 @@ _GO_SIGNAL_PART = re.compile(r"\s|$|PC=0x[0-9a-f]+ m=\d+ sigcode=|signal arrived
 # arguments do not fit its format string): `--- Logging error ---`, the traceback, `Call stack:` and the frames of the
 # log call, `Message: 'order %s paid by %s'`, `Arguments: (7,)`: one error record, mined by its exception (headline)
 _LOGGING_ERROR = "--- Logging error ---"
+_LOGGING_ERROR_START = re.compile(re.escape(_LOGGING_ERROR) + "$")
 _LOGGING_ERROR_PART = re.compile(r"\s|$|Traceback \(most recent call last\):|Call stack:$|Message: |Arguments: "
                                  r"|During handling of the above exception|The above exception was the direct cause"
                                  r"|[a-zA-Z_$][\w$]*(?:\.[\w$]+)*(?:Exception|Error|Warning|Interrupt|Exit)\b")
@@ -156,7 +157,7 @@ _REPORTS = {"<": ((_V8_REPORT_START, _V8_REPORT_PART),),
                   (_THREAD_DUMP_START, _THREAD_DUMP_PART), (_DEADLOCK_START, _DEADLOCK_PART)),
             "#": ((_COMMENT_LINE, _COMMENT_LINE),),
             "S": ((_GO_SIGNAL_START, _GO_SIGNAL_PART),),
-            "-": ((re.compile(re.escape(_LOGGING_ERROR) + "$"), _LOGGING_ERROR_PART),)}
+            "-": ((_LOGGING_ERROR_START, _LOGGING_ERROR_PART),)}
 # An indented line that begins as a record's header does, not as a stack frame or a wrapped message: a level word
 # padded to its column (Log4j's `%5p`: " INFO [main] ..."), or after a number padded to its width (Kamailio's process
 # rank and pid on stderr: " 0(11656) INFO: <core> ..."), a number padded to its width before a date (a pid: "  4242
@@ -208,20 +209,19 @@ def headline(record: Sequence[str]) -> str:
     are judged by their text inside a container runtime's wrapper or a journal entry (a traceback's inside syslog
     lines by their messages), and returned as they are, but for the whitespace that a padded first column leaves
     before a header (Log4j's `%5p`)."""
-    first, text_of = runtime_payload(record[0]), _payload
+    first = runtime_payload(record[0])
+    text_of: Callable[[str], str] = runtime_payload
     if len(record) > 1 and TRACEBACK in first and not first.startswith(TRACEBACK):  # rsyslog's, a header a line
-        parts = syslog_parts(first)
-        first, text_of = ((parts[1], _syslog_message) if parts is not None
-                          else (first[first.index(TRACEBACK):], _after(first.index(TRACEBACK))))
-    if first.startswith(TRACEBACK):
-        for line in reversed(record[1:]):
-            text = text_of(line)
-            if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
-                return line
+        parts, at = syslog_parts(first), first.index(TRACEBACK)
+        first, text_of = (parts[1], _syslog_message) if parts is not None else (first[at:], _after(at))
+    if first.startswith(TRACEBACK) and (exception := _exception_line(record, text_of, len(record))) is not None:
+        return exception
     if len(record) > 1 and first.endswith(CUT_HERE):  # the kernel's report: its next line is its first
         return record[1]
-    if len(record) > 1 and first.startswith(_LOGGING_ERROR):
-        return _logged_error_exception(record)
+    if len(record) > 1 and first.startswith(_LOGGING_ERROR):  # its exception: the last line before the log call's
+        texts = [runtime_payload(line) for line in record]
+        return _exception_line(record, runtime_payload, texts.index("Call stack:") if "Call stack:" in texts
+                               else len(texts)) or record[0]
     if len(record) > 1 and _JS_CRASH_LOCATION.match(first) is not None:
         return next((line for line in record[2:] if _JS_ERROR_LINE.match(runtime_payload(line))), record[0])
     if len(record) > 1 and first.startswith("<--- Last few GCs"):
@@ -231,17 +231,14 @@ def headline(record: Sequence[str]) -> str:
     return record[0].lstrip()
 
 
-def _logged_error_exception(record: Sequence[str]) -> str:
-    """The exception line of the logging module's report of a record it could not write: the last line before its
-    `Call stack:` that is not indented, nor a traceback's first line or the sentence that chains one."""
-    texts = [runtime_payload(line) for line in record]
-    end = texts.index("Call stack:") if "Call stack:" in texts else len(texts)
-    return next((record[n] for n in range(end - 1, 0, -1)
-                 if texts[n].strip() and not texts[n][0].isspace() and not texts[n].startswith((TRACEBACK, *_CHAINED))),
-                record[0])
-
-
-_payload: Callable[[str], str] = runtime_payload  # a line's text (headline's, unless told otherwise)
+def _exception_line(record: Sequence[str], text_of: Callable[[str], str], end: int) -> str | None:
+    """A traceback's exception line: the last of record[1:end] whose text is neither blank nor indented, nor a
+    traceback's first line or the sentence that chains one; None when there is none."""
+    for line in reversed(record[1:end]):
+        text = text_of(line)
+        if text.strip() and not text[0].isspace() and not text.startswith((TRACEBACK, *_CHAINED)):
+            return line
+    return None
 
 
 def _after(header: int) -> Callable[[str], str]:
